@@ -1,0 +1,10 @@
+//! A sans-I/O HTTP/1.1 engine.
+//!
+//! Nothing here touches a socket. The server role turns bytes into [`RequestHead`]s and
+//! body chunks and turns response heads into bytes; the client role (used by the reverse
+//! proxy) does the reverse. Prefork and worker drive it from blocking sockets, the event
+//! MPM from epoll readiness, and the same code runs under all three.
+
+mod types;
+
+pub use types::*;

@@ -1,0 +1,230 @@
+//! Per-directory configuration: what `<Directory>`, `<Files>`, `<Location>` (and the
+//! server/vhost level, for directives allowed everywhere) can set, and how sections merge.
+//!
+//! Every field is an `Option` (or an additive list) so that merging is "the more specific
+//! section wins where it said something"; the accessors supply Apache's defaults.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// `Options` flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub indexes: bool,
+    pub follow_symlinks: bool,
+    pub symlinks_if_owner_match: bool,
+    pub exec_cgi: bool,
+    pub includes: bool,
+    pub multiviews: bool,
+}
+
+impl Options {
+    /// Apache 2.4's default: FollowSymLinks only.
+    pub const DEFAULT: Options = Options {
+        indexes: false,
+        follow_symlinks: true,
+        symlinks_if_owner_match: false,
+        exec_cgi: false,
+        includes: false,
+        multiviews: false,
+    };
+}
+
+/// One `Options` directive: either an absolute set or +/- edits of the inherited set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionsEdit {
+    Set(Options),
+    Relative { add: Options, remove: Options },
+}
+
+impl OptionsEdit {
+    pub fn apply(&self, base: Options) -> Options {
+        match self {
+            OptionsEdit::Set(o) => *o,
+            OptionsEdit::Relative { add, remove } => {
+                let f = |b: bool, a: bool, r: bool| (b || a) && !r;
+                Options {
+                    indexes: f(base.indexes, add.indexes, remove.indexes),
+                    follow_symlinks: f(base.follow_symlinks, add.follow_symlinks, remove.follow_symlinks),
+                    symlinks_if_owner_match: f(
+                        base.symlinks_if_owner_match,
+                        add.symlinks_if_owner_match,
+                        remove.symlinks_if_owner_match,
+                    ),
+                    exec_cgi: f(base.exec_cgi, add.exec_cgi, remove.exec_cgi),
+                    includes: f(base.includes, add.includes, remove.includes),
+                    multiviews: f(base.multiviews, add.multiviews, remove.multiviews),
+                }
+            }
+        }
+    }
+}
+
+/// `FileETag` components. Apache 2.4's default is `MTime Size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileETag {
+    pub inode: bool,
+    pub mtime: bool,
+    pub size: bool,
+}
+
+impl FileETag {
+    pub const DEFAULT: FileETag = FileETag {
+        inode: false,
+        mtime: true,
+        size: true,
+    };
+
+    /// `FileETag None`: no ETag header at all.
+    pub fn is_none(&self) -> bool {
+        !self.inode && !self.mtime && !self.size
+    }
+}
+
+/// One `Require` line of mod_authz_core/mod_authz_host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequireRule {
+    All(bool),
+    /// `Require ip 10.0.0.0/8 ::1 192.168` (networks as (address, prefix length)).
+    Ip(Vec<(std::net::IpAddr, u8)>),
+    /// `Require host example.org`: forward-confirmed reverse DNS (HostnameLookups Off
+    /// does not disable it, as in Apache).
+    Host(Vec<String>),
+    /// `Require local`: loopback addresses and the server's own address.
+    Local,
+    /// `Require not ...`.
+    Not(Box<RequireRule>),
+}
+
+/// The effective authorisation of a section: the Require lines of the most specific
+/// section that has any (Apache's default `AuthMerging Off`). `RequireAny` semantics:
+/// any positive rule grants; any `not` rule that matches denies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Require {
+    pub rules: Vec<RequireRule>,
+}
+
+/// An `ErrorDocument` target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorDocument {
+    /// A local URL path (`/errors/404.html`): served by an internal redirect.
+    Local(String),
+    /// An external URL: the client gets a 302 to it.
+    Remote(String),
+    /// A quoted message: sent as text/html.
+    Text(String),
+    /// `ErrorDocument 404 default`: back to the built-in page.
+    Default,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerSignature {
+    Off,
+    On,
+    Email,
+}
+
+/// The per-directory configuration, mergeable.
+#[derive(Clone, Debug, Default)]
+pub struct DirConfig {
+    /// Options edits in order of application, from least to most specific.
+    pub options: Vec<OptionsEdit>,
+    pub require: Option<Require>,
+    pub directory_index: Option<Vec<String>>,
+    /// AddType: extension (lower case, without dot) → MIME type.
+    pub add_types: Arc<HashMap<String, String>>,
+    /// AddDefaultCharset: Some(None) = Off, Some(Some(cs)) = On/charset.
+    pub add_default_charset: Option<Option<String>>,
+    pub file_etag: Option<FileETag>,
+    pub enable_sendfile: Option<bool>,
+    pub limit_request_body: Option<u64>,
+    /// SetHandler (`None` string means "SetHandler None").
+    pub set_handler: Option<String>,
+    /// AddHandler: extension → handler name.
+    pub add_handlers: Arc<HashMap<String, String>>,
+    pub error_documents: Arc<HashMap<u16, ErrorDocument>>,
+    pub server_signature: Option<ServerSignature>,
+    /// ForceType.
+    pub force_type: Option<String>,
+}
+
+impl DirConfig {
+    /// Merge `more` (more specific) over `self`.
+    pub fn merge(&self, more: &DirConfig) -> DirConfig {
+        fn map<K: Clone + Eq + std::hash::Hash, V: Clone>(
+            a: &Arc<HashMap<K, V>>,
+            b: &Arc<HashMap<K, V>>,
+        ) -> Arc<HashMap<K, V>> {
+            if b.is_empty() {
+                a.clone()
+            } else if a.is_empty() {
+                b.clone()
+            } else {
+                let mut m = (**a).clone();
+                m.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Arc::new(m)
+            }
+        }
+        let mut options = self.options.clone();
+        options.extend(more.options.iter().cloned());
+        DirConfig {
+            options,
+            require: more.require.clone().or_else(|| self.require.clone()),
+            directory_index: more
+                .directory_index
+                .clone()
+                .or_else(|| self.directory_index.clone()),
+            add_types: map(&self.add_types, &more.add_types),
+            add_default_charset: more
+                .add_default_charset
+                .clone()
+                .or_else(|| self.add_default_charset.clone()),
+            file_etag: more.file_etag.or(self.file_etag),
+            enable_sendfile: more.enable_sendfile.or(self.enable_sendfile),
+            limit_request_body: more.limit_request_body.or(self.limit_request_body),
+            set_handler: more.set_handler.clone().or_else(|| self.set_handler.clone()),
+            add_handlers: map(&self.add_handlers, &more.add_handlers),
+            error_documents: map(&self.error_documents, &more.error_documents),
+            server_signature: more.server_signature.or(self.server_signature),
+            force_type: more.force_type.clone().or_else(|| self.force_type.clone()),
+        }
+    }
+
+    pub fn options(&self) -> Options {
+        self.options
+            .iter()
+            .fold(Options::DEFAULT, |acc, edit| edit.apply(acc))
+    }
+
+    pub fn directory_index(&self) -> Vec<String> {
+        self.directory_index
+            .clone()
+            .unwrap_or_else(|| vec!["index.html".to_string()])
+    }
+
+    pub fn file_etag(&self) -> FileETag {
+        self.file_etag.unwrap_or(FileETag::DEFAULT)
+    }
+
+    /// Apache's default is EnableSendfile Off since 2.4 (for network filesystems); rhttpd
+    /// defaults to On, as Debian's and most operators' configs do (see docs/).
+    pub fn enable_sendfile(&self) -> bool {
+        self.enable_sendfile.unwrap_or(true)
+    }
+
+    pub fn limit_request_body(&self) -> u64 {
+        self.limit_request_body.unwrap_or(1 << 30)
+    }
+
+    /// The charset AddDefaultCharset adds to text/plain and text/html responses.
+    pub fn default_charset(&self) -> Option<&str> {
+        match &self.add_default_charset {
+            Some(Some(cs)) => Some(cs.as_str()),
+            _ => None,
+        }
+    }
+
+    pub fn server_signature(&self) -> ServerSignature {
+        self.server_signature.unwrap_or(ServerSignature::Off)
+    }
+}

@@ -1,0 +1,191 @@
+//! The typed server configuration: built from the parser's tree by the directive
+//! handlers of each module, then frozen and shared (read-only) by every process and
+//! thread of a generation.
+
+mod dir;
+
+pub use dir::*;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhttpd_config::Location;
+use rhttpd_http::Limits;
+
+use crate::log::{LogFormat, LogLevels};
+use crate::modules::mime::MimeTypes;
+
+/// A `Listen` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listen {
+    pub addr: SocketAddr,
+    /// `http` unless given (Apache: `https` for port 443).
+    pub protocol: String,
+    pub location: Location,
+}
+
+/// `ServerTokens`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerTokens {
+    Prod,
+    Major,
+    Minor,
+    Min,
+    Os,
+    Full,
+}
+
+/// One address a `<VirtualHost>` answers on: `*:80`, `127.0.0.1:8080`, `[::1]:80`, `*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VhostAddr {
+    /// `None` = `*` / `_default_`.
+    pub ip: Option<IpAddr>,
+    /// `None` = any port (`*` or no port given).
+    pub port: Option<u16>,
+}
+
+/// `Alias` (and, later, `ScriptAlias`): a URL prefix mapped to a filesystem path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alias {
+    pub url: String,
+    pub path: PathBuf,
+    /// Set by ScriptAlias: everything below is a CGI script.
+    pub handler: Option<String>,
+}
+
+/// The kind of a per-directory section.
+#[derive(Clone, Debug)]
+pub enum SectionMatch {
+    /// `<Directory /path>` (glob-style wildcards allowed, as Apache) and `<Directory ~ re>`.
+    Directory(PathPattern),
+    /// `<Files name>` / `<FilesMatch re>`: applied to the last path component.
+    Files(PathPattern),
+    /// `<Location /url>` / `<LocationMatch re>`.
+    Location(PathPattern),
+}
+
+/// A literal/wildcard path or a regular expression.
+#[derive(Clone, Debug)]
+pub enum PathPattern {
+    /// A path or URL prefix, possibly with `*`, `?`, `[...]` wildcards.
+    Wildcard(String),
+    Regex(regex::Regex),
+}
+
+/// A `<Directory>`/`<Files>`/`<Location>` section with its configuration.
+#[derive(Clone, Debug)]
+pub struct DirSection {
+    pub matcher: SectionMatch,
+    pub config: DirConfig,
+    pub location: Location,
+}
+
+/// `CustomLog` target and format.
+#[derive(Clone, Debug)]
+pub struct CustomLog {
+    /// A path relative to ServerRoot was already resolved; `|cmd` for a piped log.
+    pub target: String,
+    pub format: Arc<LogFormat>,
+}
+
+/// The main server or one `<VirtualHost>`: everything Apache keeps per `server_rec`.
+#[derive(Clone, Debug)]
+pub struct VirtualHost {
+    /// Empty for the main server.
+    pub addrs: Vec<VhostAddr>,
+    pub server_name: Option<String>,
+    pub server_aliases: Vec<String>,
+    pub server_admin: Option<String>,
+    pub document_root: PathBuf,
+    /// Where the `<VirtualHost>` opened (for `-S`); `None` for the main server.
+    pub location: Option<Location>,
+    pub keep_alive: bool,
+    pub keep_alive_timeout: Duration,
+    /// 0 = unlimited.
+    pub max_keep_alive_requests: u32,
+    pub timeout: Duration,
+    pub limits: Limits,
+    pub aliases: Vec<Alias>,
+    pub custom_logs: Vec<CustomLog>,
+    pub error_log: Option<String>,
+    pub log_level: Option<LogLevels>,
+    /// Directives given at server/vhost level that are per-directory in nature
+    /// (Options, DirectoryIndex ... outside any section): the base of every merge.
+    pub base_dir: DirConfig,
+    /// Sections in configuration order (server-level ones first for a vhost).
+    pub sections: Vec<DirSection>,
+    pub hostname_lookups: bool,
+}
+
+/// `Timeout`, `KeepAliveTimeout` ... defaults as in Apache's httpd-default.conf.
+impl Default for VirtualHost {
+    fn default() -> Self {
+        VirtualHost {
+            addrs: Vec::new(),
+            server_name: None,
+            server_aliases: Vec::new(),
+            server_admin: None,
+            document_root: PathBuf::from("htdocs"),
+            location: None,
+            keep_alive: true,
+            keep_alive_timeout: Duration::from_secs(5),
+            max_keep_alive_requests: 100,
+            timeout: Duration::from_secs(60),
+            limits: Limits::default(),
+            aliases: Vec::new(),
+            custom_logs: Vec::new(),
+            error_log: None,
+            log_level: None,
+            base_dir: DirConfig::default(),
+            sections: Vec::new(),
+            hostname_lookups: false,
+        }
+    }
+}
+
+/// Which MPM the configuration loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MpmKind {
+    Prefork,
+    Worker,
+    Event,
+}
+
+impl MpmKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MpmKind::Prefork => "prefork",
+            MpmKind::Worker => "worker",
+            MpmKind::Event => "event",
+        }
+    }
+}
+
+/// The whole configuration of one generation.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub config_file: PathBuf,
+    pub server_root: PathBuf,
+    pub listeners: Vec<Listen>,
+    pub listen_backlog: i32,
+    /// The main server (outside any `<VirtualHost>`).
+    pub main: VirtualHost,
+    /// `<VirtualHost>` sections in order; each already inherits the main server's values
+    /// for everything it did not set.
+    pub vhosts: Vec<VirtualHost>,
+    pub pid_file: PathBuf,
+    pub user: String,
+    pub group: String,
+    /// `ErrorLog` of the main server (`stderr` when started with the embedded default
+    /// config in the foreground).
+    pub error_log: String,
+    pub log_level: LogLevels,
+    pub server_tokens: ServerTokens,
+    pub trace_enable: bool,
+    pub mime: Arc<MimeTypes>,
+    pub mpm: Option<MpmKind>,
+    pub loaded_modules: Vec<&'static str>,
+    pub defines: Vec<(String, Option<String>)>,
+}
