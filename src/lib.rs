@@ -6,7 +6,13 @@
 //! and their directive tables) → `conf` (typed configuration) → the `rhttpd-config`,
 //! `rhttpd-http` and `rhttpd-sys` crates. Only `rhttpd-sys` contains `unsafe`.
 
+pub mod cli;
 pub mod conf;
+pub mod conn;
 pub mod handler;
 pub mod log;
 pub mod modules;
+pub mod pipeline;
+pub mod scoreboard;
+pub mod server;
+pub mod uri;

@@ -45,7 +45,11 @@ impl OptionsEdit {
                 let f = |b: bool, a: bool, r: bool| (b || a) && !r;
                 Options {
                     indexes: f(base.indexes, add.indexes, remove.indexes),
-                    follow_symlinks: f(base.follow_symlinks, add.follow_symlinks, remove.follow_symlinks),
+                    follow_symlinks: f(
+                        base.follow_symlinks,
+                        add.follow_symlinks,
+                        remove.follow_symlinks,
+                    ),
                     symlinks_if_owner_match: f(
                         base.symlinks_if_owner_match,
                         add.symlinks_if_owner_match,
@@ -81,24 +85,33 @@ impl FileETag {
     }
 }
 
-/// One `Require` line of mod_authz_core/mod_authz_host.
+/// One `Require` line of mod_authz_core/mod_authz_host, or a `<RequireAll>`/`<RequireAny>`/
+/// `<RequireNone>` container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequireRule {
+    /// `Require all granted` (true) / `Require all denied` (false).
     All(bool),
     /// `Require ip 10.0.0.0/8 ::1 192.168` (networks as (address, prefix length)).
     Ip(Vec<(std::net::IpAddr, u8)>),
-    /// `Require host example.org`: forward-confirmed reverse DNS (HostnameLookups Off
-    /// does not disable it, as in Apache).
+    /// `Require host example.org`: double-reverse DNS of the client, suffix match
+    /// (HostnameLookups Off does not disable it, as in Apache).
     Host(Vec<String>),
     /// `Require local`: loopback addresses and the server's own address.
     Local,
+    /// `Require method GET POST`.
+    Method(Vec<String>),
     /// `Require not ...`.
     Not(Box<RequireRule>),
+    /// `<RequireAll>`: every member must grant and none deny.
+    AllOf(Vec<RequireRule>),
+    /// `<RequireAny>`: one member granting is enough.
+    AnyOf(Vec<RequireRule>),
+    /// `<RequireNone>`: no member may grant.
+    NoneOf(Vec<RequireRule>),
 }
 
 /// The effective authorisation of a section: the Require lines of the most specific
-/// section that has any (Apache's default `AuthMerging Off`). `RequireAny` semantics:
-/// any positive rule grants; any `not` rule that matches denies.
+/// section that has any (Apache's default `AuthMerging Off`), combined as `<RequireAny>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Require {
     pub rules: Vec<RequireRule>,
@@ -146,6 +159,14 @@ pub struct DirConfig {
     pub server_signature: Option<ServerSignature>,
     /// ForceType.
     pub force_type: Option<String>,
+    /// DirectorySlash (default On).
+    pub directory_slash: Option<bool>,
+    /// IndexIgnore patterns (added up along the merge, reset by IndexIgnoreReset).
+    pub index_ignore: Option<Vec<String>>,
+    /// AddCharset: extension → charset.
+    pub add_charsets: Arc<HashMap<String, String>>,
+    /// AddEncoding: extension → content coding.
+    pub add_encodings: Arc<HashMap<String, String>>,
 }
 
 impl DirConfig {
@@ -182,11 +203,21 @@ impl DirConfig {
             file_etag: more.file_etag.or(self.file_etag),
             enable_sendfile: more.enable_sendfile.or(self.enable_sendfile),
             limit_request_body: more.limit_request_body.or(self.limit_request_body),
-            set_handler: more.set_handler.clone().or_else(|| self.set_handler.clone()),
+            set_handler: more
+                .set_handler
+                .clone()
+                .or_else(|| self.set_handler.clone()),
             add_handlers: map(&self.add_handlers, &more.add_handlers),
             error_documents: map(&self.error_documents, &more.error_documents),
             server_signature: more.server_signature.or(self.server_signature),
             force_type: more.force_type.clone().or_else(|| self.force_type.clone()),
+            directory_slash: more.directory_slash.or(self.directory_slash),
+            index_ignore: more
+                .index_ignore
+                .clone()
+                .or_else(|| self.index_ignore.clone()),
+            add_charsets: map(&self.add_charsets, &more.add_charsets),
+            add_encodings: map(&self.add_encodings, &more.add_encodings),
         }
     }
 
@@ -222,6 +253,10 @@ impl DirConfig {
             Some(Some(cs)) => Some(cs.as_str()),
             _ => None,
         }
+    }
+
+    pub fn directory_slash(&self) -> bool {
+        self.directory_slash.unwrap_or(true)
     }
 
     pub fn server_signature(&self) -> ServerSignature {

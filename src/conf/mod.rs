@@ -2,8 +2,12 @@
 //! handlers of each module, then frozen and shared (read-only) by every process and
 //! thread of a generation.
 
+mod build;
 mod dir;
+pub mod tables;
+pub mod vhost;
 
+pub use build::{LoadOptions, load};
 pub use dir::*;
 
 use std::net::{IpAddr, SocketAddr};
@@ -117,6 +121,19 @@ pub struct VirtualHost {
     /// Sections in configuration order (server-level ones first for a vhost).
     pub sections: Vec<DirSection>,
     pub hostname_lookups: bool,
+    /// mod_alias `Redirect`s, in configuration order.
+    pub redirects: Vec<Redirect>,
+    /// `TraceEnable` (rhttpd's default is Off; Apache's is On).
+    pub trace_enable: bool,
+}
+
+/// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    pub status: u16,
+    pub url: String,
+    /// `None` for `Redirect gone` (410).
+    pub target: Option<String>,
 }
 
 /// `Timeout`, `KeepAliveTimeout` ... defaults as in Apache's httpd-default.conf.
@@ -141,6 +158,8 @@ impl Default for VirtualHost {
             base_dir: DirConfig::default(),
             sections: Vec::new(),
             hostname_lookups: false,
+            redirects: Vec::new(),
+            trace_enable: false,
         }
     }
 }
@@ -183,9 +202,19 @@ pub struct ServerConfig {
     pub error_log: String,
     pub log_level: LogLevels,
     pub server_tokens: ServerTokens,
-    pub trace_enable: bool,
     pub mime: Arc<MimeTypes>,
+    pub types_config: PathBuf,
     pub mpm: Option<MpmKind>,
     pub loaded_modules: Vec<&'static str>,
     pub defines: Vec<(String, Option<String>)>,
+    /// MPM directives as written (StartServers, ThreadsPerChild ...), interpreted and
+    /// clamped by the MPM that was loaded.
+    pub mpm_directives: Vec<rhttpd_config::Directive>,
+    pub extended_status: Option<bool>,
+    pub see_request_tail: bool,
+    pub graceful_shutdown_timeout: Duration,
+    pub core_dump_directory: Option<PathBuf>,
+    /// Startup warnings collected while loading (printed before detaching, as Apache's
+    /// console "WARNING: ..." lines).
+    pub warnings: Vec<String>,
 }

@@ -1,5 +1,252 @@
-//! MIME types (placeholder until the static-file module lands).
+//! MIME types: the `TypesConfig` file (`mime.types` format) and mod_mime's rules for
+//! choosing a response's Content-Type from a file name.
+//!
+//! As in Apache 2.4 there is no DefaultType: a file whose name maps to no type is sent
+//! without a Content-Type header.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+use crate::conf::DirConfig;
+
+/// The built-in table (Debian's media-types list), used when no `TypesConfig` is given.
+const BUILTIN: &str = include_str!("../../conf/mime.types");
 
 /// Extension → MIME type map read from `TypesConfig`.
 #[derive(Clone, Debug, Default)]
-pub struct MimeTypes {}
+pub struct MimeTypes {
+    /// Lower-case extension (no dot) → type.
+    by_ext: HashMap<String, String>,
+}
+
+impl MimeTypes {
+    /// Parses the `mime.types` format: `type ext1 ext2 ...` per line, `#` comments,
+    /// whitespace-separated. A later line wins for an extension listed twice (as
+    /// mod_mime's hash table does).
+    pub fn parse(text: &str) -> MimeTypes {
+        let mut by_ext = HashMap::new();
+        for line in text.lines() {
+            let line = match line.find('#') {
+                Some(i) => &line[..i],
+                None => line,
+            };
+            let mut words = line.split_ascii_whitespace();
+            let Some(ty) = words.next() else { continue };
+            for ext in words {
+                by_ext.insert(ext.to_ascii_lowercase(), ty.to_string());
+            }
+        }
+        MimeTypes { by_ext }
+    }
+
+    /// Reads and parses a `TypesConfig` file.
+    pub fn load(path: &Path) -> io::Result<MimeTypes> {
+        let bytes = std::fs::read(path)?;
+        Ok(MimeTypes::parse(&String::from_utf8_lossy(&bytes)))
+    }
+
+    /// The table compiled into the binary (`conf/mime.types`).
+    pub fn builtin() -> MimeTypes {
+        MimeTypes::parse(BUILTIN)
+    }
+
+    /// The type for an extension (without the dot), case-insensitively.
+    pub fn lookup(&self, ext: &str) -> Option<&str> {
+        if let Some(t) = self.by_ext.get(ext) {
+            return Some(t);
+        }
+        if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self
+                .by_ext
+                .get(&ext.to_ascii_lowercase())
+                .map(String::as_str);
+        }
+        None
+    }
+
+    /// Number of extensions known.
+    pub fn len(&self) -> usize {
+        self.by_ext.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_ext.is_empty()
+    }
+}
+
+/// The Content-Type for a file, as mod_mime and the core compute it:
+///
+/// - `ForceType` wins (`ForceType None` cancels it);
+/// - otherwise every dot-separated extension after the base name is looked up (the base
+///   name keeps its leading dots, so `.png` is not a PNG; empty extensions are skipped),
+///   `AddType` before the `TypesConfig` table, and the last extension that maps to a type
+///   wins: `a.tar.gz` → the type of `gz`, `index.html.en` → text/html;
+/// - `AddDefaultCharset` adds `; charset=X` to text/plain and text/html without a
+///   charset parameter.
+///
+/// `None` means no Content-Type header (Apache 2.4 has no DefaultType).
+pub fn content_type_for(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Option<String> {
+    let forced = dir
+        .force_type
+        .as_deref()
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("none"));
+    let ty = match forced {
+        Some(t) => Some(t.to_string()),
+        None => type_from_name(path, dir, mime),
+    }?;
+    Some(add_default_charset(ty, dir.default_charset()))
+}
+
+fn type_from_name(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy();
+    let rest = name.trim_start_matches('.');
+    let (_, exts) = rest.split_once('.')?;
+    let mut found: Option<&str> = None;
+    for ext in exts.split('.').filter(|e| !e.is_empty()) {
+        let lower = ext.to_ascii_lowercase();
+        if let Some(t) = dir.add_types.get(&lower) {
+            found = Some(t);
+        } else if let Some(t) = mime.lookup(&lower) {
+            found = Some(t);
+        }
+    }
+    found.map(str::to_string)
+}
+
+/// Apache's `ap_make_content_type`: only text/plain and text/html get the charset.
+fn add_default_charset(ty: String, charset: Option<&str>) -> String {
+    let Some(cs) = charset else { return ty };
+    let essence = ty.split(';').next().unwrap_or("").trim();
+    let needs =
+        essence.eq_ignore_ascii_case("text/plain") || essence.eq_ignore_ascii_case("text/html");
+    if needs && !ty.to_ascii_lowercase().contains("charset=") {
+        format!("{ty}; charset={cs}")
+    } else {
+        ty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    fn ct(name: &str, dir: &DirConfig) -> Option<String> {
+        content_type_for(Path::new(name), dir, &MimeTypes::builtin())
+    }
+
+    #[test]
+    fn parse_comments_and_case() {
+        let m =
+            MimeTypes::parse("# c\ntext/x-a  aa AB # trailing\n\napplication/none\nimage/y\tyy\n");
+        assert_eq!(m.lookup("aa"), Some("text/x-a"));
+        assert_eq!(m.lookup("ab"), Some("text/x-a"));
+        assert_eq!(m.lookup("AB"), Some("text/x-a"));
+        assert_eq!(m.lookup("yy"), Some("image/y"));
+        assert_eq!(m.lookup("none"), None);
+        assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn later_line_wins() {
+        let m = MimeTypes::parse("a/b x\nc/d x\n");
+        assert_eq!(m.lookup("x"), Some("c/d"));
+    }
+
+    #[test]
+    fn builtin_is_complete() {
+        let m = MimeTypes::builtin();
+        assert!(m.len() > 1000);
+        assert_eq!(m.lookup("html"), Some("text/html"));
+        assert_eq!(m.lookup("css"), Some("text/css"));
+        assert_eq!(m.lookup("png"), Some("image/png"));
+        assert_eq!(m.lookup("JSON"), Some("application/json"));
+    }
+
+    #[test]
+    fn load_from_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("mime.types");
+        std::fs::write(&p, "text/x-foo foo\n").unwrap();
+        assert_eq!(
+            MimeTypes::load(&p).unwrap().lookup("foo"),
+            Some("text/x-foo")
+        );
+        assert!(MimeTypes::load(&d.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn last_mapped_extension_wins() {
+        let d = DirConfig::default();
+        assert_eq!(
+            ct("/x/file.tar.gz", &d).as_deref(),
+            Some("application/gzip")
+        );
+        assert_eq!(
+            ct("/x/file.gz.tar", &d).as_deref(),
+            Some("application/x-tar")
+        );
+        assert_eq!(ct("/x/index.html.en", &d).as_deref(), Some("text/html"));
+        assert_eq!(ct("/x/a..html", &d).as_deref(), Some("text/html"));
+        assert_eq!(ct("/x/A.TXT", &d).as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn base_name_is_not_an_extension() {
+        let d = DirConfig::default();
+        assert_eq!(ct("/x/html", &d), None);
+        assert_eq!(ct("/x/.png", &d), None);
+        assert_eq!(ct("/x/..html", &d), None);
+        assert_eq!(ct("/x/.hidden.png", &d).as_deref(), Some("image/png"));
+        assert_eq!(ct("/x/noext", &d), None);
+        assert_eq!(ct("/x/a.unknownext", &d), None);
+        assert_eq!(ct("/", &d), None);
+    }
+
+    #[test]
+    fn add_type_and_force_type() {
+        let mut d = DirConfig {
+            add_types: Arc::new(HashMap::from([(
+                "gz".to_string(),
+                "application/x-gzip".to_string(),
+            )])),
+            ..Default::default()
+        };
+        assert_eq!(ct("/a.tar.gz", &d).as_deref(), Some("application/x-gzip"));
+        // A later mime.types extension still wins over an earlier AddType one.
+        assert_eq!(ct("/a.gz.png", &d).as_deref(), Some("image/png"));
+        d.force_type = Some("text/x-forced".into());
+        assert_eq!(ct("/a.tar.gz", &d).as_deref(), Some("text/x-forced"));
+        assert_eq!(ct("/noext", &d).as_deref(), Some("text/x-forced"));
+        d.force_type = Some("None".into());
+        assert_eq!(ct("/a.png", &d).as_deref(), Some("image/png"));
+    }
+
+    #[test]
+    fn default_charset_only_for_text_plain_and_html() {
+        let mut d = DirConfig {
+            add_default_charset: Some(Some("UTF-8".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            ct("/a.txt", &d).as_deref(),
+            Some("text/plain; charset=UTF-8")
+        );
+        assert_eq!(
+            ct("/a.html", &d).as_deref(),
+            Some("text/html; charset=UTF-8")
+        );
+        assert_eq!(ct("/a.css", &d).as_deref(), Some("text/css"));
+        assert_eq!(ct("/a.png", &d).as_deref(), Some("image/png"));
+        d.force_type = Some("text/html; charset=latin1".into());
+        assert_eq!(
+            ct("/a.txt", &d).as_deref(),
+            Some("text/html; charset=latin1")
+        );
+        d.force_type = None;
+        d.add_default_charset = Some(None);
+        assert_eq!(ct("/a.txt", &d).as_deref(), Some("text/plain"));
+    }
+}

@@ -1,3 +1,7 @@
 //! Modules: each declares its directives in a table and implements its handler.
 
+pub mod autoindex;
 pub mod mime;
+pub mod static_files;
+
+pub use crate::conf::tables::MODULES;

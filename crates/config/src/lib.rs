@@ -7,6 +7,11 @@
 //! counts are reported as Apache reports them (`AH00526: Syntax error on line N of FILE:`).
 //! What a directive *means* is left to the modules that own it.
 
+mod check;
+mod include;
+pub mod lexer;
+mod parser;
 mod types;
 
+pub use parser::{COMMAND_LINE_FILE, parse};
 pub use types::*;

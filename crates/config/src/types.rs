@@ -6,8 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A place in a configuration file (1-based line of the *first* physical line of the
-/// logical line, as Apache reports it).
+/// A place in a configuration file: the 1-based number of the *last* physical line of
+/// the logical line, as Apache reports it (`ap_cfg_getline` counts every physical line
+/// it reads, so a directive continued over lines 3-5 is "line 5").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     pub file: Arc<Path>,
@@ -256,4 +257,7 @@ pub struct Parsed {
     pub defines: Vec<(String, Option<String>)>,
     /// Every file read, in order, with nesting depth (for `-t -D DUMP_INCLUDES`).
     pub includes: Vec<(usize, PathBuf)>,
+    /// Startup warnings, in order: `AH00111: Config variable ${X} is not defined (line N
+    /// of FILE)` and `AH01574: module X is already loaded, skipping`.
+    pub warnings: Vec<String>,
 }

@@ -5,6 +5,22 @@
 //! proxy) does the reverse. Prefork and worker drive it from blocking sockets, the event
 //! MPM from epoll readiness, and the same code runs under all three.
 
+mod body;
+mod client;
+mod conditional;
+mod date;
+mod error;
+mod range;
+mod request;
+mod response;
+mod token;
 mod types;
 
+pub use body::*;
+pub use client::*;
+pub use conditional::*;
+pub use date::*;
+pub use range::*;
+pub use request::*;
+pub use response::*;
 pub use types::*;

@@ -91,8 +91,18 @@ pub enum ParseError {
     BadContentLength,
     /// Both Content-Length and Transfer-Encoding → 400 (no request smuggling).
     ConflictingFraming,
-    /// A Transfer-Encoding other than a final `chunked` → 501.
+    /// A Transfer-Encoding listing a coding we do not implement before the final
+    /// `chunked` (e.g. `gzip, chunked`) → 501 (RFC 9112 §6.1).
     UnsupportedTransferEncoding,
+    /// A Transfer-Encoding whose final coding is not `chunked`, `chunked` applied twice,
+    /// or Transfer-Encoding in an HTTP/1.0 request → 400 (Apache AH02539, RFC 9112 §6.1).
+    BadTransferEncoding,
+    /// An `Expect` value other than `100-continue` → 417 (Apache AH00570).
+    UnsupportedExpectation,
+    /// The peer closed the connection before the body was complete → 400.
+    IncompleteBody,
+    /// Client role: the backend's status line or head could not be parsed → 502.
+    BadStatusLine,
     /// Body larger than LimitRequestBody → 413.
     BodyTooLarge,
     /// Malformed chunked encoding → 400.

@@ -1,0 +1,184 @@
+//! Socket calls the standard library lacks: poll(2) over several descriptors, send(2)
+//! with MSG_MORE (so a response head and the sendfile body that follows leave in full
+//! packets), and double-reverse DNS for `Require host`.
+
+use std::ffi::CStr;
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+/// Wait until at least one of `fds` is readable (or has an error/hang-up), at most
+/// `timeout` (`None` = forever). Returns the indexes of the ready descriptors; empty on
+/// timeout or when interrupted by a signal.
+pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<usize>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms: libc::c_int = match timeout {
+        None => -1,
+        Some(t) => t.as_millis().min(i32::MAX as u128) as libc::c_int,
+    };
+    // SAFETY: `pfds` is a valid, exclusively borrowed array of `pfds.len()` pollfd
+    // structs for the duration of the call; the descriptors are borrowed from live
+    // owners (BorrowedFd), so poll only reads them.
+    let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(Vec::new());
+        }
+        return Err(e);
+    }
+    Ok(pfds
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0)
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// Write all of `buf` to a socket with MSG_MORE: the kernel holds a partial packet back
+/// because more (a sendfile body) follows at once.
+pub fn send_more(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a valid readable slice for `buf.len()` bytes during the call;
+        // the descriptor is borrowed from a live socket.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_MORE | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// The host name of `ip` by reverse DNS, confirmed by a forward lookup that includes
+/// `ip` again (Apache's "double reverse" for `Require host`). `None` when either lookup
+/// fails or they disagree.
+pub fn reverse_lookup_confirmed(ip: IpAddr) -> Option<String> {
+    let name = reverse_lookup(ip)?;
+    let addrs = (name.as_str(), 0).to_socket_addrs().ok()?;
+    let canon = |a: IpAddr| match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(a),
+        v4 => v4,
+    };
+    addrs
+        .map(|a: SocketAddr| canon(a.ip()))
+        .any(|a| a == canon(ip))
+        .then_some(name)
+}
+
+fn reverse_lookup(ip: IpAddr) -> Option<String> {
+    let mut host = [0 as libc::c_char; 1025];
+    let rc = match ip {
+        IpAddr::V4(v4) => {
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sa` is a fully initialised sockaddr_in whose size is passed;
+            // `host` is a writable buffer of the length passed; no service buffer.
+            unsafe {
+                libc::getnameinfo(
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                    host.as_mut_ptr(),
+                    host.len() as libc::socklen_t,
+                    std::ptr::null_mut(),
+                    0,
+                    libc::NI_NAMEREQD,
+                )
+            }
+        }
+        IpAddr::V6(v6) => {
+            let sa = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: 0,
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.octets(),
+                },
+                sin6_scope_id: 0,
+            };
+            // SAFETY: as above, for a sockaddr_in6.
+            unsafe {
+                libc::getnameinfo(
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                    host.as_mut_ptr(),
+                    host.len() as libc::socklen_t,
+                    std::ptr::null_mut(),
+                    0,
+                    libc::NI_NAMEREQD,
+                )
+            }
+        }
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: getnameinfo succeeded, so `host` holds a NUL-terminated string within it.
+    let s = unsafe { CStr::from_ptr(host.as_ptr()) };
+    s.to_str().ok().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn poll_reports_the_ready_descriptor() {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = TcpListener::bind("127.0.0.1:0").unwrap();
+        let r = poll_readable(&[a.as_fd(), b.as_fd()], Some(Duration::from_millis(10))).unwrap();
+        assert!(r.is_empty());
+        let _c = TcpStream::connect(b.local_addr().unwrap()).unwrap();
+        let r = poll_readable(&[a.as_fd(), b.as_fd()], Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(r, vec![1]);
+    }
+
+    #[test]
+    fn send_more_delivers_everything() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut s, _) = l.accept().unwrap();
+        send_more(s.as_fd(), b"hello ").unwrap();
+        s.write_all(b"world").unwrap();
+        drop(s);
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "hello world");
+    }
+
+    #[test]
+    fn loopback_reverse_lookup_is_confirmed() {
+        // /etc/hosts maps 127.0.0.1 to localhost on every Debian machine.
+        let n = reverse_lookup_confirmed("127.0.0.1".parse().unwrap());
+        assert!(n.is_some(), "127.0.0.1 should reverse-resolve");
+        // (No lookup of a non-local address here: tests stay off the network.)
+    }
+}

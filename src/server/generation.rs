@@ -1,0 +1,152 @@
+//! A generation: the configuration, handlers and open log files that one (re)start of
+//! the server serves with. The parent builds it before forking, so children inherit
+//! the parsed configuration and the log file descriptors (opened O_APPEND); a graceful
+//! restart builds a new generation and new children, while old children finish with
+//! theirs.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::conf::ServerConfig;
+use crate::handler::{ConnInfo, Handler};
+use crate::log::{AccessLog, LogRecord};
+use crate::pipeline::{Handlers, Outcome, server_banner};
+
+pub struct Generation {
+    pub cfg: Arc<ServerConfig>,
+    pub handlers: Handlers,
+    /// The `Server` header value (per ServerTokens).
+    pub banner: String,
+    /// Access logs per host: index 0 = main server, i + 1 = `cfg.vhosts[i]`. Hosts that
+    /// share a target share the open file.
+    access_logs: Vec<Vec<Arc<AccessLog>>>,
+}
+
+/// What the connection driver reports about a finished request.
+pub struct AccessEntry<'a> {
+    pub info: &'a ConnInfo,
+    pub head: Option<&'a rhttpd_http::RequestHead>,
+    pub outcome: &'a Outcome,
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub status: u16,
+    pub original_status: u16,
+    pub body_bytes: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub response_headers: &'a http::HeaderMap,
+    pub keep_alive: bool,
+}
+
+impl Generation {
+    /// Open the logs and set up the handlers for `cfg`.
+    pub fn new(cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Generation> {
+        let mut by_target: HashMap<String, Arc<AccessLog>> = HashMap::new();
+        let mut access_logs = Vec::with_capacity(cfg.vhosts.len() + 1);
+        for host in std::iter::once(&cfg.main).chain(cfg.vhosts.iter()) {
+            let mut logs = Vec::new();
+            for cl in &host.custom_logs {
+                let key = format!("{}\u{0}{:p}", cl.target, Arc::as_ptr(&cl.format));
+                let log = match by_target.get(&key) {
+                    Some(l) => l.clone(),
+                    None => {
+                        let l = Arc::new(
+                            AccessLog::open(&cl.target, &cfg.server_root, cl.format.clone())
+                                .map_err(|e| {
+                                    io::Error::new(
+                                        e.kind(),
+                                        format!(
+                                            "AH00649: could not open transfer log file {}: {e}",
+                                            cl.target
+                                        ),
+                                    )
+                                })?,
+                        );
+                        by_target.insert(key, l.clone());
+                        l
+                    }
+                };
+                logs.push(log);
+            }
+            access_logs.push(logs);
+        }
+        Ok(Generation {
+            banner: server_banner(cfg.server_tokens),
+            handlers: Handlers::new(extra_handlers),
+            cfg: Arc::new(cfg),
+            access_logs,
+        })
+    }
+
+    /// Write the access-log lines for a finished request.
+    pub fn log_access(&self, e: &AccessEntry<'_>) {
+        let idx = e.outcome.vhost.map(|i| i + 1).unwrap_or(0);
+        let Some(logs) = self.access_logs.get(idx) else {
+            return;
+        };
+        if logs.is_empty() {
+            return;
+        }
+        let host = crate::conf::vhost::host(&self.cfg, e.outcome.vhost);
+        let empty = http::HeaderMap::new();
+        let (request_line, method, protocol, query, req_headers, host_header) = match e.head {
+            Some(h) => (
+                h.request_line.as_str(),
+                h.method.as_str(),
+                match h.version {
+                    http::Version::HTTP_10 => "HTTP/1.0",
+                    _ => "HTTP/1.1",
+                },
+                h.query.as_deref(),
+                &h.headers,
+                h.host.as_deref(),
+            ),
+            None => ("-", "-", "-", None, &empty, None),
+        };
+        let server_name = host.server_name.as_deref().unwrap_or("localhost");
+        let server_name = server_name.split(':').next().unwrap_or(server_name);
+        let rec = LogRecord {
+            client: e.info.client,
+            local: e.info.local,
+            remote_user: None,
+            request_time: e.started,
+            duration: e.duration,
+            request_line,
+            method,
+            uri_path: if e.outcome.uri_path.is_empty() {
+                e.head.map(|h| h.path.as_str()).unwrap_or("-")
+            } else {
+                &e.outcome.uri_path
+            },
+            query,
+            protocol,
+            status: e.status,
+            original_status: e.original_status,
+            body_bytes: e.body_bytes,
+            bytes_in: e.bytes_in,
+            bytes_out: e.bytes_out,
+            request_headers: req_headers,
+            response_headers: e.response_headers,
+            server_name,
+            host_header,
+            server_port: e.info.local.port(),
+            filename: e.outcome.filename.as_deref(),
+            keepalives: e.info.keepalives,
+            conn_status: if e.keep_alive { '+' } else { '-' },
+        };
+        for l in logs {
+            l.log(&rec);
+        }
+    }
+
+    /// Re-open every access log (log rotation).
+    pub fn reopen_logs(&self) {
+        for logs in &self.access_logs {
+            for l in logs {
+                let _ = l.reopen();
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! PidFile handling and `-k start|stop|restart|graceful|graceful-stop`: the config has
+//! been read and checked by the time these run, so a bad config never signals anything.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::conf::ServerConfig;
+
+/// The pid in the PidFile if that process is alive (and is not us, as Apache: in a
+/// container the old pid may be our own).
+pub fn running_pid(cfg: &ServerConfig) -> Option<i32> {
+    let text = std::fs::read_to_string(&cfg.pid_file).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    (pid > 0 && pid != rhttpd_sys::process::getpid() && rhttpd_sys::process::process_alive(pid))
+        .then_some(pid)
+}
+
+/// Write our pid (AH00098 when an old file is found).
+pub fn write(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        crate::log::log(
+            "core",
+            crate::log::Level::Warn,
+            None,
+            &format!(
+                "AH00098: pid file {} overwritten -- Unclean shutdown of previous rhttpd run?",
+                path.display()
+            ),
+        );
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(path, format!("{}\n", rhttpd_sys::process::getpid()))
+}
+
+pub fn remove(path: &Path) {
+    if std::fs::remove_file(path).is_ok() {
+        crate::log::log(
+            "core",
+            crate::log::Level::Info,
+            None,
+            &format!(
+                "AH00096: removed PID file {} (pid={})",
+                path.display(),
+                rhttpd_sys::process::getpid()
+            ),
+        );
+    }
+}
+
+pub enum SignalOutcome {
+    /// Nothing more to do: exit with this code.
+    Done(ExitCode),
+    /// Go on and start the server (start, or restart/graceful of a stopped server).
+    Start,
+}
+
+/// Apache's `ap_signal_server`.
+pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
+    let pid = running_pid(cfg);
+    let sig = match action {
+        "start" => {
+            return match pid {
+                Some(p) => {
+                    println!("rhttpd (pid {p}) already running");
+                    SignalOutcome::Done(ExitCode::SUCCESS)
+                }
+                None => SignalOutcome::Start,
+            };
+        }
+        "stop" => libc_sig::TERM,
+        "restart" => libc_sig::HUP,
+        "graceful" => libc_sig::USR1,
+        "graceful-stop" => libc_sig::WINCH,
+        other => {
+            eprintln!(
+                "rhttpd: invalid -k argument '{other}'\n{}",
+                crate::cli::usage()
+            );
+            return SignalOutcome::Done(ExitCode::from(1));
+        }
+    };
+    match pid {
+        Some(p) => match rhttpd_sys::process::send_signal(p, sig) {
+            Ok(()) => SignalOutcome::Done(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("rhttpd: could not send signal to pid {p}: {e}");
+                SignalOutcome::Done(ExitCode::from(1))
+            }
+        },
+        None => {
+            if action == "restart" || action == "graceful" {
+                println!("rhttpd not running, trying to start");
+                SignalOutcome::Start
+            } else if cfg.pid_file.exists() {
+                println!(
+                    "rhttpd (pid {}?) not running",
+                    std::fs::read_to_string(&cfg.pid_file)
+                        .unwrap_or_default()
+                        .trim()
+                );
+                SignalOutcome::Done(ExitCode::SUCCESS)
+            } else {
+                println!("rhttpd (no pid file) not running");
+                SignalOutcome::Done(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
+
+/// Signal numbers (Linux), kept here so callers need no libc.
+pub mod libc_sig {
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const KILL: i32 = 9;
+    pub const USR1: i32 = 10;
+    pub const TERM: i32 = 15;
+    pub const WINCH: i32 = 28;
+}

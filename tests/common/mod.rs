@@ -1,0 +1,311 @@
+//! Shared end-to-end harness: starts the real `rhttpd` binary with an inline
+//! configuration in a temporary ServerRoot on an ephemeral loopback port, waits for it
+//! by polling, and speaks raw HTTP/1.1 to it. Every wait is bounded; only the child this
+//! harness started is ever signalled.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rhttpd");
+
+/// A free TCP port on 127.0.0.1 (bound then released; the server binds it next).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("ephemeral port")
+}
+
+/// Poll until `cond` holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub root: tempfile::TempDir,
+}
+
+impl Server {
+    /// Write `htdocs/` and `conf/httpd.conf` (the common header plus `body`) and start
+    /// `rhttpd -X` on it.
+    pub fn start(body: &str) -> Server {
+        Server::start_with(body, &["-X"])
+    }
+
+    pub fn start_with(body: &str, args: &[&str]) -> Server {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        std::fs::create_dir_all(root.path().join("htdocs")).unwrap();
+        std::fs::create_dir_all(root.path().join("logs")).unwrap();
+        std::fs::create_dir_all(root.path().join("conf")).unwrap();
+        let conf = Server::config_text(root.path(), port, body);
+        std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
+        let child = Command::new(BIN)
+            .arg("-d")
+            .arg(root.path())
+            .arg("-f")
+            .arg(root.path().join("conf/httpd.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rhttpd");
+        let mut s = Server { child, port, root };
+        s.wait_ready();
+        s
+    }
+
+    pub fn config_text(root: &Path, port: u16, body: &str) -> String {
+        format!(
+            "ServerRoot \"{root}\"\nListen 127.0.0.1:{port}\nServerName localhost\nPidFile logs/httpd.pid\nErrorLog logs/error_log\nLogLevel info\nDocumentRoot \"{root}/htdocs\"\nLogFormat \"%h %l %u %t \\\"%r\\\" %>s %b\" common\nCustomLog logs/access_log common\n{body}\n",
+            root = root.display()
+        )
+    }
+
+    fn wait_ready(&mut self) {
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        let ok = wait_until(Duration::from_secs(15), || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(e) = self.child.stderr.as_mut() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("rhttpd exited early ({status}): {err}");
+            }
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        assert!(ok, "rhttpd did not start listening on {addr}");
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Send raw bytes on a fresh connection and read until the server closes it.
+    pub fn raw(&self, req: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        s.write_all(req).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        out
+    }
+
+    /// `GET path` with `Connection: close`.
+    pub fn get(&self, path: &str) -> Resp {
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        ))
+    }
+
+    pub fn request(&self, req: &str) -> Resp {
+        let raw = self.raw(req.as_bytes());
+        parse_response(&raw).unwrap_or_else(|| {
+            panic!("unparseable response: {:?}", String::from_utf8_lossy(&raw))
+        })
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(&format!("logs/{name}"))).unwrap_or_default()
+    }
+
+    /// Poll a log until it contains `needle` (logs are written after the response).
+    pub fn wait_log(&self, name: &str, needle: &str) -> String {
+        let mut text = String::new();
+        wait_until(Duration::from_secs(5), || {
+            text = self.log(name);
+            text.contains(needle)
+        });
+        text
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A parsed response.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Bytes of the whole response on the wire (head + body as framed).
+    pub wire_len: usize,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header_map(&self) -> HashMap<String, String> {
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect()
+    }
+}
+
+/// Parse one response from the start of `raw` (Content-Length, chunked, or to the end).
+/// HEAD-style responses are handled by `parse_response_head_only`.
+pub fn parse_response(raw: &[u8]) -> Option<Resp> {
+    parse_one(raw, false)
+}
+
+pub fn parse_response_head_only(raw: &[u8]) -> Option<Resp> {
+    parse_one(raw, true)
+}
+
+/// Parse several pipelined responses.
+pub fn parse_many(mut raw: &[u8]) -> Vec<Resp> {
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        match parse_one(raw, false) {
+            Some(r) => {
+                raw = &raw[r.wire_len..];
+                out.push(r);
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+fn parse_one(raw: &[u8], head_only: bool) -> Option<Resp> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let mut parts = status_line.splitn(3, ' ');
+    let _version = parts.next()?;
+    let status: u16 = parts.next()?.parse().ok()?;
+    let reason = parts.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    let rest = &raw[end..];
+    let no_body = head_only || status == 204 || status == 304 || (100..200).contains(&status);
+    let (body, used) = if no_body {
+        (Vec::new(), 0)
+    } else if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+        dechunk(rest)?
+    } else if let Some(cl) = get("content-length") {
+        let n: usize = cl.parse().ok()?;
+        if rest.len() < n {
+            return None;
+        }
+        (rest[..n].to_vec(), n)
+    } else {
+        (rest.to_vec(), rest.len())
+    };
+    Some(Resp {
+        status,
+        reason,
+        headers,
+        body,
+        wire_len: end + used,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let start_len = raw.len();
+    let mut body = Vec::new();
+    loop {
+        let nl = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size_str = std::str::from_utf8(&raw[..nl]).ok()?;
+        let size = usize::from_str_radix(size_str.split(';').next()?.trim(), 16).ok()?;
+        raw = &raw[nl + 2..];
+        if size == 0 {
+            // trailers until empty line
+            loop {
+                let nl = raw.windows(2).position(|w| w == b"\r\n")?;
+                raw = &raw[nl + 2..];
+                if nl == 0 {
+                    return Some((body, start_len - raw.len()));
+                }
+            }
+        }
+        if raw.len() < size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// Run the binary with arguments and capture its output (bounded by the process itself:
+/// these are the non-serving commands such as -t, -V, -S).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rhttpd")
+}
+
+/// Whether `curl` is installed (the README's test command installs it).
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
