@@ -91,8 +91,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         let Some(opts) = arg.strip_prefix('-') else {
             return Err(format!("rhttpd: unexpected argument '{arg}'"));
         };
-        let mut chars = opts.char_indices();
-        while let Some((pos, c)) = chars.next() {
+        for (pos, c) in opts.char_indices() {
             let takes_value = "CcDdEefk".contains(c);
             if takes_value {
                 let rest = &opts[pos + c.len_utf8()..];

@@ -12,6 +12,7 @@ pub mod conn;
 pub mod handler;
 pub mod log;
 pub mod modules;
+pub mod mpm;
 pub mod pipeline;
 pub mod scoreboard;
 pub mod server;

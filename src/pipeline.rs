@@ -573,6 +573,7 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// Apache's built-in error page (with the server signature when enabled).
+#[allow(clippy::too_many_arguments)] // each argument is one fact of the page; a struct would only rename them
 pub fn error_page(
     cfg: &ServerConfig,
     host: &VirtualHost,

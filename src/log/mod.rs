@@ -107,6 +107,14 @@ macro_rules! elog_to {
     }};
 }
 
+/// Write `msg` to the current error log when `module`/`level` is enabled (for messages
+/// already formatted; [`elog!`](crate::elog) avoids formatting disabled ones).
+pub fn log(module: &str, level: Level, client: Option<std::net::SocketAddr>, msg: &str) {
+    if let Some(l) = global_if_enabled(module, level) {
+        l.log(module, level, client, msg);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,13 +154,5 @@ mod tests {
         assert!(global_if_enabled("core", Level::Debug).is_none());
         assert!(global_if_enabled("core", Level::Error).is_some());
         crate::elog!(Level::Debug, "core", None, "not written {}", 2);
-    }
-}
-
-/// Write `msg` to the current error log when `module`/`level` is enabled (for messages
-/// already formatted; [`elog!`](crate::elog) avoids formatting disabled ones).
-pub fn log(module: &str, level: Level, client: Option<std::net::SocketAddr>, msg: &str) {
-    if let Some(l) = global_if_enabled(module, level) {
-        l.log(module, level, client, msg);
     }
 }

@@ -9,6 +9,7 @@ pub mod pidfile;
 use std::process::ExitCode;
 
 use crate::cli::{self, Args};
+use crate::conf::MpmKind;
 
 /// What `rhttpd` does when asked to run (no informational flag).
 pub fn run(args: &Args) -> ExitCode {
@@ -26,5 +27,28 @@ pub fn run(args: &Args) -> ExitCode {
         println!("rhttpd (pid {pid}) already running");
         return ExitCode::SUCCESS;
     }
-    one_process::run(args, cfg)
+    if args.one_process {
+        return one_process::run(args, cfg);
+    }
+    // Apache detaches unless told not to; the embedded default configuration is a
+    // development setup and stays in the foreground, logging to the terminal.
+    let foreground = args
+        .defines
+        .iter()
+        .any(|d| d == "FOREGROUND" || d == "NO_DETACH")
+        || cli::load_options(args).embedded.is_some();
+    match cfg.mpm {
+        Some(MpmKind::Prefork) => crate::mpm::prefork::run(args, cfg, foreground),
+        Some(other) => {
+            eprintln!(
+                "rhttpd: the {} MPM is not available yet in this build; load mpm_prefork_module (or run with -X)",
+                other.name()
+            );
+            ExitCode::from(1)
+        }
+        None => {
+            eprintln!("AH00534: rhttpd: Configuration error: No MPM loaded.");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -133,9 +133,8 @@ impl Server {
 
     pub fn request(&self, req: &str) -> Resp {
         let raw = self.raw(req.as_bytes());
-        parse_response(&raw).unwrap_or_else(|| {
-            panic!("unparseable response: {:?}", String::from_utf8_lossy(&raw))
-        })
+        parse_response(&raw)
+            .unwrap_or_else(|| panic!("unparseable response: {:?}", String::from_utf8_lossy(&raw)))
     }
 
     pub fn log(&self, name: &str) -> String {
@@ -308,4 +307,159 @@ pub fn have(cmd: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers for configurations that need the port, keep-alive connections and pipelining.
+
+impl Server {
+    /// Like [`Server::start`], but the configuration body is built from the chosen port
+    /// (for `<VirtualHost 127.0.0.1:PORT>` blocks and the like).
+    pub fn start_fn(body: impl FnOnce(u16) -> String) -> Server {
+        Server::start_fn_with(body, &["-X"])
+    }
+
+    /// [`Server::start_fn`] with explicit command-line arguments.
+    pub fn start_fn_with(body: impl FnOnce(u16) -> String, args: &[&str]) -> Server {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        for d in ["htdocs", "logs", "conf"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        let conf = Server::config_text(root.path(), port, &body(port));
+        std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
+        let child = Command::new(BIN)
+            .arg("-d")
+            .arg(root.path())
+            .arg("-f")
+            .arg(root.path().join("conf/httpd.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rhttpd");
+        let mut s = Server { child, port, root };
+        s.wait_ready();
+        s
+    }
+
+    /// The ServerRoot as a string (for `Alias` and `<Directory>` paths in configs built
+    /// before the server starts, use [`Server::start_fn`] and `root` there instead).
+    pub fn root_str(&self) -> String {
+        self.root.path().display().to_string()
+    }
+
+    /// Set a file's modification time (e.g. into the past so its ETag is strong).
+    pub fn set_mtime(&self, rel: &str, t: std::time::SystemTime) {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(self.path(rel))
+            .expect("open for set_mtime");
+        f.set_modified(t).expect("set_modified");
+    }
+
+    /// Send raw bytes on a fresh connection, half-close our side, read until EOF.
+    pub fn raw_shutdown(&self, req: &[u8]) -> Vec<u8> {
+        let mut s = self.connect();
+        s.write_all(req).unwrap();
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        out
+    }
+}
+
+/// Read from `s` until one complete response is buffered in `buf` (which may already
+/// hold bytes), parse it and remove it from `buf`. `head_only` for responses to HEAD.
+/// `None` on EOF, error or timeout before a complete response.
+pub fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>, head_only: bool) -> Option<Resp> {
+    loop {
+        if let Some(r) = parse_complete(buf, head_only) {
+            buf.drain(..r.wire_len);
+            return Some(r);
+        }
+        let mut chunk = [0u8; 64 * 1024];
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Like `parse_one`, but a response without Content-Length or chunked framing that has
+/// a body is only complete at EOF, so it is never reported complete here unless it
+/// cannot have a body.
+fn parse_complete(raw: &[u8], head_only: bool) -> Option<Resp> {
+    let r = parse_one(raw, head_only)?;
+    let framed = head_only
+        || r.status == 204
+        || r.status == 304
+        || (100..200).contains(&r.status)
+        || r.header("content-length").is_some()
+        || r.header("transfer-encoding").is_some();
+    framed.then_some(r)
+}
+
+/// Read `heads.len()` responses from `s` (`heads[i]` = the i-th was a HEAD).
+pub fn read_responses(s: &mut TcpStream, heads: &[bool]) -> Vec<Resp> {
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for &h in heads {
+        match read_response(s, &mut buf, h) {
+            Some(r) => out.push(r),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Whether the peer closes `s` (EOF or reset) within `limit`, discarding any data.
+pub fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    let mut scratch = [0u8; 4096];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut scratch) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Run `curl` with `args` (bounded by `--max-time 20`) and return its output.
+pub fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run curl")
+}
+
+/// Whether `::1` can be bound (IPv6 loopback available).
+pub fn have_ipv6_loopback() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// A free TCP port on `[::1]`.
+pub fn free_port_v6() -> u16 {
+    TcpListener::bind("[::1]:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("ephemeral v6 port")
 }

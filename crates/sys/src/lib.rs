@@ -22,6 +22,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod accept_lock;
+pub mod epoll;
 pub mod limits;
 pub mod net;
 pub mod privileges;
@@ -31,6 +32,7 @@ pub mod shm;
 pub mod signals;
 
 pub use accept_lock::AcceptLock;
+pub use epoll::ListenPoll;
 pub use net::{poll_readable, reverse_lookup_confirmed, send_more};
 pub use privileges::{lookup_group, lookup_user, running_as_root};
 pub use process::{ChildExit, CpuTimes, Forked};

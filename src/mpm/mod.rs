@@ -1,0 +1,12 @@
+//! Multi-Processing Modules. Exactly one is loaded by the configuration
+//! (`LoadModule mpm_{prefork,worker,event}_module ...`); `-X` bypasses them and serves
+//! in one process (`server::one_process`).
+//!
+//! - `prefork`: single-threaded children, one connection each (prefork.rs, prefork_child.rs).
+//! - `common`: child-exit logging and reclaiming, shared by every MPM's parent.
+//! - `settings`: MPM directives with Apache's defaults, clamps and warnings.
+
+pub mod common;
+pub mod prefork;
+pub mod prefork_child;
+pub mod settings;

@@ -1,0 +1,182 @@
+//! A prefork child: one process, one thread, one connection at a time.
+//!
+//! After fork the child resets the parent's signal handling, asks the kernel to TERM it
+//! if the parent dies, drops privileges (User/Group, when started as root), marks its
+//! scoreboard cell Ready and loops: wait in its own epoll set (the inherited listeners,
+//! registered EPOLLEXCLUSIVE so one connection wakes one idle child, plus its signal
+//! pipe), accept, serve the connection to its end with the blocking driver, repeat.
+//!
+//! It exits (status 0) when: the parent asks for a graceful stop (SIGUSR1: a connection
+//! being served finishes its current request, answered with `Connection: close`);
+//! MaxConnectionsPerChild connections were served; or the scoreboard's generation moved
+//! on. SIGTERM and SIGHUP end it at once (default action), as in Apache.
+
+use std::net::TcpListener;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rhttpd_http::{RequestHead, Version};
+use rhttpd_sys::ListenPoll;
+use rhttpd_sys::signals::{self, SignalPipe};
+
+use crate::conn::{self, ConnObserver, Finished, Phase};
+use crate::handler::ConnInfo;
+use crate::log::{self, Level};
+use crate::scoreboard::{Scoreboard, WorkerRecord, WorkerStatus};
+use crate::server::generation::Generation;
+use crate::server::pidfile::libc_sig;
+
+/// Everything a child needs, built by the parent before fork.
+pub struct ChildContext<'a> {
+    pub slot: usize,
+    pub generation: u64,
+    pub listeners: &'a [TcpListener],
+    pub scoreboard: &'a Scoreboard,
+    pub config: &'a Arc<Generation>,
+    pub max_connections: u64,
+    /// Resolved User/Group to switch to when running as root.
+    pub drop_to: Option<(String, String)>,
+}
+
+/// Follows a connection into the child's scoreboard cell.
+struct CellObserver<'a> {
+    cell: WorkerRecord<'a>,
+    stopping: &'a AtomicBool,
+}
+
+impl ConnObserver for CellObserver<'_> {
+    fn phase(&mut self, phase: Phase) {
+        self.cell.set_status(match phase {
+            Phase::Read => WorkerStatus::BusyRead,
+            Phase::Write => WorkerStatus::BusyWrite,
+            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
+            Phase::Log => WorkerStatus::BusyLog,
+            Phase::Closing => WorkerStatus::Closing,
+        });
+    }
+
+    fn request_started(&mut self, head: &RequestHead, conn: &ConnInfo) {
+        self.cell.mark_request_start();
+        let proto = if head.version == Version::HTTP_10 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let vhost = format!(
+            "{}:{}",
+            head.host.as_deref().unwrap_or(""),
+            conn.local.port()
+        );
+        self.cell.set_request_info(
+            &conn.client.ip().to_string(),
+            &vhost,
+            &head.request_line,
+            proto,
+        );
+    }
+
+    fn request_finished(&mut self, f: &Finished<'_>) {
+        self.cell.record_request(f.bytes, f.duration);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+/// The child's life; returns its exit status.
+pub fn run(ctx: ChildContext<'_>) -> i32 {
+    let _ = signals::reset_after_fork();
+    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
+    if let Some((user, group)) = &ctx.drop_to
+        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
+    {
+        log::log(
+            "unixd",
+            Level::Alert,
+            None,
+            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
+        );
+        return 15; // APEXIT_CHILDFATAL
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    let _ = signals::register_flag(libc_sig::USR1, stopping.clone());
+    let sigs = match SignalPipe::new(&[libc_sig::USR1]) {
+        Ok(s) => s,
+        Err(_) => return 7, // APEXIT_CHILDSICK
+    };
+    let lfds: Vec<_> = ctx.listeners.iter().map(|l| l.as_fd()).collect();
+    let poll = match ListenPoll::new(&lfds, &sigs.fds()) {
+        Ok(p) => p,
+        Err(e) => {
+            log::log(
+                "mpm_prefork",
+                Level::Emerg,
+                None,
+                &format!("AH00143: Couldn't create the pollset: {e}"),
+            );
+            return 7;
+        }
+    };
+    let pid = rhttpd_sys::process::getpid();
+    let cell = ctx.scoreboard.worker(ctx.slot, 0);
+    cell.claim(pid, rhttpd_sys::process::gettid(), ctx.generation);
+    let n = ctx.listeners.len();
+    let mut served: u64 = 0;
+    loop {
+        cell.set_status(WorkerStatus::Ready);
+        if stopping.load(Ordering::Relaxed) {
+            break;
+        }
+        if ctx.max_connections > 0 && served >= ctx.max_connections {
+            break;
+        }
+        if ctx.scoreboard.global().running_generation() != ctx.generation {
+            break;
+        }
+        let ready = poll.wait(Duration::from_secs(1)).unwrap_or_default();
+        if ready.iter().any(|&i| i >= n) {
+            let _ = sigs.wait(Duration::ZERO);
+        }
+        // Try every listener that reported readiness; on a timeout try them all, so a
+        // connection whose wake-up went to a child that has since exited is not left
+        // waiting in the backlog.
+        let candidates: Vec<usize> = if ready.is_empty() {
+            (0..n).collect()
+        } else {
+            ready.iter().copied().filter(|&i| i < n).collect()
+        };
+        for i in candidates {
+            match ctx.listeners[i].accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    served += 1;
+                    let mut obs = CellObserver {
+                        cell: ctx.scoreboard.worker(ctx.slot, 0),
+                        stopping: &stopping,
+                    };
+                    conn::serve(stream, ctx.config, &mut obs);
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if matches!(e.raw_os_error(), Some(24) | Some(23) | Some(105) | Some(12)) {
+                        // EMFILE/ENFILE/ENOBUFS/ENOMEM: a resource shortage (CHILDSICK).
+                        log::log(
+                            "mpm_prefork",
+                            Level::Error,
+                            None,
+                            &format!("AH02179: apr_socket_accept: {e}"),
+                        );
+                        return 7;
+                    }
+                }
+            }
+        }
+    }
+    cell.set_status(WorkerStatus::Graceful);
+    0
+}
