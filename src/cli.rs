@@ -128,7 +128,16 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
                     }
                 }
                 'T' => a.skip_docroot_check = true,
-                'S' => a.action = Action::DumpVhosts,
+                'S' => {
+                    // Apache: -S is -t -D DUMP_VHOSTS -D DUMP_RUN_CFG (both defines are
+                    // real, `-S` prints them).
+                    a.action = Action::DumpVhosts;
+                    for d in ["DUMP_VHOSTS", "DUMP_RUN_CFG"] {
+                        if !a.defines.iter().any(|x| x == d) {
+                            a.defines.push(d.to_string());
+                        }
+                    }
+                }
                 'X' => a.one_process = true,
                 'h' | '?' => a.action = Action::Help,
                 _ => return Err(format!("rhttpd: illegal option -- {c}")),
@@ -283,24 +292,51 @@ fn list_directives(modules: &[&ModuleInfo]) -> String {
 
 /// `-S`: Apache's vhost dump and run settings.
 pub fn dump_vhosts(cfg: &ServerConfig) -> String {
+    dump_config(cfg, true, true)
+}
+
+/// `-t -D DUMP_VHOSTS` (`vhosts`) and `-t -D DUMP_RUN_CFG` (`run_cfg`); `-S` is both.
+pub fn dump_config(cfg: &ServerConfig, vhosts: bool, run_cfg: bool) -> String {
+    let mut s = String::new();
+    if vhosts {
+        s.push_str(&dump_vhost_part(cfg));
+    }
+    if run_cfg {
+        s.push_str(&dump_run_cfg(cfg));
+    }
+    s
+}
+
+fn dump_vhost_part(cfg: &ServerConfig) -> String {
     let mut s = String::from("VirtualHost configuration:\n");
-    // Group vhosts by address as Apache prints them.
+    // Group vhosts by address as Apache prints them: IP-specific addresses (Apache's
+    // hash table) before the wildcard ones (its default list).
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, v) in cfg.vhosts.iter().enumerate() {
-        for a in &v.addrs {
-            let ip = match a.ip {
-                None => "*".to_string(),
-                Some(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
-                Some(ip) => ip.to_string(),
-            };
-            let key = format!(
-                "{ip}:{}",
-                a.port.map(|p| p.to_string()).unwrap_or("*".into())
-            );
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, list)) => list.push(i),
-                None => groups.push((key, vec![i])),
-            }
+    let specific = cfg.vhosts.iter().enumerate().flat_map(|(i, v)| {
+        v.addrs
+            .iter()
+            .filter(|a| a.ip.is_some())
+            .map(move |a| (i, a))
+    });
+    let wild = cfg.vhosts.iter().enumerate().flat_map(|(i, v)| {
+        v.addrs
+            .iter()
+            .filter(|a| a.ip.is_none())
+            .map(move |a| (i, a))
+    });
+    for (i, a) in specific.chain(wild) {
+        let ip = match a.ip {
+            None => "*".to_string(),
+            Some(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+            Some(ip) => ip.to_string(),
+        };
+        let key = format!(
+            "{ip}:{}",
+            a.port.map(|p| p.to_string()).unwrap_or("*".into())
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(i),
+            None => groups.push((key, vec![i])),
         }
     }
     let loc = |v: &crate::conf::VirtualHost| {
@@ -344,6 +380,11 @@ pub fn dump_vhosts(cfg: &ServerConfig) -> String {
             }
         }
     }
+    s
+}
+
+fn dump_run_cfg(cfg: &ServerConfig) -> String {
+    let mut s = String::new();
     s.push_str(&format!("ServerRoot: \"{}\"\n", cfg.server_root.display()));
     s.push_str(&format!(
         "Main DocumentRoot: \"{}\"\n",
@@ -473,7 +514,10 @@ pub fn main() -> ExitCode {
             Err(code) => code,
         },
         Action::DumpVhosts => match load_or_report(&a) {
-            Ok(cfg) => out(dump_vhosts(&cfg)),
+            Ok(cfg) => {
+                let has = |d: &str| a.defines.iter().any(|x| x == d);
+                out(dump_config(&cfg, has("DUMP_VHOSTS"), has("DUMP_RUN_CFG")))
+            }
             Err(code) => code,
         },
         Action::SyntaxCheck => match load_or_report(&a) {

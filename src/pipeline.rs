@@ -226,12 +226,10 @@ fn route(
     resp
 }
 
+/// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler
+/// prints it (`GET,POST,OPTIONS,HEAD[,TRACE]`), as for 405/501 from the static handler.
 fn options_response(host: &VirtualHost) -> Response {
-    let allow = if host.trace_enable {
-        "OPTIONS,GET,HEAD,POST,TRACE"
-    } else {
-        "OPTIONS,GET,HEAD,POST"
-    };
+    let allow = crate::modules::static_files::allow_header(host.trace_enable);
     Response::new(StatusCode::OK, Body::Empty).header(ALLOW, allow)
 }
 
@@ -322,21 +320,97 @@ fn directory_matches(pattern: &str, path: &str) -> bool {
         .all(|(p, c)| conf::vhost::wildcard_match(p, c) && (p.contains(['*', '?']) || p == c))
 }
 
+/// `<Files>` (`prefix_mode` false: the whole base name) and `<Location>` (`prefix_mode`
+/// true) matching. For `<Location>`, as Apache 2.4's `ap_location_walk`: a wildcard
+/// pattern must match the whole URL path with `*`/`?` not crossing `/`
+/// (`apr_fnmatch(APR_FNM_PATHNAME)`); a plain one is a case-sensitive prefix that ends
+/// on a segment boundary (`/private` covers `/private`, `/private/x`, not `/privateer`).
 fn pattern_matches(p: &PathPattern, text: &str, prefix_mode: bool) -> bool {
     match p {
         PathPattern::Regex(re) => re.is_match(text),
         PathPattern::Wildcard(w) => {
             if prefix_mode {
-                if w.contains(['*', '?']) {
-                    conf::vhost::wildcard_match(w, text)
-                        || conf::vhost::wildcard_match(&format!("{w}/*"), text)
+                if w.contains(['*', '?', '[']) {
+                    fnmatch_pathname(w.as_bytes(), text.as_bytes())
                 } else {
-                    text.starts_with(w.as_str())
+                    location_prefix_matches(w, text)
                 }
             } else {
                 conf::vhost::wildcard_match(w, text)
             }
         }
+    }
+}
+
+/// A plain `<Location>` path: a prefix of the URL path ending at a `/` or at its end.
+fn location_prefix_matches(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// `fnmatch(3)` with `FNM_PATHNAME`, case-sensitive: `*` and `?` never match `/`,
+/// `[...]` (with `!`/`^` negation and ranges) matches one non-`/` byte.
+fn fnmatch_pathname(p: &[u8], t: &[u8]) -> bool {
+    match p.split_first() {
+        None => t.is_empty(),
+        Some((b'*', rest)) => {
+            let rest = {
+                let mut r = rest;
+                while let Some((b'*', more)) = r.split_first() {
+                    r = more;
+                }
+                r
+            };
+            let mut i = 0;
+            loop {
+                if fnmatch_pathname(rest, &t[i..]) {
+                    return true;
+                }
+                if i >= t.len() || t[i] == b'/' {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        Some((b'?', rest)) => match t.split_first() {
+            Some((c, tr)) if *c != b'/' => fnmatch_pathname(rest, tr),
+            _ => false,
+        },
+        Some((b'[', rest)) => {
+            let Some((c, tr)) = t.split_first() else {
+                return false;
+            };
+            let (negate, mut body) = match rest.split_first() {
+                Some((b'!' | b'^', b)) => (true, b),
+                _ => (false, rest),
+            };
+            let mut matched = false;
+            let mut first = true;
+            loop {
+                match body {
+                    // No closing bracket: `[` is a literal.
+                    [] => return *c == b'[' && fnmatch_pathname(rest, tr),
+                    [b']', after @ ..] if !first => {
+                        return *c != b'/' && matched != negate && fnmatch_pathname(after, tr);
+                    }
+                    [lo, b'-', hi, after @ ..] if *hi != b']' => {
+                        matched |= (*lo..=*hi).contains(c);
+                        body = after;
+                    }
+                    [x, after @ ..] => {
+                        matched |= x == c;
+                        body = after;
+                    }
+                }
+                first = false;
+            }
+        }
+        Some((b'\\', [esc, rest @ ..])) => {
+            t.first() == Some(esc) && fnmatch_pathname(rest, &t[1..])
+        }
+        Some((x, rest)) => t.first() == Some(x) && fnmatch_pathname(rest, &t[1..]),
     }
 }
 
@@ -798,6 +872,29 @@ mod tests {
         assert!(!directory_matches("/var/www", "/var/wwwx/a"));
         assert!(directory_matches("/var/*/htdocs", "/var/site/htdocs/a"));
         assert!(directory_matches("/", "/anything"));
+    }
+
+    #[test]
+    fn location_matching_is_apache_s() {
+        let w = |s: &str| PathPattern::Wildcard(s.to_string());
+        assert!(pattern_matches(&w("/private"), "/private", true));
+        assert!(pattern_matches(&w("/private"), "/private/x.txt", true));
+        assert!(!pattern_matches(&w("/private"), "/privateer.txt", true));
+        assert!(!pattern_matches(&w("/private"), "/Private/x", true));
+        assert!(pattern_matches(&w("/p2/"), "/p2/z.txt", true));
+        assert!(!pattern_matches(&w("/p2/"), "/p2", true));
+        assert!(pattern_matches(&w("/"), "/anything", true));
+        // Wildcards: the whole path, `*` not crossing `/`.
+        assert!(pattern_matches(&w("/w*"), "/w1x.txt", true));
+        assert!(pattern_matches(&w("/w*"), "/w1", true));
+        assert!(!pattern_matches(&w("/w*"), "/w1/w.txt", true));
+        assert!(pattern_matches(&w("/w*/*"), "/w1/w.txt", true));
+        assert!(pattern_matches(&w("/a?c"), "/abc", true));
+        assert!(!pattern_matches(&w("/a?c"), "/a/c", true));
+        assert!(pattern_matches(&w("/[a-c]x"), "/bx", true));
+        assert!(!pattern_matches(&w("/[!a-c]x"), "/bx", true));
+        assert!(pattern_matches(&w("/[!a-c]x"), "/dx", true));
+        assert!(pattern_matches(&w("/x[*"), "/x[yz", true));
     }
 
     #[test]

@@ -178,7 +178,9 @@ impl Builder {
         match node {
             Node::Section(s) => self.section(host, s),
             Node::Directive(d) => {
-                if self.dir_directive(&mut host.base_dir, d)? {
+                // LogLevel is valid everywhere, but at server and virtual-host level it
+                // sets the error log's levels rather than a per-directory value.
+                if d.name != "LogLevel" && self.dir_directive(&mut host.base_dir, d)? {
                     return Ok(());
                 }
                 if self.host_directive(host, d, in_vhost)? {
@@ -538,12 +540,22 @@ impl Builder {
                 }
             }
             "LogLevel" => {
-                let l = LogLevels::parse(&d.args).map_err(|m| err(&d.location, m))?;
-                if in_vhost {
-                    host.log_level = Some(l);
+                // As Apache, each LogLevel line applies on top of the previous ones of
+                // the same context; module names must be those of loaded modules.
+                let loaded = &self.cfg.loaded_modules;
+                let known = |short: &str| {
+                    loaded
+                        .iter()
+                        .any(|m| crate::log::module_short_name(m) == short)
+                };
+                let target = if in_vhost {
+                    host.log_level.get_or_insert_with(LogLevels::default)
                 } else {
-                    self.cfg.log_level = l;
-                }
+                    &mut self.cfg.log_level
+                };
+                target
+                    .apply(&d.args, &known)
+                    .map_err(|m| err(&d.location, m))?;
             }
             "LogFormat" => {
                 let name = d.args.get(1).map(String::as_str);
@@ -758,9 +770,9 @@ impl Builder {
         if v.custom_logs.is_empty() {
             v.custom_logs = main.custom_logs.clone();
         }
-        if v.log_level.is_none() {
-            v.log_level = main.log_level.clone();
-        }
+        // Apache's ap_merge_log_config: a vhost's LogLevel applies over the main
+        // server's; `None` inherits it unchanged.
+        v.log_level = v.log_level.map(|l| self.cfg.log_level.merge(&l));
         Ok(v)
     }
 

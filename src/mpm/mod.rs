@@ -3,10 +3,15 @@
 //! in one process (`server::one_process`).
 //!
 //! - `prefork`: single-threaded children, one connection each (prefork.rs, prefork_child.rs).
+//! - `worker`: ThreadsPerChild threads per child, a connection glued to its thread
+//!   (threaded.rs parent, worker_child.rs).
 //! - `common`: child-exit logging and reclaiming, shared by every MPM's parent.
 //! - `settings`: MPM directives with Apache's defaults, clamps and warnings.
 
 pub mod common;
+pub mod parent;
 pub mod prefork;
 pub mod prefork_child;
 pub mod settings;
+pub mod threaded;
+pub mod worker_child;

@@ -485,18 +485,24 @@ impl Parent<'_> {
 
     /// Graceful (USR1) or hard (HUP) restart.
     fn restart(&mut self, graceful: bool) {
-        let cfg = match cli::load_or_report(self.args) {
+        // The error goes to the error log: a detached parent's stderr is /dev/null.
+        let cfg = match crate::conf::load(&cli::load_options(self.args)) {
             Ok(c) => c,
-            Err(_) => {
+            Err(e) => {
                 log::log(
                     "core",
                     Level::Error,
                     None,
-                    "AH00526: the new configuration has errors (see above): restart refused, still serving with the running configuration",
+                    &format!(
+                        "AH00526: {e}: restart refused, still serving with the running configuration"
+                    ),
                 );
                 return;
             }
         };
+        for w in &cfg.warnings {
+            log::log("core", Level::Warn, None, w);
+        }
         if cfg.mpm != Some(crate::conf::MpmKind::Prefork) {
             log::log(
                 "core",
@@ -559,7 +565,9 @@ impl Parent<'_> {
             );
             self.stop_all();
             self.scoreboard.clear();
-            self.scoreboard.global().set_restart_time(now_micros());
+            let g = self.scoreboard.global();
+            g.set_restart_time(now_micros());
+            g.set_parent_pid(rhttpd_sys::process::getpid());
         }
         self.generation += 1;
         self.settings = settings;

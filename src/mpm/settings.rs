@@ -141,6 +141,20 @@ impl PreforkSettings {
     }
 }
 
+/// The clamping warnings the configured MPM prints at first startup (console form), for
+/// `-t` to print as well: Apache runs the MPM's check_config hook before the syntax
+/// check ends. Empty when no MPM is loaded or the MPM has none to give.
+pub fn startup_warnings(cfg: &ServerConfig) -> Vec<String> {
+    match cfg.mpm {
+        Some(crate::conf::MpmKind::Prefork) => PreforkSettings::from_config(cfg).1,
+        Some(crate::conf::MpmKind::Worker) => {
+            ThreadedSettings::from_config(cfg, Threaded::Worker).1
+        }
+        Some(crate::conf::MpmKind::Event) => ThreadedSettings::from_config(cfg, Threaded::Event).1,
+        None => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +167,160 @@ mod tests {
         assert_eq!(atoi("-3"), -3);
         assert_eq!(atoi(""), 0);
         assert_eq!(atoi("99999999999999999999999"), i64::MAX);
+    }
+}
+
+/// worker's and event's settings after clamping (they share the arithmetic; only the
+/// hard limits and AH numbers differ).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadedSettings {
+    pub server_limit: usize,
+    pub thread_limit: usize,
+    pub threads_per_child: usize,
+    /// As configured after the multiple-of-ThreadsPerChild rounding (Apache keeps this
+    /// value even when `daemons_limit` is lowered to ServerLimit).
+    pub max_request_workers: usize,
+    /// MaxRequestWorkers / ThreadsPerChild, at most ServerLimit: the most children.
+    pub daemons_limit: usize,
+    pub start_servers: usize,
+    pub min_spare_threads: usize,
+    pub max_spare_threads: usize,
+    pub max_connections_per_child: i64,
+    /// event only: AsyncRequestWorkerFactor (Apache uses its integer part).
+    pub async_factor: f64,
+    pub graceful_shutdown_timeout: Duration,
+}
+
+/// Which threaded MPM, for limits and message numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threaded {
+    Worker,
+    Event,
+}
+
+impl ThreadedSettings {
+    pub fn from_config(cfg: &ServerConfig, which: Threaded) -> (ThreadedSettings, Vec<String>) {
+        // AH numbers: (server_limit max, <1, thread_limit max, <1, tpc>limit, tpc<1,
+        // mrw<tpc, mrw not multiple, mrw>server_limit, start<1, min_spare<1).
+        let (ah, max_server, max_thread): ([u32; 11], i64, i64) = match which {
+            Threaded::Worker => (
+                [300, 302, 305, 307, 310, 312, 314, 316, 318, 320, 322],
+                20_000,
+                20_000,
+            ),
+            Threaded::Event => (
+                [497, 499, 502, 504, 507, 509, 511, 513, 515, 517, 519],
+                20_000,
+                100_000,
+            ),
+        };
+        let mut w = Vec::new();
+        let mut server_limit = value(cfg, "ServerLimit", None, &mut w).unwrap_or(16);
+        if server_limit > max_server {
+            w.push(format!("AH{:05}: WARNING: ServerLimit of {server_limit} exceeds compile-time limit of {max_server} servers, decreasing to {max_server}.", ah[0]));
+            server_limit = max_server;
+        } else if server_limit < 1 {
+            w.push(format!(
+                "AH{:05}: WARNING: ServerLimit of {server_limit} not allowed, increasing to 1.",
+                ah[1]
+            ));
+            server_limit = 1;
+        }
+        let mut thread_limit = value(cfg, "ThreadLimit", None, &mut w).unwrap_or(64);
+        if thread_limit > max_thread {
+            w.push(format!("AH{:05}: WARNING: ThreadLimit of {thread_limit} exceeds compile-time limit of {max_thread} threads, decreasing to {max_thread}.", ah[2]));
+            thread_limit = max_thread;
+        } else if thread_limit < 1 {
+            w.push(format!(
+                "AH{:05}: WARNING: ThreadLimit of {thread_limit} not allowed, increasing to 1.",
+                ah[3]
+            ));
+            thread_limit = 1;
+        }
+        let mut tpc = value(cfg, "ThreadsPerChild", None, &mut w).unwrap_or(25);
+        if tpc > thread_limit {
+            w.push(format!("AH{:05}: WARNING: ThreadsPerChild of {tpc} exceeds ThreadLimit of {thread_limit} threads, decreasing to {thread_limit}. To increase, please see the ThreadLimit directive.", ah[4]));
+            tpc = thread_limit;
+        } else if tpc < 1 {
+            w.push(format!(
+                "AH{:05}: WARNING: ThreadsPerChild of {tpc} not allowed, increasing to 1.",
+                ah[5]
+            ));
+            tpc = 1;
+        }
+        let alias_ah = if which == Threaded::Worker {
+            "AH00324"
+        } else {
+            "AH00521"
+        };
+        let mut mrw = value(
+            cfg,
+            "MaxRequestWorkers",
+            Some(("MaxClients", alias_ah)),
+            &mut w,
+        )
+        .unwrap_or(16 * 25);
+        if mrw < tpc {
+            w.push(format!("AH{:05}: WARNING: MaxRequestWorkers of {mrw} is less than ThreadsPerChild of {tpc}, increasing to {tpc}. MaxRequestWorkers must be at least as large as the number of threads in a single server.", ah[6]));
+            mrw = tpc;
+        }
+        let mut daemons = mrw / tpc;
+        if mrw % tpc != 0 {
+            let rounded = daemons * tpc;
+            w.push(format!("AH{:05}: WARNING: MaxRequestWorkers of {mrw} is not an integer multiple of ThreadsPerChild of {tpc}, decreasing to nearest multiple {rounded}, for a maximum of {daemons} servers.", ah[7]));
+            mrw = rounded;
+        }
+        if daemons > server_limit {
+            w.push(format!("AH{:05}: WARNING: MaxRequestWorkers of {mrw} would require {daemons} servers and would exceed ServerLimit of {server_limit}, decreasing to {}. To increase, please see the ServerLimit directive.", ah[8], server_limit * tpc));
+            daemons = server_limit;
+        }
+        let mut start = value(cfg, "StartServers", None, &mut w).unwrap_or(3);
+        if start < 1 {
+            w.push(format!(
+                "AH{:05}: WARNING: StartServers of {start} not allowed, increasing to 1.",
+                ah[9]
+            ));
+            start = 1;
+        }
+        let mut min_spare = value(cfg, "MinSpareThreads", None, &mut w).unwrap_or(75);
+        if min_spare < 1 {
+            w.push(format!("AH{:05}: WARNING: MinSpareThreads of {min_spare} not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation.", ah[10]));
+            min_spare = 1;
+        }
+        let max_spare = value(cfg, "MaxSpareThreads", None, &mut w)
+            .unwrap_or(250)
+            .max(min_spare + tpc + 1);
+        let mcpc = value(
+            cfg,
+            "MaxConnectionsPerChild",
+            Some(("MaxRequestsPerChild", "AH00545")),
+            &mut w,
+        )
+        .unwrap_or(0);
+        let mut async_factor = 2.0;
+        for d in &cfg.mpm_directives {
+            if d.name == "AsyncRequestWorkerFactor"
+                && let Some(v) = d.args.first().and_then(|a| a.trim().parse::<f64>().ok())
+                && v > 0.0
+            {
+                async_factor = v.max(1.0);
+            }
+        }
+        (
+            ThreadedSettings {
+                server_limit: server_limit as usize,
+                thread_limit: thread_limit as usize,
+                threads_per_child: tpc as usize,
+                max_request_workers: mrw as usize,
+                daemons_limit: daemons as usize,
+                start_servers: (start as usize).min(daemons as usize),
+                min_spare_threads: min_spare as usize,
+                max_spare_threads: max_spare as usize,
+                max_connections_per_child: mcpc,
+                async_factor,
+                graceful_shutdown_timeout: cfg.graceful_shutdown_timeout,
+            },
+            w,
+        )
     }
 }

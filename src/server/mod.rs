@@ -39,6 +39,14 @@ pub fn run(args: &Args) -> ExitCode {
         || cli::load_options(args).embedded.is_some();
     match cfg.mpm {
         Some(MpmKind::Prefork) => crate::mpm::prefork::run(args, cfg, foreground),
+        Some(MpmKind::Worker) => crate::mpm::threaded::run(
+            args,
+            cfg,
+            foreground,
+            crate::mpm::settings::Threaded::Worker,
+            crate::mpm::worker_child::run,
+            crate::mpm::threaded::no_handlers,
+        ),
         Some(other) => {
             eprintln!(
                 "rhttpd: the {} MPM is not available yet in this build; load mpm_prefork_module (or run with -X)",

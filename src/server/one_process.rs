@@ -123,7 +123,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             if !got.is_empty() {
                 // USR1/HUP: re-read the configuration; keep serving the old one when it
                 // is bad.
-                match cli::load_or_report(args) {
+                match crate::conf::load(&cli::load_options(args)) {
                     Ok(new_cfg) => match Generation::new(new_cfg, Vec::new()) {
                         Ok(g) => {
                             let _ = open_error_log(&g.cfg);
@@ -137,11 +137,16 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
                         }
                         Err(e) => log::log("core", Level::Error, None, &e.to_string()),
                     },
-                    Err(_) => log::log(
+                    // The error itself (file, line, reason) goes to the error log, where
+                    // the operator of a running server looks.
+                    Err(e) => log::log(
                         "core",
                         Level::Error,
                         None,
-                        "AH00526: configuration error on restart: keeping the running configuration",
+                        &format!(
+                            "{}; restart refused, keeping the running configuration",
+                            e.to_string().replace('\n', " ")
+                        ),
                     ),
                 }
             }

@@ -11,6 +11,8 @@
 //! * [`signals`]: flag-style handlers and a self-pipe waker for the parent's loop.
 //! * [`limits`]: rlimits, fd flags, `uname`.
 //! * [`net`]: poll(2), send with MSG_MORE, double-reverse DNS.
+//! * [`child`]: handler helper processes (CGI): poll both ways, process groups, death
+//!   with the parent.
 //! * [`accept_lock`]: the cross-process accept mutex of prefork with several listeners.
 //!
 //! Rules for this crate: every `unsafe` block carries a `// SAFETY:` comment saying why it
@@ -22,6 +24,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod accept_lock;
+pub mod child;
 pub mod epoll;
 pub mod limits;
 pub mod net;

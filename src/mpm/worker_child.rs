@@ -1,0 +1,372 @@
+//! A worker child: ThreadsPerChild worker threads, one listener thread, and the main
+//! thread that waits for the parent's signals.
+//!
+//! - The **listener thread** waits until at least one worker is idle, then waits in its
+//!   epoll set (the inherited listeners, EPOLLEXCLUSIVE, and a wake-up socket), accepts
+//!   one connection and pushes it onto a bounded queue (capacity ThreadsPerChild). It
+//!   counts connections for MaxConnectionsPerChild.
+//! - A **worker thread** takes a connection from the queue and serves it for its whole
+//!   life with the blocking driver, keep-alive waits included (worker's defining
+//!   weakness: an idle keep-alive client holds a thread, shown as `K`).
+//! - The **main thread** waits on the signal pipe. SIGUSR1 (graceful): the listener
+//!   stops and closes the queue, each worker finishes its current request (answered
+//!   `Connection: close`) and exits, the main thread joins them and the process exits
+//!   0. SIGTERM/SIGHUP: the process exits at once (default action), as Apache's
+//!   ungraceful stop cuts connections.
+//!
+//! Scoreboard: the process row gets `quiescing` once the child stops accepting; every
+//! worker thread owns cell (slot, thread) and updates it at each state change.
+
+use std::collections::VecDeque;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use rhttpd_http::{RequestHead, Version};
+use rhttpd_sys::ListenPoll;
+use rhttpd_sys::signals::{self, SignalPipe};
+
+use crate::conn::{self, ConnObserver, Finished, Phase};
+use crate::handler::ConnInfo;
+use crate::log::{self, Level};
+use crate::scoreboard::{Scoreboard, WorkerRecord, WorkerStatus};
+use crate::server::generation::Generation;
+use crate::server::pidfile::libc_sig;
+
+/// What a threaded child needs, built by the parent before fork.
+pub struct ChildContext<'a> {
+    pub slot: usize,
+    pub generation: u64,
+    pub threads: usize,
+    pub listeners: &'a [TcpListener],
+    pub scoreboard: &'a Scoreboard,
+    pub config: &'a Arc<Generation>,
+    /// 0 (or less) = never recycle.
+    pub max_connections: i64,
+    pub drop_to: Option<(String, String)>,
+    /// event only: AsyncRequestWorkerFactor.
+    pub async_factor: f64,
+}
+
+/// The bounded FIFO between the listener and the workers, with the count of idle
+/// workers the listener waits on before accepting.
+struct ConnQueue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+    idle_changed: Condvar,
+}
+
+struct QueueState {
+    conns: VecDeque<TcpStream>,
+    idle_workers: usize,
+    closed: bool,
+}
+
+impl ConnQueue {
+    fn new() -> Self {
+        ConnQueue {
+            state: Mutex::new(QueueState {
+                conns: VecDeque::new(),
+                idle_workers: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            idle_changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Worker side: become idle and wait for a connection; `None` when closed.
+    fn pop(&self) -> Option<TcpStream> {
+        let mut st = self.lock();
+        st.idle_workers += 1;
+        self.idle_changed.notify_all();
+        loop {
+            if let Some(c) = st.conns.pop_front() {
+                st.idle_workers -= 1;
+                return Some(c);
+            }
+            if st.closed {
+                st.idle_workers -= 1;
+                return None;
+            }
+            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Listener side: wait (at most `limit`) until a worker is idle and not already
+    /// promised a queued connection.
+    fn wait_for_idle_worker(&self, limit: Duration) -> bool {
+        let mut st = self.lock();
+        if st.idle_workers > st.conns.len() {
+            return true;
+        }
+        let (g, _) = self
+            .idle_changed
+            .wait_timeout(st, limit)
+            .unwrap_or_else(|p| p.into_inner());
+        st = g;
+        st.idle_workers > st.conns.len()
+    }
+
+    fn push(&self, c: TcpStream) {
+        self.lock().conns.push_back(c);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+        self.idle_changed.notify_all();
+    }
+}
+
+/// Follows a connection into one thread's scoreboard cell.
+pub struct CellObserver<'a> {
+    pub cell: WorkerRecord<'a>,
+    pub stopping: &'a AtomicBool,
+}
+
+impl ConnObserver for CellObserver<'_> {
+    fn phase(&mut self, phase: Phase) {
+        self.cell.set_status(match phase {
+            Phase::Read => WorkerStatus::BusyRead,
+            Phase::Write => WorkerStatus::BusyWrite,
+            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
+            Phase::Log => WorkerStatus::BusyLog,
+            Phase::Closing => WorkerStatus::Closing,
+        });
+    }
+
+    fn request_started(&mut self, head: &RequestHead, conn: &ConnInfo) {
+        self.cell.mark_request_start();
+        let proto = if head.version == Version::HTTP_10 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let vhost = format!(
+            "{}:{}",
+            head.host.as_deref().unwrap_or(""),
+            conn.local.port()
+        );
+        self.cell.set_request_info(
+            &conn.client.ip().to_string(),
+            &vhost,
+            &head.request_line,
+            proto,
+        );
+    }
+
+    fn request_finished(&mut self, f: &Finished<'_>) {
+        self.cell.record_request(f.bytes, f.duration);
+        self.cell.record_thread_cpu();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+}
+
+/// The child's life; returns its exit status.
+pub fn run(ctx: ChildContext<'_>) -> i32 {
+    let _ = signals::reset_after_fork();
+    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
+    log::set_threaded_mpm(true);
+    if let Some((user, group)) = &ctx.drop_to
+        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
+    {
+        log::log(
+            "unixd",
+            Level::Alert,
+            None,
+            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
+        );
+        return 15;
+    }
+    let sigs = match SignalPipe::new(&[libc_sig::USR1]) {
+        Ok(s) => s,
+        Err(_) => return 7,
+    };
+    let (wake_tx, wake_rx) = match UnixStream::pair() {
+        Ok(p) => p,
+        Err(_) => return 7,
+    };
+    let stopping = AtomicBool::new(false);
+    let queue = ConnQueue::new();
+    let accepted = AtomicUsize::new(0);
+    let pid = rhttpd_sys::process::getpid();
+    let sb = ctx.scoreboard;
+    let slot = ctx.slot;
+    for t in 0..ctx.threads.min(sb.thread_limit()) {
+        let cell = sb.worker(slot, t);
+        cell.set_status(WorkerStatus::Starting);
+    }
+    std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        for t in 0..ctx.threads.min(sb.thread_limit()) {
+            let queue = &queue;
+            let stopping = &stopping;
+            let config = ctx.config;
+            let spawned = std::thread::Builder::new()
+                .name(format!("worker-{t}"))
+                .spawn_scoped(scope, move || {
+                    let cell = sb.worker(slot, t);
+                    cell.claim(pid, rhttpd_sys::process::gettid(), ctx.generation);
+                    loop {
+                        cell.set_status(WorkerStatus::Ready);
+                        let Some(stream) = queue.pop() else {
+                            break;
+                        };
+                        let _ = stream.set_nonblocking(false);
+                        let mut obs = CellObserver {
+                            cell: sb.worker(slot, t),
+                            stopping,
+                        };
+                        conn::serve(stream, config, &mut obs);
+                    }
+                    cell.set_status(WorkerStatus::Dead);
+                });
+            match spawned {
+                Ok(h) => workers.push(h),
+                Err(e) => {
+                    log::log(
+                        "mpm_worker",
+                        Level::Alert,
+                        None,
+                        &format!("AH00282: apr_thread_create: unable to create worker thread: {e}"),
+                    );
+                    stopping.store(true, Ordering::Relaxed);
+                    queue.close();
+                    return 7;
+                }
+            }
+        }
+        let listener = {
+            let ctx = &ctx;
+            let queue = &queue;
+            let stopping = &stopping;
+            let accepted = &accepted;
+            let wake_rx = &wake_rx;
+            std::thread::Builder::new()
+                .name("listener".into())
+                .spawn_scoped(scope, move || {
+                    listener_loop(ctx, queue, stopping, accepted, wake_rx);
+                    // No more accepting: this process is on its way out.
+                    sb.process(slot).set_quiescing(1);
+                    stopping.store(true, Ordering::Relaxed);
+                    queue.close();
+                })
+        };
+        if listener.is_err() {
+            stopping.store(true, Ordering::Relaxed);
+            queue.close();
+            return 7;
+        }
+        // Main thread: wait for the graceful signal or for the listener to finish on
+        // its own (MaxConnectionsPerChild, generation change).
+        loop {
+            let got = sigs.wait(Duration::from_millis(500)).unwrap_or_default();
+            if got.contains(&libc_sig::USR1) || stopping.load(Ordering::Relaxed) {
+                stopping.store(true, Ordering::Relaxed);
+                for t in 0..ctx.threads.min(sb.thread_limit()) {
+                    let cell = sb.worker(slot, t);
+                    if cell.status() == WorkerStatus::Ready {
+                        cell.set_status(WorkerStatus::Graceful);
+                    }
+                }
+                let _ = (&wake_tx).write_byte();
+                break;
+            }
+        }
+        0
+    })
+}
+
+trait WakeByte {
+    fn write_byte(self) -> std::io::Result<()>;
+}
+
+impl WakeByte for &UnixStream {
+    fn write_byte(self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut s = self;
+        s.write_all(b"!")
+    }
+}
+
+fn listener_loop(
+    ctx: &ChildContext<'_>,
+    queue: &ConnQueue,
+    stopping: &AtomicBool,
+    accepted: &AtomicUsize,
+    wake: &UnixStream,
+) {
+    let lfds: Vec<_> = ctx.listeners.iter().map(|l| l.as_fd()).collect();
+    let poll = match ListenPoll::new(&lfds, &[wake.as_fd()]) {
+        Ok(p) => p,
+        Err(e) => {
+            log::log(
+                "mpm_worker",
+                Level::Emerg,
+                None,
+                &format!("AH00271: Couldn't create the pollset: {e}"),
+            );
+            return;
+        }
+    };
+    let n = ctx.listeners.len();
+    loop {
+        if stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        if ctx.scoreboard.global().running_generation() != ctx.generation {
+            return;
+        }
+        if ctx.max_connections > 0 && accepted.load(Ordering::Relaxed) as i64 >= ctx.max_connections
+        {
+            return;
+        }
+        // Accept only when a worker can take the connection at once.
+        if !queue.wait_for_idle_worker(Duration::from_millis(500)) {
+            continue;
+        }
+        let ready = poll.wait(Duration::from_secs(1)).unwrap_or_default();
+        if ready.iter().any(|&i| i >= n) {
+            return;
+        }
+        let candidates: Vec<usize> = if ready.is_empty() {
+            (0..n).collect()
+        } else {
+            ready
+        };
+        for i in candidates {
+            match ctx.listeners[i].accept() {
+                Ok((stream, _)) => {
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    queue.push(stream);
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::log(
+                        "mpm_worker",
+                        Level::Error,
+                        None,
+                        &format!("AH02179: apr_socket_accept: {e}"),
+                    );
+                    if matches!(e.raw_os_error(), Some(24) | Some(23)) {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        }
+    }
+}
