@@ -64,17 +64,17 @@ impl ConnObserver for NoObserver {}
 const READ_CHUNK: usize = 16 * 1024;
 
 /// The connection's input: bytes read but not yet consumed.
-struct InBuf {
-    data: Vec<u8>,
-    start: usize,
+pub(crate) struct InBuf {
+    pub(crate) data: Vec<u8>,
+    pub(crate) start: usize,
 }
 
 impl InBuf {
-    fn pending(&self) -> &[u8] {
+    pub(crate) fn pending(&self) -> &[u8] {
         &self.data[self.start..]
     }
 
-    fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.start += n.min(self.data.len() - self.start);
         if self.start == self.data.len() {
             self.data.clear();
@@ -83,7 +83,7 @@ impl InBuf {
     }
 
     /// Read more from `s`; Ok(0) at EOF.
-    fn fill(&mut self, s: &mut TcpStream) -> io::Result<usize> {
+    pub(crate) fn fill(&mut self, s: &mut TcpStream) -> io::Result<usize> {
         if self.start > 0 && self.start == self.data.len() {
             self.data.clear();
             self.start = 0;
@@ -109,14 +109,17 @@ impl InBuf {
 
 /// The request body as a `Read`: pulls from the connection through the body decoder,
 /// sending `100 Continue` before the first read when the client asked for it.
-struct BodyReader<'a> {
-    stream: &'a mut TcpStream,
-    buf: &'a mut InBuf,
-    decoder: BodyDecoder,
-    continue_pending: bool,
-    error: Option<ParseError>,
+pub(crate) struct BodyReader<'a> {
+    pub(crate) stream: &'a mut TcpStream,
+    pub(crate) buf: &'a mut InBuf,
+    pub(crate) decoder: BodyDecoder,
+    pub(crate) continue_pending: bool,
+    pub(crate) error: Option<ParseError>,
     /// Decoded bytes a short read could not take yet.
-    spill: Vec<u8>,
+    pub(crate) spill: Vec<u8>,
+    /// Reading from the client failed (timeout, reset, EOF inside the body): the rest
+    /// of the body cannot be drained, the connection must close.
+    pub(crate) io_failed: bool,
 }
 
 impl Read for BodyReader<'_> {
@@ -135,7 +138,10 @@ impl Read for BodyReader<'_> {
         }
         if self.continue_pending {
             self.continue_pending = false;
-            self.stream.write_all(CONTINUE_100)?;
+            if let Err(e) = self.stream.write_all(CONTINUE_100) {
+                self.io_failed = true;
+                return Err(e);
+            }
         }
         loop {
             if !self.buf.pending().is_empty() {
@@ -160,11 +166,20 @@ impl Read for BodyReader<'_> {
                     continue;
                 }
             }
-            if self.buf.fill(self.stream)? == 0 {
-                return Err(io::Error::new(
-                    ErrorKind::UnexpectedEof,
-                    "client closed the connection before the end of the request body",
-                ));
+            match self.buf.fill(self.stream) {
+                Ok(0) => {
+                    self.io_failed = true;
+                    return Err(io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        "client closed the connection before the end of the request body",
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.io_failed = true;
+                    return Err(e);
+                }
             }
         }
     }
@@ -272,6 +287,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
             continue_pending: head.expect_continue && head.body != BodyFraming::None,
             error: None,
             spill: Vec::new(),
+            io_failed: false,
         };
         obs.phase(Phase::Write);
         let (resp, outcome) =
@@ -281,7 +297,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         // Discard what the handler left of the body so the next request can be read;
         // when the client still waits for 100-continue, close instead.
         let mut body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
-        if !body_complete && !continue_unsent && body_error.is_none() {
+        if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
             body_complete = drain(&mut reader);
         }
         let body_bytes_in = reader.decoder.wire_len();
@@ -347,7 +363,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
 
 /// Read and discard the rest of a request body (bounded by the body limit the decoder
 /// enforces). Returns true when the body ended cleanly.
-fn drain(reader: &mut BodyReader<'_>) -> bool {
+pub(crate) fn drain(reader: &mut BodyReader<'_>) -> bool {
     let mut scratch = [0u8; 8192];
     loop {
         match reader.read(&mut scratch) {
@@ -358,11 +374,11 @@ fn drain(reader: &mut BodyReader<'_>) -> bool {
     }
 }
 
-type Written = (u16, http::HeaderMap, bool, u64, u64, bool);
+pub(crate) type Written = (u16, http::HeaderMap, bool, u64, u64, bool);
 
 /// Write head and body. Returns (status, headers sent, keep-alive, bytes on the wire,
 /// body bytes, whether everything was written).
-fn write_response(
+pub(crate) fn write_response(
     stream: &mut TcpStream,
     generation: &Generation,
     head: &RequestHead,
@@ -535,7 +551,7 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
 }
 
 /// Answer a request that could not be parsed (or timed out) and log it.
-fn reject(
+pub(crate) fn reject(
     stream: &mut TcpStream,
     generation: &Generation,
     info: &ConnInfo,

@@ -167,7 +167,7 @@ impl WorkerStatus {
 
     /// The mod_status letter: `. S _ R W K L D C G I`.
     pub fn letter(self) -> char {
-        b"._SRWKLDCGI"[self as usize] as char
+        b".S_RWKLDCGI"[self as usize] as char
     }
 
     /// Apache's numeric value.
@@ -858,7 +858,7 @@ mod tests {
     #[test]
     fn status_letters_and_values_match_apache() {
         let letters: String = WorkerStatus::ALL.iter().map(|s| s.letter()).collect();
-        assert_eq!(letters, "._SRWKLDCGI");
+        assert_eq!(letters, ".S_RWKLDCGI");
         for (i, s) in WorkerStatus::ALL.iter().enumerate() {
             assert_eq!(s.value() as usize, i);
             assert_eq!(WorkerStatus::from_value(i as u64), *s);

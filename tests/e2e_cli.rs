@@ -86,7 +86,10 @@ fn compile_settings_report_the_loaded_mpm() {
     assert!(text.contains("\n    forked:     "), "{text}");
     assert!(text.contains("Server compiled with....\n"), "{text}");
     assert!(
-        text.contains(&format!(" -D HTTPD_ROOT=\"{}\"\n", env!("CARGO_MANIFEST_DIR"))),
+        text.contains(&format!(
+            " -D HTTPD_ROOT=\"{}\"\n",
+            env!("CARGO_MANIFEST_DIR")
+        )),
         "{text}"
     );
     assert!(
@@ -94,7 +97,9 @@ fn compile_settings_report_the_loaded_mpm() {
         "{text}"
     );
 
-    let (root, f) = conf(&format!("{BASE}LoadModule mpm_prefork_module modules/x.so\n"));
+    let (root, f) = conf(&format!(
+        "{BASE}LoadModule mpm_prefork_module modules/x.so\n"
+    ));
     let text = out(&run_conf(root.path(), &f, &["-V"]));
     assert!(
         text.contains(
@@ -110,7 +115,9 @@ fn compile_settings_report_the_loaded_mpm() {
         ),
         "{text}"
     );
-    let (root, f) = conf(&format!("{BASE}LoadModule mpm_worker_module modules/x.so\n"));
+    let (root, f) = conf(&format!(
+        "{BASE}LoadModule mpm_worker_module modules/x.so\n"
+    ));
     let text = out(&run_conf(root.path(), &f, &["-V"]));
     assert!(text.contains("Server MPM:     worker\n"), "{text}");
 
@@ -138,7 +145,12 @@ fn list_compiled_modules() {
             "{m:?}"
         );
     }
-    for m in ["  mod_so.c", "  http_core.c", "  mod_log_config.c", "  mod_mime.c"] {
+    for m in [
+        "  mod_so.c",
+        "  http_core.c",
+        "  mod_log_config.c",
+        "  mod_mime.c",
+    ] {
         assert!(mods.contains(&m), "{m} missing: {text}");
     }
     // Loadable modules are not compiled in.
@@ -174,7 +186,9 @@ fn list_directives() {
     }
     // A loaded module adds its directives.
     assert!(!text.contains("ExtendedStatus (mod_status.c)"));
-    let (root, f) = conf(&format!("{BASE}LoadModule status_module modules/mod_status.so\n"));
+    let (root, f) = conf(&format!(
+        "{BASE}LoadModule status_module modules/mod_status.so\n"
+    ));
     let text = out(&run_conf(root.path(), &f, &["-L"]));
     assert!(text.contains("\nExtendedStatus (mod_status.c)\n"), "{text}");
 }
@@ -220,7 +234,9 @@ const VHOSTS: &str = "User nobody\nGroup nogroup\n<VirtualHost *:80>\n  ServerNa
 
 #[test]
 fn dump_vhosts_and_run_settings() {
-    let (root, f) = conf(&format!("{BASE}PidFile logs/x.pid\nDocumentRoot htdocs\n{VHOSTS}"));
+    let (root, f) = conf(&format!(
+        "{BASE}PidFile logs/x.pid\nDocumentRoot htdocs\n{VHOSTS}"
+    ));
     let fs = f.display();
     let r = root.path().display();
     let o = run_conf(root.path(), &f, &["-S"]);
@@ -228,13 +244,13 @@ fn dump_vhosts_and_run_settings() {
     let text = out(&o);
     let vhost_part = format!(
         "VirtualHost configuration:
-127.0.0.1:8081         c.example ({fs}:11)
+127.0.0.1:8081         c.example ({fs}:14)
 *:80                   is a NameVirtualHost
-         default server a.example ({fs}:5)
-         port 80 namevhost a.example ({fs}:5)
+         default server a.example ({fs}:7)
+         port 80 namevhost a.example ({fs}:7)
                  alias www.a.example
                  wild alias *.wild.example
-         port 80 namevhost b.example ({fs}:9)
+         port 80 namevhost b.example ({fs}:11)
 "
     );
     assert!(text.starts_with(&vhost_part), "{text}");
@@ -288,8 +304,18 @@ fn help_and_bad_options() {
         assert_eq!(o.status.code(), Some(1), "{flag}");
         assert!(out(&o).is_empty(), "usage goes to stderr");
         let e = err(&o);
-        assert!(e.starts_with("Usage: rhttpd [-D name] [-d directory] [-f file]\n"), "{e}");
-        for opt in ["-D name", "-f file", "-t ", "-S ", "-X ", "-k start|restart|graceful|graceful-stop|stop"] {
+        assert!(
+            e.starts_with("Usage: rhttpd [-D name] [-d directory] [-f file]\n"),
+            "{e}"
+        );
+        for opt in [
+            "-D name",
+            "-f file",
+            "-t ",
+            "-S ",
+            "-X ",
+            "-k start|restart|graceful|graceful-stop|stop",
+        ] {
             assert!(e.contains(opt), "{opt} missing: {e}");
         }
     }
@@ -299,10 +325,12 @@ fn help_and_bad_options() {
     assert!(err(&o).contains("Usage: rhttpd"), "{}", err(&o));
     let o = run(&["-f"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("option requires an argument -- f"), "{}", err(&o));
-    let o = run(&["-t", "-k", "bounce", "-f", "/dev/null"]);
+    assert!(
+        err(&o).contains("option requires an argument -- f"),
+        "{}",
+        err(&o)
+    );
     let (root, f) = conf(BASE);
-    let _ = o;
     let o = run_conf(root.path(), &f, &["-k", "bounce"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("bounce"), "{}", err(&o));
@@ -310,18 +338,32 @@ fn help_and_bad_options() {
 
 #[test]
 fn defines_attached_and_separate() {
-    let text = format!("{BASE}<IfDefine ONE>\nBogusOne\n</IfDefine>\n<IfDefine TWO>\nBogusTwo\n</IfDefine>\n");
+    let text = format!(
+        "{BASE}<IfDefine ONE>\nBogusOne\n</IfDefine>\n<IfDefine TWO>\nBogusTwo\n</IfDefine>\n"
+    );
     let (root, f) = conf(&text);
     let o = run_conf(root.path(), &f, &["-t"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let o = run_conf(root.path(), &f, &["-t", "-DONE"]);
-    assert!(err(&o).contains("Invalid command 'BogusOne'"), "{}", err(&o));
+    assert!(
+        err(&o).contains("Invalid command 'BogusOne'"),
+        "{}",
+        err(&o)
+    );
     let o = run_conf(root.path(), &f, &["-t", "-D", "TWO"]);
-    assert!(err(&o).contains("Invalid command 'BogusTwo'"), "{}", err(&o));
+    assert!(
+        err(&o).contains("Invalid command 'BogusTwo'"),
+        "{}",
+        err(&o)
+    );
     // Flags may be grouped as with getopt: -tDTWO.
     let o = run_conf(root.path(), &f, &["-tDTWO"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("Invalid command 'BogusTwo'"), "{}", err(&o));
+    assert!(
+        err(&o).contains("Invalid command 'BogusTwo'"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -330,7 +372,9 @@ fn skip_document_root_check() {
     let o = run_conf(root.path(), &f, &["-t"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(
-        err(&o).contains("AH00112: Warning: DocumentRoot [/nonexistent/rhttpd-docroot] does not exist"),
+        err(&o).contains(
+            "AH00112: Warning: DocumentRoot [/nonexistent/rhttpd-docroot] does not exist"
+        ),
         "{}",
         err(&o)
     );
@@ -389,9 +433,15 @@ fn k_stop_stops_the_running_server() {
     let (r, f) = server_args(&s);
     let o = run(&["-d", &r, "-f", &f, "-k", "stop"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(exited(&mut s, Duration::from_secs(10)), "server still running");
+    assert!(
+        exited(&mut s, Duration::from_secs(10)),
+        "server still running"
+    );
     assert!(!pid_file.exists(), "pid file left behind");
-    assert!(s.log("error_log").contains("AH00169: caught SIGTERM, shutting down"));
+    assert!(
+        s.log("error_log")
+            .contains("AH00169: caught SIGTERM, shutting down")
+    );
     // Stopping again: nothing runs.
     let o = run(&["-d", &r, "-f", &f, "-k", "stop"]);
     assert_eq!(o.status.code(), Some(0));
@@ -411,7 +461,7 @@ fn k_start_and_plain_start_while_running() {
         assert_eq!(out(&o), format!("rhttpd (pid {pid}) already running\n"));
     }
     // The running one is untouched.
-    assert_eq!(s.get("/").status, 404);
+    assert_eq!(s.get("/").status, 403);
     assert_eq!(s.log("httpd.pid").trim(), pid.to_string());
 }
 
@@ -442,7 +492,10 @@ fn k_graceful_rereads_the_configuration() {
     let o = run(&["-d", &r, "-f", &f, "-k", "graceful"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let changed = wait_until(Duration::from_secs(10), || s.get("/v.txt").text() == "two");
-    assert!(changed, "graceful restart did not apply the new DocumentRoot");
+    assert!(
+        changed,
+        "graceful restart did not apply the new DocumentRoot"
+    );
     let r404 = s.get("/missing");
     assert_eq!(r404.status, 404);
     assert_eq!(r404.text(), "custom 404 after graceful");
@@ -460,7 +513,10 @@ fn k_graceful_with_a_bad_config_signals_nothing() {
     s.write("htdocs/v.txt", "one");
     assert_eq!(s.get("/v.txt").text(), "one");
     let good = std::fs::read_to_string(s.path("conf/httpd.conf")).unwrap();
-    let bad = format!("{good}DocumentRoot \"{}\"\nBogusDirective on\n", s.path("htdocs2").display());
+    let bad = format!(
+        "{good}DocumentRoot \"{}\"\nBogusDirective on\n",
+        s.path("htdocs2").display()
+    );
     std::fs::write(s.path("conf/httpd.conf"), &bad).unwrap();
     let bad_line = bad.lines().count();
     let (r, f) = server_args(&s);
@@ -488,11 +544,7 @@ fn sigusr1_with_a_bad_config_keeps_serving() {
     s.write("htdocs/v.txt", "one");
     assert_eq!(s.get("/v.txt").text(), "one");
     let good = std::fs::read_to_string(s.path("conf/httpd.conf")).unwrap();
-    std::fs::write(
-        s.path("conf/httpd.conf"),
-        format!("{good}<Directory />\n"),
-    )
-    .unwrap();
+    std::fs::write(s.path("conf/httpd.conf"), format!("{good}<Directory />\n")).unwrap();
     signal(s.child.id(), "USR1");
     let log = s.wait_log("error_log", "restart refused");
     assert!(log.contains("<Directory> was not closed."), "{log}");
@@ -506,7 +558,10 @@ fn sigusr1_with_a_bad_config_keeps_serving() {
     )
     .unwrap();
     signal(s.child.id(), "HUP");
-    assert!(wait_until(Duration::from_secs(10), || s.get("/nope").text() == "fixed now"));
+    assert!(wait_until(Duration::from_secs(10), || s
+        .get("/nope")
+        .text()
+        == "fixed now"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -525,13 +580,19 @@ fn default_config_syntax_ok() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let text = out(&o);
     assert!(text.starts_with("VirtualHost configuration:\n"), "{text}");
-    assert!(text.contains(&format!("ServerRoot: \"{REPO}\"\n")), "{text}");
+    assert!(
+        text.contains(&format!("ServerRoot: \"{REPO}\"\n")),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("Main DocumentRoot: \"{REPO}/htdocs\"\n")),
         "{text}"
     );
     assert!(text.contains("Main ErrorLog: \"stderr\"\n"), "{text}");
-    assert!(text.contains("PidFile: \"/tmp/rhttpd-default.pid\"\n"), "{text}");
+    assert!(
+        text.contains("PidFile: \"/tmp/rhttpd-default.pid\"\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -574,8 +635,18 @@ fn default_config_serves_the_repository_htdocs() {
         assert_eq!(r.body, want);
         assert_eq!(r.header("content-type"), Some("text/html"));
     });
-    let _ = child.kill();
+    // TERM (so the pid file in /tmp is removed), SIGKILL only if that did not work.
+    signal(child.id(), "TERM");
+    if !wait_until(Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    }) {
+        let _ = child.kill();
+    }
     let output = child.wait_with_output().unwrap();
+    assert!(
+        !Path::new("/tmp/rhttpd-default.pid").exists(),
+        "pid file left after TERM"
+    );
     if let Err(e) = result {
         eprintln!("stderr: {}", String::from_utf8_lossy(&output.stderr));
         std::panic::resume_unwind(e);

@@ -550,6 +550,34 @@ fn relative_paths_resolve_against_server_root() {
     kill(&mut child);
 }
 
+#[test]
+fn server_root_directive_overrides_d() {
+    let r = Root::new();
+    r.write("site/s.txt", "from ServerRoot");
+    let port = free_port();
+    let f = r.write(
+        "conf/httpd.conf",
+        &format!(
+            "ServerRoot \"{}\"\nListen 127.0.0.1:{port}\nServerName localhost\nPidFile logs/sr.pid\nErrorLog logs/sr_error\nDocumentRoot site\n",
+            r.s()
+        ),
+    );
+    // -d points elsewhere; the ServerRoot directive wins for what follows it.
+    let mut child = spawn_x(&["-d", "/", "-f", &f.display().to_string()], port);
+    let resp = get_at(port, "/s.txt", "localhost");
+    assert_eq!(resp.text(), "from ServerRoot");
+    assert!(r.path("logs/sr.pid").exists());
+    assert!(r.path("logs/sr_error").exists());
+    kill(&mut child);
+    let o = r.check("ServerRoot /nonexistent/rhttpd-root\n", &[]);
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        1,
+        "ServerRoot must be a valid directory",
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // A running server: each directive observable
 

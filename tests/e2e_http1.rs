@@ -462,6 +462,35 @@ fn partial_request_times_out_with_408() {
     assert!(closed_within(&mut c, Duration::from_secs(5)));
 }
 
+#[test]
+fn stalled_request_body_times_out_with_408() {
+    // Apache 2.4.71 answers 408 when the body stops arriving for `Timeout`.
+    let srv = server_with_a("Timeout 1\n");
+    let mut c = srv.connect();
+    send(
+        &mut c,
+        "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc",
+    );
+    let rs = read_responses(&mut c, &[false]);
+    assert_eq!(rs.len(), 1, "no response to a stalled body");
+    assert_eq!(rs[0].status, 408);
+    assert_eq!(rs[0].header("connection"), Some("close"));
+    assert!(closed_within(&mut c, Duration::from_secs(5)));
+}
+
+#[test]
+fn client_closing_mid_body_does_not_disturb_the_server() {
+    let srv = server_with_a("");
+    let mut c = srv.connect();
+    send(
+        &mut c,
+        "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc",
+    );
+    drop(c);
+    // The next client is served normally.
+    assert_eq!(srv.get("/a.txt").body, b"hello a\n");
+}
+
 // ---------------------------------------------------------------------------------------
 // Date and Server headers
 
@@ -528,6 +557,17 @@ fn name_based_vhosts_pick_by_host() {
         "one\n",
         "unknown Host → first vhost"
     );
+    if have("curl") {
+        let p = srv.port;
+        let out = curl(&[
+            "--resolve",
+            &format!("www.two.test:{p}:127.0.0.1"),
+            &format!("http://www.two.test:{p}/who.txt"),
+        ]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "two\n", "{out:?}");
+    } else {
+        eprintln!("skipping the curl part: curl not installed");
+    }
     // HTTP/1.0 without Host → first vhost too.
     assert_eq!(srv.request("GET /who.txt HTTP/1.0\r\n\r\n").text(), "one\n");
 }

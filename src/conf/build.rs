@@ -272,6 +272,7 @@ impl Builder {
                 nested.push(inner);
             }
         }
+        super::proxy::section_hook(host, &matcher, &s.children)?;
         host.sections.push(DirSection {
             matcher,
             config,
@@ -309,6 +310,7 @@ impl Builder {
                         ));
                     }
                 }
+                Node::Directive(d) if super::proxy::handles(d.name) => {}
                 Node::Directive(d) => {
                     if !self.dir_directive(&mut dc, d)? {
                         return Err(err(&d.location, format!("{} not allowed here", d.name)));
@@ -420,6 +422,11 @@ impl Builder {
             "SetHandler" => {
                 dc.set_handler = Some(if a0.eq_ignore_ascii_case("none") {
                     String::new()
+                } else if a0
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("proxy:"))
+                {
+                    format!("proxy:{}", &a0[6..])
                 } else {
                     a0.to_ascii_lowercase()
                 })
@@ -597,6 +604,7 @@ impl Builder {
             "Redirect" | "RedirectPermanent" | "RedirectTemp" => {
                 host.redirects.push(parse_redirect(d)?);
             }
+            name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
             "TraceEnable" => {
                 host.trace_enable = match a0.to_ascii_lowercase().as_str() {
                     "on" => true,

@@ -4,6 +4,7 @@
 
 mod build;
 mod dir;
+pub mod proxy;
 pub mod tables;
 pub mod vhost;
 
@@ -125,6 +126,8 @@ pub struct VirtualHost {
     pub redirects: Vec<Redirect>,
     /// `TraceEnable` (rhttpd's default is Off; Apache's is On).
     pub trace_enable: bool,
+    /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
+    pub proxy: Arc<proxy::ProxyConfig>,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -160,6 +163,7 @@ impl Default for VirtualHost {
             hostname_lookups: false,
             redirects: Vec::new(),
             trace_enable: false,
+            proxy: Arc::default(),
         }
     }
 }

@@ -3,5 +3,6 @@
 pub mod autoindex;
 pub mod mime;
 pub mod static_files;
+pub mod status;
 
 pub use crate::conf::tables::MODULES;

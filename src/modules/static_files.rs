@@ -125,10 +125,12 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
     if !matches!(req.head.body, BodyFraming::None)
         && let Err(e) = io::copy(body, &mut io::sink())
     {
-        return Response::error(if e.kind() == ErrorKind::FileTooLarge {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::BAD_REQUEST
+        // As ap_map_http_request_error: a body over LimitRequestBody is 413, a client
+        // that stops sending within Timeout 408, anything else (bad framing) 400.
+        return Response::error(match e.kind() {
+            ErrorKind::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            _ => StatusCode::BAD_REQUEST,
         });
     }
 

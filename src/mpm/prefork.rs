@@ -55,6 +55,7 @@ use super::settings::{MAX_SPAWN_RATE, PreforkSettings};
 use crate::cli::{self, Args};
 use crate::conf::ServerConfig;
 use crate::log::{self, Level};
+use crate::modules::status::{self, MpmInfo};
 use crate::scoreboard::{Scoreboard, WorkerStatus, now_micros};
 use crate::server::generation::Generation;
 use crate::server::pidfile::{self, libc_sig};
@@ -147,7 +148,23 @@ pub fn run(args: &Args, cfg: ServerConfig, foreground: bool) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let current = match Generation::new(cfg, Vec::new()) {
+    let scoreboard = match Scoreboard::create(settings.server_limit, 1) {
+        Ok(s) => s,
+        Err(e) => {
+            log::log(
+                "core",
+                Level::Emerg,
+                None,
+                &format!(
+                    "AH00004: Unable to create or access scoreboard (anonymous shared memory failure): {e}"
+                ),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mpm_info = MpmInfo::prefork(settings.server_limit, settings.max_request_workers);
+    let extra = status::handlers_for(&cfg, &scoreboard, mpm_info);
+    let current = match Generation::new(cfg, extra) {
         Ok(g) => Arc::new(g),
         Err(e) => {
             eprintln!("{e}");
@@ -173,20 +190,6 @@ pub fn run(args: &Args, cfg: ServerConfig, foreground: bool) -> ExitCode {
                 Level::Emerg,
                 None,
                 &format!("cannot set up signals: {e}"),
-            );
-            return ExitCode::from(1);
-        }
-    };
-    let scoreboard = match Scoreboard::create(settings.server_limit, 1) {
-        Ok(s) => s,
-        Err(e) => {
-            log::log(
-                "core",
-                Level::Emerg,
-                None,
-                &format!(
-                    "AH00004: Unable to create or access scoreboard (anonymous shared memory failure): {e}"
-                ),
             );
             return ExitCode::from(1);
         }
@@ -270,6 +273,8 @@ impl Parent<'_> {
             let reaped = self.reap();
             if last_maintenance.elapsed() >= Duration::from_secs(1) {
                 last_maintenance = Instant::now();
+                let cpu = rhttpd_sys::process::cpu_times();
+                self.scoreboard.global().set_parent_cpu(&cpu);
                 // Apache skips maintenance on a pass where a child was reaped.
                 if !reaped {
                     self.maintain();
@@ -534,7 +539,9 @@ impl Parent<'_> {
             return;
         }
         let _ = open_error_log(&cfg);
-        let next = match Generation::new(cfg, Vec::new()) {
+        let mpm_info = MpmInfo::prefork(settings.server_limit, settings.max_request_workers);
+        let extra = status::handlers_for(&cfg, &self.scoreboard, mpm_info);
+        let next = match Generation::new(cfg, extra) {
             Ok(g) => Arc::new(g),
             Err(e) => {
                 log::log("core", Level::Error, None, &format!("{e}: restart refused"));

@@ -79,6 +79,7 @@ impl ConnObserver for CellObserver<'_> {
 
     fn request_finished(&mut self, f: &Finished<'_>) {
         self.cell.record_request(f.bytes, f.duration);
+        self.cell.record_thread_cpu();
     }
 
     fn stopping(&self) -> bool {

@@ -47,13 +47,14 @@ pub fn run(args: &Args) -> ExitCode {
             crate::mpm::worker_child::run,
             crate::mpm::threaded::no_handlers,
         ),
-        Some(other) => {
-            eprintln!(
-                "rhttpd: the {} MPM is not available yet in this build; load mpm_prefork_module (or run with -X)",
-                other.name()
-            );
-            ExitCode::from(1)
-        }
+        Some(MpmKind::Event) => crate::mpm::threaded::run(
+            args,
+            cfg,
+            foreground,
+            crate::mpm::settings::Threaded::Event,
+            crate::mpm::event::run,
+            crate::mpm::threaded::no_handlers,
+        ),
         None => {
             eprintln!("AH00534: rhttpd: Configuration error: No MPM loaded.");
             ExitCode::from(1)

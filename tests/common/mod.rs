@@ -463,3 +463,194 @@ pub fn free_port_v6() -> u16 {
         .map(|a| a.port())
         .expect("ephemeral v6 port")
 }
+
+// ---------------------------------------------------------------------------------------
+// Process helpers for the MPM tests: children of a pid, their uids, signals, and a stop
+// that waits until the parent and every child it had are gone.
+
+/// `(state, ppid)` of `pid` from `/proc/PID/stat` (`None` once it has gone).
+pub fn proc_stat(pid: i32) -> Option<(char, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so cut at the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let ppid = f.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn pid_alive(pid: i32) -> bool {
+    proc_stat(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
+}
+
+/// The live (non-zombie) children of `pid`, sorted.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut out: Vec<i32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|&p| {
+                    proc_stat(p)
+                        .is_some_and(|(state, ppid)| ppid == pid && state != 'Z' && state != 'X')
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_unstable();
+    out
+}
+
+/// `(real, effective)` uid of `pid` from the `Uid:` line of `/proc/PID/status`.
+pub fn proc_uids(pid: i32) -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut f = line.split_whitespace().map(|v| v.parse::<u32>().ok());
+    Some((f.next()??, f.next()??))
+}
+
+/// Send `sig` to `pid` (a process the test started, or one of its children).
+pub fn send_signal(pid: i32, sig: i32) {
+    rhttpd_sys::process::send_signal(pid, sig)
+        .unwrap_or_else(|e| panic!("signal {sig} to pid {pid}: {e}"));
+}
+
+/// Which of `pids` holds the server side of the TCP connection from 127.0.0.1:`client_port`
+/// to 127.0.0.1:`server_port` (found through `/proc/net/tcp` and the pids' open files).
+/// `None` while no process has accepted it yet.
+pub fn pid_holding_connection(pids: &[i32], server_port: u16, client_port: u16) -> Option<i32> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port_of = |field: &str| {
+        field
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+    };
+    let inode = table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 10 {
+            return None;
+        }
+        (port_of(f[1]) == Some(server_port) && port_of(f[2]) == Some(client_port))
+            .then(|| f[9].to_string())
+            .filter(|i| i != "0")
+    })?;
+    let target = format!("socket:[{inode}]");
+    pids.iter().copied().find(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                std::fs::read_link(e.path())
+                    .is_ok_and(|l| l.as_os_str() == std::ffi::OsStr::new(&target))
+            })
+        })
+    })
+}
+
+impl Server {
+    /// Like [`Server::start_with`], but `setup` runs on the fresh ServerRoot (for example
+    /// to chmod it or add files) before the server starts.
+    pub fn start_with_setup(body: &str, args: &[&str], setup: impl FnOnce(&Path)) -> Server {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        for d in ["htdocs", "logs", "conf"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        setup(root.path());
+        let conf = Server::config_text(root.path(), port, body);
+        std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
+        let child = Command::new(BIN)
+            .arg("-d")
+            .arg(root.path())
+            .arg("-f")
+            .arg(root.path().join("conf/httpd.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rhttpd");
+        let mut s = Server { child, port, root };
+        s.wait_ready();
+        s
+    }
+
+    /// The server's (parent's) pid.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The parent's live children.
+    pub fn children(&self) -> Vec<i32> {
+        children_of(self.pid())
+    }
+
+    /// Send `sig` to the parent.
+    pub fn signal(&self, sig: i32) {
+        send_signal(self.pid(), sig);
+    }
+
+    /// Rewrite `conf/httpd.conf` with the common header plus `body` (before a restart).
+    pub fn rewrite_config(&self, body: &str) {
+        let conf = Server::config_text(self.root.path(), self.port, body);
+        std::fs::write(self.path("conf/httpd.conf"), conf).unwrap();
+    }
+
+    /// Run `rhttpd -d ROOT -f CONF <args>` against this server's files (`-k graceful`,
+    /// `-t`, ...).
+    pub fn run_ctl(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("-d")
+            .arg(self.root.path())
+            .arg("-f")
+            .arg(self.path("conf/httpd.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rhttpd")
+    }
+
+    /// Wait up to `limit` for the parent to exit; its status if it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let mut status = None;
+        wait_until(limit, || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status
+    }
+
+    /// Stop the whole server: SIGTERM to the parent, wait for it to exit, then wait for
+    /// every child it had to disappear (SIGKILL to stragglers after the bound, as they
+    /// are this test's processes). Returns whether all went away within the bounds
+    /// without the SIGKILLs.
+    pub fn stop_and_wait_children(&mut self) -> bool {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return true;
+        }
+        let kids = self.children();
+        let _ = rhttpd_sys::process::send_signal(self.pid(), 15);
+        let parent_gone = self.wait_exit(Duration::from_secs(20)).is_some();
+        if !parent_gone {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let kids_gone = wait_until(Duration::from_secs(15), || {
+            kids.iter().all(|&p| !pid_alive(p))
+        });
+        if !kids_gone {
+            for &p in kids.iter().filter(|&&p| pid_alive(p)) {
+                let _ = rhttpd_sys::process::send_signal(p, 9);
+            }
+        }
+        parent_gone && kids_gone
+    }
+
+    /// Everything the server wrote to stderr (call once it has exited, children too).
+    pub fn take_stderr(&mut self) -> String {
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        err
+    }
+}

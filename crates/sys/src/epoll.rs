@@ -57,11 +57,139 @@ impl ListenPoll {
     }
 }
 
+/// What a registration waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Readable (data, EOF, or an incoming connection).
+    Read,
+    /// Writable.
+    Write,
+}
+
+/// A readiness event from [`Poller::wait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ready {
+    /// The token given at registration.
+    pub token: u64,
+    /// Data (or EOF) can be read.
+    pub readable: bool,
+    /// The socket takes more data.
+    pub writable: bool,
+    /// Error or hang-up on the descriptor.
+    pub closed: bool,
+}
+
+/// A level-triggered epoll set with caller-chosen tokens: the event MPM's listener
+/// holds listening sockets (EPOLLEXCLUSIVE), its wake-up socket and every parked
+/// connection in one of these.
+#[derive(Debug)]
+pub struct Poller {
+    epoll: Epoll,
+    events: Vec<EpollEvent>,
+}
+
+fn flags(i: Interest) -> EpollFlags {
+    match i {
+        Interest::Read => EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP,
+        Interest::Write => EpollFlags::EPOLLOUT,
+    }
+}
+
+impl Poller {
+    /// A new epoll set returning up to `capacity` events per wait (grows as needed).
+    pub fn new(capacity: usize) -> io::Result<Poller> {
+        Ok(Poller {
+            epoll: Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(crate::errno)?,
+            events: vec![EpollEvent::empty(); capacity.max(16)],
+        })
+    }
+
+    /// Register a listening socket so that one connection wakes one process only.
+    pub fn add_exclusive(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        self.epoll
+            .add(
+                fd,
+                EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLEXCLUSIVE, token),
+            )
+            .map_err(crate::errno)
+    }
+
+    /// Register `fd` (level-triggered) under `token`.
+    pub fn add(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
+        self.epoll
+            .add(fd, EpollEvent::new(flags(interest), token))
+            .map_err(crate::errno)
+    }
+
+    /// Change what `fd` waits for.
+    pub fn modify(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
+        let mut ev = EpollEvent::new(flags(interest), token);
+        self.epoll.modify(fd, &mut ev).map_err(crate::errno)
+    }
+
+    /// Remove `fd` from the set.
+    pub fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.epoll.delete(fd).map_err(crate::errno)
+    }
+
+    /// Wait at most `timeout`; appends what is ready to `out` (cleared first).
+    pub fn wait(&mut self, timeout: Duration, out: &mut Vec<Ready>) -> io::Result<()> {
+        out.clear();
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let t = EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::NONE);
+        let n = match self.epoll.wait(&mut self.events, t) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => 0,
+            Err(e) => return Err(crate::errno(e)),
+        };
+        for e in &self.events[..n] {
+            let f = e.events();
+            out.push(Ready {
+                token: e.data(),
+                readable: f.intersects(EpollFlags::EPOLLIN),
+                writable: f.intersects(EpollFlags::EPOLLOUT),
+                closed: f.intersects(
+                    EpollFlags::EPOLLERR | EpollFlags::EPOLLHUP | EpollFlags::EPOLLRDHUP,
+                ),
+            });
+        }
+        if n == self.events.len() && self.events.len() < 4096 {
+            let len = self.events.len() * 2;
+            self.events.resize(len, EpollEvent::empty());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::AsFd;
+
+    #[test]
+    fn poller_tokens_and_interest() {
+        use std::io::Write;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut p = Poller::new(4).unwrap();
+        p.add_exclusive(l.as_fd(), 7).unwrap();
+        let mut out = Vec::new();
+        p.wait(Duration::from_millis(5), &mut out).unwrap();
+        assert!(out.is_empty());
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        p.wait(Duration::from_secs(5), &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].token, 7);
+        let (s, _) = l.accept().unwrap();
+        p.add(s.as_fd(), 9, Interest::Write).unwrap();
+        p.wait(Duration::from_secs(5), &mut out).unwrap();
+        assert!(out.iter().any(|r| r.token == 9 && r.writable));
+        p.modify(s.as_fd(), 9, Interest::Read).unwrap();
+        c.write_all(b"x").unwrap();
+        p.wait(Duration::from_secs(5), &mut out).unwrap();
+        assert!(out.iter().any(|r| r.token == 9 && r.readable));
+        p.delete(s.as_fd()).unwrap();
+    }
 
     #[test]
     fn reports_listener_and_waker_indexes() {

@@ -1,0 +1,530 @@
+//! mod_proxy's configuration: `ProxyPass`, `ProxyPassReverse`, `ProxyPreserveHost`,
+//! `ProxyTimeout`, `ProxyRequests`, `ProxyAddHeaders`, `ProxyVia` and mod_proxy_fcgi's
+//! `ProxyFCGIBackendType`, typed per server/virtual host.
+//!
+//! `ProxyPass` inside `<Location /path>` takes one argument (the backend URL) and uses
+//! the section's path; such rules join the host's list in configuration order, as
+//! Apache does. The first matching rule wins; a `!` target excludes a path.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhttpd_config::{ConfigError, Directive, Node};
+
+use super::{PathPattern, SectionMatch, VirtualHost};
+
+/// `ProxyVia`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyVia {
+    #[default]
+    Off,
+    On,
+    Full,
+    Block,
+}
+
+/// `ProxyFCGIBackendType`: how SCRIPT_FILENAME is presented to the application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FcgiBackendType {
+    /// PHP-FPM: a plain filesystem path.
+    #[default]
+    Fpm,
+    /// Anything else: `proxy:fcgi://host:port/path` as Apache's filename.
+    Generic,
+}
+
+/// The protocol spoken to a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Fcgi,
+}
+
+/// Where a backend listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendAddr {
+    Tcp { host: String, port: u16 },
+    Unix(PathBuf),
+}
+
+/// Worker parameters (`key=value` after the URL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerParams {
+    /// How long a backend stays in error state after a failed connect (`retry=`, 60 s).
+    pub retry: Duration,
+    /// Read/write timeout (`timeout=`); `None` = ProxyTimeout, else Timeout.
+    pub timeout: Option<Duration>,
+    /// Connect timeout (`connectiontimeout=`); `None` = the read timeout.
+    pub connect_timeout: Option<Duration>,
+    /// TCP keep-alive probes on backend connections (`keepalive=On`).
+    pub tcp_keepalive: bool,
+    /// Never reuse a backend connection (`disablereuse=On`).
+    pub disable_reuse: bool,
+    /// FastCGI connection reuse (`enablereuse=On`; off by default for fcgi as Apache).
+    pub enable_reuse: Option<bool>,
+}
+
+impl Default for WorkerParams {
+    fn default() -> Self {
+        WorkerParams {
+            retry: Duration::from_secs(60),
+            timeout: None,
+            connect_timeout: None,
+            tcp_keepalive: false,
+            disable_reuse: false,
+            enable_reuse: None,
+        }
+    }
+}
+
+/// A backend URL: `http://host:port/path`, `fcgi://host:port/path`,
+/// `unix:/run/php.sock|fcgi://localhost/path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backend {
+    /// The URL as written (without a `unix:...|` prefix), for logs and ProxyPassReverse.
+    pub url: String,
+    pub scheme: Scheme,
+    pub addr: BackendAddr,
+    /// The `Host` header sent to an HTTP backend (`host` or `host:port`).
+    pub authority: String,
+    /// The path part of the URL (`/` when empty).
+    pub path: String,
+    pub params: WorkerParams,
+}
+
+impl Backend {
+    /// Parse a backend URL (without parameters).
+    pub fn parse(url: &str) -> Result<Backend, String> {
+        let (unix, rest) = match url.split_once('|') {
+            Some((u, r)) if u.len() > 5 && u[..5].eq_ignore_ascii_case("unix:") => {
+                (Some(PathBuf::from(&u[5..])), r)
+            }
+            _ => (None, url),
+        };
+        let (scheme, after) = rest
+            .split_once("://")
+            .ok_or_else(|| format!("Invalid ProxyPass target '{url}': not an absolute URL"))?;
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "http" => Scheme::Http,
+            "fcgi" => Scheme::Fcgi,
+            "https" => {
+                return Err(format!(
+                    "ProxyPass {url}: https backends are not supported by rhttpd (no TLS client yet)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "ProxyPass {url}: scheme '{other}' is not supported by rhttpd (http and fcgi are)"
+                ));
+            }
+        };
+        let (authority, path) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, "/"),
+        };
+        if authority.is_empty() {
+            return Err(format!("ProxyPass {url}: the URL has no host"));
+        }
+        let default_port = match scheme {
+            Scheme::Http => 80,
+            Scheme::Fcgi => 8000,
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, p) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("ProxyPass {url}: bad IPv6 address"))?;
+            let port = match p.strip_prefix(':') {
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| format!("ProxyPass {url}: bad port"))?,
+                None => default_port,
+            };
+            (h.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_string(),
+                    p.parse()
+                        .map_err(|_| format!("ProxyPass {url}: bad port '{p}'"))?,
+                ),
+                None => (authority.to_string(), default_port),
+            }
+        };
+        let addr = match unix {
+            Some(p) => BackendAddr::Unix(p),
+            None => BackendAddr::Tcp {
+                host: host.clone(),
+                port,
+            },
+        };
+        Ok(Backend {
+            url: rest.to_string(),
+            scheme,
+            addr,
+            authority: authority.to_string(),
+            path: path.to_string(),
+            params: WorkerParams::default(),
+        })
+    }
+
+    /// The key of this backend's connection pool and error state.
+    pub fn key(&self) -> String {
+        match &self.addr {
+            BackendAddr::Tcp { host, port } => format!("{host}:{port}"),
+            BackendAddr::Unix(p) => format!("unix:{}", p.display()),
+        }
+    }
+
+    fn apply_params(&mut self, params: &[String]) -> Result<(), String> {
+        for p in params {
+            let Some((k, v)) = p.split_once('=') else {
+                return Err(format!(
+                    "Invalid ProxyPass parameter '{p}' (expected key=value)"
+                ));
+            };
+            let secs = |v: &str| -> Result<Duration, String> {
+                v.parse::<u64>()
+                    .map(Duration::from_secs)
+                    .or_else(|_| {
+                        v.strip_suffix("ms")
+                            .and_then(|m| m.parse::<u64>().ok())
+                            .map(Duration::from_millis)
+                            .ok_or(())
+                    })
+                    .map_err(|_| format!("ProxyPass {k}={v}: not a number of seconds"))
+            };
+            let on = |v: &str| -> Result<bool, String> {
+                match v.to_ascii_lowercase().as_str() {
+                    "on" => Ok(true),
+                    "off" => Ok(false),
+                    _ => Err(format!("ProxyPass {k} must be On|Off")),
+                }
+            };
+            match k.to_ascii_lowercase().as_str() {
+                "retry" => self.params.retry = secs(v)?,
+                "timeout" => self.params.timeout = Some(secs(v)?),
+                "connectiontimeout" => self.params.connect_timeout = Some(secs(v)?),
+                "keepalive" => self.params.tcp_keepalive = on(v)?,
+                "disablereuse" => self.params.disable_reuse = on(v)?,
+                "enablereuse" => self.params.enable_reuse = Some(on(v)?),
+                // Accepted for compatibility; rhttpd's pool is per process and unbounded.
+                "max" | "min" | "smax" | "ttl" | "acquire" | "flushpackets" | "flushwait"
+                | "ping" | "lbset" | "loadfactor" | "route" | "redirect" | "status"
+                | "iobuffersize" | "receivebuffersize" => {}
+                _ => return Err(format!("ProxyPass unknown Worker parameter '{k}'")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One `ProxyPass` rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyRule {
+    /// The URL path prefix.
+    pub path: String,
+    /// `None` for `ProxyPass /path !`.
+    pub backend: Option<Arc<Backend>>,
+    /// `nocanon`: pass the raw (still encoded) remainder of the URL.
+    pub nocanon: bool,
+    /// `noquery`: do not pass the query string.
+    pub noquery: bool,
+}
+
+/// One `ProxyPassReverse` mapping: a header value starting with `url` is rewritten to
+/// the front end's URL for `path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReverseMap {
+    pub path: String,
+    pub url: String,
+}
+
+/// The proxy configuration of the main server or a virtual host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyConfig {
+    pub rules: Vec<ProxyRule>,
+    pub reverse: Vec<ReverseMap>,
+    pub preserve_host: bool,
+    /// `ProxyTimeout`; `None` = the host's `Timeout`.
+    pub timeout: Option<Duration>,
+    /// `ProxyAddHeaders` (X-Forwarded-For/-Host/-Server), default On.
+    pub add_headers: bool,
+    pub via: ProxyVia,
+    pub fcgi_backend: FcgiBackendType,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            rules: Vec::new(),
+            reverse: Vec::new(),
+            preserve_host: false,
+            timeout: None,
+            add_headers: true,
+            via: ProxyVia::Off,
+            fcgi_backend: FcgiBackendType::Fpm,
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// The first rule whose path is a prefix of `uri_path` (on a segment boundary when
+    /// the rule's path does not end with `/`).
+    pub fn find(&self, uri_path: &str) -> Option<&ProxyRule> {
+        self.rules
+            .iter()
+            .find(|r| prefix_rest(&r.path, uri_path).is_some())
+    }
+}
+
+/// `path` with `prefix` removed when `prefix` matches on a segment boundary.
+pub fn prefix_rest<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
+        Some(rest)
+    } else {
+        None
+    }
+}
+
+/// Directives this file gives a meaning to.
+pub fn handles(name: &str) -> bool {
+    matches!(
+        name,
+        "ProxyPass"
+            | "ProxyPassReverse"
+            | "ProxyPreserveHost"
+            | "ProxyTimeout"
+            | "ProxyRequests"
+            | "ProxyAddHeaders"
+            | "ProxyVia"
+            | "ProxyFCGIBackendType"
+    )
+}
+
+fn err(d: &Directive, msg: impl Into<String>) -> ConfigError {
+    ConfigError::at(&d.location, msg)
+}
+
+fn flag(d: &Directive) -> bool {
+    d.args.first().is_some_and(|a| a.eq_ignore_ascii_case("on"))
+}
+
+/// A proxy directive at server or virtual-host level (`path` = `None`) or inside
+/// `<Location path>`.
+fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<(), ConfigError> {
+    let pc = Arc::make_mut(&mut host.proxy);
+    let a0 = d.args.first().map(String::as_str).unwrap_or("");
+    match d.name {
+        "ProxyPass" => {
+            let (prefix, rest) = match path {
+                Some(p) => (p.to_string(), &d.args[..]),
+                None => {
+                    if d.args.len() < 2 || d.args[1].contains('=') {
+                        return Err(err(
+                            d,
+                            "ProxyPass needs a path when not defined in a location",
+                        ));
+                    }
+                    (a0.to_string(), &d.args[1..])
+                }
+            };
+            let target = rest.first().map(String::as_str).unwrap_or("");
+            let mut nocanon = false;
+            let mut noquery = false;
+            let mut params = Vec::new();
+            for a in &rest[1..] {
+                match a.to_ascii_lowercase().as_str() {
+                    "nocanon" => nocanon = true,
+                    "noquery" => noquery = true,
+                    "interpolate" => {}
+                    _ => params.push(a.clone()),
+                }
+            }
+            let backend = if target == "!" {
+                None
+            } else {
+                let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
+                b.apply_params(&params).map_err(|m| err(d, m))?;
+                Some(Arc::new(b))
+            };
+            pc.rules.push(ProxyRule {
+                path: prefix,
+                backend,
+                nocanon,
+                noquery,
+            });
+        }
+        "ProxyPassReverse" => {
+            let (prefix, url) = match path {
+                Some(p) => (p.to_string(), a0.to_string()),
+                None => match d.args.get(1) {
+                    Some(u) if u != "interpolate" => (a0.to_string(), u.clone()),
+                    _ => {
+                        return Err(err(
+                            d,
+                            "ProxyPassReverse needs a path when not defined in a location",
+                        ));
+                    }
+                },
+            };
+            pc.reverse.push(ReverseMap { path: prefix, url });
+        }
+        "ProxyPreserveHost" => pc.preserve_host = flag(d),
+        "ProxyAddHeaders" => pc.add_headers = flag(d),
+        "ProxyTimeout" => {
+            let n: u64 = a0
+                .parse()
+                .map_err(|_| err(d, "ProxyTimeout must be a number of seconds"))?;
+            pc.timeout = Some(Duration::from_secs(n));
+        }
+        "ProxyRequests" => {
+            if flag(d) {
+                return Err(err(
+                    d,
+                    "ProxyRequests On: forward proxying is not supported by rhttpd (reverse proxying with ProxyPass is)",
+                ));
+            }
+        }
+        "ProxyVia" => {
+            pc.via = match a0.to_ascii_lowercase().as_str() {
+                "off" => ProxyVia::Off,
+                "on" => ProxyVia::On,
+                "full" => ProxyVia::Full,
+                "block" => ProxyVia::Block,
+                _ => return Err(err(d, "ProxyVia must be one of: off | on | full | block")),
+            }
+        }
+        "ProxyFCGIBackendType" => {
+            pc.fcgi_backend = match a0.to_ascii_lowercase().as_str() {
+                "fpm" => FcgiBackendType::Fpm,
+                "generic" => FcgiBackendType::Generic,
+                _ => {
+                    return Err(err(
+                        d,
+                        "ProxyFCGIBackendType requires one of the following arguments: 'GENERIC', 'FPM'",
+                    ));
+                }
+            }
+        }
+        _ => return Err(err(d, format!("{} not allowed here", d.name))),
+    }
+    Ok(())
+}
+
+/// A proxy directive at server or virtual-host level.
+pub fn host_directive(host: &mut VirtualHost, d: &Directive) -> Result<(), ConfigError> {
+    apply(host, d, None)
+}
+
+/// The proxy directives inside a per-directory section (skipped by the section's own
+/// body): `ProxyPass URL` and `ProxyPassReverse URL` take the `<Location>` path; the
+/// flags apply to the whole host.
+pub fn section_hook(
+    host: &mut VirtualHost,
+    matcher: &SectionMatch,
+    children: &[Node],
+) -> Result<(), ConfigError> {
+    for node in children {
+        let Node::Directive(d) = node else { continue };
+        if !handles(d.name) {
+            continue;
+        }
+        let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse");
+        if !needs_path {
+            apply(host, d, None)?;
+            continue;
+        }
+        match matcher {
+            SectionMatch::Location(PathPattern::Wildcard(p)) => {
+                if d.args.len() > 1 && !d.args[1].contains('=') && d.name == "ProxyPass" {
+                    return Err(err(
+                        d,
+                        "ProxyPass can not have a path when defined in a location",
+                    ));
+                }
+                apply(host, d, Some(p))?
+            }
+            SectionMatch::Location(PathPattern::Regex(_)) => {
+                return Err(err(
+                    d,
+                    format!(
+                        "{} inside <LocationMatch> is not supported by rhttpd; use a <Location> prefix",
+                        d.name
+                    ),
+                ));
+            }
+            _ => {
+                return Err(err(
+                    d,
+                    format!("{} cannot occur within <Directory>/<Files> section", d.name),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_urls() {
+        let b = Backend::parse("http://127.0.0.1:8080/app/").unwrap();
+        assert_eq!(b.scheme, Scheme::Http);
+        assert_eq!(
+            b.addr,
+            BackendAddr::Tcp {
+                host: "127.0.0.1".into(),
+                port: 8080
+            }
+        );
+        assert_eq!(
+            (b.path.as_str(), b.authority.as_str()),
+            ("/app/", "127.0.0.1:8080")
+        );
+        let b = Backend::parse("http://example.org").unwrap();
+        assert_eq!((b.path.as_str(), b.key().as_str()), ("/", "example.org:80"));
+        let b = Backend::parse("unix:/run/php/php-fpm.sock|fcgi://localhost").unwrap();
+        assert_eq!(b.scheme, Scheme::Fcgi);
+        assert_eq!(b.addr, BackendAddr::Unix("/run/php/php-fpm.sock".into()));
+        assert_eq!(b.url, "fcgi://localhost");
+        let b = Backend::parse("fcgi://[::1]:9000/srv/").unwrap();
+        assert_eq!(b.key(), "::1:9000");
+        assert!(Backend::parse("ftp://x/").is_err());
+        assert!(Backend::parse("https://x/").is_err());
+        assert!(Backend::parse("/relative").is_err());
+        let mut b = Backend::parse("http://h/").unwrap();
+        b.apply_params(&[
+            "retry=5".into(),
+            "timeout=2".into(),
+            "disablereuse=On".into(),
+        ])
+        .unwrap();
+        assert_eq!(b.params.retry, Duration::from_secs(5));
+        assert_eq!(b.params.timeout, Some(Duration::from_secs(2)));
+        assert!(b.params.disable_reuse);
+        assert!(b.apply_params(&["bogus=1".into()]).is_err());
+    }
+
+    #[test]
+    fn first_matching_rule_wins() {
+        let rule = |p: &str, t: Option<&str>| ProxyRule {
+            path: p.into(),
+            backend: t.map(|t| Arc::new(Backend::parse(t).unwrap())),
+            nocanon: false,
+            noquery: false,
+        };
+        let pc = ProxyConfig {
+            rules: vec![rule("/app/static", None), rule("/app", Some("http://b/"))],
+            ..ProxyConfig::default()
+        };
+        assert!(pc.find("/app/static/x").unwrap().backend.is_none());
+        assert!(pc.find("/app/x").unwrap().backend.is_some());
+        assert!(pc.find("/app").is_some());
+        assert!(pc.find("/application").is_none());
+        assert!(pc.find("/other").is_none());
+    }
+}

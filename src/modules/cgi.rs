@@ -1,0 +1,602 @@
+//! mod_cgi: the `cgi-script` handler (RFC 3875).
+//!
+//! A script runs in its own process group with the RFC 3875 environment (plus Apache's
+//! additions) and nothing inherited from the server. The request body is written to its
+//! stdin while its stdout and stderr are read, all from one thread with poll(2), so a
+//! script that answers before reading its input cannot deadlock; output produced before
+//! the input is consumed is the only thing ever held in memory. Once the header block is
+//! parsed the handler returns and the body streams to the client as the script writes
+//! it. Every wait is bounded by `Timeout` (AH01220, 504). A script whose client goes away
+//! (the stream is dropped before its end) is killed with its whole process group, and
+//! every script gets `SIGKILL` when the server thread that started it dies.
+//!
+//! The header parsing and the response building are shared with mod_proxy_fcgi.
+
+use std::cell::Cell;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::header::{CONTENT_TYPE, LOCATION};
+use rhttpd_http::{BodyFraming, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use rhttpd_sys::child::{Interest, kill_process_group, poll_fds};
+
+use crate::handler::{Body, Handler, Request, RequestBody, Response};
+use crate::log::Level;
+
+/// The handler name `ScriptAlias`, `AddHandler` and `SetHandler` use.
+pub const CGI_HANDLER: &str = "cgi-script";
+
+/// Apache's fixed PATH for scripts (mod_cgi passes the server's PATH; Debian's is this).
+const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Longest header block accepted from a script.
+const MAX_HEADER_BLOCK: usize = 64 * 1024;
+
+const READ_CHUNK: usize = 32 * 1024;
+
+/// mod_cgi's handler.
+pub struct Cgi;
+
+impl Handler for Cgi {
+    fn name(&self) -> &'static str {
+        CGI_HANDLER
+    }
+
+    fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
+        run(req, body)
+    }
+}
+
+fn log(level: Level, req: &Request<'_>, msg: &str) {
+    crate::log::log("cgi", level, Some(req.conn.client), msg);
+}
+
+/// The script file, the URL path that names it and the path info after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScriptInfo {
+    pub filename: PathBuf,
+    pub script_name: String,
+    pub path_info: String,
+}
+
+/// Apache's path-info split: walk `filename` back component by component until an
+/// existing file is found; what follows it is PATH_INFO (taken from the decoded URL,
+/// whose tail is the same text). `Err(status)` when nothing runnable is there.
+pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptInfo, StatusCode> {
+    let full = filename.to_string_lossy();
+    let mut cut = full.len();
+    loop {
+        let cand = &full[..cut];
+        match std::fs::metadata(cand) {
+            Ok(m) => {
+                let tail = &full[cut..];
+                if m.is_dir() && !tail.is_empty() {
+                    return Err(StatusCode::NOT_FOUND);
+                }
+                let path_info = if uri_path.ends_with(tail) {
+                    tail.to_string()
+                } else {
+                    String::new()
+                };
+                let script_name = uri_path[..uri_path.len() - path_info.len()].to_string();
+                return Ok(ScriptInfo {
+                    filename: PathBuf::from(cand),
+                    script_name,
+                    path_info,
+                });
+            }
+            Err(_) => match cand.rfind('/') {
+                Some(i) if i > 0 => cut = i,
+                _ => return Err(StatusCode::NOT_FOUND),
+            },
+        }
+    }
+}
+
+/// Whether the URL lies below a `ScriptAlias` (which allows scripts without ExecCGI).
+fn script_aliased(req: &Request<'_>) -> bool {
+    req.vhost.aliases.iter().any(|a| {
+        a.handler.as_deref() == Some(CGI_HANDLER)
+            && crate::conf::proxy::prefix_rest(&a.url, &req.uri_path).is_some()
+    })
+}
+
+/// `SERVER_NAME`/`SERVER_PORT` as `UseCanonicalName Off` gives them: from the Host
+/// header when present, else ServerName and the local port.
+fn server_name_port(req: &Request<'_>) -> (String, u16) {
+    let port = req
+        .head
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            let after = h.rsplit_once(']').map(|(_, p)| p).unwrap_or(h);
+            after.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+        })
+        .unwrap_or(req.conn.local.port());
+    let name = req
+        .head
+        .host
+        .clone()
+        .or_else(|| req.vhost.server_name.clone())
+        .unwrap_or_else(|| req.conn.local.ip().to_string());
+    let name = name.split(':').next().unwrap_or("").to_string();
+    (name, port)
+}
+
+/// The RFC 3875 environment with Apache's additions (`ap_add_common_vars` +
+/// `ap_add_cgi_vars`). `content_length` is the request body's length when known.
+pub(crate) fn cgi_env(
+    req: &Request<'_>,
+    script: &ScriptInfo,
+    script_filename: &str,
+    content_length: Option<u64>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::with_capacity(40);
+    let mut put = |k: &str, v: String| env.push((k.to_string(), v));
+    // HTTP_* from the request headers (duplicates joined with ", "). Names with
+    // characters other than letters, digits and '-' are dropped (Apache 2.4), and so
+    // are Proxy (httpoxy) and the credentials.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (name, value) in req.head.headers.iter() {
+        let n = name.as_str();
+        if matches!(n, "content-type" | "content-length") {
+            continue;
+        }
+        if matches!(n, "authorization" | "proxy-authorization" | "proxy") {
+            continue;
+        }
+        if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            continue;
+        }
+        let key = format!("HTTP_{}", n.to_ascii_uppercase().replace('-', "_"));
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match seen.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => {
+                old.push_str(", ");
+                old.push_str(&v);
+            }
+            None => seen.push((key, v)),
+        }
+    }
+    for (k, v) in seen {
+        put(&k, v);
+    }
+    if let Some(ct) = req
+        .head
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        put("CONTENT_TYPE", ct.to_string());
+    }
+    if let Some(n) = content_length {
+        put("CONTENT_LENGTH", n.to_string());
+    }
+    put("PATH", SCRIPT_PATH.to_string());
+    let banner = crate::pipeline::server_banner(req.server.server_tokens);
+    put("SERVER_SIGNATURE", String::new());
+    put("SERVER_SOFTWARE", banner);
+    let (name, port) = server_name_port(req);
+    put("SERVER_NAME", name);
+    put("SERVER_ADDR", req.conn.local.ip().to_string());
+    put("SERVER_PORT", port.to_string());
+    put("REMOTE_ADDR", req.conn.client.ip().to_string());
+    let docroot = req.vhost.document_root.to_string_lossy().into_owned();
+    put("DOCUMENT_ROOT", docroot.clone());
+    put("REQUEST_SCHEME", "http".to_string());
+    let alias = req
+        .vhost
+        .aliases
+        .iter()
+        .find(|a| !req.url_prefix.is_empty() && a.url == req.url_prefix);
+    match alias {
+        Some(a) => {
+            put("CONTEXT_PREFIX", a.url.clone());
+            put(
+                "CONTEXT_DOCUMENT_ROOT",
+                a.path.to_string_lossy().into_owned(),
+            );
+        }
+        None => {
+            put("CONTEXT_PREFIX", String::new());
+            put("CONTEXT_DOCUMENT_ROOT", docroot.clone());
+        }
+    }
+    put(
+        "SERVER_ADMIN",
+        req.vhost
+            .server_admin
+            .clone()
+            .unwrap_or_else(|| "[no address given]".to_string()),
+    );
+    put("SCRIPT_FILENAME", script_filename.to_string());
+    put("REMOTE_PORT", req.conn.client.port().to_string());
+    put("GATEWAY_INTERFACE", "CGI/1.1".to_string());
+    put(
+        "SERVER_PROTOCOL",
+        match req.head.version {
+            Version::HTTP_10 => "HTTP/1.0",
+            _ => "HTTP/1.1",
+        }
+        .to_string(),
+    );
+    put("REQUEST_METHOD", req.head.method.as_str().to_string());
+    put(
+        "QUERY_STRING",
+        req.head.query.clone().unwrap_or_default(),
+    );
+    let mut uri = req.head.path.clone();
+    if let Some(q) = &req.head.query {
+        uri.push('?');
+        uri.push_str(q);
+    }
+    put("REQUEST_URI", uri);
+    put("SCRIPT_NAME", script.script_name.clone());
+    if !script.path_info.is_empty() {
+        put("PATH_INFO", script.path_info.clone());
+        put("PATH_TRANSLATED", format!("{docroot}{}", script.path_info));
+    }
+    env
+}
+
+/// What a script's header block says.
+#[derive(Debug, Default)]
+pub(crate) struct CgiHead {
+    pub status: Option<StatusCode>,
+    pub location: Option<String>,
+    pub headers: HeaderMap,
+}
+
+/// The end of the header block in `buf`: (end of the last header line, start of the
+/// body). Lines may end in LF or CRLF.
+pub(crate) fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut pos = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+        let line = &buf[pos..pos + nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Some((pos, pos + nl + 1));
+        }
+        pos += nl + 1;
+    }
+    None
+}
+
+/// Parse a CGI header block. `Err` carries Apache's complaint.
+pub(crate) fn parse_header_block(block: &[u8]) -> Result<CgiHead, String> {
+    let mut head = CgiHead::default();
+    for raw in block.split(|&b| b == b'\n') {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || {
+            format!(
+                "Bad header: {}",
+                String::from_utf8_lossy(&line[..line.len().min(30)])
+            )
+        };
+        let colon = memchr::memchr(b':', line).ok_or_else(bad)?;
+        let name = &line[..colon];
+        let value = trim(&line[colon + 1..]);
+        let hn = HeaderName::from_bytes(name).map_err(|_| bad())?;
+        let hv = HeaderValue::from_bytes(value).map_err(|_| bad())?;
+        if hn == "status" {
+            let text = String::from_utf8_lossy(value);
+            let code = text
+                .get(..3)
+                .and_then(|c| c.parse::<u16>().ok())
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .filter(|c| c.as_u16() >= 100)
+                .ok_or_else(|| format!("Invalid status line: {text}"))?;
+            head.status = Some(code);
+        } else {
+            if hn == LOCATION {
+                head.location = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            head.headers.append(hn, hv);
+        }
+    }
+    Ok(head)
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &v[start..end.max(start)]
+}
+
+thread_local! {
+    static REDIRECT_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Serve `location` (a local URL) in place of the current request, as Apache's
+/// `ap_internal_redirect_handler`: method GET, no body.
+pub(crate) fn internal_redirect(req: &Request<'_>, location: &str) -> Response {
+    let depth = REDIRECT_DEPTH.with(|d| d.get());
+    if depth >= 10 {
+        crate::log::log(
+            "core",
+            Level::Error,
+            Some(req.conn.client),
+            "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error.",
+        );
+        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let mut sub = req.head.clone();
+    sub.method = Method::GET;
+    let (p, q) = match location.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (location.to_string(), None),
+    };
+    sub.path = p;
+    sub.query = q;
+    sub.body = BodyFraming::None;
+    sub.expect_continue = false;
+    sub.headers.remove(http::header::CONTENT_LENGTH);
+    sub.headers.remove(http::header::TRANSFER_ENCODING);
+    sub.headers.remove(CONTENT_TYPE);
+    let handlers = crate::pipeline::Handlers::new(crate::modules::dynamic_handlers(req.server));
+    REDIRECT_DEPTH.with(|d| d.set(depth + 1));
+    let (resp, _) = crate::pipeline::process(
+        req.server,
+        &handlers,
+        req.conn,
+        &sub,
+        &mut std::io::empty(),
+    );
+    REDIRECT_DEPTH.with(|d| d.set(depth));
+    resp
+}
+
+/// Turn a parsed header block and the rest of the output into the response, as
+/// mod_cgi does: `Location: /local` with no other status is an internal redirect,
+/// an absolute `Location` without `Status` a 302 with the core's page.
+pub(crate) fn cgi_response(req: &Request<'_>, head: CgiHead, body: Body) -> Response {
+    match (&head.location, head.status) {
+        (Some(loc), None | Some(StatusCode::OK)) if loc.starts_with('/') => {
+            drop(body);
+            internal_redirect(req, loc)
+        }
+        (Some(_), None) => {
+            drop(body);
+            let mut r = Response::error(StatusCode::FOUND);
+            r.headers = head.headers;
+            r
+        }
+        _ => {
+            let status = head.status.unwrap_or(StatusCode::OK);
+            let body = if req.head.method == Method::HEAD {
+                Body::Empty
+            } else {
+                body
+            };
+            let mut r = Response::new(status, body);
+            r.headers = head.headers;
+            r
+        }
+    }
+}
+
+/// A running script: its process, the pipes we read, and where its stderr goes.
+struct Script {
+    child: Child,
+    pgid: i32,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    err_line: Vec<u8>,
+    path: String,
+    client: SocketAddr,
+    timeout: Duration,
+    stdin_broken: bool,
+}
+
+/// What one wait on the pipes gave.
+struct Pumped {
+    written: usize,
+    progress: bool,
+}
+
+impl Script {
+    fn log_stderr_line(&self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        crate::log::log(
+            "cgi",
+            Level::Error,
+            Some(self.client),
+            &format!(
+                "AH01215: stderr from {}: {}",
+                self.path,
+                String::from_utf8_lossy(line)
+            ),
+        );
+    }
+
+    fn drain_stderr(&mut self) {
+        let Some(e) = self.stderr.as_mut() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        loop {
+            match e.read(&mut buf) {
+                Ok(0) => {
+                    self.stderr = None;
+                    if !self.err_line.is_empty() {
+                        let l = std::mem::take(&mut self.err_line);
+                        self.log_stderr_line(&l);
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    self.err_line.extend_from_slice(&buf[..n]);
+                    while let Some(nl) = memchr::memchr(b'\n', &self.err_line) {
+                        let line: Vec<u8> = self.err_line.drain(..=nl).collect();
+                        self.log_stderr_line(&line[..line.len() - 1]);
+                    }
+                    if self.err_line.len() > 8192 {
+                        let l = std::mem::take(&mut self.err_line);
+                        self.log_stderr_line(&l);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Wait (at most Timeout) until stdout, stderr or stdin (when `input` is given) is
+    /// ready, then move what can be moved: stdout is appended to `out`, stderr lines go
+    /// to the error log, `input` is written to stdin.
+    fn pump(
+        &mut self,
+        input: Option<(&ChildStdin, &[u8])>,
+        out: &mut Vec<u8>,
+    ) -> io::Result<Pumped> {
+        let mut fds = Vec::with_capacity(3);
+        let mut slots = [usize::MAX; 3];
+        if let Some(o) = &self.stdout {
+            slots[0] = fds.len();
+            fds.push((o.as_fd(), Interest::Read));
+        }
+        if let Some(e) = &self.stderr {
+            slots[1] = fds.len();
+            fds.push((e.as_fd(), Interest::Read));
+        }
+        if let Some((i, _)) = &input {
+            slots[2] = fds.len();
+            fds.push((i.as_fd(), Interest::Write));
+        }
+        if fds.is_empty() {
+            return Ok(Pumped {
+                written: 0,
+                progress: false,
+            });
+        }
+        let deadline = Instant::now() + self.timeout;
+        let ready = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let r = poll_fds(&fds, left)?;
+            if r.iter().any(|&x| x) || left.is_zero() {
+                break r;
+            }
+        };
+        drop(fds);
+        let is = |slot: usize| slot != usize::MAX && ready[slot];
+        let mut p = Pumped {
+            written: 0,
+            progress: ready.iter().any(|&x| x),
+        };
+        if is(slots[1]) {
+            self.drain_stderr();
+        }
+        if is(slots[0])
+            && let Some(o) = self.stdout.as_mut()
+        {
+            let start = out.len();
+            out.resize(start + READ_CHUNK, 0);
+            match o.read(&mut out[start..]) {
+                Ok(0) => {
+                    out.truncate(start);
+                    self.stdout = None;
+                }
+                Ok(n) => out.truncate(start + n),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                    out.truncate(start)
+                }
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+        if is(slots[2])
+            && let Some((mut stdin, data)) = input
+        {
+            match stdin.write(data) {
+                Ok(n) => p.written = n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(_) => self.stdin_broken = true,
+            }
+        }
+        Ok(p)
+    }
+
+    /// The exit status, waiting at most `limit` for it.
+    fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + limit;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => return Some(s),
+                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Log the exit status if it says the script failed.
+    fn log_exit(&mut self, limit: Duration) {
+        if let Some(s) = self.wait_exit(limit)
+            && !s.success()
+        {
+            let why = match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(c), _) => format!("exited with status {c}"),
+                (None, Some(sig)) => format!("was killed by signal {sig}"),
+                _ => "failed".to_string(),
+            };
+            crate::log::log(
+                "cgi",
+                Level::Error,
+                Some(self.client),
+                &format!("CGI script {} {why}", self.path),
+            );
+        }
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        self.drain_stderr();
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // Still running: the client went away, a timeout fired, or the output ended
+        // without the process exiting. Give it a moment when its output ended, then
+        // TERM the group, and KILL it 3 s later (Apache's kill_after_timeout), on a
+        // small reaper thread so the worker is free at once.
+        let grace = if self.stdout.is_none() {
+            Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+        let pgid = self.pgid;
+        let Ok(mut child) = std::mem::replace(
+            &mut self.child,
+            Command::new("/bin/true")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|_| unreachable_child()),
+        )
+        .try_wait()
+        .map(|_| ()) else {
+            return;
+        };
+        let _ = &mut child;
+    }
+}
+
+fn unreachable_child() -> Child {
+    unreachable!()
+}

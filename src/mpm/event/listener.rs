@@ -1,0 +1,551 @@
+//! The event child's listener thread: one epoll set for the listening sockets, the
+//! wake-up socket and every parked connection, the timeout queues, admission control,
+//! write completion and lingering close. See the module header in `mod.rs`.
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rhttpd_sys::{Interest, Poller, Ready};
+
+use super::request::{EventConn, Next};
+use crate::conf::vhost;
+use crate::handler::ConnInfo;
+use crate::log::{self, Level};
+use crate::mpm::worker_child::ChildContext;
+use crate::scoreboard::WorkerStatus;
+
+/// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
+/// 2 s after the response at the latest, which also bounds Apache's 30 s total).
+const LINGER_IDLE: Duration = Duration::from_secs(2);
+const WAKE_TOKEN: u64 = u64::MAX;
+/// Connection tokens start here; listener i has token i.
+const CONN_BASE: u64 = 1 << 32;
+
+/// The job queue between the listener and the workers, and the way back.
+pub struct Jobs {
+    state: Mutex<JobState>,
+    ready: Condvar,
+    wake_tx: UnixStream,
+    /// Workers waiting for a job.
+    pub idle: AtomicUsize,
+}
+
+struct JobState {
+    queue: VecDeque<EventConn>,
+    returned: Vec<(EventConn, Next)>,
+    closed: bool,
+}
+
+impl Jobs {
+    pub fn new(wake_tx: UnixStream) -> Jobs {
+        Jobs {
+            state: Mutex::new(JobState {
+                queue: VecDeque::new(),
+                returned: Vec::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            wake_tx,
+            idle: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, JobState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Worker side: the next connection with input; `None` once closed.
+    pub fn take(&self) -> Option<EventConn> {
+        let mut st = self.lock();
+        self.idle.fetch_add(1, Ordering::Relaxed);
+        loop {
+            if let Some(c) = st.queue.pop_front() {
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+                return Some(c);
+            }
+            if st.closed {
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Worker side: hand a connection back to the listener.
+    pub fn give_back(&self, conn: EventConn, next: Next) {
+        self.lock().returned.push((conn, next));
+        self.wake();
+    }
+
+    pub fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.wake_tx).write(b"!");
+    }
+
+    fn push(&self, conn: EventConn) {
+        self.lock().queue.push_back(conn);
+        self.ready.notify_one();
+    }
+
+    fn take_returned(&self) -> Vec<(EventConn, Next)> {
+        std::mem::take(&mut self.lock().returned)
+    }
+
+    fn queued(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Why a connection is parked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parked {
+    /// Waiting for (more of) a request head.
+    Reading,
+    KeepAlive,
+    Writing,
+    Linger,
+}
+
+struct Slot {
+    conn: EventConn,
+    state: Parked,
+    /// Distinguishes this parking from earlier ones of the same slot index in the
+    /// timeout queues (entries are removed lazily).
+    stamp: u64,
+}
+
+/// A FIFO of (slot, stamp, deadline) for one (state, timeout): deadlines are appended
+/// in order, so expiry looks only at the front.
+struct TimeoutQueue {
+    state: Parked,
+    timeout: Duration,
+    entries: VecDeque<(usize, u64, Instant)>,
+}
+
+pub struct Listener<'a> {
+    ctx: &'a ChildContext<'a>,
+    jobs: &'a Jobs,
+    stopping: &'a AtomicBool,
+    wake_rx: &'a UnixStream,
+    poller: Poller,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    queues: Vec<TimeoutQueue>,
+    next_stamp: u64,
+    accepting: bool,
+    accepted: u64,
+    /// Connections handed to workers and not back yet.
+    with_workers: usize,
+    reading: usize,
+    keep_alive: usize,
+    writing: usize,
+    lingering: usize,
+    dying: bool,
+}
+
+impl<'a> Listener<'a> {
+    pub fn new(
+        ctx: &'a ChildContext<'a>,
+        jobs: &'a Jobs,
+        stopping: &'a AtomicBool,
+        wake_rx: &'a UnixStream,
+    ) -> std::io::Result<Listener<'a>> {
+        let poller = Poller::new(256)?;
+        poller.add(wake_rx.as_fd(), WAKE_TOKEN, Interest::Read)?;
+        let mut l = Listener {
+            ctx,
+            jobs,
+            stopping,
+            wake_rx,
+            poller,
+            slots: Vec::new(),
+            free: Vec::new(),
+            queues: Vec::new(),
+            next_stamp: 0,
+            accepting: false,
+            accepted: 0,
+            with_workers: 0,
+            reading: 0,
+            keep_alive: 0,
+            writing: 0,
+            lingering: 0,
+            dying: false,
+        };
+        l.set_accepting(true);
+        Ok(l)
+    }
+
+    fn set_accepting(&mut self, on: bool) {
+        if on == self.accepting {
+            return;
+        }
+        for (i, sock) in self.ctx.listeners.iter().enumerate() {
+            let _ = if on {
+                self.poller.add_exclusive(sock.as_fd(), i as u64)
+            } else {
+                self.poller.delete(sock.as_fd())
+            };
+        }
+        self.accepting = on;
+        self.ctx
+            .scoreboard
+            .process(self.ctx.slot)
+            .set_not_accepting(!on);
+    }
+
+    fn open_connections(&self) -> usize {
+        self.slots.len() - self.free.len() + self.with_workers
+    }
+
+    /// Apache's connections_above_limit (§4.4).
+    fn above_limit(&self) -> bool {
+        let idle = self
+            .jobs
+            .idle
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.jobs.queued());
+        if idle == 0 {
+            return true;
+        }
+        let factor = self.ctx.async_factor.floor().max(1.0) as usize;
+        let limit = self.ctx.threads + idle * factor;
+        self.open_connections().saturating_sub(self.lingering) >= limit
+    }
+
+    pub fn run(&mut self) {
+        let mut events: Vec<Ready> = Vec::new();
+        loop {
+            self.check_stop();
+            if self.dying && self.open_connections() == 0 {
+                return;
+            }
+            let timeout = self.next_deadline().map_or(Duration::from_secs(1), |d| {
+                d.saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(1))
+            });
+            if self.poller.wait(timeout, &mut events).is_err() {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            for ev in &events {
+                match ev.token {
+                    WAKE_TOKEN => self.drain_wake(),
+                    t if t < CONN_BASE => self.accept(t as usize),
+                    t => self.conn_event((t - CONN_BASE) as usize, *ev),
+                }
+            }
+            // Connections coming back from workers.
+            for (conn, next) in self.jobs.take_returned() {
+                self.with_workers -= 1;
+                self.park(conn, next);
+            }
+            self.expire();
+            if !self.dying {
+                let above = self.above_limit();
+                if above && self.accepting {
+                    log::log(
+                        "mpm_event",
+                        Level::Debug,
+                        None,
+                        "Too many open connections or all workers busy, not accepting new conns in this process",
+                    );
+                    self.set_accepting(false);
+                } else if !above && !self.accepting {
+                    self.set_accepting(true);
+                }
+            }
+            self.publish();
+        }
+    }
+
+    fn check_stop(&mut self) {
+        if self.dying {
+            return;
+        }
+        let limit_reached =
+            self.ctx.max_connections > 0 && self.accepted as i64 >= self.ctx.max_connections;
+        let new_generation =
+            self.ctx.scoreboard.global().running_generation() != self.ctx.generation;
+        if !(self.stopping.load(Ordering::Relaxed) || limit_reached || new_generation) {
+            return;
+        }
+        self.dying = true;
+        self.stopping.store(true, Ordering::Relaxed);
+        self.set_accepting(false);
+        let sb = self.ctx.scoreboard;
+        sb.process(self.ctx.slot).set_quiescing(1);
+        for t in 0..self.ctx.threads.min(sb.thread_limit()) {
+            let cell = sb.worker(self.ctx.slot, t);
+            if cell.status() == WorkerStatus::Ready {
+                cell.set_status(WorkerStatus::Graceful);
+            }
+        }
+        // Idle connections go at once; in-flight work completes.
+        for i in 0..self.slots.len() {
+            let close = matches!(
+                self.slots[i].as_ref().map(|s| s.state),
+                Some(Parked::KeepAlive)
+            ) || matches!(&self.slots[i], Some(s) if s.state == Parked::Reading && s.conn.input.is_empty());
+            if close {
+                self.close(i);
+            }
+        }
+    }
+
+    fn drain_wake(&mut self) {
+        let mut buf = [0u8; 256];
+        let mut r = self.wake_rx;
+        while let Ok(n) = r.read(&mut buf) {
+            if n < buf.len() {
+                break;
+            }
+        }
+    }
+
+    fn accept(&mut self, i: usize) {
+        let Some(sock) = self.ctx.listeners.get(i) else {
+            return;
+        };
+        // A few per wake-up so one child does not take a whole burst.
+        for _ in 0..16 {
+            if self.dying || self.above_limit() {
+                return;
+            }
+            match sock.accept() {
+                Ok((stream, client)) => {
+                    let _ = stream.set_nonblocking(true);
+                    let _ = stream.set_nodelay(true);
+                    let Ok(local) = stream.local_addr() else {
+                        continue;
+                    };
+                    self.accepted += 1;
+                    let info = ConnInfo {
+                        client,
+                        local,
+                        keepalives: 0,
+                    };
+                    self.park(EventConn::new(stream, info), Next::ReadMore);
+                    if self.ctx.max_connections > 0
+                        && self.accepted as i64 >= self.ctx.max_connections
+                    {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::log(
+                        "mpm_event",
+                        Level::Error,
+                        None,
+                        &format!("AH00472: apr_socket_accept: {e}"),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn host_timeouts(&self, conn: &EventConn) -> (Duration, Duration) {
+        let cfg = &self.ctx.config.cfg;
+        let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
+        (host.timeout, host.keep_alive_timeout)
+    }
+
+    fn queue_for(&mut self, state: Parked, timeout: Duration) -> &mut TimeoutQueue {
+        let pos = self
+            .queues
+            .iter()
+            .position(|q| q.state == state && q.timeout == timeout);
+        let idx = match pos {
+            Some(i) => i,
+            None => {
+                self.queues.push(TimeoutQueue {
+                    state,
+                    timeout,
+                    entries: VecDeque::new(),
+                });
+                self.queues.len() - 1
+            }
+        };
+        &mut self.queues[idx]
+    }
+
+    /// Put a connection into the epoll set in the state `next` asks for.
+    fn park(&mut self, mut conn: EventConn, next: Next) {
+        let (timeout, ka_timeout) = self.host_timeouts(&conn);
+        let (state, interest, deadline) = match next {
+            Next::Close => return,
+            Next::ReadMore => (Parked::Reading, Interest::Read, timeout),
+            Next::KeepAlive => {
+                if self.dying {
+                    return;
+                }
+                conn.shrink_idle();
+                (Parked::KeepAlive, Interest::Read, ka_timeout)
+            }
+            Next::WriteCompletion => (Parked::Writing, Interest::Write, timeout),
+            Next::Linger => {
+                conn.shutdown_write();
+                conn.input = Vec::new();
+                (Parked::Linger, Interest::Read, LINGER_IDLE)
+            }
+        };
+        let idx = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        if self
+            .poller
+            .add(conn.stream.as_fd(), CONN_BASE + idx as u64, interest)
+            .is_err()
+        {
+            self.free.push(idx);
+            return;
+        }
+        self.next_stamp += 1;
+        let stamp = self.next_stamp;
+        self.count(state, true);
+        self.slots[idx] = Some(Slot { conn, state, stamp });
+        let at = Instant::now() + deadline;
+        self.queue_for(state, deadline)
+            .entries
+            .push_back((idx, stamp, at));
+    }
+
+    /// Remove a parked connection from the set (without closing it).
+    fn unpark(&mut self, idx: usize) -> Option<EventConn> {
+        let slot = self.slots.get_mut(idx)?.take()?;
+        let _ = self.poller.delete(slot.conn.stream.as_fd());
+        self.count(slot.state, false);
+        self.free.push(idx);
+        Some(slot.conn)
+    }
+
+    fn close(&mut self, idx: usize) {
+        drop(self.unpark(idx));
+    }
+
+    fn conn_event(&mut self, idx: usize, ev: Ready) {
+        let Some(state) = self
+            .slots
+            .get(idx)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.state)
+        else {
+            return;
+        };
+        match state {
+            Parked::Reading | Parked::KeepAlive => {
+                if let Some(conn) = self.unpark(idx) {
+                    // Even with every worker busy the connection waits its turn in the
+                    // queue; Apache would close a keep-alive connection here.
+                    self.with_workers += 1;
+                    self.jobs.push(conn);
+                }
+            }
+            Parked::Writing => {
+                if ev.closed && !ev.writable {
+                    self.close(idx);
+                    return;
+                }
+                let next = match self.slots[idx].as_mut() {
+                    Some(s) => s.conn.continue_write(),
+                    None => return,
+                };
+                if next != Next::WriteCompletion
+                    && let Some(conn) = self.unpark(idx)
+                {
+                    if next == Next::KeepAlive && !conn.input.is_empty() {
+                        self.with_workers += 1;
+                        self.jobs.push(conn);
+                    } else {
+                        self.park(conn, next);
+                    }
+                }
+            }
+            Parked::Linger => {
+                let mut buf = [0u8; 4096];
+                let done = match self.slots[idx].as_mut() {
+                    Some(s) => loop {
+                        let mut r = &s.conn.stream;
+                        match r.read(&mut buf) {
+                            Ok(0) => break true,
+                            Ok(_) => {}
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => break false,
+                            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                            Err(_) => break true,
+                        }
+                    },
+                    None => return,
+                };
+                if done {
+                    self.close(idx);
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.queues
+            .iter()
+            .filter_map(|q| q.entries.front().map(|e| e.2))
+            .min()
+    }
+
+    /// Close what timed out: keep-alive, unfinished heads and writes, lingering.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let mut victims = Vec::new();
+        for q in &mut self.queues {
+            while let Some(&(idx, stamp, at)) = q.entries.front() {
+                if at > now {
+                    break;
+                }
+                q.entries.pop_front();
+                if let Some(s) = self.slots.get(idx).and_then(|s| s.as_ref())
+                    && s.stamp == stamp
+                    && s.state == q.state
+                {
+                    victims.push(idx);
+                }
+            }
+        }
+        for idx in victims {
+            self.close(idx);
+        }
+    }
+
+    fn count(&mut self, state: Parked, add: bool) {
+        let c = match state {
+            Parked::Reading => &mut self.reading,
+            Parked::KeepAlive => &mut self.keep_alive,
+            Parked::Writing => &mut self.writing,
+            Parked::Linger => &mut self.lingering,
+        };
+        if add {
+            *c += 1;
+        } else {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    /// Connection counts by state for the scoreboard's process row.
+    fn publish(&self) {
+        let p = self.ctx.scoreboard.process(self.ctx.slot);
+        p.set_connections(self.open_connections() as u64);
+        p.set_keep_alive(self.keep_alive as u64);
+        p.set_write_completion(self.writing as u64);
+        p.set_lingering_close(self.lingering as u64);
+    }
+}

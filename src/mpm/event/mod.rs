@@ -1,0 +1,157 @@
+//! The event MPM child.
+//!
+//! **Threads.** ThreadsPerChild worker threads, one listener thread, and the main
+//! thread, which only waits for the parent's signals (SIGUSR1: stop gracefully). The
+//! parent side is shared with worker (`mpm::threaded`).
+//!
+//! **Who owns which socket.** The listener thread owns an epoll set holding the
+//! listening sockets (EPOLLEXCLUSIVE: one connection wakes one child), a wake-up
+//! socket, and every connection that is waiting: for its first bytes (new connections
+//! never cost a worker before a request arrives — an improvement on Apache, whose
+//! workers read the first request with blocking I/O), for the rest of a request head,
+//! idle in keep-alive, waiting to write (write completion), or in lingering close. A
+//! connection with input is handed to a worker through the job queue; the worker reads,
+//! runs every complete request (`request.rs`) and gives the connection back the moment
+//! it would wait. Exactly one thread owns a connection at any time.
+//!
+//! **Shared memory.** The scoreboard: each worker thread updates its cell (R/W/L while
+//! busy, `_` idle); the listener publishes the process row's connection counts
+//! (total, keep-alive, write completion, lingering close) and `not_accepting`.
+//!
+//! **Timeouts.** FIFO queues per (state, timeout): keep-alive per KeepAliveTimeout, head
+//! reading and write completion per Timeout, lingering close 2 s. Appends go to the tail
+//! so each queue stays sorted and expiry is O(expired).
+//!
+//! **Admission control** (AsyncRequestWorkerFactor, Apache §4.4): the child stops
+//! polling its listeners and sets `not_accepting` while it has no idle worker or
+//! `connections - lingering >= ThreadsPerChild + idle_workers × factor`; connections
+//! then wait in the kernel backlog or go to another child. Unlike Apache, busy workers
+//! never cause keep-alive connections to be closed: a readable keep-alive connection
+//! waits in the job queue for the next free worker.
+//!
+//! **Graceful stop** (SIGUSR1, MaxConnectionsPerChild, generation change), step by
+//! step: 1. the listener removes the listening sockets and marks the process quiescing;
+//! 2. idle keep-alive connections and connections that sent nothing are closed at once;
+//! 3. requests in flight complete (answered `Connection: close`) and write completion
+//! finishes; 4. when no connection is left the job queue closes, the workers exit, and
+//! the child exits 0. SIGTERM ends the child at once.
+
+mod listener;
+mod outgoing;
+mod request;
+
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rhttpd_sys::signals::{self, SignalPipe};
+
+use super::worker_child::{CellObserver, ChildContext};
+use crate::log::{self, Level};
+use crate::scoreboard::WorkerStatus;
+use crate::server::pidfile::libc_sig;
+use listener::{Jobs, Listener};
+
+/// The event child's life; returns its exit status.
+pub fn run(ctx: ChildContext<'_>) -> i32 {
+    let _ = signals::reset_after_fork();
+    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
+    log::set_threaded_mpm(true);
+    if let Some((user, group)) = &ctx.drop_to
+        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
+    {
+        log::log(
+            "unixd",
+            Level::Alert,
+            None,
+            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
+        );
+        return 15;
+    }
+    let Ok(sigs) = SignalPipe::new(&[libc_sig::USR1]) else {
+        return 7;
+    };
+    let Ok((wake_tx, wake_rx)) = UnixStream::pair() else {
+        return 7;
+    };
+    let _ = wake_rx.set_nonblocking(true);
+    let _ = wake_tx.set_nonblocking(true);
+    let stopping = AtomicBool::new(false);
+    let jobs = Jobs::new(wake_tx);
+    let sb = ctx.scoreboard;
+    let slot = ctx.slot;
+    let threads = ctx.threads.min(sb.thread_limit());
+    let pid = rhttpd_sys::process::getpid();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let jobs = &jobs;
+            let stopping = &stopping;
+            let config = ctx.config;
+            let generation = ctx.generation;
+            let spawned = std::thread::Builder::new()
+                .name(format!("worker-{t}"))
+                .spawn_scoped(scope, move || {
+                    let cell = sb.worker(slot, t);
+                    cell.claim(pid, rhttpd_sys::process::gettid(), generation);
+                    let mut scratch = vec![0u8; 16 * 1024];
+                    loop {
+                        cell.set_status(WorkerStatus::Ready);
+                        let Some(mut conn) = jobs.take() else {
+                            break;
+                        };
+                        let mut obs = CellObserver {
+                            cell: sb.worker(slot, t),
+                            stopping,
+                        };
+                        let next = request::process(&mut conn, config, &mut obs, &mut scratch);
+                        jobs.give_back(conn, next);
+                    }
+                    cell.set_status(WorkerStatus::Dead);
+                });
+            if spawned.is_err() {
+                log::log(
+                    "mpm_event",
+                    Level::Alert,
+                    None,
+                    "AH00480: apr_thread_create: unable to create worker thread",
+                );
+                jobs.close();
+                return 7;
+            }
+        }
+        let listener = {
+            let ctx = &ctx;
+            let jobs = &jobs;
+            let stopping = &stopping;
+            let wake_rx = &wake_rx;
+            std::thread::Builder::new()
+                .name("listener".into())
+                .spawn_scoped(scope, move || {
+                    match Listener::new(ctx, jobs, stopping, wake_rx) {
+                        Ok(mut l) => l.run(),
+                        Err(e) => log::log(
+                            "mpm_event",
+                            Level::Emerg,
+                            None,
+                            &format!("AH00471: Couldn't create the pollset: {e}"),
+                        ),
+                    }
+                    stopping.store(true, Ordering::Relaxed);
+                    jobs.close();
+                })
+        };
+        if listener.is_err() {
+            jobs.close();
+            return 7;
+        }
+        loop {
+            let got = sigs.wait(Duration::from_millis(500)).unwrap_or_default();
+            if got.contains(&libc_sig::USR1) || stopping.load(Ordering::Relaxed) {
+                stopping.store(true, Ordering::Relaxed);
+                jobs.wake();
+                break;
+            }
+        }
+        0
+    })
+}

@@ -1,0 +1,307 @@
+//! What an event worker thread does with a connection that has input: read what
+//! arrived (non-blocking), parse request heads with the sans-I/O engine, run each
+//! complete request through the same pipeline every MPM uses, and start writing the
+//! response. It returns the connection to the listener as soon as it would have to
+//! wait: for the rest of a request head, for the socket to take more of a response
+//! (write completion), or for the next request (keep-alive).
+//!
+//! Request bodies and streamed responses (CGI, proxy) are handled with blocking I/O
+//! on the worker (bounded by Timeout), as Apache's event MPM does.
+
+use std::io::{ErrorKind, Read};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Instant, SystemTime};
+
+use rhttpd_http::{
+    BodyDecoder, BodyFraming, KeepAlivePolicy, ResponseLength, parse_request_head,
+    write_response_head,
+};
+
+use super::outgoing::{Outgoing, Progress};
+use crate::conn::{
+    BodyReader, ConnObserver, Finished, InBuf, Phase, drain, reject, write_response,
+};
+use crate::handler::{Body, ConnInfo};
+use crate::server::generation::{AccessEntry, Generation};
+
+/// A connection between requests, owned by the listener or by one worker at a time.
+/// An idle one holds no buffer: `input` is empty with no capacity.
+pub struct EventConn {
+    pub stream: TcpStream,
+    pub info: ConnInfo,
+    /// Bytes received but not consumed (a partial head, or pipelined requests).
+    pub input: Vec<u8>,
+    pub served: u32,
+    /// A response the socket has not taken in full yet.
+    pub out: Option<Outgoing>,
+    /// What to do once `out` is written: keep-alive or lingering close.
+    pub keep_alive_after: bool,
+}
+
+/// Where the connection goes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A request head is incomplete: wait for more input (Timeout).
+    ReadMore,
+    /// Idle between requests: the keep-alive queue (KeepAliveTimeout).
+    KeepAlive,
+    /// `out` is waiting for the socket (Timeout).
+    WriteCompletion,
+    /// Done: shut down our side and drain the peer (lingering close).
+    Linger,
+    /// Done: close at once.
+    Close,
+}
+
+impl EventConn {
+    pub fn new(stream: TcpStream, info: ConnInfo) -> Self {
+        EventConn {
+            stream,
+            info,
+            input: Vec::new(),
+            served: 0,
+            out: None,
+            keep_alive_after: false,
+        }
+    }
+
+    /// Read what the socket has (non-blocking), at most 64 KiB per call. Returns false
+    /// when the peer closed or failed.
+    fn read_available(&mut self, scratch: &mut [u8]) -> bool {
+        let mut total = 0usize;
+        loop {
+            let mut s = &self.stream;
+            match s.read(scratch) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.input.extend_from_slice(&scratch[..n]);
+                    total += n;
+                    if n < scratch.len() || total >= 64 * 1024 {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Continue writing `out`; used by the worker first and then by the listener.
+    pub fn continue_write(&mut self) -> Next {
+        let Some(out) = self.out.as_mut() else {
+            return self.after_write();
+        };
+        match out.write_some(&self.stream) {
+            Progress::Done => {
+                self.out = None;
+                self.after_write()
+            }
+            Progress::WouldBlock => Next::WriteCompletion,
+            Progress::Failed => Next::Close,
+        }
+    }
+
+    fn after_write(&self) -> Next {
+        if self.keep_alive_after {
+            Next::KeepAlive
+        } else {
+            Next::Linger
+        }
+    }
+
+    /// Drop the input buffer's memory while the connection is idle.
+    pub fn shrink_idle(&mut self) {
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        } else {
+            self.input.shrink_to_fit();
+        }
+    }
+
+    pub fn shutdown_write(&self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// Serve what the connection has: every complete request in its input, until it must
+/// wait. `stopping`: the child is shutting down gracefully (answer with close).
+pub fn process(
+    conn: &mut EventConn,
+    generation: &Generation,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+) -> Next {
+    let cfg = &generation.cfg;
+    let default_host =
+        crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None));
+    if !conn.read_available(scratch) && conn.input.is_empty() {
+        return Next::Close;
+    }
+    loop {
+        obs.phase(Phase::Read);
+        let started = SystemTime::now();
+        let t0 = Instant::now();
+        let head = match parse_request_head(&conn.input, &default_host.limits) {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                return if conn.input.is_empty() && conn.served > 0 {
+                    Next::KeepAlive
+                } else {
+                    Next::ReadMore
+                };
+            }
+            Err(e) => {
+                let _ = conn.stream.set_nonblocking(false);
+                let _ = conn.stream.set_write_timeout(Some(default_host.timeout));
+                let buf = InBuf {
+                    data: std::mem::take(&mut conn.input),
+                    start: 0,
+                };
+                reject(
+                    &mut conn.stream,
+                    generation,
+                    &conn.info,
+                    &buf,
+                    e.status(),
+                    started,
+                    t0,
+                );
+                return Next::Linger;
+            }
+        };
+        obs.request_started(&head, &conn.info);
+        // The body (if any) and streamed responses use blocking I/O bounded by Timeout.
+        let _ = conn.stream.set_nonblocking(false);
+        let _ = conn.stream.set_read_timeout(Some(default_host.timeout));
+        let _ = conn.stream.set_write_timeout(Some(default_host.timeout));
+        let mut buf = InBuf {
+            data: std::mem::take(&mut conn.input),
+            start: head.head_len,
+        };
+        let mut reader = BodyReader {
+            stream: &mut conn.stream,
+            buf: &mut buf,
+            decoder: BodyDecoder::new(head.body, default_host.base_dir.limit_request_body()),
+            continue_pending: head.expect_continue && head.body != BodyFraming::None,
+            error: None,
+            spill: Vec::new(),
+            io_failed: false,
+        };
+        obs.phase(Phase::Write);
+        let (resp, outcome) =
+            crate::pipeline::process(cfg, &generation.handlers, &conn.info, &head, &mut reader);
+        let body_error = reader.error.clone();
+        let continue_unsent = reader.continue_pending;
+        let mut body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
+        if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
+            body_complete = drain(&mut reader);
+        }
+        let body_in = reader.decoder.wire_len();
+        let resp = match body_error {
+            Some(e) => crate::pipeline::error_response_for(
+                cfg,
+                &generation.handlers,
+                &conn.info,
+                &head,
+                e.status(),
+            ),
+            None => resp,
+        };
+        // What was read beyond this request stays as the next request's input.
+        conn.input = buf.pending().to_vec();
+        let host = crate::conf::vhost::host(cfg, outcome.vhost);
+        let ka = KeepAlivePolicy {
+            enabled: host.keep_alive
+                && !host.keep_alive_timeout.is_zero()
+                && body_complete
+                && !obs.stopping(),
+            timeout_secs: host.keep_alive_timeout.as_secs().max(1),
+            max: host.max_keep_alive_requests,
+            served: conn.served,
+        };
+        let (status, resp_headers, keep_alive, bytes_out, body_bytes, ok, pending) =
+            if matches!(resp.body, Body::Stream(_)) {
+                // Streams keep the worker: write them with the blocking driver.
+                let (status, headers, ka_ok, out, body, ok) =
+                    write_response(&mut conn.stream, generation, &head, resp, &ka);
+                (status, headers, ka_ok, out, body, ok, None)
+            } else {
+                let length = match resp.body.len() {
+                    Some(n) => ResponseLength::Known(n),
+                    None => ResponseLength::Unknown,
+                };
+                let date = rhttpd_http::http_date_now();
+                let mut head_bytes = Vec::with_capacity(512);
+                let framing = write_response_head(
+                    Some(&head),
+                    resp.status,
+                    &resp.headers,
+                    length,
+                    &ka,
+                    &generation.banner,
+                    &date,
+                    &mut head_bytes,
+                );
+                let head_len = head_bytes.len() as u64;
+                let body_len = if framing.send_body {
+                    resp.body.len().unwrap_or(0)
+                } else {
+                    0
+                };
+                let status = resp.status.as_u16();
+                let headers = resp.headers.clone();
+                match Outgoing::new(head_bytes, resp.body, framing.send_body) {
+                    Ok(out) => (
+                        status,
+                        headers,
+                        framing.keep_alive,
+                        head_len + body_len,
+                        body_len,
+                        true,
+                        Some(out),
+                    ),
+                    Err(_) => (status, headers, false, 0, 0, false, None),
+                }
+            };
+        conn.served += 1;
+        obs.phase(Phase::Log);
+        let duration = t0.elapsed();
+        generation.log_access(&AccessEntry {
+            info: &conn.info,
+            head: Some(&head),
+            outcome: &outcome,
+            started,
+            duration,
+            status,
+            original_status: outcome.original_status,
+            body_bytes,
+            bytes_in: head.head_len as u64 + body_in,
+            bytes_out,
+            response_headers: &resp_headers,
+            keep_alive: keep_alive && ok,
+        });
+        obs.request_finished(&Finished {
+            request_line: &head.request_line,
+            vhost: host.server_name.as_deref().unwrap_or(""),
+            bytes: body_bytes,
+            duration,
+        });
+        conn.info.keepalives += 1;
+        if !ok {
+            return Next::Close;
+        }
+        conn.keep_alive_after = keep_alive;
+        let _ = conn.stream.set_nonblocking(true);
+        conn.out = pending;
+        match conn.continue_write() {
+            Next::KeepAlive => {
+                if conn.input.is_empty() {
+                    return Next::KeepAlive;
+                }
+                // Pipelined input: go on with the next request on this thread.
+            }
+            other => return other,
+        }
+    }
+}
