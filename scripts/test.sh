@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v prometheus-apache-exporter >/dev/null 2>&1 || need+=(prometheus-apache-exporter)
+# Real peers of the dynamic-content tests (tests/e2e_dynamic.rs): an upstream HTTP
+# server for mod_proxy_http and PHP-FPM for mod_proxy_fcgi.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
+compgen -G '/usr/sbin/php-fpm*' >/dev/null || need+=(php-fpm)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "scripts/test.sh: installing ${need[*]}"

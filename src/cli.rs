@@ -522,6 +522,10 @@ pub fn main() -> ExitCode {
         },
         Action::SyntaxCheck => match load_or_report(&a) {
             Ok(cfg) => {
+                // Apache runs the MPM's check_config (clamping warnings) before -t ends.
+                for w in crate::mpm::settings::startup_warnings(&cfg) {
+                    eprintln!("{w}");
+                }
                 if a.defines.iter().any(|d| d == "DUMP_INCLUDES") {
                     let _ = cfg;
                 }

@@ -182,5 +182,13 @@ pub trait Handler: Send + Sync {
         true
     }
 
+    /// Whether the handler may wait on something other than the local disk (a CGI
+    /// process, a backend, the request body). The event MPM runs handlers that cannot
+    /// block on its listener thread, without a hand-off to a worker; the default is the
+    /// safe answer.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response;
 }

@@ -56,7 +56,10 @@ impl Handlers {
     }
 
     fn find(&self, name: &str) -> Option<&Arc<dyn Handler>> {
-        self.named.iter().find(|h| h.name() == name)
+        // A name ending in ':' is a prefix (mod_proxy's `proxy:URL` handlers).
+        self.named
+            .iter()
+            .find(|h| h.name() == name || (h.name().ends_with(':') && name.starts_with(h.name())))
     }
 
     /// Handlers that would refuse a threaded MPM.
@@ -92,20 +95,57 @@ pub fn process(
     head: &RequestHead,
     body: &mut RequestBody<'_>,
 ) -> (Response, Outcome) {
+    match run(cfg, handlers, conn, head, body, false) {
+        Ok(r) => r,
+        // Not reachable: only inline runs defer to a worker.
+        Err(NeedsWorker) => (
+            Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            Outcome::default(),
+        ),
+    }
+}
+
+/// The request would run a handler that may block (CGI, proxy ...): the event MPM's
+/// listener hands such requests to a worker thread instead of running them inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsWorker;
+
+/// Run one request on a thread that must not block (the event listener): like
+/// [`process`], but stops with [`NeedsWorker`] before running a handler that may block.
+/// Nothing observable has happened by then, so a worker can run the request afresh.
+pub fn process_inline(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+) -> Result<(Response, Outcome), NeedsWorker> {
+    let mut none = std::io::empty();
+    run(cfg, handlers, conn, head, &mut none, true)
+}
+
+fn run(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+    inline: bool,
+) -> Result<(Response, Outcome), NeedsWorker> {
     let sel = conf::vhost::select(cfg, conn.local, head.host.as_deref());
     let host = conf::vhost::host(cfg, sel);
     let mut out = Outcome {
         vhost: sel,
         ..Outcome::default()
     };
-    let mut resp = route(cfg, host, handlers, conn, head, body, &mut out);
+    let mut resp = route(cfg, host, handlers, conn, head, body, &mut out, inline)?;
     out.original_status = resp.status.as_u16();
     if resp.error_page {
         resp = error_response(cfg, host, handlers, conn, head, resp, &out);
     }
-    (resp, out)
+    Ok((resp, out))
 }
 
+#[allow(clippy::too_many_arguments)] // the request's parts, passed through as they are
 fn route(
     cfg: &ServerConfig,
     host: &VirtualHost,
@@ -114,29 +154,30 @@ fn route(
     head: &RequestHead,
     body: &mut RequestBody<'_>,
     out: &mut Outcome,
-) -> Response {
+    inline: bool,
+) -> Result<Response, NeedsWorker> {
     if head.method == Method::TRACE {
         if !host.trace_enable {
-            return Response::error(StatusCode::METHOD_NOT_ALLOWED);
+            return Ok(Response::error(StatusCode::METHOD_NOT_ALLOWED));
         }
-        return trace_echo(head);
+        return Ok(trace_echo(head));
     }
     if head.method == Method::CONNECT {
-        return Response::error(StatusCode::METHOD_NOT_ALLOWED);
+        return Ok(Response::error(StatusCode::METHOD_NOT_ALLOWED));
     }
     if head.path == "*" {
         // OPTIONS * (the parser only accepts `*` with OPTIONS).
-        return options_response(host);
+        return Ok(options_response(host));
     }
     let uri_path = match uri::decode_path(&head.path) {
         Ok(p) => p,
-        Err(UriError::BadRequest) => return Response::error(StatusCode::BAD_REQUEST),
-        Err(UriError::NotFound) => return Response::error(StatusCode::NOT_FOUND),
+        Err(UriError::BadRequest) => return Ok(Response::error(StatusCode::BAD_REQUEST)),
+        Err(UriError::NotFound) => return Ok(Response::error(StatusCode::NOT_FOUND)),
     };
     out.uri_path = uri_path.clone();
 
     if let Some(r) = redirect_for(host, &uri_path, head.query.as_deref()) {
-        return r;
+        return Ok(r);
     }
 
     let (filename, url_prefix, alias_handler) = map_to_file(host, &uri_path);
@@ -153,10 +194,11 @@ fn route(
                 filename.display()
             ),
         );
-        return Response::error(StatusCode::FORBIDDEN);
+        return Ok(Response::error(StatusCode::FORBIDDEN));
     }
 
-    let handler_name = choose_handler(&dir, &filename, alias_handler.as_deref());
+    let handler_name = crate::modules::proxy::handler_for(host, &uri_path)
+        .or_else(|| choose_handler(&dir, &filename, alias_handler.as_deref()));
     let handler = match handler_name.as_deref() {
         Some(name) => match handlers.find(name) {
             Some(h) => h.clone(),
@@ -173,7 +215,7 @@ fn route(
                             filename.display()
                         ),
                     );
-                    return Response::error(StatusCode::FORBIDDEN);
+                    return Ok(Response::error(StatusCode::FORBIDDEN));
                 }
                 handlers.default.clone()
             }
@@ -194,10 +236,10 @@ fn route(
                     filename.display()
                 ),
             );
-            return Response::error(StatusCode::FORBIDDEN);
+            return Ok(Response::error(StatusCode::FORBIDDEN));
         }
         if head.method == Method::OPTIONS {
-            return options_response(host);
+            return Ok(options_response(host));
         }
     }
 
@@ -211,6 +253,9 @@ fn route(
         filename: Some(filename),
         url_prefix,
     };
+    if inline && handler.may_block() {
+        return Err(NeedsWorker);
+    }
     let resp = handler.handle(&req, body);
     if resp.status == StatusCode::NOT_FOUND && is_default {
         crate::log::log(
@@ -223,7 +268,7 @@ fn route(
             ),
         );
     }
-    resp
+    Ok(resp)
 }
 
 /// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler
@@ -816,7 +861,19 @@ fn error_response(
             sub.headers.remove(http::header::IF_NONE_MATCH);
             let mut none = std::io::empty();
             let mut sub_out = Outcome::default();
-            let inner = route(cfg, host, handlers, conn, &sub, &mut none, &mut sub_out);
+            let inner = match route(
+                cfg,
+                host,
+                handlers,
+                conn,
+                &sub,
+                &mut none,
+                &mut sub_out,
+                false,
+            ) {
+                Ok(r) => r,
+                Err(NeedsWorker) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            };
             if inner.error_page || !inner.status.is_success() {
                 // The error document itself failed: Apache appends a note; we fall back
                 // to the built-in page.

@@ -658,3 +658,43 @@ fn default_config_serves_the_repository_htdocs() {
         "access log on stdout: {stdout}"
     );
 }
+
+#[test]
+fn start_fails_cleanly_when_the_port_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (root, f) = conf(&format!(
+        "Listen 127.0.0.1:{port}\nServerName localhost\nPidFile logs/httpd.pid\nErrorLog logs/error_log\n"
+    ));
+    let r = root.path().display().to_string();
+    let fs = f.display().to_string();
+    let mut child = Command::new(BIN)
+        .args(["-d", &r, "-f", &fs, "-X"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = wait_until(Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !done {
+        let _ = child.kill();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(done, "rhttpd kept running without its listener");
+    assert_eq!(o.status.code(), Some(1));
+    let e = err(&o);
+    assert!(
+        e.contains(&format!(
+            "(98)Address already in use: AH00072: make_sock: could not bind to address 127.0.0.1:{port}\n"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("no listening sockets available, shutting down"),
+        "{e}"
+    );
+    assert!(!root.path().join("logs/httpd.pid").exists());
+    drop(taken);
+}

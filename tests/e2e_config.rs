@@ -888,6 +888,7 @@ fn read_one(c: &mut TcpStream) -> Option<Resp> {
             }
         }
         match c.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
@@ -905,7 +906,12 @@ fn time_to_close(c: &mut TcpStream, limit: Duration) -> Duration {
     c.set_read_timeout(Some(limit)).unwrap();
     let t = Instant::now();
     let mut b = [0u8; 64];
-    let _ = c.read(&mut b);
+    // EINTR (e.g. after the test process was stopped and continued) is not a close.
+    while let Err(e) = c.read(&mut b) {
+        if e.kind() != std::io::ErrorKind::Interrupted || t.elapsed() >= limit {
+            break;
+        }
+    }
     t.elapsed()
 }
 

@@ -433,6 +433,69 @@ fn content_length_with_transfer_encoding_is_refused_and_closed() {
     assert!(!String::from_utf8_lossy(&raw).contains("bee"));
 }
 
+/// Apache 2.4.71 answers 400 (and closes) to a Content-Length list, even one naming a
+/// single length (`3, 3`), and to repeated Content-Length fields, which it merges into
+/// such a list; surrounding whitespace and leading zeros are accepted.
+#[test]
+fn content_length_list_or_repeated_field_is_400_and_closed() {
+    let srv = server_with_a("");
+    for cl in [
+        "Content-Length: 3, 3",
+        "Content-Length: 3,3",
+        "Content-Length: 3\r\nContent-Length: 3",
+        "Content-Length: 3\r\nContent-Length: 4",
+    ] {
+        let raw = srv.raw(
+            format!(
+                "POST /a.txt HTTP/1.1\r\nHost: localhost\r\n{cl}\r\n\r\nabc\
+                 GET /b.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let rs = parse_many(&raw);
+        assert_eq!(rs.len(), 1, "{cl:?}: {rs:?}");
+        assert_eq!(rs[0].status, 400, "{cl:?}");
+    }
+    let raw = srv.raw(
+        b"POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 03 \r\n\r\nabc\
+          GET /b.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let rs = parse_many(&raw);
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    assert_eq!((rs[0].status, rs[1].status), (200, 200));
+    assert_eq!(rs[1].body, b"bee\n");
+}
+
+/// Apache 2.4.71 (AH00570): any `Expect` other than a single `100-continue` (or an
+/// empty one) gets 417 and the connection is closed, pipelined requests unanswered;
+/// that holds for HTTP/1.0 too, and for a repeated `Expect: 100-continue`, which
+/// Apache merges into the list `100-continue, 100-continue`.
+#[test]
+fn unsupported_expectation_is_417_and_closed() {
+    let srv = server_with_a("");
+    for (version, expect) in [
+        ("1.1", "Expect: something-else"),
+        ("1.0", "Expect: something-else"),
+        ("1.1", "Expect: 100-continue, foo"),
+        ("1.1", "Expect: 100-continue\r\nExpect: 100-continue"),
+    ] {
+        let raw = srv.raw(
+            format!(
+                "GET /a.txt HTTP/{version}\r\nHost: localhost\r\n{expect}\r\n\r\n\
+                 GET /b.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let rs = parse_many(&raw);
+        assert_eq!(rs.len(), 1, "{expect:?}: {rs:?}");
+        assert_eq!(rs[0].status, 417, "{expect:?}");
+        assert!(!rs[0].text().contains("bee"));
+    }
+    let r = srv
+        .request("GET /a.txt HTTP/1.1\r\nHost: localhost\r\nExpect: \r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200);
+}
+
 #[test]
 fn bad_chunk_framing_is_400() {
     let srv = server_with_a("");

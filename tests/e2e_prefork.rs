@@ -255,6 +255,7 @@ fn slow_clients_grow_children_up_to_max_request_workers_then_spares_shrink_back(
     // Maintenance keeps running at the limit (once a second): still no fifth child.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(s.children().len(), 4);
+    let log = s.log("error_log");
     assert_eq!(
         log.matches("AH00161").count(),
         1,
@@ -298,7 +299,6 @@ fn max_connections_per_child_recycles_after_three_connections() {
         assert_eq!(r.status, 200);
     }
     drop(c);
-    let log = s.wait_log("pid_log", "/ka.txt\n/ka.txt"); // poll for the last lines
     let mut lines: Vec<(i32, String)> = Vec::new();
     wait_until(Duration::from_secs(10), || {
         lines = s
@@ -311,7 +311,7 @@ fn max_connections_per_child_recycles_after_three_connections() {
             .collect();
         lines.len() == 11
     });
-    assert_eq!(lines.len(), 11, "{log}");
+    assert_eq!(lines.len(), 11, "{}", s.log("pid_log"));
 
     // The seven one-request connections: runs of the same pid, at most three each, and
     // every run between the first and the last exactly three (the readiness probe may

@@ -203,6 +203,28 @@ fn conditional_requests() {
     assert_eq!(r.status, 200);
 }
 
+/// Apache 2.4.71 keeps the handler's fields on a 304 (for a static file: Last-Modified,
+/// ETag and Accept-Ranges) and drops only Content-Length and Content-Type.
+#[test]
+fn not_modified_keeps_validators_and_accept_ranges() {
+    let srv = Server::start("");
+    digits_file(&srv);
+    let et = srv.get("/d.txt").header("etag").unwrap().to_string();
+    for cond in [
+        format!("If-None-Match: {et}\r\n"),
+        format!("If-Modified-Since: {OLD_DATE}\r\n"),
+    ] {
+        let r = req(&srv, "GET", "/d.txt", &cond);
+        assert_eq!(r.status, 304, "{cond}");
+        assert_eq!(r.header("last-modified"), Some(OLD_DATE), "{cond}");
+        assert_eq!(r.header("etag"), Some(et.as_str()), "{cond}");
+        assert_eq!(r.header("accept-ranges"), Some("bytes"), "{cond}");
+        assert_eq!(r.header("content-type"), None, "{cond}");
+        assert_eq!(r.header("content-length"), None, "{cond}");
+        assert!(r.body.is_empty());
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Ranges
 

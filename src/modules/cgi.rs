@@ -226,10 +226,7 @@ pub(crate) fn cgi_env(
         .to_string(),
     );
     put("REQUEST_METHOD", req.head.method.as_str().to_string());
-    put(
-        "QUERY_STRING",
-        req.head.query.clone().unwrap_or_default(),
-    );
+    put("QUERY_STRING", req.head.query.clone().unwrap_or_default());
     let mut uri = req.head.path.clone();
     if let Some(q) = &req.head.query {
         uri.push('?');
@@ -349,13 +346,8 @@ pub(crate) fn internal_redirect(req: &Request<'_>, location: &str) -> Response {
     sub.headers.remove(CONTENT_TYPE);
     let handlers = crate::pipeline::Handlers::new(crate::modules::dynamic_handlers(req.server));
     REDIRECT_DEPTH.with(|d| d.set(depth + 1));
-    let (resp, _) = crate::pipeline::process(
-        req.server,
-        &handlers,
-        req.conn,
-        &sub,
-        &mut std::io::empty(),
-    );
+    let (resp, _) =
+        crate::pipeline::process(req.server, &handlers, req.conn, &sub, &mut std::io::empty());
     REDIRECT_DEPTH.with(|d| d.set(depth));
     resp
 }
@@ -391,7 +383,8 @@ pub(crate) fn cgi_response(req: &Request<'_>, head: CgiHead, body: Body) -> Resp
 
 /// A running script: its process, the pipes we read, and where its stderr goes.
 struct Script {
-    child: Child,
+    /// `None` once handed to the reaper.
+    child: Option<Child>,
     pgid: i32,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
@@ -424,14 +417,13 @@ impl Script {
     }
 
     fn drain_stderr(&mut self) {
-        let Some(e) = self.stderr.as_mut() else {
+        let Some(mut e) = self.stderr.take() else {
             return;
         };
         let mut buf = [0u8; 4096];
         loop {
             match e.read(&mut buf) {
                 Ok(0) => {
-                    self.stderr = None;
                     if !self.err_line.is_empty() {
                         let l = std::mem::take(&mut self.err_line);
                         self.log_stderr_line(&l);
@@ -449,8 +441,12 @@ impl Script {
                         self.log_stderr_line(&l);
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // WouldBlock: nothing more for now.
+                    self.stderr = Some(e);
+                    return;
+                }
             }
         }
     }
@@ -535,8 +531,9 @@ impl Script {
     /// The exit status, waiting at most `limit` for it.
     fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let end = Instant::now() + limit;
+        let child = self.child.as_mut()?;
         loop {
-            match self.child.try_wait() {
+            match child.try_wait() {
                 Ok(Some(s)) => return Some(s),
                 Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
                 _ => return None,
@@ -567,36 +564,426 @@ impl Script {
 impl Drop for Script {
     fn drop(&mut self) {
         self.drain_stderr();
-        if let Ok(Some(_)) = self.child.try_wait() {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
             return;
         }
         // Still running: the client went away, a timeout fired, or the output ended
         // without the process exiting. Give it a moment when its output ended, then
-        // TERM the group, and KILL it 3 s later (Apache's kill_after_timeout), on a
-        // small reaper thread so the worker is free at once.
+        // TERM the group and KILL it 3 s later (Apache's kill_after_timeout), on a small
+        // reaper thread so the worker is free at once.
         let grace = if self.stdout.is_none() {
             Duration::from_secs(1)
         } else {
             Duration::ZERO
         };
         let pgid = self.pgid;
-        let Ok(mut child) = std::mem::replace(
-            &mut self.child,
-            Command::new("/bin/true")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|_| unreachable_child()),
-        )
-        .try_wait()
-        .map(|_| ()) else {
-            return;
+        let reap = move || {
+            let wait = |child: &mut Child, limit: Duration| {
+                let end = Instant::now() + limit;
+                loop {
+                    match child.try_wait() {
+                        Ok(None) if Instant::now() < end => {
+                            std::thread::sleep(Duration::from_millis(10))
+                        }
+                        Ok(None) => return false,
+                        _ => return true,
+                    }
+                }
+            };
+            if wait(&mut child, grace) {
+                return;
+            }
+            let _ = kill_process_group(pgid, 15);
+            if wait(&mut child, Duration::from_secs(3)) {
+                return;
+            }
+            let _ = kill_process_group(pgid, 9);
+            let _ = child.wait();
         };
-        let _ = &mut child;
+        if grace.is_zero() {
+            // Make sure the group stops producing output at once.
+            let _ = kill_process_group(pgid, 15);
+        }
+        if std::thread::Builder::new()
+            .name("cgi-reaper".into())
+            .spawn(reap)
+            .is_err()
+        {
+            let _ = kill_process_group(pgid, 9);
+        }
     }
 }
 
-fn unreachable_child() -> Child {
-    unreachable!()
+/// The response body: the rest of the script's stdout, read as the client takes it.
+struct CgiBody {
+    script: Script,
+    pending: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for CgiBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.pending.len() {
+                let n = (self.pending.len() - self.pos).min(buf.len());
+                buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            self.pending.clear();
+            self.pos = 0;
+            if self.script.stdout.is_none() {
+                self.script.drain_stderr();
+                self.script.log_exit(Duration::from_secs(1));
+                return Ok(0);
+            }
+            let p = self.script.pump(None, &mut self.pending)?;
+            if !p.progress {
+                crate::log::log(
+                    "cgi",
+                    Level::Warn,
+                    Some(self.script.client),
+                    &format!(
+                        "AH01220: Timeout waiting for output from CGI script {}",
+                        self.script.path
+                    ),
+                );
+                return Err(io::Error::new(
+                    ErrorKind::TimedOut,
+                    "timeout waiting for output from CGI script",
+                ));
+            }
+        }
+    }
+}
+
+/// `nph-` scripts write their own status line.
+fn is_nph(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("nph-"))
+}
+
+/// argv for an ISINDEX-style query (no `=`): the `+`-separated words, decoded.
+fn isindex_args(query: Option<&str>) -> Vec<String> {
+    match query {
+        Some(q) if !q.is_empty() && !q.contains('=') => q
+            .split('+')
+            .map(|w| {
+                percent_encoding::percent_decode_str(w)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
+    let Some(filename) = req.filename.as_deref() else {
+        return Response::error(StatusCode::NOT_FOUND);
+    };
+    let script = match split_path_info(filename, &req.uri_path) {
+        Ok(s) => s,
+        Err(status) => {
+            log(
+                Level::Error,
+                req,
+                &format!(
+                    "AH01264: script not found or unable to stat: {}",
+                    filename.display()
+                ),
+            );
+            return Response::error(status);
+        }
+    };
+    let path = script.filename.to_string_lossy().into_owned();
+    if script.filename.is_dir() {
+        log(
+            Level::Error,
+            req,
+            &format!("AH01217: attempt to invoke directory as script: {path}"),
+        );
+        return Response::error(StatusCode::FORBIDDEN);
+    }
+    if !req.dir.options().exec_cgi && !script_aliased(req) {
+        log(
+            Level::Error,
+            req,
+            &format!("AH01212: Options ExecCGI is off in this directory: {path}"),
+        );
+        return Response::error(StatusCode::FORBIDDEN);
+    }
+    let content_length = match req.head.body {
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
+    let env = cgi_env(req, &script, &path, content_length);
+    let mut cmd = Command::new(&script.filename);
+    cmd.args(isindex_args(req.head.query.as_deref()))
+        .env_clear()
+        .envs(env)
+        .current_dir(script.filename.parent().unwrap_or(Path::new("/")))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    rhttpd_sys::child::die_with_parent(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            log(
+                Level::Error,
+                req,
+                &format!(
+                    "AH01215: {}: exec of '{path}' failed",
+                    crate::log::os_error_text(&e)
+                ),
+            );
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    for fd in [
+        stdin.as_ref().map(|s| s.as_fd()),
+        stdout.as_ref().map(|s| s.as_fd()),
+        stderr.as_ref().map(|s| s.as_fd()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = rhttpd_sys::limits::set_nonblocking(fd, true);
+    }
+    let mut sc = Script {
+        pgid: child.id() as i32,
+        child: Some(child),
+        stdout,
+        stderr,
+        err_line: Vec::new(),
+        path: path.clone(),
+        client: req.conn.client,
+        timeout: req.vhost.timeout.max(Duration::from_millis(10)),
+        stdin_broken: false,
+    };
+    let mut out = Vec::new();
+
+    // 1. The request body to stdin, reading stdout and stderr meanwhile.
+    if let Some(stdin) = stdin {
+        if req.head.body != BodyFraming::None {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let (mut start, mut end) = (0usize, 0usize);
+            let mut eof = false;
+            loop {
+                if start == end && !eof {
+                    match body.read(&mut buf) {
+                        Ok(0) => eof = true,
+                        Ok(n) => (start, end) = (0, n),
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            log(
+                                Level::Error,
+                                req,
+                                &format!("AH01225: Error reading request entity data: {e}"),
+                            );
+                            return Response::error(StatusCode::BAD_REQUEST);
+                        }
+                    }
+                }
+                if (start == end && eof) || sc.stdin_broken {
+                    break;
+                }
+                if start == end {
+                    continue;
+                }
+                match sc.pump(Some((&stdin, &buf[start..end])), &mut out) {
+                    Ok(p) if p.progress => start += p.written,
+                    Ok(_) => {
+                        log(
+                            Level::Error,
+                            req,
+                            &format!("AH01224: Timeout writing request body to CGI script {path}"),
+                        );
+                        return Response::error(StatusCode::GATEWAY_TIMEOUT);
+                    }
+                    Err(e) => {
+                        log(Level::Error, req, &format!("CGI script {path}: {e}"));
+                        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+                    }
+                }
+                if out.len() > 16 * 1024 * 1024 {
+                    // The script answers without reading its input; keep what it said
+                    // but stop feeding it.
+                    break;
+                }
+            }
+        }
+        drop(stdin);
+    }
+
+    // 2. The header block (nph-: the status line first).
+    let nph = is_nph(&script.filename);
+    let (head_end, body_start) = loop {
+        if let Some(found) = header_end(&out) {
+            break found;
+        }
+        if out.len() > MAX_HEADER_BLOCK {
+            log(
+                Level::Error,
+                req,
+                &format!("malformed header from script '{path}': header block too long"),
+            );
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        if sc.stdout.is_none() {
+            sc.drain_stderr();
+            log(
+                Level::Error,
+                req,
+                &format!(
+                    "End of script output before headers: {}",
+                    script
+                        .filename
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ),
+            );
+            sc.log_exit(Duration::from_secs(2));
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        match sc.pump(None, &mut out) {
+            Ok(p) if p.progress => {}
+            Ok(_) => {
+                log(
+                    Level::Warn,
+                    req,
+                    &format!("AH01220: Timeout waiting for output from CGI script {path}"),
+                );
+                return Response::error(StatusCode::GATEWAY_TIMEOUT);
+            }
+            Err(e) => {
+                log(Level::Error, req, &format!("CGI script {path}: {e}"));
+                return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        }
+    };
+    let mut block = &out[..head_end];
+    let mut nph_status = None;
+    if nph {
+        let nl = memchr::memchr(b'\n', block).unwrap_or(block.len());
+        let line = String::from_utf8_lossy(&block[..nl]).into_owned();
+        let code = line
+            .strip_prefix("HTTP/")
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|c| c.parse::<u16>().ok())
+            .and_then(|c| StatusCode::from_u16(c).ok());
+        match code {
+            Some(c) => nph_status = Some(c),
+            None => {
+                log(
+                    Level::Error,
+                    req,
+                    &format!("malformed header from script '{path}': Bad status line: {line}"),
+                );
+                return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        }
+        block = &block[(nl + 1).min(block.len())..];
+    }
+    let mut head = match parse_header_block(block) {
+        Ok(h) => h,
+        Err(why) => {
+            log(
+                Level::Error,
+                req,
+                &format!("malformed header from script '{path}': {why}"),
+            );
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let rest = out.split_off(body_start);
+    let body = Body::Stream(Box::new(CgiBody {
+        script: sc,
+        pending: rest,
+        pos: 0,
+    }));
+    if let Some(status) = nph_status {
+        // nph-: the script's status and headers go out as it wrote them (the server
+        // still frames the body itself).
+        let mut r = Response::new(status, body);
+        r.headers = head.headers;
+        return r;
+    }
+    if head.status.is_none() && head.location.is_none() && !head.headers.contains_key(CONTENT_TYPE)
+    {
+        head.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    }
+    cgi_response(req, head, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_blocks() {
+        assert_eq!(header_end(b"A: b\n\nbody"), Some((5, 6)));
+        assert_eq!(header_end(b"A: b\r\n\r\nbody"), Some((6, 8)));
+        assert_eq!(header_end(b"\r\nbody"), Some((0, 2)));
+        assert_eq!(header_end(b"A: b\r\n"), None);
+        let h =
+            parse_header_block(b"Status: 404 Not Found\r\nContent-Type: text/plain\nX-A:  b \n")
+                .unwrap();
+        assert_eq!(h.status, Some(StatusCode::NOT_FOUND));
+        assert_eq!(h.headers.get("x-a").unwrap(), "b");
+        assert_eq!(h.headers.get("content-type").unwrap(), "text/plain");
+        assert!(h.headers.get("status").is_none());
+        let h = parse_header_block(b"Location: /x\n").unwrap();
+        assert_eq!(h.location.as_deref(), Some("/x"));
+        assert!(
+            parse_header_block(b"no colon here\n")
+                .unwrap_err()
+                .starts_with("Bad header")
+        );
+        assert!(parse_header_block(b"Status: abc\n").is_err());
+        assert!(parse_header_block(b"Bad Name: x\n").is_err());
+    }
+
+    #[test]
+    fn path_info_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.cgi");
+        std::fs::write(&script, "x").unwrap();
+        let full = script.join("a/b");
+        let s = split_path_info(&full, "/cgi-bin/s.cgi/a/b").unwrap();
+        assert_eq!(s.filename, script);
+        assert_eq!(s.script_name, "/cgi-bin/s.cgi");
+        assert_eq!(s.path_info, "/a/b");
+        let s = split_path_info(&script, "/cgi-bin/s.cgi").unwrap();
+        assert_eq!(
+            (s.script_name.as_str(), s.path_info.as_str()),
+            ("/cgi-bin/s.cgi", "")
+        );
+        assert_eq!(
+            split_path_info(&dir.path().join("none/x"), "/none/x"),
+            Err(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            split_path_info(&dir.path().join("missing"), "/missing"),
+            Err(StatusCode::NOT_FOUND)
+        );
+    }
+
+    #[test]
+    fn isindex_queries() {
+        assert_eq!(isindex_args(Some("a+b%21")), vec!["a", "b!"]);
+        assert!(isindex_args(Some("a=1")).is_empty());
+        assert!(isindex_args(None).is_empty());
+    }
 }

@@ -76,6 +76,11 @@ impl Handler for StaticFiles {
         "default-handler"
     }
 
+    /// Local files only (a request body, which it discards, is never read inline).
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         serve(req, body)
     }

@@ -158,3 +158,34 @@ pub fn reclaim(
             .min(Duration::from_millis(100));
     }
 }
+
+/// What every child does first after fork: forget the parent's signal handling, drop
+/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies.
+/// That request must come after the privilege drop, because changing credentials
+/// clears it; and a parent that died before it is caught by the check that follows.
+/// `Err(status)` = exit with that status.
+pub fn child_prologue(
+    scoreboard: &crate::scoreboard::Scoreboard,
+    drop_to: &Option<(String, String)>,
+    threaded: bool,
+) -> Result<(), i32> {
+    let _ = rhttpd_sys::signals::reset_after_fork();
+    log::set_threaded_mpm(threaded);
+    if let Some((user, group)) = drop_to
+        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
+    {
+        log::log(
+            "unixd",
+            Level::Alert,
+            None,
+            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
+        );
+        return Err(15); // APEXIT_CHILDFATAL
+    }
+    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
+    let parent = scoreboard.global().parent_pid();
+    if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
+        return Err(0);
+    }
+    Ok(())
+}

@@ -128,18 +128,22 @@ pub fn start(
 /// Re-read the configuration for a restart. `None` (with the reason logged) when it is
 /// bad or asks for another MPM: the caller keeps serving with what it has.
 pub fn reload(args: &Args, mpm: MpmKind) -> Option<ServerConfig> {
-    let cfg = match cli::load_or_report(args) {
+    // The error goes to the error log: a detached parent's stderr is /dev/null.
+    let cfg = match crate::conf::load(&cli::load_options(args)) {
         Ok(c) => c,
-        Err(_) => {
+        Err(e) => {
             log::log(
                 "core",
                 Level::Error,
                 None,
-                "AH00526: the new configuration has errors (see above): restart refused, still serving with the running configuration",
+                &format!("{e}\nrestart refused, still serving with the running configuration"),
             );
             return None;
         }
     };
+    for w in &cfg.warnings {
+        log::log("core", Level::Warn, None, w);
+    }
     if cfg.mpm != Some(mpm) {
         log::log(
             "core",

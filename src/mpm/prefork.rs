@@ -50,16 +50,16 @@ use rhttpd_sys::process::{Forked, exit_now, fork, reap_nohang, send_signal};
 use rhttpd_sys::signals::SignalPipe;
 
 use super::common::{log_child_exit, reclaim};
+use super::parent::{self, Started};
 use super::prefork_child::{self, ChildContext};
 use super::settings::{MAX_SPAWN_RATE, PreforkSettings};
-use crate::cli::{self, Args};
+use crate::cli::Args;
 use crate::conf::ServerConfig;
 use crate::log::{self, Level};
 use crate::modules::status::{self, MpmInfo};
 use crate::scoreboard::{Scoreboard, WorkerStatus, now_micros};
 use crate::server::generation::Generation;
 use crate::server::pidfile::{self, libc_sig};
-use crate::server::{listeners, one_process::open_error_log};
 
 /// A live child, by pid.
 #[derive(Clone, Copy, Debug)]
@@ -84,125 +84,33 @@ struct Parent<'a> {
     drop_to: Option<(String, String)>,
 }
 
-/// Resolve User/Group when started as root; `None` means "do not switch" (not root, or
-/// no User configured: rhttpd then keeps root and says so, where Apache's compiled
-/// default `#-1` makes every child fail).
-fn privilege_target(cfg: &ServerConfig) -> Result<Option<(String, String)>, String> {
-    if !rhttpd_sys::running_as_root() {
-        return Ok(None);
-    }
-    if cfg.user == "#-1" {
-        log::log(
-            "unixd",
-            Level::Notice,
-            None,
-            "no User directive: children keep running as root",
-        );
-        return Ok(None);
-    }
-    if rhttpd_sys::lookup_user(&cfg.user).is_none() {
-        return Err(format!("AH00543: rhttpd: bad user name {}", cfg.user));
-    }
-    let group = if cfg.group == "#-1" {
-        rhttpd_sys::lookup_user(&cfg.user)
-            .map(|(_, gid)| format!("#{gid}"))
-            .unwrap_or_default()
-    } else {
-        cfg.group.clone()
-    };
-    if rhttpd_sys::lookup_group(&group).is_none() {
-        return Err(format!("AH00544: rhttpd: bad group name {group}"));
-    }
-    Ok(Some((cfg.user.clone(), group)))
-}
-
 /// Run the server with the prefork MPM until it is stopped.
 pub fn run(args: &Args, cfg: ServerConfig, foreground: bool) -> ExitCode {
     let (settings, warnings) = PreforkSettings::from_config(&cfg);
     for w in &warnings {
         eprintln!("{w}");
     }
-    let drop_to = match privilege_target(&cfg) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
-    };
-    let listeners = match listeners::bind_all(&cfg) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "{e}\nno listening sockets available, shutting down\nAH00015: Unable to open logs"
-            );
-            return ExitCode::from(1);
-        }
-    };
-    for l in &listeners {
-        let _ = l.set_nonblocking(true);
-    }
-    if let Err(e) = open_error_log(&cfg) {
-        eprintln!(
-            "AH00091: rhttpd: could not open error log file {}: {e}\nAH00015: Unable to open logs",
-            cfg.error_log
-        );
-        return ExitCode::from(1);
-    }
     let scoreboard = match Scoreboard::create(settings.server_limit, 1) {
         Ok(s) => s,
         Err(e) => {
-            log::log(
-                "core",
-                Level::Emerg,
-                None,
-                &format!(
-                    "AH00004: Unable to create or access scoreboard (anonymous shared memory failure): {e}"
-                ),
+            eprintln!(
+                "AH00004: Unable to create or access scoreboard (anonymous shared memory failure): {e}"
             );
             return ExitCode::from(1);
         }
     };
     let mpm_info = MpmInfo::prefork(settings.server_limit, settings.max_request_workers);
     let extra = status::handlers_for(&cfg, &scoreboard, mpm_info);
-    let current = match Generation::new(cfg, extra) {
-        Ok(g) => Arc::new(g),
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(1);
-        }
-    };
-    if !foreground && let Err(e) = rhttpd_sys::process::daemonize() {
-        eprintln!("rhttpd: could not detach: {e}");
-        return ExitCode::from(1);
-    }
-    let _ = rhttpd_sys::signals::ignore(13); // SIGPIPE
-    let sigs = match SignalPipe::new(&[
-        libc_sig::TERM,
-        libc_sig::INT,
-        libc_sig::WINCH,
-        libc_sig::HUP,
-        libc_sig::USR1,
-    ]) {
+    let Started {
+        listeners,
+        current,
+        sigs,
+        drop_to,
+    } = match parent::start(cfg, foreground, extra) {
         Ok(s) => s,
-        Err(e) => {
-            log::log(
-                "core",
-                Level::Emerg,
-                None,
-                &format!("cannot set up signals: {e}"),
-            );
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let pid_file = current.cfg.pid_file.clone();
-    if let Err(e) = pidfile::write(&pid_file) {
-        log::log(
-            "core",
-            Level::Error,
-            None,
-            &format!("AH00099: could not create {}: {e}", pid_file.display()),
-        );
-    }
     let g = scoreboard.global();
     g.set_restart_time(now_micros());
     g.set_parent_pid(rhttpd_sys::process::getpid());
@@ -221,24 +129,7 @@ pub fn run(args: &Args, cfg: ServerConfig, foreground: bool) -> ExitCode {
         reached_max_logged: false,
         drop_to,
     };
-    log::log(
-        "mpm_prefork",
-        Level::Notice,
-        None,
-        &format!(
-            "AH00163: {} configured -- resuming normal operations",
-            p.current.banner
-        ),
-    );
-    log::log(
-        "core",
-        Level::Notice,
-        None,
-        &format!(
-            "AH00094: Command line: '{}'",
-            std::env::args().collect::<Vec<_>>().join(" ")
-        ),
-    );
+    parent::log_started("mpm_prefork", "AH00163", &p.current.banner);
     p.start_children(p.settings.start_servers);
     let code = p.main_loop(&sigs);
     pidfile::remove(&pid_file);
@@ -490,33 +381,9 @@ impl Parent<'_> {
 
     /// Graceful (USR1) or hard (HUP) restart.
     fn restart(&mut self, graceful: bool) {
-        // The error goes to the error log: a detached parent's stderr is /dev/null.
-        let cfg = match crate::conf::load(&cli::load_options(self.args)) {
-            Ok(c) => c,
-            Err(e) => {
-                log::log(
-                    "core",
-                    Level::Error,
-                    None,
-                    &format!(
-                        "AH00526: {e}: restart refused, still serving with the running configuration"
-                    ),
-                );
-                return;
-            }
-        };
-        for w in &cfg.warnings {
-            log::log("core", Level::Warn, None, w);
-        }
-        if cfg.mpm != Some(crate::conf::MpmKind::Prefork) {
-            log::log(
-                "core",
-                Level::Error,
-                None,
-                "AH00537: The MPM cannot be changed during restart: restart refused",
-            );
+        let Some(cfg) = parent::reload(self.args, crate::conf::MpmKind::Prefork) else {
             return;
-        }
+        };
         let (mut settings, warnings) = PreforkSettings::from_config(&cfg);
         for w in warnings {
             log::log("mpm_prefork", Level::Warn, None, &w);
@@ -534,19 +401,14 @@ impl Parent<'_> {
             settings.server_limit = self.settings.server_limit;
             settings.max_request_workers = settings.max_request_workers.min(settings.server_limit);
         }
-        if let Err(e) = self.rebind(&cfg) {
+        if let Err(e) = parent::rebind(&mut self.listeners, &cfg) {
             log::log("core", Level::Error, None, &format!("{e}: restart refused"));
             return;
         }
-        let _ = open_error_log(&cfg);
         let mpm_info = MpmInfo::prefork(settings.server_limit, settings.max_request_workers);
         let extra = status::handlers_for(&cfg, &self.scoreboard, mpm_info);
-        let next = match Generation::new(cfg, extra) {
-            Ok(g) => Arc::new(g),
-            Err(e) => {
-                log::log("core", Level::Error, None, &format!("{e}: restart refused"));
-                return;
-            }
+        let Some(next) = parent::next_generation(cfg, extra) else {
+            return;
         };
         if graceful {
             log::log(
@@ -584,41 +446,5 @@ impl Parent<'_> {
         g.set_config_generation(g.config_generation() + 1);
         self.spawn_rate = 1;
         self.start_children(self.settings.start_servers);
-    }
-
-    /// Keep listeners whose address is still configured, bind new ones, close the rest.
-    fn rebind(&mut self, cfg: &ServerConfig) -> std::io::Result<()> {
-        let mut keep: Vec<Option<TcpListener>> = self.listeners.drain(..).map(Some).collect();
-        let mut out = Vec::new();
-        let mut to_bind = cfg.clone();
-        to_bind.listeners.clear();
-        for l in &cfg.listeners {
-            let found = keep.iter_mut().find(|k| {
-                k.as_ref()
-                    .and_then(|s| s.local_addr().ok())
-                    .is_some_and(|a| a == l.addr)
-            });
-            match found.and_then(Option::take) {
-                Some(sock) => out.push(sock),
-                None => to_bind.listeners.push(l.clone()),
-            }
-        }
-        if !to_bind.listeners.is_empty() {
-            match listeners::bind_all(&to_bind) {
-                Ok(new) => {
-                    for l in &new {
-                        let _ = l.set_nonblocking(true);
-                    }
-                    out.extend(new);
-                }
-                Err(e) => {
-                    // Put the old set back untouched.
-                    self.listeners = keep.into_iter().flatten().chain(out).collect();
-                    return Err(e);
-                }
-            }
-        }
-        self.listeners = out;
-        Ok(())
     }
 }

@@ -89,25 +89,8 @@ impl ConnObserver for CellObserver<'_> {
 
 /// The child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    let _ = signals::reset_after_fork();
-    if let Some((user, group)) = &ctx.drop_to
-        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
-    {
-        log::log(
-            "unixd",
-            Level::Alert,
-            None,
-            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
-        );
-        return 15; // APEXIT_CHILDFATAL
-    }
-    // After the privilege drop: the kernel clears the parent-death signal whenever the
-    // process's credentials change. And if the parent died before this point, nobody will
-    // send it: check once by hand.
-    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
-    let parent = ctx.scoreboard.global().parent_pid();
-    if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
-        return 0;
+    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, false) {
+        return code;
     }
     let stopping = Arc::new(AtomicBool::new(false));
     let _ = signals::register_flag(libc_sig::USR1, stopping.clone());

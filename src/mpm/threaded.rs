@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rhttpd_sys::ChildExit;
 use rhttpd_sys::process::{Forked, exit_now, fork, reap_nohang, send_signal};
 
 use super::common::{log_child_exit, reclaim};
@@ -38,6 +39,7 @@ use super::worker_child::ChildContext;
 use crate::cli::Args;
 use crate::conf::{MpmKind, ServerConfig};
 use crate::log::{self, Level};
+use crate::modules::status::{self, MpmInfo};
 use crate::scoreboard::{Scoreboard, WorkerStatus, now_micros};
 use crate::server::pidfile::{self, libc_sig};
 
@@ -62,7 +64,15 @@ struct Parent<'a> {
     children: HashMap<i32, Child>,
     spawn_rate: usize,
     hold_off: u32,
+    /// AH00286 (no idle thread at MaxRequestWorkers) was logged: once per lifetime.
     reached_max_logged: bool,
+    /// AH00287 (within MinSpareThreads of MaxRequestWorkers) was logged: once too.
+    near_max_logged: bool,
+    /// Children still to start after a graceful restart: each old child that exits
+    /// is replaced 1-for-1 in its slot, the rest start at the first quiet second.
+    remaining_to_start: usize,
+    /// Crash exits (death by a signal nobody sent) since the last quiet second.
+    successive_kills: u32,
 }
 
 fn module(which: Threaded) -> &'static str {
@@ -95,7 +105,8 @@ pub fn run(
             return ExitCode::from(1);
         }
     };
-    let extra = handlers(&cfg, &scoreboard);
+    let mut extra = handlers(&cfg, &scoreboard);
+    extra.extend(status_handlers(&cfg, &scoreboard, &settings, which));
     let started = match parent::start(cfg, foreground, extra) {
         Ok(s) => s,
         Err(code) => return code,
@@ -118,6 +129,9 @@ pub fn run(
         spawn_rate: 1,
         hold_off: 0,
         reached_max_logged: false,
+        near_max_logged: false,
+        remaining_to_start: 0,
+        successive_kills: 0,
     };
     let ah = if which == Threaded::Worker {
         "AH00292"
@@ -163,23 +177,62 @@ impl Parent<'_> {
             } else if got.contains(&libc_sig::USR1) {
                 self.restart(true, handlers);
             }
-            let reaped = self.reap();
+            let reaped = self.reap(handlers);
             if last.elapsed() >= Duration::from_secs(1) {
                 last = Instant::now();
                 if !reaped {
-                    self.maintain(handlers);
+                    self.successive_kills = 0;
+                    if self.remaining_to_start > 0 {
+                        // After a graceful restart: start the rest at once, as Apache's
+                        // startup_children, and skip maintenance this tick.
+                        let n = self.remaining_to_start;
+                        self.remaining_to_start = 0;
+                        self.start_children(n, handlers);
+                    } else {
+                        self.maintain(handlers);
+                    }
                 }
             }
         }
     }
 
-    fn reap(&mut self) -> bool {
+    fn reap(&mut self, handlers: HandlerFn) -> bool {
         let mut any = false;
         while let Some((pid, exit)) = reap_nohang() {
             any = true;
-            if let Some(c) = self.children.remove(&pid) {
-                log_child_exit(pid, exit, &self.started.current.cfg.server_root);
-                self.free_slot(c.slot, pid);
+            let Some(c) = self.children.remove(&pid) else {
+                continue;
+            };
+            log_child_exit(pid, exit, &self.started.current.cfg.server_root);
+            self.free_slot(c.slot, pid);
+            let usable = c.slot < self.settings.daemons_limit.min(self.settings.server_limit);
+            let crashed = matches!(exit, ChildExit::Signaled { .. })
+                && !c.stopping
+                && c.generation == self.generation;
+            if self.remaining_to_start > 0 && usable {
+                // Graceful restart, first phase: 1-for-1 replacement of old children.
+                self.remaining_to_start -= 1;
+                self.spawn(c.slot, handlers);
+            } else if crashed && usable {
+                // A child of the running generation died by a signal nobody sent: its
+                // connections are lost; replace it at once rather than waiting for spare
+                // maintenance, unless children keep dying (then wait for a quiet tick).
+                self.successive_kills += 1;
+                if self.successive_kills <= 3 {
+                    self.spawn(c.slot, handlers);
+                } else if self.successive_kills % 10 == 0 {
+                    let ah = if self.which == Threaded::Worker {
+                        "AH10392"
+                    } else {
+                        "AH10393"
+                    };
+                    log::log(
+                        module(self.which),
+                        Level::Warn,
+                        None,
+                        &format!("{ah}: children are killed successively!"),
+                    );
+                }
             }
         }
         any
@@ -259,12 +312,16 @@ impl Parent<'_> {
         }
     }
 
-    fn start_children(&mut self, n: usize, handlers: HandlerFn) {
+    /// Fork up to `n` children into free slots; returns how many were started.
+    fn start_children(&mut self, n: usize, handlers: HandlerFn) -> usize {
+        let mut started = 0;
         for slot in self.free_slots(n) {
             if !self.spawn(slot, handlers) {
                 break;
             }
+            started += 1;
         }
+        started
     }
 
     /// Apache's perform_idle_server_maintenance for worker/event, counted in threads.
@@ -316,7 +373,12 @@ impl Parent<'_> {
                 || candidates.len() >= self.settings.daemons_limit;
             let free = self.free_slots(self.spawn_rate);
             if at_max {
-                if !self.reached_max_logged {
+                let flag = if idle == 0 {
+                    &mut self.reached_max_logged
+                } else {
+                    &mut self.near_max_logged
+                };
+                if !std::mem::replace(flag, true) {
                     let msg = match (self.which, idle == 0) {
                         (Threaded::Worker, true) => {
                             "AH00286: server reached MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting"
@@ -332,7 +394,6 @@ impl Parent<'_> {
                         }
                     };
                     log::log(m, Level::Error, None, msg);
-                    self.reached_max_logged = true;
                 }
                 self.spawn_rate = 1;
             } else if free.is_empty() {
@@ -408,6 +469,7 @@ impl Parent<'_> {
             &format!("{ah}: caught SIGWINCH, shutting down gracefully"),
         );
         self.started.listeners.clear();
+        self.remaining_to_start = 0;
         for (&pid, c) in self.children.iter_mut() {
             c.stopping = true;
             let _ = send_signal(pid, libc_sig::USR1);
@@ -426,7 +488,8 @@ impl Parent<'_> {
             if got.contains(&libc_sig::TERM) || got.contains(&libc_sig::INT) {
                 break;
             }
-            self.reap();
+            // Every child is stopping and nothing remains to start: nothing respawns.
+            self.reap(no_handlers);
         }
         self.stop_all();
     }
@@ -485,7 +548,13 @@ impl Parent<'_> {
             log::log("core", Level::Error, None, &format!("{e}: restart refused"));
             return;
         }
-        let extra = handlers(&cfg, &self.scoreboard);
+        let mut extra = handlers(&cfg, &self.scoreboard);
+        extra.extend(status_handlers(
+            &cfg,
+            &self.scoreboard,
+            &settings,
+            self.which,
+        ));
         let Some(next) = parent::next_generation(cfg, extra) else {
             return;
         };
@@ -521,6 +590,9 @@ impl Parent<'_> {
             self.stop_all();
             self.scoreboard.clear();
             self.scoreboard.global().set_restart_time(now_micros());
+            self.scoreboard
+                .global()
+                .set_parent_pid(rhttpd_sys::process::getpid());
         }
         self.generation += 1;
         self.settings = settings;
@@ -529,8 +601,36 @@ impl Parent<'_> {
         g.set_running_generation(self.generation);
         g.set_config_generation(g.config_generation() + 1);
         self.spawn_rate = 1;
-        self.start_children(self.settings.start_servers, handlers);
+        let started = self.start_children(self.settings.start_servers, handlers);
+        self.remaining_to_start = if graceful {
+            self.settings.start_servers.saturating_sub(started)
+        } else {
+            0
+        };
     }
+}
+
+/// The status page's handler when `status_module` is loaded, described from the
+/// threaded settings.
+fn status_handlers(
+    cfg: &ServerConfig,
+    scoreboard: &Scoreboard,
+    settings: &ThreadedSettings,
+    which: Threaded,
+) -> Vec<Arc<dyn crate::handler::Handler>> {
+    let (name, is_async) = match which {
+        Threaded::Worker => ("worker", false),
+        Threaded::Event => ("event", true),
+    };
+    let info = MpmInfo::new(
+        name,
+        settings.server_limit,
+        settings.thread_limit,
+        settings.threads_per_child,
+        settings.max_request_workers,
+        is_async,
+    );
+    status::handlers_for(cfg, scoreboard, info)
 }
 
 /// Handlers a threaded MPM registers (none beyond the defaults yet).

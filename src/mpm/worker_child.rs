@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use rhttpd_http::{RequestHead, Version};
 use rhttpd_sys::ListenPoll;
-use rhttpd_sys::signals::{self, SignalPipe};
+use rhttpd_sys::signals::SignalPipe;
 
 use crate::conn::{self, ConnObserver, Finished, Phase};
 use crate::handler::ConnInfo;
@@ -176,19 +176,8 @@ impl ConnObserver for CellObserver<'_> {
 
 /// The child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    let _ = signals::reset_after_fork();
-    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
-    log::set_threaded_mpm(true);
-    if let Some((user, group)) = &ctx.drop_to
-        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
-    {
-        log::log(
-            "unixd",
-            Level::Alert,
-            None,
-            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
-        );
-        return 15;
+    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
+        return code;
     }
     let sigs = match SignalPipe::new(&[libc_sig::USR1]) {
         Ok(s) => s,

@@ -74,7 +74,11 @@ impl Generation {
         }
         Ok(Generation {
             banner: server_banner(cfg.server_tokens),
-            handlers: Handlers::new(extra_handlers),
+            handlers: Handlers::new(
+                (crate::modules::dynamic_handlers(&cfg).into_iter())
+                    .chain(extra_handlers)
+                    .collect(),
+            ),
             cfg: Arc::new(cfg),
             access_logs,
         })

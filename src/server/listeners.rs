@@ -26,8 +26,8 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<TcpListener>> {
             io::Error::new(
                 e.kind(),
                 format!(
-                    "({}){e}: AH00072: make_sock: could not bind to address {}",
-                    e.raw_os_error().unwrap_or(0),
+                    "{}: AH00072: make_sock: could not bind to address {}",
+                    crate::log::os_error_text(&e),
                     l.addr
                 ),
             )

@@ -31,15 +31,6 @@ pub fn open_error_log(cfg: &ServerConfig) -> std::io::Result<()> {
 }
 
 pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
-    let listeners = match listeners::bind_all(&cfg) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!("no listening sockets available, shutting down");
-            eprintln!("AH00015: Unable to open logs");
-            return ExitCode::from(1);
-        }
-    };
     if let Err(e) = open_error_log(&cfg) {
         eprintln!(
             "AH00091: rhttpd: could not open error log file {}: {e}",
@@ -75,6 +66,19 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
         Ok(g) => g,
         Err(e) => {
             eprintln!("{e}");
+            pidfile::remove(&pid_file);
+            return ExitCode::from(1);
+        }
+    };
+    // Bound last: once a client can connect, the pid file and every log are in place
+    // (tests and `-k` rely on that).
+    let listeners = match listeners::bind_all(&generation.cfg) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("no listening sockets available, shutting down");
+            eprintln!("AH00015: Unable to open logs");
+            log::log("core", Level::Emerg, None, &e.to_string());
             pidfile::remove(&pid_file);
             return ExitCode::from(1);
         }

@@ -31,7 +31,14 @@ pub fn write(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(path, format!("{}\n", rhttpd_sys::process::getpid()))
+    // Written to a temporary name and renamed, so a reader (`-k`, a supervisor) never
+    // sees a half-written file.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, format!("{}\n", rhttpd_sys::process::getpid()))?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 pub fn remove(path: &Path) {

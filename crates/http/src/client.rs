@@ -23,7 +23,8 @@ pub enum RequestBodyLength {
 }
 
 /// Write `METHOD target HTTP/1.1`, the caller's headers (minus any Content-Length /
-/// Transfer-Encoding, which this function owns) and the framing header. Bytes of
+/// Transfer-Encoding, which this function owns; names in Apache's casing, see
+/// [`crate::write_header_name`]) and the framing header. Bytes of
 /// `target` that may not appear in a request-target (controls, space, non-ASCII) are
 /// percent-encoded so the request line can never be split.
 pub fn write_request_head(
@@ -50,7 +51,7 @@ pub fn write_request_head(
         if matches!(name.as_str(), "content-length" | "transfer-encoding") {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
+        crate::names::write_header_name(name.as_str(), out);
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -239,7 +240,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            b"POST /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\nx-a: b\r\nContent-Length: 5\r\n\r\n"
+            b"POST /p?q=1 HTTP/1.1\r\nHost: backend:8080\r\nX-A: b\r\nContent-Length: 5\r\n\r\n"
         );
         out.clear();
         write_request_head(

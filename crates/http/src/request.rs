@@ -9,7 +9,7 @@
 //! characters in the target, upper-case `HTTP/x.y`).
 
 use crate::token::{
-    TeKind, content_length, has_token, is_token, parse_header_line, transfer_encoding,
+    TeKind, has_token, is_token, parse_header_line, request_content_length, transfer_encoding,
 };
 use crate::types::{BodyFraming, HeaderMap, Limits, Method, ParseError, RequestHead, Version};
 
@@ -102,19 +102,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let target_parts = split_target(&method, target)?;
     let host = check_host(version, &headers, target_parts.host)?;
 
-    let mut expect_continue = false;
-    for v in headers.get_all("expect") {
-        let v = crate::token::trim_ows(v.as_bytes());
-        if v.is_empty() {
-            continue;
-        }
-        if v.eq_ignore_ascii_case(b"100-continue") {
-            expect_continue = true;
-        } else {
-            return Err(ParseError::UnsupportedExpectation);
-        }
-    }
-    let expect_continue = expect_continue && version == Version::HTTP_11;
+    let expect_continue = check_expect(&headers)? && version == Version::HTTP_11;
 
     let body = request_framing(version, &headers, limits)?;
     let connection_close = has_token(&headers, "connection", "close");
@@ -135,6 +123,28 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         connection_keep_alive,
         head_len: pos,
     }))
+}
+
+/// Apache (`ap_read_request`, AH00570): the Expect fields, merged as Apache merges
+/// repeated fields (`a, b`), must be empty or exactly `100-continue`; anything else,
+/// including a repeated `Expect` field, is a 417. `Ok(true)`: 100-continue expected.
+fn check_expect(headers: &HeaderMap) -> Result<bool, ParseError> {
+    let mut values = headers.get_all("expect").iter();
+    let Some(first) = values.next() else {
+        return Ok(false);
+    };
+    if values.next().is_some() {
+        // The merged value contains ", " and so is never exactly `100-continue`.
+        return Err(ParseError::UnsupportedExpectation);
+    }
+    let v = crate::token::trim_ows(first.as_bytes());
+    if v.is_empty() {
+        Ok(false)
+    } else if v.eq_ignore_ascii_case(b"100-continue") {
+        Ok(true)
+    } else {
+        Err(ParseError::UnsupportedExpectation)
+    }
 }
 
 fn strip_cr(line: &[u8]) -> &[u8] {
@@ -162,6 +172,11 @@ fn parse_request_line(line: &[u8]) -> Result<(Method, &str, Version), ParseError
     let version = match proto {
         b"HTTP/1.1" => Version::HTTP_11,
         b"HTTP/1.0" => Version::HTTP_10,
+        // RFC 9112 §2.3: a higher minor version of HTTP/1 is answered as HTTP/1.1, the
+        // highest we conform to (Apache does the same).
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
+            Version::HTTP_11
+        }
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() && *major != b'0' =>
         {
@@ -323,7 +338,7 @@ fn request_framing(
         return Err(ParseError::ConflictingFraming);
     }
     match te {
-        TeKind::Absent => match content_length(headers)? {
+        TeKind::Absent => match request_content_length(headers)? {
             Some(n) if limits.body != 0 && n > limits.body => Err(ParseError::BodyTooLarge),
             Some(n) => Ok(BodyFraming::Length(n)),
             None => Ok(BodyFraming::None),
@@ -528,10 +543,16 @@ mod tests {
         let e = err("GET / HTTP/2.0\r\n\r\n");
         assert_eq!(e, ParseError::UnsupportedVersion);
         assert_eq!(e.status().as_u16(), 505);
-        assert_eq!(
-            err("GET / HTTP/1.2\r\n\r\n"),
-            ParseError::UnsupportedVersion
-        );
+        // A higher HTTP/1 minor version is served as HTTP/1.1 (RFC 9112 §2.3, Apache):
+        // Host is then required and keep-alive is the default.
+        for v in ["1.2", "1.9"] {
+            let r = ok(&format!("GET / HTTP/{v}\r\nHost: a\r\n\r\n"));
+            assert_eq!(r.version, Version::HTTP_11, "{v}");
+            assert_eq!(r.request_line, format!("GET / HTTP/{v}"));
+            assert_eq!(err(&format!("GET / HTTP/{v}\r\n\r\n")), ParseError::BadHost);
+        }
+        assert_eq!(err("GET / HTTP/1.x\r\n\r\n"), ParseError::BadRequestLine);
+        assert_eq!(err("GET / HTTP/1.\r\n\r\n"), ParseError::BadRequestLine);
         assert_eq!(err("GET / HTTP/0.9\r\n\r\n"), ParseError::BadRequestLine);
         assert_eq!(err("GET / http/1.1\r\n\r\n"), ParseError::BadRequestLine);
         assert_eq!(err("GET / HTTP/1.10\r\n\r\n"), ParseError::BadRequestLine);
@@ -696,14 +717,39 @@ mod tests {
         assert_eq!(r.body, BodyFraming::Length(10));
         let r = ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(r.body, BodyFraming::Length(0));
-        let r =
-            ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\r\nContent-Length: 7\r\n\r\n");
+        // Apache tolerates surrounding whitespace and leading zeros ...
+        let r = ok("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  07 \r\n\r\n");
         assert_eq!(r.body, BodyFraming::Length(7));
-        for v in ["-1", "1x", "", "7, 8", "0x1", " ", "1 2"] {
+        let max = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+            i64::MAX
+        );
+        let l0 = Limits { body: 0, ..lim() };
+        let r = parse_request_head(max.as_bytes(), &l0).unwrap().unwrap();
+        assert_eq!(r.body, BodyFraming::Length(i64::MAX.unsigned_abs()));
+        // ... but not lists, even of one repeated value (Apache 2.4.71: 400), nor
+        // values beyond apr_off_t.
+        for v in [
+            "-1",
+            "1x",
+            "",
+            "7, 8",
+            "7, 7",
+            "7,7",
+            "7,",
+            "+7",
+            "0x1",
+            " ",
+            "1 2",
+            "9223372036854775808",
+        ] {
             let s = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {v}\r\n\r\n");
             assert_eq!(err(&s), ParseError::BadContentLength, "{v:?}");
         }
         let s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(err(s), ParseError::BadContentLength);
+        // Repeated identical fields: Apache merges them into `7, 7` and answers 400.
+        let s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n";
         assert_eq!(err(s), ParseError::BadContentLength);
     }
 
@@ -760,6 +806,24 @@ mod tests {
             (e.clone(), e.status().as_u16()),
             (ParseError::UnsupportedExpectation, 417)
         );
+        // Also for HTTP/1.0, as in Apache.
+        let e = err("GET / HTTP/1.0\r\nExpect: something\r\n\r\n");
+        assert_eq!(e, ParseError::UnsupportedExpectation);
+        // Apache merges repeated fields (`100-continue, 100-continue`) and refuses that,
+        // as it refuses a list.
+        for s in [
+            "Expect: 100-continue\r\nExpect: 100-continue\r\n",
+            "Expect: 100-continue\r\nExpect: \r\n",
+            "Expect: 100-continue, foo\r\n",
+        ] {
+            let req = format!("GET / HTTP/1.1\r\nHost: a\r\n{s}\r\n");
+            assert_eq!(err(&req), ParseError::UnsupportedExpectation, "{s:?}");
+        }
+        // An empty Expect is ignored; surrounding whitespace is not part of the value.
+        let r = ok("GET / HTTP/1.1\r\nHost: a\r\nExpect: \r\n\r\n");
+        assert!(!r.expect_continue);
+        let r = ok("GET / HTTP/1.1\r\nHost: a\r\nExpect:  100-continue \r\n\r\n");
+        assert!(r.expect_continue);
         let r = ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, CLOSE\r\n\r\n");
         assert!(r.connection_close && !r.connection_keep_alive);
         let r = ok("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");

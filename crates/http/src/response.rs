@@ -121,21 +121,6 @@ pub fn status_drops_connection(status: StatusCode) -> bool {
     )
 }
 
-/// Header fields Apache keeps in a 304 (`ap_http_header_filter`), besides Date/Server
-/// and the connection fields.
-const KEPT_IN_304: &[&str] = &[
-    "etag",
-    "content-location",
-    "expires",
-    "cache-control",
-    "vary",
-    "warning",
-    "www-authenticate",
-    "proxy-authenticate",
-    "set-cookie",
-    "set-cookie2",
-];
-
 /// Fields the engine owns; dropped from the caller's map.
 const OWNED: &[&str] = &[
     "date",
@@ -146,7 +131,16 @@ const OWNED: &[&str] = &[
     "keep-alive",
 ];
 
+/// A field from the caller's map: the name in Apache's casing.
 fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    crate::names::write_header_name(name, out);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A field whose name is already spelled as it goes on the wire.
+fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
@@ -156,13 +150,16 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 /// Write `HTTP/1.1 <code> <phrase>`, `Date`, `Server` (unless `server` is empty), the
 /// caller's headers, then the framing and connection headers, then the blank line.
 /// Header order follows Apache: Date, Server, caller fields, Content-Length,
-/// Keep-Alive, Connection, Transfer-Encoding, Content-Type.
+/// Keep-Alive, Connection, Transfer-Encoding, Content-Type. Field names from `headers`
+/// are written in Apache's casing ([`crate::write_header_name`]: `ETag`,
+/// `Last-Modified`, `X-Custom`).
 ///
 /// * 1xx: status line and the caller's headers only (e.g. `Upgrade`/`Connection` of a
 ///   101); no body, connection kept.
-/// * 204/304: no Content-Length/Transfer-Encoding/Content-Type; a 304 keeps only the
-///   fields Apache keeps (ETag, Cache-Control, Expires, Vary, Content-Location, Warning,
-///   WWW-/Proxy-Authenticate, Set-Cookie).
+/// * 204/304: no Content-Length/Transfer-Encoding/Content-Type; every other field of
+///   the caller is kept, as Apache 2.4.71 does (a 304 for a static file carries
+///   Last-Modified, ETag and Accept-Ranges, plus e.g. Cache-Control, Expires, Vary,
+///   Set-Cookie).
 /// * HEAD: Content-Length of the would-be body when known and non-zero (Apache drops
 ///   `Content-Length: 0` on HEAD), `send_body = false`.
 /// * Unknown length: chunked for HTTP/1.1 requests, close-delimited otherwise.
@@ -223,16 +220,13 @@ pub fn write_response_head(
         }
     };
 
-    push_header(out, "Date", date.as_bytes());
+    push_field(out, "Date", date.as_bytes());
     if !server.is_empty() {
-        push_header(out, "Server", server.as_bytes());
+        push_field(out, "Server", server.as_bytes());
     }
     for (name, value) in headers {
         let n = name.as_str();
         if OWNED.contains(&n) || n == "content-type" {
-            continue;
-        }
-        if code == 304 && !KEPT_IN_304.contains(&n) {
             continue;
         }
         push_header(out, n, value.as_bytes());
@@ -263,7 +257,7 @@ pub fn write_response_head(
     }
     if !header_only_status {
         for value in headers.get_all("content-type") {
-            push_header(out, "Content-Type", value.as_bytes());
+            push_field(out, "Content-Type", value.as_bytes());
         }
     }
     out.extend_from_slice(b"\r\n");
@@ -368,7 +362,7 @@ mod tests {
         assert_eq!(
             s,
             "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: Apache\r\n\
-             last-modified: x\r\netag: \"e\"\r\nContent-Length: 45\r\n\
+             Last-Modified: x\r\nETag: \"e\"\r\nContent-Length: 45\r\n\
              Keep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\n\
              Content-Type: text/html\r\n\r\n"
         );
@@ -524,16 +518,18 @@ mod tests {
             ("set-cookie", "a=b"),
             ("x-custom", "y"),
         ];
+        // Apache 2.4.71 keeps every field but the body's framing and type on a 304.
         let (s, f) = write(Some(&r), 304, &h, ResponseLength::Known(50), &KA);
         assert_eq!(
             s,
             "HTTP/1.1 304 Not Modified\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: Apache\r\n\
-             etag: \"e\"\r\ncache-control: max-age=1\r\nset-cookie: a=b\r\n\r\n"
+             ETag: \"e\"\r\nLast-Modified: x\r\nCache-Control: max-age=1\r\n\
+             Set-Cookie: a=b\r\nX-Custom: y\r\n\r\n"
         );
         assert!(!f.send_body && f.keep_alive && !f.chunked);
         let (s, f) = write(Some(&r), 204, &h, ResponseLength::Unknown, &KA);
         assert!(
-            s.contains("x-custom: y")
+            s.contains("X-Custom: y")
                 && !s.contains("Content-Type")
                 && !s.contains("Content-Length")
         );
@@ -552,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: Upgrade\r\n\r\n"
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
         );
         assert!(!f.send_body);
         let mut out = Vec::new();
@@ -570,6 +566,48 @@ mod tests {
             out,
             b"HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 0\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn header_names_in_apache_casing() {
+        let r = req(G11);
+        let (s, _) = write(
+            Some(&r),
+            206,
+            &[
+                ("accept-ranges", "bytes"),
+                ("content-range", "bytes 0-1/20"),
+                ("location", "/x"),
+                ("allow", "GET"),
+                ("www-authenticate", "Basic"),
+                ("content-md5", "m"),
+                ("x-forwarded-for", "1.2.3.4"),
+                ("x-xss-protection", "1"),
+                ("dnt", "1"),
+                ("te", "trailers"),
+                ("x-my-header", "v"),
+                ("content-type", "text/plain"),
+            ],
+            ResponseLength::Known(2),
+            &KA,
+        );
+        for line in [
+            "\r\nAccept-Ranges: bytes\r\n",
+            "\r\nContent-Range: bytes 0-1/20\r\n",
+            "\r\nLocation: /x\r\n",
+            "\r\nAllow: GET\r\n",
+            "\r\nWWW-Authenticate: Basic\r\n",
+            "\r\nContent-MD5: m\r\n",
+            "\r\nX-Forwarded-For: 1.2.3.4\r\n",
+            "\r\nX-XSS-Protection: 1\r\n",
+            "\r\nDNT: 1\r\n",
+            "\r\nTE: trailers\r\n",
+            "\r\nX-My-Header: v\r\n",
+            "\r\nContent-Length: 2\r\n",
+            "\r\nContent-Type: text/plain\r\n",
+        ] {
+            assert!(s.contains(line), "{line:?} in {s}");
+        }
     }
 
     #[test]

@@ -73,8 +73,9 @@ pub(crate) fn parse_header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue)
     Ok((name, value))
 }
 
-/// All Content-Length values must be digit strings naming the same number (RFC 9110
-/// §8.6: `5, 5` and repeated identical fields are accepted). `Ok(None)` if absent.
+/// Client role (backend responses): all Content-Length values must be digit strings
+/// naming the same number (RFC 9110 §8.6: `5, 5` and repeated identical fields are
+/// accepted). Requests use the stricter [`request_content_length`]. `Ok(None)` if absent.
 pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseError> {
     let mut found: Option<u64> = None;
     for v in headers.get_all("content-length") {
@@ -97,6 +98,33 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseEr
         }
     }
     Ok(found)
+}
+
+/// The request side's stricter rule, Apache's (`ap_parse_strict_length` on the merged
+/// field): exactly one Content-Length field whose value is a digit string of at most
+/// `i64::MAX` (`apr_off_t`). A list (`3, 3`) or a repeated field, even with identical
+/// values, is a 400, as in Apache 2.4. `Ok(None)` if absent.
+pub(crate) fn request_content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseError> {
+    let mut values = headers.get_all("content-length").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ParseError::BadContentLength);
+    }
+    let item = trim_ows(first.as_bytes());
+    if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::BadContentLength);
+    }
+    let mut n: u64 = 0;
+    for &d in item {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .filter(|&n| n <= i64::MAX.unsigned_abs())
+            .ok_or(ParseError::BadContentLength)?;
+    }
+    Ok(Some(n))
 }
 
 /// How a Transfer-Encoding header list ends.

@@ -151,6 +151,26 @@ pub struct Listener<'a> {
     writing: usize,
     lingering: usize,
     dying: bool,
+    /// Read buffer for inline requests.
+    scratch: Vec<u8>,
+}
+
+/// The listener's observer for inline requests: it has no scoreboard cell of its own,
+/// so it adds their counts to cell 0's totals (counters only: the cell's status and
+/// request text belong to worker 0).
+struct InlineObserver<'a> {
+    cell: crate::scoreboard::WorkerRecord<'a>,
+    stopping: bool,
+}
+
+impl crate::conn::ConnObserver for InlineObserver<'_> {
+    fn request_finished(&mut self, f: &crate::conn::Finished<'_>) {
+        self.cell.record_request(f.bytes, f.duration);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping
+    }
 }
 
 impl<'a> Listener<'a> {
@@ -180,6 +200,7 @@ impl<'a> Listener<'a> {
             writing: 0,
             lingering: 0,
             dying: false,
+            scratch: vec![0u8; 16 * 1024],
         };
         l.set_accepting(true);
         Ok(l)
@@ -447,6 +468,26 @@ impl<'a> Listener<'a> {
         };
         match state {
             Parked::Reading | Parked::KeepAlive => {
+                // Requests that cannot block are served right here (no hand-off).
+                let inline = match self.slots[idx].as_mut() {
+                    Some(s) => {
+                        let mut obs = InlineObserver {
+                            cell: self.ctx.scoreboard.worker(self.ctx.slot, 0),
+                            stopping: self.dying,
+                        };
+                        super::request::try_inline(
+                            &mut s.conn,
+                            self.ctx.config,
+                            &mut obs,
+                            &mut self.scratch,
+                        )
+                    }
+                    None => return,
+                };
+                if let Some(next) = inline {
+                    self.reparked(idx, next);
+                    return;
+                }
                 if let Some(conn) = self.unpark(idx) {
                     // Even with every worker busy the connection waits its turn in the
                     // queue; Apache would close a keep-alive connection here.
@@ -494,6 +535,66 @@ impl<'a> Listener<'a> {
                 }
             }
         }
+    }
+
+    /// After an inline run: move the parked connection to its next state, touching
+    /// the epoll registration only when the interest changes.
+    fn reparked(&mut self, idx: usize, next: Next) {
+        let Some(slot) = self.slots[idx].as_ref() else {
+            return;
+        };
+        let old = slot.state;
+        let (state, interest) = match next {
+            Next::Close => {
+                self.close(idx);
+                return;
+            }
+            Next::ReadMore => (Parked::Reading, Interest::Read),
+            Next::KeepAlive if self.dying => {
+                self.close(idx);
+                return;
+            }
+            Next::KeepAlive => (Parked::KeepAlive, Interest::Read),
+            Next::WriteCompletion => (Parked::Writing, Interest::Write),
+            Next::Linger => {
+                // Re-park through the full path (shutdown, counters).
+                if let Some(conn) = self.unpark(idx) {
+                    self.park(conn, Next::Linger);
+                }
+                return;
+            }
+        };
+        if state == Parked::Writing
+            && let Some(s) = self.slots[idx].as_ref()
+        {
+            let _ = self
+                .poller
+                .modify(s.conn.stream.as_fd(), CONN_BASE + idx as u64, interest);
+        }
+        let (timeout, ka_timeout) = match self.slots[idx].as_ref() {
+            Some(s) => self.host_timeouts(&s.conn),
+            None => return,
+        };
+        let wait = if state == Parked::KeepAlive {
+            ka_timeout
+        } else {
+            timeout
+        };
+        self.count(old, false);
+        self.count(state, true);
+        self.next_stamp += 1;
+        let stamp = self.next_stamp;
+        if let Some(s) = self.slots[idx].as_mut() {
+            s.state = state;
+            s.stamp = stamp;
+            if state == Parked::KeepAlive {
+                s.conn.shrink_idle();
+            }
+        }
+        let at = Instant::now() + wait;
+        self.queue_for(state, wait)
+            .entries
+            .push_back((idx, stamp, at));
     }
 
     fn next_deadline(&self) -> Option<Instant> {

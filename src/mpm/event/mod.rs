@@ -44,7 +44,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rhttpd_sys::signals::{self, SignalPipe};
+use rhttpd_sys::signals::SignalPipe;
 
 use super::worker_child::{CellObserver, ChildContext};
 use crate::log::{self, Level};
@@ -54,19 +54,8 @@ use listener::{Jobs, Listener};
 
 /// The event child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    let _ = signals::reset_after_fork();
-    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
-    log::set_threaded_mpm(true);
-    if let Some((user, group)) = &ctx.drop_to
-        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
-    {
-        log::log(
-            "unixd",
-            Level::Alert,
-            None,
-            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
-        );
-        return 15;
+    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
+        return code;
     }
     let Ok(sigs) = SignalPipe::new(&[libc_sig::USR1]) else {
         return 7;

@@ -13,7 +13,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Instant, SystemTime};
 
 use rhttpd_http::{
-    BodyDecoder, BodyFraming, KeepAlivePolicy, ResponseLength, parse_request_head,
+    BodyDecoder, BodyFraming, KeepAlivePolicy, RequestHead, ResponseLength, parse_request_head,
     write_response_head,
 };
 
@@ -36,6 +36,8 @@ pub struct EventConn {
     pub out: Option<Outgoing>,
     /// What to do once `out` is written: keep-alive or lingering close.
     pub keep_alive_after: bool,
+    /// The socket is in blocking mode (only while a body or a stream is transferred).
+    blocking: bool,
 }
 
 /// Where the connection goes next.
@@ -62,7 +64,21 @@ impl EventConn {
             served: 0,
             out: None,
             keep_alive_after: false,
+            blocking: false,
         }
+    }
+
+    /// Switch between blocking (with Timeout) and non-blocking I/O, only when it changes.
+    fn set_blocking(&mut self, on: bool, timeout: std::time::Duration) {
+        if on == self.blocking {
+            return;
+        }
+        let _ = self.stream.set_nonblocking(!on);
+        if on {
+            let _ = self.stream.set_read_timeout(Some(timeout));
+            let _ = self.stream.set_write_timeout(Some(timeout));
+        }
+        self.blocking = on;
     }
 
     /// Read what the socket has (non-blocking), at most 64 KiB per call. Returns false
@@ -125,183 +141,261 @@ impl EventConn {
 }
 
 /// Serve what the connection has: every complete request in its input, until it must
-/// wait. `stopping`: the child is shutting down gracefully (answer with close).
+/// wait (a worker thread: handlers may block).
 pub fn process(
     conn: &mut EventConn,
     generation: &Generation,
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Next {
-    let cfg = &generation.cfg;
-    let default_host =
-        crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None));
     if !conn.read_available(scratch) && conn.input.is_empty() {
         return Next::Close;
     }
     loop {
         obs.phase(Phase::Read);
-        let started = SystemTime::now();
-        let t0 = Instant::now();
-        let head = match parse_request_head(&conn.input, &default_host.limits) {
+        let head = match next_head(conn, generation) {
+            Ok(h) => h,
+            Err(next) => return next,
+        };
+        match serve_one(conn, head, generation, obs, None) {
+            Next::KeepAlive if !conn.input.is_empty() => {} // pipelined: go on here
+            next => return next,
+        }
+    }
+}
+
+/// The same on the listener thread, which must not block: requests without a body
+/// whose handler cannot block (static files, status) are served right here, with no
+/// hand-off; `None` as soon as a request needs a worker (its bytes stay in `input`).
+pub fn try_inline(
+    conn: &mut EventConn,
+    generation: &Generation,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+) -> Option<Next> {
+    if !conn.read_available(scratch) && conn.input.is_empty() {
+        return Some(Next::Close);
+    }
+    loop {
+        let cfg = &generation.cfg;
+        let limits = &default_host(generation, conn).limits;
+        let head = match parse_request_head(&conn.input, limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
-                return if conn.input.is_empty() && conn.served > 0 {
+                return Some(if conn.input.is_empty() && conn.served > 0 {
                     Next::KeepAlive
                 } else {
                     Next::ReadMore
-                };
+                });
             }
-            Err(e) => {
-                let _ = conn.stream.set_nonblocking(false);
-                let _ = conn.stream.set_write_timeout(Some(default_host.timeout));
-                let buf = InBuf {
-                    data: std::mem::take(&mut conn.input),
-                    start: 0,
-                };
-                reject(
-                    &mut conn.stream,
-                    generation,
-                    &conn.info,
-                    &buf,
-                    e.status(),
-                    started,
-                    t0,
-                );
-                return Next::Linger;
-            }
+            // Errors are answered with a blocking write: a worker's job.
+            Err(_) => return None,
         };
+        if head.body != BodyFraming::None {
+            return None;
+        }
+        let Ok(ran) = crate::pipeline::process_inline(cfg, &generation.handlers, &conn.info, &head)
+        else {
+            return None;
+        };
+        let (resp, outcome) = ran;
+        if matches!(resp.body, Body::Stream(_)) {
+            return None;
+        }
+        conn.input.drain(..head.head_len);
         obs.request_started(&head, &conn.info);
-        // The body (if any) and streamed responses use blocking I/O bounded by Timeout.
-        let _ = conn.stream.set_nonblocking(false);
-        let _ = conn.stream.set_read_timeout(Some(default_host.timeout));
-        let _ = conn.stream.set_write_timeout(Some(default_host.timeout));
-        let mut buf = InBuf {
-            data: std::mem::take(&mut conn.input),
-            start: head.head_len,
-        };
-        let mut reader = BodyReader {
-            stream: &mut conn.stream,
-            buf: &mut buf,
-            decoder: BodyDecoder::new(head.body, default_host.base_dir.limit_request_body()),
-            continue_pending: head.expect_continue && head.body != BodyFraming::None,
-            error: None,
-            spill: Vec::new(),
-            io_failed: false,
-        };
-        obs.phase(Phase::Write);
-        let (resp, outcome) =
-            crate::pipeline::process(cfg, &generation.handlers, &conn.info, &head, &mut reader);
-        let body_error = reader.error.clone();
-        let continue_unsent = reader.continue_pending;
-        let mut body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
-        if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
-            body_complete = drain(&mut reader);
-        }
-        let body_in = reader.decoder.wire_len();
-        let resp = match body_error {
-            Some(e) => crate::pipeline::error_response_for(
-                cfg,
-                &generation.handlers,
-                &conn.info,
-                &head,
-                e.status(),
-            ),
-            None => resp,
-        };
-        // What was read beyond this request stays as the next request's input.
-        conn.input = buf.pending().to_vec();
-        let host = crate::conf::vhost::host(cfg, outcome.vhost);
-        let ka = KeepAlivePolicy {
-            enabled: host.keep_alive
-                && !host.keep_alive_timeout.is_zero()
-                && body_complete
-                && !obs.stopping(),
-            timeout_secs: host.keep_alive_timeout.as_secs().max(1),
-            max: host.max_keep_alive_requests,
-            served: conn.served,
-        };
-        let (status, resp_headers, keep_alive, bytes_out, body_bytes, ok, pending) =
-            if matches!(resp.body, Body::Stream(_)) {
-                // Streams keep the worker: write them with the blocking driver.
-                let (status, headers, ka_ok, out, body, ok) =
-                    write_response(&mut conn.stream, generation, &head, resp, &ka);
-                (status, headers, ka_ok, out, body, ok, None)
-            } else {
-                let length = match resp.body.len() {
-                    Some(n) => ResponseLength::Known(n),
-                    None => ResponseLength::Unknown,
-                };
-                let date = rhttpd_http::http_date_now();
-                let mut head_bytes = Vec::with_capacity(512);
-                let framing = write_response_head(
-                    Some(&head),
-                    resp.status,
-                    &resp.headers,
-                    length,
-                    &ka,
-                    &generation.banner,
-                    &date,
-                    &mut head_bytes,
-                );
-                let head_len = head_bytes.len() as u64;
-                let body_len = if framing.send_body {
-                    resp.body.len().unwrap_or(0)
-                } else {
-                    0
-                };
-                let status = resp.status.as_u16();
-                let headers = resp.headers.clone();
-                match Outgoing::new(head_bytes, resp.body, framing.send_body) {
-                    Ok(out) => (
-                        status,
-                        headers,
-                        framing.keep_alive,
-                        head_len + body_len,
-                        body_len,
-                        true,
-                        Some(out),
-                    ),
-                    Err(_) => (status, headers, false, 0, 0, false, None),
-                }
-            };
-        conn.served += 1;
-        obs.phase(Phase::Log);
-        let duration = t0.elapsed();
-        generation.log_access(&AccessEntry {
-            info: &conn.info,
-            head: Some(&head),
-            outcome: &outcome,
-            started,
-            duration,
-            status,
-            original_status: outcome.original_status,
-            body_bytes,
-            bytes_in: head.head_len as u64 + body_in,
-            bytes_out,
-            response_headers: &resp_headers,
-            keep_alive: keep_alive && ok,
-        });
-        obs.request_finished(&Finished {
-            request_line: &head.request_line,
-            vhost: host.server_name.as_deref().unwrap_or(""),
-            bytes: body_bytes,
-            duration,
-        });
-        conn.info.keepalives += 1;
-        if !ok {
-            return Next::Close;
-        }
-        conn.keep_alive_after = keep_alive;
-        let _ = conn.stream.set_nonblocking(true);
-        conn.out = pending;
-        match conn.continue_write() {
-            Next::KeepAlive => {
-                if conn.input.is_empty() {
-                    return Next::KeepAlive;
-                }
-                // Pipelined input: go on with the next request on this thread.
-            }
-            other => return other,
+        match serve_one(conn, head, generation, obs, Some((resp, outcome))) {
+            Next::KeepAlive if !conn.input.is_empty() => {}
+            next => return Some(next),
         }
     }
+}
+
+fn default_host<'g>(generation: &'g Generation, conn: &EventConn) -> &'g crate::conf::VirtualHost {
+    let cfg = &generation.cfg;
+    crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None))
+}
+
+/// Parse the next head from `input` (consuming it), or say where to wait. Bad requests
+/// are answered here (blocking write) and end in lingering close.
+fn next_head(conn: &mut EventConn, generation: &Generation) -> Result<RequestHead, Next> {
+    let host = default_host(generation, conn);
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    match parse_request_head(&conn.input, &host.limits) {
+        Ok(Some(h)) => {
+            conn.input.drain(..h.head_len);
+            Ok(h)
+        }
+        Ok(None) => Err(if conn.input.is_empty() && conn.served > 0 {
+            Next::KeepAlive
+        } else {
+            Next::ReadMore
+        }),
+        Err(e) => {
+            conn.set_blocking(true, host.timeout);
+            let buf = InBuf {
+                data: std::mem::take(&mut conn.input),
+                start: 0,
+            };
+            reject(
+                &mut conn.stream,
+                generation,
+                &conn.info,
+                &buf,
+                e.status(),
+                started,
+                t0,
+            );
+            Err(Next::Linger)
+        }
+    }
+}
+
+/// Run one request (unless `ran` already holds its response), start writing the
+/// response and say where the connection goes next.
+fn serve_one(
+    conn: &mut EventConn,
+    head: RequestHead,
+    generation: &Generation,
+    obs: &mut dyn ConnObserver,
+    ran: Option<(crate::handler::Response, crate::pipeline::Outcome)>,
+) -> Next {
+    let cfg = &generation.cfg;
+    let default = default_host(generation, conn);
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let mut body_in = 0;
+    let mut body_complete = true;
+    let (resp, outcome) = match ran {
+        Some(r) => r,
+        None => {
+            obs.request_started(&head, &conn.info);
+            if head.body != BodyFraming::None {
+                // Bodies are read with blocking I/O bounded by Timeout.
+                conn.set_blocking(true, default.timeout);
+            }
+            let mut buf = InBuf {
+                data: std::mem::take(&mut conn.input),
+                start: 0,
+            };
+            let mut reader = BodyReader {
+                stream: &mut conn.stream,
+                buf: &mut buf,
+                decoder: BodyDecoder::new(head.body, default.base_dir.limit_request_body()),
+                continue_pending: head.expect_continue && head.body != BodyFraming::None,
+                error: None,
+                spill: Vec::new(),
+                io_failed: false,
+            };
+            obs.phase(Phase::Write);
+            let (resp, outcome) =
+                crate::pipeline::process(cfg, &generation.handlers, &conn.info, &head, &mut reader);
+            let body_error = reader.error.clone();
+            let continue_unsent = reader.continue_pending;
+            body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
+            if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
+                body_complete = drain(&mut reader);
+            }
+            body_in = reader.decoder.wire_len();
+            let resp = match body_error {
+                Some(e) => crate::pipeline::error_response_for(
+                    cfg,
+                    &generation.handlers,
+                    &conn.info,
+                    &head,
+                    e.status(),
+                ),
+                None => resp,
+            };
+            // What was read beyond this request stays as the next request's input.
+            conn.input = buf.pending().to_vec();
+            (resp, outcome)
+        }
+    };
+    let host = crate::conf::vhost::host(cfg, outcome.vhost);
+    let ka = KeepAlivePolicy {
+        enabled: host.keep_alive
+            && !host.keep_alive_timeout.is_zero()
+            && body_complete
+            && !obs.stopping(),
+        timeout_secs: host.keep_alive_timeout.as_secs().max(1),
+        max: host.max_keep_alive_requests,
+        served: conn.served,
+    };
+    let (status, resp_headers, keep_alive, bytes_out, body_bytes, ok, pending) =
+        if matches!(resp.body, Body::Stream(_)) {
+            // Streams keep the worker: write them with the blocking driver.
+            conn.set_blocking(true, default.timeout);
+            let (status, headers, ka_ok, out, body, ok) =
+                write_response(&mut conn.stream, generation, &head, resp, &ka);
+            (status, headers, ka_ok, out, body, ok, None)
+        } else {
+            let length = match resp.body.len() {
+                Some(n) => ResponseLength::Known(n),
+                None => ResponseLength::Unknown,
+            };
+            let date = rhttpd_http::http_date_now();
+            let mut head_bytes = Vec::with_capacity(512);
+            let framing = write_response_head(
+                Some(&head),
+                resp.status,
+                &resp.headers,
+                length,
+                &ka,
+                &generation.banner,
+                &date,
+                &mut head_bytes,
+            );
+            let head_len = head_bytes.len() as u64;
+            let body_len = if framing.send_body {
+                resp.body.len().unwrap_or(0)
+            } else {
+                0
+            };
+            let status = resp.status.as_u16();
+            match Outgoing::new(head_bytes, resp.body, framing.send_body) {
+                Ok(out) => (
+                    status,
+                    resp.headers,
+                    framing.keep_alive,
+                    head_len + body_len,
+                    body_len,
+                    true,
+                    Some(out),
+                ),
+                Err(_) => (status, resp.headers, false, 0, 0, false, None),
+            }
+        };
+    conn.served += 1;
+    obs.phase(Phase::Log);
+    let duration = t0.elapsed();
+    generation.log_access(&AccessEntry {
+        info: &conn.info,
+        head: Some(&head),
+        outcome: &outcome,
+        started,
+        duration,
+        status,
+        original_status: outcome.original_status,
+        body_bytes,
+        bytes_in: head.head_len as u64 + body_in,
+        bytes_out,
+        response_headers: &resp_headers,
+        keep_alive: keep_alive && ok,
+    });
+    obs.request_finished(&Finished {
+        request_line: &head.request_line,
+        vhost: host.server_name.as_deref().unwrap_or(""),
+        bytes: body_bytes,
+        duration,
+    });
+    conn.info.keepalives += 1;
+    if !ok {
+        return Next::Close;
+    }
+    conn.keep_alive_after = keep_alive;
+    conn.set_blocking(false, default.timeout);
+    conn.out = pending;
+    conn.continue_write()
 }

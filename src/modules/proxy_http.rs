@@ -1,0 +1,522 @@
+//! mod_proxy_http: forwards a request to an HTTP/1.1 backend with the project's own
+//! HTTP engine in the client role, streaming both ways: the client's body goes to the
+//! backend as it is read (chunked when its length is unknown), the backend's body comes
+//! back through [`BodyDecoder`] as the client takes it. Hop-by-hop headers are removed
+//! in both directions; `X-Forwarded-For/-Host/-Server` are added (ProxyAddHeaders);
+//! `ProxyPassReverse` rewrites `Location`, `Content-Location` and `URI`. A backend
+//! connection goes back to the per-process pool when the response allowed keep-alive
+//! and its body ended cleanly.
+//!
+//! Failures as Apache maps them: no connection → 503 (and the backend is disabled for
+//! `retry=`), no answer within the timeout → 504, an unparseable answer → 502.
+
+use std::io::{self, ErrorKind, Read, Write};
+
+use http::header::{self, HeaderName};
+use rhttpd_http::{
+    BodyDecoder, BodyFraming, HeaderMap, HeaderValue, LAST_CHUNK, Limits, Method,
+    RequestBodyLength, StatusCode, parse_response_head, response_framing, response_keep_alive,
+    write_chunk_header, write_request_head,
+};
+
+use super::proxy::{self, Conn, ConnectError};
+use crate::conf::proxy::{Backend, ProxyVia};
+use crate::handler::{Body, Request, RequestBody, Response};
+use crate::log::Level;
+
+const CHUNK: usize = 32 * 1024;
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) plus the Proxy-* family.
+fn is_hop_by_hop(name: &str, listed: &[String]) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+    ) || name.starts_with("proxy-")
+        || listed.iter().any(|l| l == name)
+}
+
+/// Header names listed in Connection.
+fn connection_tokens(h: &HeaderMap) -> Vec<String> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The headers sent to the backend.
+fn backend_headers(req: &Request<'_>, backend: &Backend, reuse: bool) -> HeaderMap {
+    let pc = &req.vhost.proxy;
+    let listed = connection_tokens(&req.head.headers);
+    let mut h = HeaderMap::with_capacity(req.head.headers.len() + 4);
+    for (n, v) in req.head.headers.iter() {
+        let name = n.as_str();
+        if is_hop_by_hop(name, &listed) || matches!(name, "host" | "expect" | "content-length") {
+            continue;
+        }
+        h.append(n.clone(), v.clone());
+    }
+    let client_host = req
+        .head
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let host = match (&client_host, pc.preserve_host) {
+        (Some(ch), true) => ch.clone(),
+        _ => backend.authority.clone(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&host) {
+        h.insert(header::HOST, v);
+    }
+    if pc.add_headers {
+        let ip = req.conn.client.ip().to_string();
+        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(old) => format!("{old}, {ip}"),
+            None => ip,
+        };
+        put(&mut h, "x-forwarded-for", &xff);
+        if let Some(ch) = &client_host {
+            let v = match h.get("x-forwarded-host").and_then(|v| v.to_str().ok()) {
+                Some(old) => format!("{old}, {ch}"),
+                None => ch.clone(),
+            };
+            put(&mut h, "x-forwarded-host", &v);
+        }
+        let server = req
+            .vhost
+            .server_name
+            .clone()
+            .unwrap_or_else(|| "localhost".into());
+        let v = match h.get("x-forwarded-server").and_then(|v| v.to_str().ok()) {
+            Some(old) => format!("{old}, {server}"),
+            None => server,
+        };
+        put(&mut h, "x-forwarded-server", &v);
+    }
+    add_via(req, &mut h, pc.via);
+    if !reuse {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    h
+}
+
+fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(HeaderName::from_static(name), v);
+    }
+}
+
+fn add_via(req: &Request<'_>, h: &mut HeaderMap, via: ProxyVia) {
+    let server = req.vhost.server_name.as_deref().unwrap_or("localhost");
+    let mine = match via {
+        ProxyVia::Off => return,
+        ProxyVia::Block => {
+            h.remove(header::VIA);
+            return;
+        }
+        ProxyVia::On => format!("1.1 {server}"),
+        ProxyVia::Full => format!(
+            "1.1 {server} ({})",
+            crate::pipeline::server_banner(req.server.server_tokens)
+        ),
+    };
+    let v = match h.get(header::VIA).and_then(|v| v.to_str().ok()) {
+        Some(old) => format!("{old}, {mine}"),
+        None => mine,
+    };
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        h.insert(header::VIA, v);
+    }
+}
+
+/// ProxyPassReverse: a value starting with a mapped backend URL is rewritten to this
+/// server's URL for the mapped path (`http://` + the client's Host).
+pub(crate) fn reverse_map(req: &Request<'_>, value: &str) -> Option<String> {
+    for m in &req.vhost.proxy.reverse {
+        if let Some(rest) = value.strip_prefix(m.url.as_str()) {
+            let host = req
+                .head
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| req.vhost.server_name.clone())
+                .unwrap_or_else(|| req.conn.local.to_string());
+            let mut path = m.path.clone();
+            if path.ends_with('/') && rest.starts_with('/') {
+                path.pop();
+            }
+            return Some(format!("http://{host}{path}{rest}"));
+        }
+    }
+    None
+}
+
+/// The headers sent to the client.
+fn client_headers(req: &Request<'_>, backend_h: &HeaderMap) -> HeaderMap {
+    let listed = connection_tokens(backend_h);
+    let mut h = HeaderMap::with_capacity(backend_h.len());
+    for (n, v) in backend_h.iter() {
+        let name = n.as_str();
+        if is_hop_by_hop(name, &listed) || name == "content-length" {
+            continue;
+        }
+        if matches!(name, "location" | "content-location" | "uri")
+            && let Some(new) = v.to_str().ok().and_then(|s| reverse_map(req, s))
+            && let Ok(nv) = HeaderValue::from_str(&new)
+        {
+            h.append(n.clone(), nv);
+            continue;
+        }
+        h.append(n.clone(), v.clone());
+    }
+    add_via(req, &mut h, req.vhost.proxy.via);
+    h
+}
+
+/// Forward the request to `backend` with request-target `target`.
+pub(crate) fn serve(
+    req: &Request<'_>,
+    body: &mut RequestBody<'_>,
+    backend: &Backend,
+    target: &str,
+) -> Response {
+    let key = backend.key();
+    let timeout = proxy::io_timeout(req, backend);
+    let reuse = !backend.params.disable_reuse;
+    let headers = backend_headers(req, backend, reuse);
+    let length = match req.head.body {
+        BodyFraming::None | BodyFraming::UntilClose => RequestBodyLength::None,
+        BodyFraming::Length(n) => RequestBodyLength::Known(n),
+        BodyFraming::Chunked => RequestBodyLength::Chunked,
+    };
+    let mut head_bytes = Vec::with_capacity(1024);
+    write_request_head(&req.head.method, target, &headers, length, &mut head_bytes);
+    let has_body = length != RequestBodyLength::None;
+
+    // A pooled connection may have been closed by the backend just now: a request
+    // without a body is retried once on a fresh connection.
+    let mut attempt = 0;
+    let (conn, mut buf, parsed) = loop {
+        attempt += 1;
+        let pooled = if reuse { proxy::pool_take(&key) } else { None };
+        let reused = pooled.is_some();
+        let mut conn = match pooled {
+            Some(c) => {
+                c.set_timeout(timeout);
+                c
+            }
+            None => match proxy::connect(req, backend, timeout) {
+                Ok(c) => c,
+                Err(ConnectError::InError | ConnectError::Failed) => {
+                    return Response::error(StatusCode::SERVICE_UNAVAILABLE);
+                }
+            },
+        };
+        let retryable = reused && !has_body && attempt == 1;
+        if let Err(e) = conn.write_all(&head_bytes) {
+            if retryable {
+                continue;
+            }
+            return backend_error(req, &key, &e, "error writing request head to");
+        }
+        if has_body {
+            match send_body(&mut conn, body, length == RequestBodyLength::Chunked) {
+                Ok(()) => {}
+                Err(SendError::Client(e)) => {
+                    proxy::log(
+                        req,
+                        Level::Error,
+                        &format!("AH01097: pass request body failed to {key}: {e}"),
+                    );
+                    return Response::error(StatusCode::BAD_REQUEST);
+                }
+                // The backend stopped reading: it may have answered early (413 ...).
+                Err(SendError::Backend) => {}
+            }
+        }
+        let mut buf = Vec::with_capacity(8192);
+        match read_head(&mut conn, &mut buf, &req.head.method) {
+            Ok(p) => break (conn, buf, p),
+            Err(HeadError::Eof) if retryable && buf.is_empty() => continue,
+            Err(HeadError::Io(e)) if retryable && buf.is_empty() && !proxy::is_timeout(&e) => {
+                continue;
+            }
+            Err(HeadError::Io(e)) => {
+                return backend_error(req, &key, &e, "error reading status line from");
+            }
+            Err(HeadError::Eof) => {
+                proxy::log(
+                    req,
+                    Level::Error,
+                    &format!(
+                        "AH01102: error reading status line from remote server {key}: connection closed"
+                    ),
+                );
+                return Response::error(StatusCode::BAD_GATEWAY);
+            }
+            Err(HeadError::Bad(e)) => {
+                proxy::log(
+                    req,
+                    Level::Error,
+                    &format!("AH01102: error reading status line from remote server {key}: {e}"),
+                );
+                return Response::error(StatusCode::BAD_GATEWAY);
+            }
+        }
+    };
+    let (status, version, backend_h, framing) = parsed;
+    let keep = reuse && response_keep_alive(version, &backend_h);
+    let mut resp_headers = client_headers(req, &backend_h);
+    let body = match framing {
+        BodyFraming::None | BodyFraming::Length(0) => {
+            if keep && buf.is_empty() {
+                proxy::pool_put(&key, conn);
+            }
+            Body::Empty
+        }
+        f => {
+            let decoder = BodyDecoder::new(f, 0);
+            // `buf` holds the bytes already read past the head.
+            Body::Stream(Box::new(ProxyBody {
+                conn: Some(conn),
+                buf: std::mem::take(&mut buf),
+                pos: 0,
+                decoder,
+                spill: Vec::new(),
+                keep,
+                key,
+                client: req.conn.client,
+            }))
+        }
+    };
+    if req.head.method == Method::HEAD {
+        resp_headers.remove(header::CONTENT_LENGTH);
+    }
+    let mut r = Response::new(status, body);
+    r.headers = resp_headers;
+    r
+}
+
+fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {
+    let timeout = proxy::is_timeout(e);
+    proxy::log(
+        req,
+        Level::Error,
+        &format!(
+            "{}: AH01102: {what} remote server {key}",
+            crate::log::os_error_text(e)
+        ),
+    );
+    Response::error(if timeout {
+        StatusCode::GATEWAY_TIMEOUT
+    } else {
+        StatusCode::BAD_GATEWAY
+    })
+}
+
+enum SendError {
+    Client(io::Error),
+    Backend,
+}
+
+/// Copy the client's body to the backend (chunk-encoded when `chunked`).
+fn send_body(conn: &mut Conn, body: &mut RequestBody<'_>, chunked: bool) -> Result<(), SendError> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SendError::Client(e)),
+        };
+        let r = if chunked {
+            let mut h = Vec::with_capacity(16);
+            write_chunk_header(n, &mut h);
+            conn.write_all(&h)
+                .and_then(|_| conn.write_all(&buf[..n]))
+                .and_then(|_| conn.write_all(b"\r\n"))
+        } else {
+            conn.write_all(&buf[..n])
+        };
+        r.map_err(|_| SendError::Backend)?;
+    }
+    if chunked {
+        conn.write_all(LAST_CHUNK).map_err(|_| SendError::Backend)?;
+    }
+    Ok(())
+}
+
+enum HeadError {
+    Eof,
+    Io(io::Error),
+    Bad(String),
+}
+
+type Parsed = (StatusCode, rhttpd_http::Version, HeaderMap, BodyFraming);
+
+/// Read the response head (skipping interim 1xx responses other than 101). On return
+/// `buf` holds the bytes after the head.
+fn read_head(conn: &mut Conn, buf: &mut Vec<u8>, method: &Method) -> Result<Parsed, HeadError> {
+    let limits = Limits::default();
+    loop {
+        match parse_response_head(buf, &limits) {
+            Ok(Some(p)) => {
+                buf.drain(..p.head_len);
+                if p.status.is_informational() && p.status != StatusCode::SWITCHING_PROTOCOLS {
+                    continue;
+                }
+                let framing = response_framing(method, p.status, &p.headers)
+                    .map_err(|e| HeadError::Bad(e.to_string()))?;
+                return Ok((p.status, p.version, p.headers, framing));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(HeadError::Bad(e.to_string())),
+        }
+        let mut chunk = [0u8; 8192];
+        match conn.read(&mut chunk) {
+            Ok(0) => return Err(HeadError::Eof),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(HeadError::Io(e)),
+        }
+    }
+}
+
+/// The backend's response body, decoded as the client reads it.
+struct ProxyBody {
+    conn: Option<Conn>,
+    buf: Vec<u8>,
+    pos: usize,
+    decoder: BodyDecoder,
+    spill: Vec<u8>,
+    keep: bool,
+    key: String,
+    client: std::net::SocketAddr,
+}
+
+impl ProxyBody {
+    fn finish(&mut self) {
+        if let Some(c) = self.conn.take()
+            && self.keep
+            && self.pos >= self.buf.len()
+        {
+            proxy::pool_put(&self.key, c);
+        }
+    }
+
+    fn fail(&mut self, msg: String) -> io::Error {
+        self.conn = None;
+        crate::log::log(
+            "proxy",
+            Level::Error,
+            Some(self.client),
+            &format!("AH01110: error reading response from {}: {msg}", self.key),
+        );
+        io::Error::other(msg)
+    }
+}
+
+impl Read for ProxyBody {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if !self.spill.is_empty() {
+            let n = self.spill.len().min(out.len());
+            out[..n].copy_from_slice(&self.spill[..n]);
+            self.spill.drain(..n);
+            return Ok(n);
+        }
+        loop {
+            if self.decoder.is_done() {
+                self.finish();
+                return Ok(0);
+            }
+            if self.pos < self.buf.len() {
+                let d = match self.decoder.decode(&self.buf[self.pos..]) {
+                    Ok(d) => d,
+                    Err(e) => return Err(self.fail(e.to_string())),
+                };
+                let n = d.data.len().min(out.len());
+                out[..n].copy_from_slice(&d.data[..n]);
+                self.spill.extend_from_slice(&d.data[n..]);
+                self.pos += d.consumed;
+                if n > 0 {
+                    return Ok(n);
+                }
+                if d.consumed > 0 {
+                    continue;
+                }
+            }
+            if self.decoder.is_done() {
+                continue;
+            }
+            // Need more bytes from the backend.
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            let Some(conn) = self.conn.as_mut() else {
+                return Ok(0);
+            };
+            let start = self.buf.len();
+            self.buf.resize(start + CHUNK, 0);
+            match conn.read(&mut self.buf[start..]) {
+                Ok(0) => {
+                    self.buf.truncate(start);
+                    self.keep = false;
+                    return match self.decoder.finish_eof() {
+                        Ok(()) => {
+                            self.conn = None;
+                            Ok(0)
+                        }
+                        Err(_) => Err(self.fail("backend closed the connection early".into())),
+                    };
+                }
+                Ok(n) => self.buf.truncate(start + n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => self.buf.truncate(start),
+                Err(e) => {
+                    self.buf.truncate(start);
+                    return Err(self.fail(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers() {
+        let listed = vec!["x-secret".to_string()];
+        for h in [
+            "connection",
+            "keep-alive",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "proxy-authorization",
+            "proxy-foo",
+            "x-secret",
+        ] {
+            assert!(is_hop_by_hop(h, &listed), "{h}");
+        }
+        assert!(!is_hop_by_hop("x-forwarded-for", &listed));
+        let mut h = HeaderMap::new();
+        h.append(header::CONNECTION, HeaderValue::from_static("close, X-A"));
+        assert_eq!(connection_tokens(&h), vec!["close", "x-a"]);
+    }
+}

@@ -1,0 +1,926 @@
+//! Dynamic content end to end: CGI scripts (written by the tests, run by /bin/sh),
+//! reverse proxying to real upstreams (a second rhttpd, Debian's nginx) and FastCGI to
+//! a real PHP-FPM. Every scenario is a function of the MPM it runs under, so each MPM
+//! gets the same checks (prefork and `-X` here; worker/event can call the same
+//! functions with their snippet).
+//!
+//! nginx and PHP-FPM are installed by scripts/test.sh; when they are missing the tests
+//! that need them fail with a message saying so.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// How to run the server under test.
+#[derive(Clone, Copy)]
+pub struct Mpm {
+    pub conf: &'static str,
+    pub args: &'static [&'static str],
+}
+
+pub const PREFORK: Mpm = Mpm {
+    conf: "LoadModule mpm_prefork_module x\nStartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n",
+    args: &["-D", "FOREGROUND"],
+};
+pub const ONE_PROCESS: Mpm = Mpm {
+    conf: "",
+    args: &["-X"],
+};
+
+const MODS: &str = "LoadModule cgi_module x\nLoadModule proxy_module x\nLoadModule proxy_http_module x\nLoadModule proxy_fcgi_module x\n";
+
+fn start(mpm: Mpm, conf: &str) -> Server {
+    Server::start_with(&format!("{}{MODS}{conf}", mpm.conf), mpm.args)
+}
+
+/// Write an executable script.
+fn script(path: &Path, text: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A server whose ServerRoot is known before the config is written: the scripts and
+/// files are created first in a directory the config points at.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["cgi-bin", "htdocs"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        Site { dir }
+    }
+    fn p(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn s(&self, rel: &str) -> String {
+        self.p(rel).display().to_string()
+    }
+}
+
+fn env_script() -> &'static str {
+    "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv | sort\necho '--body--'\ncat\n"
+}
+
+// ---------------------------------------------------------------------------------------
+// CGI
+
+fn cgi_env_and_body(mpm: Mpm) {
+    let site = Site::new();
+    script(&site.p("cgi-bin/env.cgi"), env_script());
+    let conf = format!("ScriptAlias /cgi-bin/ \"{}/\"\n", site.s("cgi-bin"));
+    let s = start(mpm, &conf);
+    let body = "hello=world";
+    let r = s.request(&format!(
+        "POST /cgi-bin/env.cgi/extra/path?a=1&b=2 HTTP/1.1\r\nHost: localhost\r\nX-Custom-Header: v1\r\nX-Custom-Header: v2\r\nProxy: http://evil/\r\nAuthorization: Basic c2VjcmV0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    let t = r.text();
+    let (env, echoed) = t.split_once("--body--\n").expect("body marker");
+    assert_eq!(echoed, body);
+    let has = |line: &str| env.lines().any(|l| l == line);
+    for want in [
+        "GATEWAY_INTERFACE=CGI/1.1".to_string(),
+        "REQUEST_METHOD=POST".into(),
+        "QUERY_STRING=a=1&b=2".into(),
+        "SCRIPT_NAME=/cgi-bin/env.cgi".into(),
+        "PATH_INFO=/extra/path".into(),
+        format!("SCRIPT_FILENAME={}", site.s("cgi-bin/env.cgi")),
+        "REQUEST_URI=/cgi-bin/env.cgi/extra/path?a=1&b=2".into(),
+        "CONTENT_LENGTH=11".into(),
+        "CONTENT_TYPE=application/x-www-form-urlencoded".into(),
+        "HTTP_X_CUSTOM_HEADER=v1, v2".into(),
+        "HTTP_HOST=localhost".into(),
+        "REMOTE_ADDR=127.0.0.1".into(),
+        format!("SERVER_PORT={}", s.port),
+        "SERVER_ADDR=127.0.0.1".into(),
+        "SERVER_NAME=localhost".into(),
+        "SERVER_PROTOCOL=HTTP/1.1".into(),
+        "REQUEST_SCHEME=http".into(),
+        "CONTEXT_PREFIX=/cgi-bin/".into(),
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    ] {
+        assert!(has(&want), "missing {want} in:\n{env}");
+    }
+    for absent in [
+        "HTTP_PROXY=",
+        "HTTP_AUTHORIZATION=",
+        "HTTPS=",
+        "CARGO",
+        "HOME=",
+    ] {
+        assert!(
+            !env.lines().any(|l| l.starts_with(absent)),
+            "{absent} leaked:\n{env}"
+        );
+    }
+    assert!(env.lines().any(|l| l.starts_with("REMOTE_PORT=")));
+    assert!(env.lines().any(|l| l.starts_with("SERVER_SOFTWARE=rhttpd")));
+
+    // A chunked upload: streamed to stdin, no CONTENT_LENGTH (as mod_cgi). 2 MiB so the
+    // script's output (it echoes while reading) overtakes its input.
+    let big: String = (0..2 * 1024 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let mut req = String::from(
+        "POST /cgi-bin/env.cgi HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    );
+    for part in big.as_bytes().chunks(100_000) {
+        req.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            part.len(),
+            std::str::from_utf8(part).unwrap()
+        ));
+    }
+    req.push_str("0\r\n\r\n");
+    let r = s.request(&req);
+    assert_eq!(r.status, 200);
+    let t = r.text();
+    let (env, echoed) = t.split_once("--body--\n").unwrap();
+    assert!(!env.contains("CONTENT_LENGTH="), "{env}");
+    assert_eq!(echoed.len(), big.len());
+    assert!(echoed == big, "echoed body differs");
+}
+
+fn cgi_exec_rules(mpm: Mpm) {
+    let site = Site::new();
+    let hello =
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhello from %s\\n' \"$SCRIPT_NAME\"\n";
+    script(&site.p("htdocs/no/x.cgi"), hello);
+    script(&site.p("htdocs/yes/x.cgi"), hello);
+    script(&site.p("htdocs/sh/run"), hello);
+    let conf = format!(
+        "DocumentRoot \"{d}\"\nAddHandler cgi-script .cgi\n<Directory \"{d}/yes\">\nOptions +ExecCGI\n</Directory>\n<Directory \"{d}/sh\">\nOptions ExecCGI\nSetHandler cgi-script\n</Directory>\n",
+        d = site.s("htdocs")
+    );
+    let s = start(mpm, &conf);
+    let r = s.get("/no/x.cgi");
+    assert_eq!(r.status, 403);
+    let log = s.wait_log("error_log", "AH01212");
+    assert!(
+        log.contains("AH01212: Options ExecCGI is off in this directory:")
+            && log.contains("no/x.cgi"),
+        "{log}"
+    );
+    let r = s.get("/yes/x.cgi");
+    assert_eq!(
+        (r.status, r.text()),
+        (200, "hello from /yes/x.cgi\n".into())
+    );
+    let r = s.get("/sh/run");
+    assert_eq!((r.status, r.text()), (200, "hello from /sh/run\n".into()));
+}
+
+fn cgi_streams(mpm: Mpm) {
+    let site = Site::new();
+    script(
+        &site.p("cgi-bin/slow.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfirst\\n'\nsleep 2\nprintf 'second\\n'\n",
+    );
+    let conf = format!("ScriptAlias /cgi-bin/ \"{}/\"\n", site.s("cgi-bin"));
+    let s = start(mpm, &conf);
+    let mut c = s.connect();
+    let t0 = Instant::now();
+    c.write_all(b"GET /cgi-bin/slow.cgi HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut first_at = None;
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if first_at.is_none() && String::from_utf8_lossy(&got).contains("first") {
+                    first_at = Some(t0.elapsed());
+                }
+            }
+        }
+    }
+    let end = t0.elapsed();
+    let r = parse_response(&got).expect("response");
+    assert_eq!(r.text(), "first\nsecond\n");
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    let first_at = first_at.expect("first line seen");
+    assert!(
+        first_at + Duration::from_millis(1500) <= end,
+        "first byte at {first_at:?}, end at {end:?}: the output was not streamed"
+    );
+}
+
+fn cgi_redirects(mpm: Mpm) {
+    let site = Site::new();
+    script(
+        &site.p("cgi-bin/local.cgi"),
+        "#!/bin/sh\nprintf 'Location: /target.txt\\n\\n'\n",
+    );
+    script(
+        &site.p("cgi-bin/abs.cgi"),
+        "#!/bin/sh\nprintf 'Location: http://example.org/elsewhere\\nSet-Cookie: a=b\\n\\n'\n",
+    );
+    script(
+        &site.p("cgi-bin/status.cgi"),
+        "#!/bin/sh\nprintf 'Status: 404 Nope\\nContent-Type: text/plain\\n\\nscript says 404\\n'\n",
+    );
+    std::fs::write(site.p("htdocs/target.txt"), "the target\n").unwrap();
+    let conf = format!(
+        "DocumentRoot \"{}\"\nScriptAlias /cgi-bin/ \"{}/\"\n",
+        site.s("htdocs"),
+        site.s("cgi-bin")
+    );
+    let s = start(mpm, &conf);
+    let r = s.get("/cgi-bin/local.cgi");
+    assert_eq!((r.status, r.text()), (200, "the target\n".into()));
+    let r = s.get("/cgi-bin/abs.cgi");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://example.org/elsewhere"));
+    assert_eq!(r.header("set-cookie"), Some("a=b"));
+    let r = s.get("/cgi-bin/status.cgi");
+    assert_eq!((r.status, r.text()), (404, "script says 404\n".into()));
+}
+
+fn cgi_failures(mpm: Mpm) {
+    let site = Site::new();
+    script(
+        &site.p("cgi-bin/crash.cgi"),
+        "#!/bin/sh\necho 'boom: something broke' >&2\nexit 3\n",
+    );
+    script(
+        &site.p("cgi-bin/bad.cgi"),
+        "#!/bin/sh\nprintf 'this is not a header\\n\\n'\n",
+    );
+    script(&site.p("cgi-bin/hang.cgi"), "#!/bin/sh\nexec sleep 30\n");
+    script(
+        &site.p("cgi-bin/nph-raw.cgi"),
+        "#!/bin/sh\nprintf 'HTTP/1.1 299 Custom\\r\\nContent-Type: text/plain\\r\\nX-Nph: yes\\r\\n\\r\\nnph body\\n'\n",
+    );
+    let conf = format!(
+        "Timeout 2\nScriptAlias /cgi-bin/ \"{}/\"\n",
+        site.s("cgi-bin")
+    );
+    let s = start(mpm, &conf);
+    let r = s.get("/cgi-bin/crash.cgi");
+    assert_eq!(r.status, 500);
+    let log = s.wait_log("error_log", "exited with status 3");
+    assert!(
+        log.contains("End of script output before headers: crash.cgi"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "AH01215: stderr from {}: boom: something broke",
+            site.s("cgi-bin/crash.cgi")
+        )),
+        "{log}"
+    );
+    assert!(log.contains("exited with status 3"), "{log}");
+
+    let r = s.get("/cgi-bin/bad.cgi");
+    assert_eq!(r.status, 500);
+    let log = s.wait_log("error_log", "malformed header from script");
+    assert!(log.contains("Bad header: this is not a header"), "{log}");
+
+    let r = s.get("/cgi-bin/nph-raw.cgi");
+    assert_eq!((r.status, r.text()), (299, "nph body\n".into()));
+    assert_eq!(r.header("x-nph"), Some("yes"));
+
+    let t0 = Instant::now();
+    let r = s.get("/cgi-bin/hang.cgi");
+    assert_eq!(r.status, 504);
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    let log = s.wait_log("error_log", "AH01220");
+    assert!(
+        log.contains("AH01220: Timeout waiting for output from CGI script"),
+        "{log}"
+    );
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // A zombie still has a /proc entry; look at its state.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn read_pid(path: &Path) -> i32 {
+    let mut pid = 0;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            pid = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            pid > 0
+        }),
+        "script did not start"
+    );
+    pid
+}
+
+fn cgi_killed_with_client_and_server(mpm: Mpm) {
+    let site = Site::new();
+    let ticker_pid = site.p("ticker.pid");
+    let hung_pid = site.p("hung.pid");
+    script(
+        &site.p("cgi-bin/ticker.cgi"),
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nprintf 'Content-Type: text/plain\\n\\n'\nwhile true; do echo tick; sleep 0.1; done\n",
+            ticker_pid.display()
+        ),
+    );
+    script(
+        &site.p("cgi-bin/hung.cgi"),
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 300\n",
+            hung_pid.display()
+        ),
+    );
+    let conf = format!("ScriptAlias /cgi-bin/ \"{}/\"\n", site.s("cgi-bin"));
+    let mut s = start(mpm, &conf);
+
+    // The client goes away: the script is killed.
+    let mut c = s.connect();
+    c.write_all(b"GET /cgi-bin/ticker.cgi HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = c.read(&mut buf).unwrap();
+    assert!(n > 0);
+    let pid = read_pid(&ticker_pid);
+    assert!(pid_alive(pid));
+    drop(c);
+    assert!(
+        wait_until(Duration::from_secs(15), || !pid_alive(pid)),
+        "CGI process {pid} survived its client"
+    );
+
+    // A hung script does not survive the server.
+    let mut c = s.connect();
+    c.write_all(b"GET /cgi-bin/hung.cgi HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let pid = read_pid(&hung_pid);
+    assert!(pid_alive(pid));
+    s.stop();
+    let gone = wait_until(Duration::from_secs(15), || !pid_alive(pid));
+    if !gone {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    }
+    assert!(gone, "CGI process {pid} survived the server");
+}
+
+#[test]
+fn cgi_env_and_body_prefork() {
+    cgi_env_and_body(PREFORK);
+}
+#[test]
+fn cgi_env_and_body_one_process() {
+    cgi_env_and_body(ONE_PROCESS);
+}
+#[test]
+fn cgi_exec_rules_prefork() {
+    cgi_exec_rules(PREFORK);
+}
+#[test]
+fn cgi_exec_rules_one_process() {
+    cgi_exec_rules(ONE_PROCESS);
+}
+#[test]
+fn cgi_streams_prefork() {
+    cgi_streams(PREFORK);
+}
+#[test]
+fn cgi_streams_one_process() {
+    cgi_streams(ONE_PROCESS);
+}
+#[test]
+fn cgi_redirects_prefork() {
+    cgi_redirects(PREFORK);
+}
+#[test]
+fn cgi_redirects_one_process() {
+    cgi_redirects(ONE_PROCESS);
+}
+#[test]
+fn cgi_failures_prefork() {
+    cgi_failures(PREFORK);
+}
+#[test]
+fn cgi_failures_one_process() {
+    cgi_failures(ONE_PROCESS);
+}
+#[test]
+fn cgi_killed_prefork() {
+    cgi_killed_with_client_and_server(PREFORK);
+}
+#[test]
+fn cgi_killed_one_process() {
+    cgi_killed_with_client_and_server(ONE_PROCESS);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reverse proxy
+
+/// A backend rhttpd (-X) with a CGI that echoes the request headers and body, a
+/// Redirect, a small and a large file, and an access log of `%k %r` (requests served
+/// before this one on its connection: 0 = a new connection).
+fn backend() -> (Server, Site, Vec<u8>) {
+    let site = Site::new();
+    script(
+        &site.p("cgi-bin/echo.cgi"),
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv | grep -E '^(HTTP_|CONTENT_LENGTH|REQUEST_URI)' | sort\necho '--body--'\ncat\n",
+    );
+    std::fs::write(site.p("htdocs/small.txt"), "small\n").unwrap();
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(site.p("htdocs/big.bin"), &big).unwrap();
+    let (h, c) = (site.s("htdocs"), site.s("cgi-bin"));
+    let s = Server::start_fn_with(
+        |port| {
+            format!(
+                "LoadModule cgi_module x\nDocumentRoot \"{h}\"\nScriptAlias /cgi-bin/ \"{c}/\"\nRedirect /old http://127.0.0.1:{port}/new\nLogFormat \"%k %r\" ka\nCustomLog logs/ka_log ka\nMaxKeepAliveRequests 0\n"
+            )
+        },
+        &["-X"],
+    );
+    (s, site, big)
+}
+
+fn keepalive_gets(s: &Server, path: &str, n: usize) -> Vec<Resp> {
+    let mut c = s.connect();
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for _ in 0..n {
+        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+            .unwrap();
+        out.push(read_response(&mut c, &mut buf, false).expect("keep-alive response"));
+    }
+    out
+}
+
+fn proxy_http(mpm: Mpm) {
+    let (back, _site, big) = backend();
+    let dead = free_port();
+    let conf = format!(
+        "ProxyRequests Off\nProxyPass /app/ http://127.0.0.1:{b}/\nProxyPassReverse /app/ http://127.0.0.1:{b}/\nProxyPass /down/ http://127.0.0.1:{dead}/ retry=30\n<Location /loc/>\nProxyPass http://127.0.0.1:{b}/\n</Location>\nProxyPass /app/excluded !\n",
+        b = back.port
+    );
+    let s = start(mpm, &conf);
+
+    // A large body back through the proxy.
+    let r = s.get("/app/big.bin");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body == big,
+        "proxied body differs ({} bytes)",
+        r.body.len()
+    );
+
+    // Headers and a large request body both ways; hop-by-hop headers removed.
+    let payload: String = (0..3 * 1024 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let r = s.request(&format!(
+        "POST /app/cgi-bin/echo.cgi?x=1 HTTP/1.1\r\nHost: localhost\r\nX-Drop: 1\r\nKeep-Alive: 300\r\nConnection: close, X-Drop\r\nX-Keep: yes\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    ));
+    assert_eq!(r.status, 200);
+    let t = r.text();
+    let (env, echoed) = t.split_once("--body--\n").expect("marker");
+    assert!(echoed == payload, "echoed {} bytes", echoed.len());
+    for want in [
+        "HTTP_X_FORWARDED_FOR=127.0.0.1".to_string(),
+        "HTTP_X_FORWARDED_HOST=localhost".into(),
+        "HTTP_X_FORWARDED_SERVER=localhost".into(),
+        format!("HTTP_HOST=127.0.0.1:{}", back.port),
+        "HTTP_X_KEEP=yes".into(),
+        format!("CONTENT_LENGTH={}", payload.len()),
+        "REQUEST_URI=/cgi-bin/echo.cgi?x=1".into(),
+    ] {
+        assert!(env.lines().any(|l| l == want), "missing {want}:\n{env}");
+    }
+    assert!(!env.contains("HTTP_X_DROP"), "{env}");
+    assert!(!env.contains("HTTP_KEEP_ALIVE"), "{env}");
+
+    // A chunked request body is forwarded chunked.
+    let mut req = String::from(
+        "POST /app/cgi-bin/echo.cgi HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    );
+    for part in payload.as_bytes()[..500_000].chunks(70_000) {
+        req.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            part.len(),
+            std::str::from_utf8(part).unwrap()
+        ));
+    }
+    req.push_str("0\r\n\r\n");
+    let r = s.request(&req);
+    assert_eq!(r.status, 200);
+    let t = r.text();
+    let (env, echoed) = t.split_once("--body--\n").unwrap();
+    assert_eq!(echoed.as_bytes(), &payload.as_bytes()[..500_000]);
+    assert!(!env.contains("CONTENT_LENGTH"), "{env}");
+
+    // ProxyPassReverse rewrites the backend's redirect.
+    let r = s.get("/app/old");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://localhost/app/new"));
+
+    // <Location> form and the ! exclusion.
+    assert_eq!(s.get("/loc/small.txt").text(), "small\n");
+    assert_eq!(s.get("/app/excluded").status, 404);
+
+    // Backend connections are reused: five requests on one client connection go over
+    // one backend connection (%k counts requests before this one on a connection).
+    let rs = keepalive_gets(&s, "/app/small.txt", 5);
+    assert!(rs.iter().all(|r| r.status == 200 && r.text() == "small\n"));
+    let log = back.wait_log("ka_log", "4 GET /small.txt");
+    let ks: Vec<u32> = log
+        .lines()
+        .filter(|l| l.ends_with("GET /small.txt HTTP/1.1"))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(ks.len(), 5, "{log}");
+    assert!(
+        ks.windows(2).all(|w| w[1] == w[0] + 1),
+        "backend connection not reused: {ks:?}\n{log}"
+    );
+
+    // A backend that is down: 503, logged, and the backend stays disabled.
+    assert_eq!(s.get("/down/x").status, 503);
+    let elog = s.wait_log("error_log", "AH01114");
+    assert!(
+        elog.contains("AH01114: HTTP: failed to make connection to backend"),
+        "{elog}"
+    );
+    assert!(elog.contains("AH00959"), "{elog}");
+    assert_eq!(s.get("/down/x").status, 503);
+}
+
+#[test]
+fn proxy_http_prefork() {
+    proxy_http(PREFORK);
+}
+#[test]
+fn proxy_http_one_process() {
+    proxy_http(ONE_PROCESS);
+}
+
+/// An nginx upstream (Debian's package, installed by scripts/test.sh).
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx() -> Nginx {
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!("nginx is not installed: scripts/test.sh installs it (apt-get install nginx)")
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = dir.path().display();
+    std::fs::create_dir_all(dir.path().join("html")).unwrap();
+    std::fs::write(dir.path().join("html/file.txt"), "from nginx\n").unwrap();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n log_format ka '$connection $connection_requests $request';\n access_log {d}/access.log ka;\n client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3; uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;\n keepalive_requests 1000;\n server {{\n  listen 127.0.0.1:{port};\n  root {d}/html;\n  location /redir {{ return 302 http://127.0.0.1:{port}/landed; }}\n }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let n = Nginx { child, port, dir };
+    assert!(
+        wait_until(Duration::from_secs(10), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "nginx did not start: {}",
+        std::fs::read_to_string(n.dir.path().join("error.log")).unwrap_or_default()
+    );
+    n
+}
+
+fn proxy_nginx(mpm: Mpm) {
+    let ng = nginx();
+    let conf = format!(
+        "ProxyPass /ng/ http://127.0.0.1:{p}/\nProxyPassReverse /ng/ http://127.0.0.1:{p}/\n",
+        p = ng.port
+    );
+    let s = start(mpm, &conf);
+    let rs = keepalive_gets(&s, "/ng/file.txt", 4);
+    assert!(
+        rs.iter()
+            .all(|r| r.status == 200 && r.text() == "from nginx\n")
+    );
+    let r = s.get("/ng/redir");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://localhost/ng/landed"));
+    let log_path = ng.dir.path().join("access.log");
+    let mut log = String::new();
+    wait_until(Duration::from_secs(5), || {
+        log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.lines().filter(|l| l.contains("GET /file.txt")).count() == 4
+    });
+    let conns: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("GET /file.txt"))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert_eq!(conns.len(), 4, "{log}");
+    assert!(
+        conns.iter().all(|c| *c == conns[0]),
+        "nginx saw several connections: {log}"
+    );
+}
+
+#[test]
+fn proxy_nginx_prefork() {
+    proxy_nginx(PREFORK);
+}
+#[test]
+fn proxy_nginx_one_process() {
+    proxy_nginx(ONE_PROCESS);
+}
+
+// ---------------------------------------------------------------------------------------
+// FastCGI to PHP-FPM
+
+struct PhpFpm {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for PhpFpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start Debian's php-fpm (no daemon) listening on `listen` (a socket path or
+/// 127.0.0.1:port); `ready` says when it accepts connections.
+fn php_fpm(listen: impl FnOnce(&Path) -> String, ready: impl Fn(&Path) -> bool) -> PhpFpm {
+    let bin = std::fs::read_dir("/usr/sbin")
+        .ok()
+        .and_then(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("php-fpm"))
+                })
+                .max()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "php-fpm is not installed: scripts/test.sh installs it (apt-get install php-fpm)"
+            )
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = rhttpd_running_as_root();
+    let conf = format!(
+        "[global]\npid = {p}/fpm.pid\nerror_log = {p}/fpm.log\ndaemonize = no\n[www]\n{user}listen = {l}\npm = static\npm.max_children = 2\nclear_env = yes\ncatch_workers_output = yes\nphp_admin_value[upload_tmp_dir] = {p}\nphp_admin_value[sys_temp_dir] = {p}\n",
+        p = d.display(),
+        l = listen(d),
+        user = if root {
+            "user = root\ngroup = root\n"
+        } else {
+            ""
+        },
+    );
+    std::fs::write(d.join("fpm.conf"), conf).unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.arg("-F")
+        .arg("-y")
+        .arg(d.join("fpm.conf"))
+        .arg("-p")
+        .arg(d);
+    if root {
+        cmd.arg("-R");
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start php-fpm");
+    let f = PhpFpm { child, dir };
+    assert!(
+        wait_until(Duration::from_secs(15), || ready(f.dir.path())),
+        "php-fpm did not start: {}",
+        std::fs::read_to_string(f.dir.path().join("fpm.log")).unwrap_or_default()
+    );
+    f
+}
+
+fn rhttpd_running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+const PHP_PAGE: &str = r#"<?php
+header('Content-Type: text/plain');
+header('X-Php: yes');
+echo "get=", $_GET['a'] ?? '', "\n";
+echo "post=", $_POST['p'] ?? '', "\n";
+echo "method=", $_SERVER['REQUEST_METHOD'], "\n";
+echo "script_name=", $_SERVER['SCRIPT_NAME'], "\n";
+echo "script_filename=", $_SERVER['SCRIPT_FILENAME'], "\n";
+echo "path_info=", $_SERVER['PATH_INFO'] ?? '', "\n";
+echo "remote_addr=", $_SERVER['REMOTE_ADDR'], "\n";
+if (isset($_FILES['up'])) {
+    echo "upload=", $_FILES['up']['name'], ":", $_FILES['up']['size'], ":", md5_file($_FILES['up']['tmp_name']), "\n";
+}
+"#;
+
+fn multipart(field: &str, post: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----rhttpdBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"p\"\r\n\r\n{post}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"data.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let mut child = Command::new("md5sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("md5sum");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn php_checks(s: &Server, url: &str, docroot_file: &str, script_name: &str) {
+    let r = s.get(&format!("{url}?a=hello"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-php"), Some("yes"));
+    let t = r.text();
+    assert!(t.contains("get=hello\n"), "{t}");
+    assert!(t.contains("method=GET\n"), "{t}");
+    assert!(t.contains(&format!("script_name={script_name}\n")), "{t}");
+    assert!(
+        t.contains(&format!("script_filename={docroot_file}\n")),
+        "{t}"
+    );
+    assert!(t.contains("remote_addr=127.0.0.1\n"), "{t}");
+
+    let file: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let (ct, body) = multipart("up", "posted", &file);
+    let mut req = format!(
+        "POST {url} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let raw = s.raw(&req);
+    let r = parse_response(&raw).expect("response");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("post=posted\n"), "{t}");
+    assert!(t.contains("method=POST\n"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "upload=data.bin:{}:{}\n",
+            file.len(),
+            md5_hex(&file)
+        )),
+        "{t}"
+    );
+}
+
+fn php_proxypass_tcp(mpm: Mpm) {
+    let port = free_port();
+    let fpm = php_fpm(
+        |_| format!("127.0.0.1:{port}"),
+        |_| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    let site = Site::new();
+    std::fs::write(site.p("htdocs/index.php"), PHP_PAGE).unwrap();
+    let conf = format!(
+        "ProxyPass \"/app/\" \"fcgi://127.0.0.1:{port}{}/\" enablereuse=on\n",
+        site.s("htdocs")
+    );
+    let s = start(mpm, &conf);
+    php_checks(
+        &s,
+        "/app/index.php",
+        &site.s("htdocs/index.php"),
+        "/app/index.php",
+    );
+    // PATH_INFO: PHP-FPM splits it off SCRIPT_FILENAME itself.
+    let t = s.get("/app/index.php/more/info").text();
+    assert!(t.contains("path_info=/more/info\n"), "{t}");
+    drop(fpm);
+}
+
+fn php_sethandler_unix(mpm: Mpm) {
+    let fpm = php_fpm(
+        |d| d.join("php.sock").display().to_string(),
+        |d| std::os::unix::net::UnixStream::connect(d.join("php.sock")).is_ok(),
+    );
+    let sock = fpm.dir.path().join("php.sock");
+    let site = Site::new();
+    std::fs::write(site.p("htdocs/index.php"), PHP_PAGE).unwrap();
+    std::fs::write(site.p("htdocs/plain.txt"), "not php\n").unwrap();
+    let conf = format!(
+        "DocumentRoot \"{}\"\n<FilesMatch \\.php$>\n    SetHandler \"proxy:unix:{}|fcgi://localhost\"\n</FilesMatch>\n",
+        site.s("htdocs"),
+        sock.display()
+    );
+    let s = start(mpm, &conf);
+    php_checks(&s, "/index.php", &site.s("htdocs/index.php"), "/index.php");
+    assert_eq!(s.get("/plain.txt").text(), "not php\n");
+    assert_eq!(s.get("/missing.php").status, 404);
+}
+
+#[test]
+fn php_fpm_proxypass_tcp_prefork() {
+    php_proxypass_tcp(PREFORK);
+}
+#[test]
+fn php_fpm_proxypass_tcp_one_process() {
+    php_proxypass_tcp(ONE_PROCESS);
+}
+#[test]
+fn php_fpm_sethandler_unix_prefork() {
+    php_sethandler_unix(PREFORK);
+}
+#[test]
+fn php_fpm_sethandler_unix_one_process() {
+    php_sethandler_unix(ONE_PROCESS);
+}
+
+// ---------------------------------------------------------------------------------------
+// Thread-safety fixture
+
+#[test]
+fn example_unsafe_module_serves_under_prefork() {
+    let s = start(
+        PREFORK,
+        "LoadModule example_unsafe_module x\n<Location /unsafe>\nSetHandler example-unsafe\n</Location>\n",
+    );
+    let r = s.get("/unsafe");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().starts_with("example-unsafe: request "),
+        "{}",
+        r.text()
+    );
+}
