@@ -223,8 +223,11 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         };
         let _ = stream.set_read_timeout(Some(first_timeout.max(Duration::from_millis(1))));
         let _ = stream.set_write_timeout(Some(default_host.timeout.max(Duration::from_millis(1))));
-        let started = SystemTime::now();
-        let t0 = Instant::now();
+        // The request's clock starts with its first byte, not with the keep-alive wait
+        // before it (%D, %T, %t).
+        let mut started = SystemTime::now();
+        let mut t0 = Instant::now();
+        let mut idle = waiting_ka;
         let head = loop {
             if !buf.pending().is_empty() {
                 match parse_request_head(buf.pending(), &default_host.limits) {
@@ -248,7 +251,10 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
             match buf.fill(&mut stream) {
                 Ok(0) => return,
                 Ok(_) => {
-                    if waiting_ka {
+                    if idle {
+                        idle = false;
+                        started = SystemTime::now();
+                        t0 = Instant::now();
                         obs.phase(Phase::Read);
                         let _ = stream.set_read_timeout(Some(default_host.timeout));
                     }
@@ -319,7 +325,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
                 && !host.keep_alive_timeout.is_zero()
                 && body_complete
                 && !obs.stopping(),
-            timeout_secs: host.keep_alive_timeout.as_secs().max(1),
+            timeout_secs: host.keep_alive_timeout.as_secs(),
             max: host.max_keep_alive_requests,
             served,
         };

@@ -6,9 +6,11 @@
 //! and their directive tables) → `conf` (typed configuration) → the `rhttpd-config`,
 //! `rhttpd-http` and `rhttpd-sys` crates. Only `rhttpd-sys` contains `unsafe`.
 
+pub mod authz;
 pub mod cli;
 pub mod conf;
 pub mod conn;
+pub mod error_pages;
 pub mod handler;
 pub mod log;
 pub mod modules;

@@ -11,23 +11,25 @@
 //! 6. authorisation (`Require`), symlink policy;
 //! 7. handler choice (`SetHandler`, `AddHandler`, ScriptAlias, default) and run;
 //! 8. error documents (`ErrorDocument` or Apache's built-in pages).
+//!
+//! Authorisation lives in `authz.rs`, error pages in `error_pages.rs`.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, LOCATION};
-use rhttpd_http::{HeaderValue, Method, RequestHead, StatusCode};
+use http::header::{ALLOW, CONTENT_TYPE};
+use rhttpd_http::{Method, RequestHead, StatusCode};
 
-use crate::conf::{
-    self, DirConfig, ErrorDocument, PathPattern, RequireRule, SectionMatch, ServerConfig,
-    ServerSignature, VirtualHost,
-};
+use crate::conf::{self, DirConfig, PathPattern, SectionMatch, ServerConfig, VirtualHost};
 use crate::handler::{Body, ConnInfo, Handler, Request, RequestBody, Response};
 use crate::log::Level;
 use crate::modules::static_files::{StaticFiles, check_symlinks};
 use crate::uri::{self, UriError};
+
+use crate::authz::authorized;
+use crate::error_pages::error_response;
+pub use crate::error_pages::{bare_error, error_page, error_response_for, html_escape};
 
 /// What the connection driver needs besides the response, for logging and the
 /// scoreboard.
@@ -146,7 +148,7 @@ fn run(
 }
 
 #[allow(clippy::too_many_arguments)] // the request's parts, passed through as they are
-fn route(
+pub(crate) fn route(
     cfg: &ServerConfig,
     host: &VirtualHost,
     handlers: &Handlers,
@@ -324,7 +326,7 @@ fn redirect_for(host: &VirtualHost, uri_path: &str, query: Option<&str>) -> Opti
 }
 
 /// Alias/ScriptAlias/DocumentRoot mapping: (file, URL prefix replaced, alias handler).
-fn map_to_file(host: &VirtualHost, uri_path: &str) -> (PathBuf, String, Option<String>) {
+pub(crate) fn map_to_file(host: &VirtualHost, uri_path: &str) -> (PathBuf, String, Option<String>) {
     for a in &host.aliases {
         if let Some(rest) = prefix_match(&a.url, uri_path) {
             let mut p = a.path.to_string_lossy().into_owned();
@@ -511,109 +513,6 @@ pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) ->
     dc
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Authz {
-    Granted,
-    Denied,
-    Neutral,
-}
-
-fn ip_in(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    };
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits.min(32))
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits.min(128))
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
-fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead) -> Authz {
-    let yes = |b: bool| if b { Authz::Granted } else { Authz::Denied };
-    match rule {
-        RequireRule::All(g) => yes(*g),
-        RequireRule::Ip(nets) => yes(nets.iter().any(|(n, b)| ip_in(conn.client.ip(), *n, *b))),
-        RequireRule::Local => {
-            let ip = conn.client.ip();
-            yes(ip.is_loopback()
-                || ip == conn.local.ip()
-                || ip_in(ip, IpAddr::from([127, 0, 0, 0]), 8))
-        }
-        RequireRule::Host(names) => {
-            let name = rhttpd_sys::reverse_lookup_confirmed(conn.client.ip());
-            yes(name.is_some_and(|n| {
-                let n = n.to_ascii_lowercase();
-                names.iter().any(|want| {
-                    n == *want
-                        || (n.ends_with(want.as_str())
-                            && (want.starts_with('.') || n[..n.len() - want.len()].ends_with('.')))
-                })
-            }))
-        }
-        RequireRule::Method(ms) => yes(ms.iter().any(|m| m == head.method.as_str())),
-        RequireRule::Not(inner) => match eval_rule(inner, conn, head) {
-            Authz::Granted => Authz::Denied,
-            _ => Authz::Neutral,
-        },
-        RequireRule::AllOf(members) => {
-            let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
-            if rs.contains(&Authz::Denied) {
-                Authz::Denied
-            } else if rs.contains(&Authz::Granted) {
-                Authz::Granted
-            } else {
-                Authz::Neutral
-            }
-        }
-        RequireRule::AnyOf(members) => any_of(members, conn, head),
-        RequireRule::NoneOf(members) => {
-            if members
-                .iter()
-                .any(|m| eval_rule(m, conn, head) == Authz::Granted)
-            {
-                Authz::Denied
-            } else {
-                Authz::Neutral
-            }
-        }
-    }
-}
-
-fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead) -> Authz {
-    let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
-    if rs.contains(&Authz::Granted) {
-        Authz::Granted
-    } else if rs.contains(&Authz::Denied) {
-        Authz::Denied
-    } else {
-        Authz::Neutral
-    }
-}
-
-/// No `Require` anywhere → granted (Apache 2.4 without authz configuration).
-fn authorized(dir: &DirConfig, conn: &ConnInfo, head: &RequestHead) -> bool {
-    match &dir.require {
-        None => true,
-        Some(r) => any_of(&r.rules, conn, head) == Authz::Granted,
-    }
-}
-
 fn choose_handler(dir: &DirConfig, filename: &Path, alias_handler: Option<&str>) -> Option<String> {
     if let Some(h) = &dir.set_handler {
         return (!h.is_empty()).then(|| h.clone());
@@ -634,281 +533,6 @@ fn choose_handler(dir: &DirConfig, filename: &Path, alias_handler: Option<&str>)
 }
 
 /// Apache's canned error text for a status (http_protocol.c, get_canned_error_string).
-fn canned_text(status: StatusCode, method: &str, location: Option<&str>) -> String {
-    let esc = |s: &str| html_escape(s);
-    match status.as_u16() {
-        301 | 302 | 303 | 307 | 308 => format!(
-            "<p>The document has moved <a href=\"{}\">here</a>.</p>\n",
-            esc(location.unwrap_or(""))
-        ),
-        400 => "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n".into(),
-        401 => "<p>This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't understand how to supply\nthe credentials required.</p>\n".into(),
-        403 => "<p>You don't have permission to access this resource.</p>\n".into(),
-        404 => "<p>The requested URL was not found on this server.</p>\n".into(),
-        405 => format!(
-            "<p>The requested method {} is not allowed for this URL.</p>\n",
-            esc(method)
-        ),
-        408 => "<p>Server timeout waiting for the HTTP request from the client.</p>\n".into(),
-        410 => "<p>The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource.</p>\n".into(),
-        411 => format!(
-            "<p>A request of the requested method {} requires a valid Content-length.<br />\n</p>\n",
-            esc(method)
-        ),
-        412 => "<p>The precondition on the request for this URL evaluated to false.</p>\n".into(),
-        413 => format!(
-            "The requested resource does not allow request data with {} requests, or the amount of data provided in\nthe request exceeds the capacity limit.\n",
-            esc(method)
-        ),
-        414 => "<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n".into(),
-        415 => "<p>The supplied request data is not in a format\nacceptable for processing by this resource.</p>\n".into(),
-        416 => "<p>None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource.</p>\n".into(),
-        417 => "<p>The expectation given in the Expect request-header\nfield could not be met by this server.\nThe client sent<pre>\n    Expect: 100-continue\n</pre>\n</p><p>Only the 100-continue expectation is supported.</p>\n".into(),
-        500 => "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n you to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n".into(),
-        501 => format!(
-            "<p>{} not supported for current URL.<br />\n</p>\n",
-            esc(method)
-        ),
-        502 => "<p>The proxy server received an invalid\nresponse from an upstream server.<br />\n</p>\n".into(),
-        503 => "<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\nproblems. Please try again later.</p>\n".into(),
-        504 => "<p>The gateway did not receive a timely response\nfrom the upstream server or application.</p>\n".into(),
-        505 => "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n".into(),
-        _ => String::new(),
-    }
-}
-
-pub fn html_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-/// Apache's built-in error page (with the server signature when enabled).
-#[allow(clippy::too_many_arguments)] // each argument is one fact of the page; a struct would only rename them
-pub fn error_page(
-    cfg: &ServerConfig,
-    host: &VirtualHost,
-    sig: ServerSignature,
-    status: StatusCode,
-    method: &str,
-    host_header: Option<&str>,
-    location: Option<&str>,
-    local_port: u16,
-) -> Bytes {
-    let reason = rhttpd_http::reason_phrase(status);
-    let mut page = format!(
-        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{} {}</title>\n</head><body>\n<h1>{}</h1>\n{}",
-        status.as_u16(),
-        reason,
-        reason,
-        canned_text(status, method, location)
-    );
-    if sig != ServerSignature::Off {
-        let name = host
-            .server_name
-            .clone()
-            .or_else(|| host_header.map(str::to_string))
-            .unwrap_or_else(|| "localhost".into());
-        let banner = server_banner(cfg.server_tokens);
-        let server = match (sig, &host.server_admin) {
-            (ServerSignature::Email, Some(admin)) => {
-                format!(
-                    "<a href=\"mailto:{}\">{}</a>",
-                    html_escape(admin),
-                    html_escape(&name)
-                )
-            }
-            _ => html_escape(&name),
-        };
-        page.push_str(&format!(
-            "<hr>\n<address>{banner} Server at {server} Port {local_port}</address>\n"
-        ));
-    }
-    page.push_str("</body></html>\n");
-    Bytes::from(page)
-}
-
-fn html_response(status: StatusCode, page: Bytes) -> Response {
-    let mut r = Response::new(status, Body::Bytes(page));
-    r.headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=iso-8859-1"),
-    );
-    r
-}
-
-/// The built-in error page for a request that could not be parsed (no ErrorDocument:
-/// there is no URL to map).
-pub fn bare_error(cfg: &ServerConfig, conn: &ConnInfo, status: StatusCode) -> Response {
-    let host = conf::vhost::host(cfg, conf::vhost::select(cfg, conn.local, None));
-    let page = error_page(
-        cfg,
-        host,
-        host.base_dir.server_signature(),
-        status,
-        "GET",
-        None,
-        None,
-        conn.local.port(),
-    );
-    html_response(status, page)
-}
-
-/// The error response for a request whose body failed (413, 400 ...), with the
-/// request's ErrorDocument if it has one.
-pub fn error_response_for(
-    cfg: &ServerConfig,
-    handlers: &Handlers,
-    conn: &ConnInfo,
-    head: &RequestHead,
-    status: StatusCode,
-) -> Response {
-    let sel = conf::vhost::select(cfg, conn.local, head.host.as_deref());
-    let host = conf::vhost::host(cfg, sel);
-    let mut out = Outcome {
-        vhost: sel,
-        ..Outcome::default()
-    };
-    if let Ok(p) = uri::decode_path(&head.path) {
-        out.filename = Some(map_to_file(host, &p).0);
-        out.uri_path = p;
-    }
-    error_response(
-        cfg,
-        host,
-        handlers,
-        conn,
-        head,
-        Response::error(status),
-        &out,
-    )
-}
-
-fn error_response(
-    cfg: &ServerConfig,
-    host: &VirtualHost,
-    handlers: &Handlers,
-    conn: &ConnInfo,
-    head: &RequestHead,
-    resp: Response,
-    out: &Outcome,
-) -> Response {
-    let status = resp.status;
-    let dir = match &out.filename {
-        Some(f) => merged_dir_config(host, f, &out.uri_path),
-        None => host.base_dir.clone(),
-    };
-    let location = resp
-        .headers
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let method = head.method.as_str();
-    let hh = head.host.as_deref();
-    let port = conn.local.port();
-    let sig = dir.server_signature();
-    let html = |body: Bytes| {
-        let mut r = html_response(status, body);
-        for (k, v) in resp.headers.iter() {
-            if k != CONTENT_TYPE {
-                r.headers.insert(k.clone(), v.clone());
-            }
-        }
-        r
-    };
-    match dir.error_documents.get(&status.as_u16()) {
-        Some(ErrorDocument::Text(t)) => html(Bytes::from(t.clone())),
-        Some(ErrorDocument::Remote(url)) => {
-            let mut r = Response::redirect(StatusCode::FOUND, url);
-            let page = error_page(
-                cfg,
-                host,
-                sig,
-                StatusCode::FOUND,
-                method,
-                hh,
-                Some(url),
-                port,
-            );
-            r.body = Body::Bytes(page);
-            r.error_page = false;
-            r.headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=iso-8859-1"),
-            );
-            r
-        }
-        Some(ErrorDocument::Local(path)) => {
-            // Internal redirect: serve the local document with the original status.
-            let mut sub = head.clone();
-            sub.method = Method::GET;
-            let (p, q) = match path.split_once('?') {
-                Some((p, q)) => (p.to_string(), Some(q.to_string())),
-                None => (path.clone(), None),
-            };
-            sub.path = p;
-            sub.query = q;
-            sub.headers.remove(http::header::RANGE);
-            sub.headers.remove(http::header::IF_MODIFIED_SINCE);
-            sub.headers.remove(http::header::IF_NONE_MATCH);
-            let mut none = std::io::empty();
-            let mut sub_out = Outcome::default();
-            let inner = match route(
-                cfg,
-                host,
-                handlers,
-                conn,
-                &sub,
-                &mut none,
-                &mut sub_out,
-                false,
-            ) {
-                Ok(r) => r,
-                Err(NeedsWorker) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
-            };
-            if inner.error_page || !inner.status.is_success() {
-                // The error document itself failed: Apache appends a note; we fall back
-                // to the built-in page.
-                html(error_page(
-                    cfg,
-                    host,
-                    sig,
-                    status,
-                    method,
-                    hh,
-                    location.as_deref(),
-                    port,
-                ))
-            } else {
-                let mut r = inner;
-                r.status = status;
-                r.headers.remove(http::header::ETAG);
-                r.headers.remove(http::header::LAST_MODIFIED);
-                r.headers.remove(http::header::ACCEPT_RANGES);
-                r
-            }
-        }
-        _ => html(error_page(
-            cfg,
-            host,
-            sig,
-            status,
-            method,
-            hh,
-            location.as_deref(),
-            port,
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -952,15 +576,5 @@ mod tests {
         assert!(!pattern_matches(&w("/[!a-c]x"), "/bx", true));
         assert!(pattern_matches(&w("/[!a-c]x"), "/dx", true));
         assert!(pattern_matches(&w("/x[*"), "/x[yz", true));
-    }
-
-    #[test]
-    fn ip_networks() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert!(ip_in(ip("10.1.2.3"), ip("10.0.0.0"), 8));
-        assert!(!ip_in(ip("11.1.2.3"), ip("10.0.0.0"), 8));
-        assert!(ip_in(ip("::ffff:127.0.0.1"), ip("127.0.0.1"), 32));
-        assert!(ip_in(ip("::1"), ip("::1"), 128));
-        assert!(ip_in(ip("1.2.3.4"), ip("0.0.0.0"), 0));
     }
 }

@@ -176,11 +176,9 @@ fn list_directives() {
     // Every entry is three lines: name (source), \thelp, \tAllowed in ...
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len() % 3, 0);
+    let entry = Regex::new(r"^<?\w+ \([\w.]+\.c\)$").unwrap();
     for e in lines.chunks(3) {
-        assert!(
-            Regex::new(r"^<?\w+ \([\w.]+\.c\)$").unwrap().is_match(e[0]),
-            "{e:?}"
-        );
+        assert!(entry.is_match(e[0]), "{e:?}");
         assert!(e[1].starts_with('\t'), "{e:?}");
         assert!(e[2].starts_with("\tAllowed in *.conf "), "{e:?}");
     }
@@ -196,6 +194,7 @@ fn list_directives() {
 #[test]
 fn list_loaded_modules() {
     let (root, f) = conf(BASE);
+    let line_re = Regex::new(r"^ \w+_module \((static|shared)\)$").unwrap();
     for args in [&["-M"][..], &["-t", "-D", "DUMP_MODULES"][..]] {
         let o = run_conf(root.path(), &f, args);
         assert_eq!(o.status.code(), Some(0), "{}", err(&o));
@@ -207,12 +206,7 @@ fn list_loaded_modules() {
         assert!(text.contains("\n so_module (static)\n"), "{text}");
         assert!(!text.contains("status_module"), "{text}");
         for l in text.lines().skip(1) {
-            assert!(
-                Regex::new(r"^ \w+_module \((static|shared)\)$")
-                    .unwrap()
-                    .is_match(l),
-                "{l:?}"
-            );
+            assert!(line_re.is_match(l), "{l:?}");
         }
     }
     let (root, f) = conf(&format!(

@@ -427,11 +427,14 @@ fn keepalive_connections_starve_new_clients_until_keepalive_timeout() {
     stop_server(&mut s);
 }
 
+/// Successes, failures and the count per response body of one request loop.
+type Tally = (usize, usize, BTreeMap<String, usize>);
+
 /// A request loop over new connections and over a keep-alive connection that
 /// reconnects on `Connection: close`; counts bodies seen and failures.
 struct Loops {
     stop: Arc<AtomicBool>,
-    handles: Vec<std::thread::JoinHandle<(usize, usize, BTreeMap<String, usize>)>>,
+    handles: Vec<std::thread::JoinHandle<Tally>>,
 }
 
 impl Loops {
@@ -497,7 +500,7 @@ impl Loops {
     }
 
     /// Stop and return (successes, failures, count per body) of both loops.
-    fn finish(self) -> (usize, usize, BTreeMap<String, usize>) {
+    fn finish(self) -> Tally {
         self.stop.store(true, Ordering::Relaxed);
         let mut total = (0, 0, BTreeMap::new());
         for h in self.handles {

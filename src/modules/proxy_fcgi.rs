@@ -13,7 +13,8 @@
 //! SCRIPT_FILENAME follows Apache's rules: for `ProxyFCGIBackendType FPM` (the default)
 //! a plain path: the file the URL maps to for `SetHandler "proxy:..."` (with the path
 //! info split off), or the backend URL's path plus the rest of the URL for `ProxyPass`
-//! (PHP-FPM splits off the path info itself); for `GENERIC`, Apache's
+//! (path info split off when that path exists here, else left to the application);
+//! for `GENERIC`, Apache's
 //! `proxy:fcgi://host:port/path` form.
 
 use std::io::{self, ErrorKind, Read, Write};
@@ -134,14 +135,21 @@ pub(crate) fn serve_proxypass(
     rest: &str,
 ) -> Response {
     let path = format!("{}{}", backend.path, rest);
-    let filename = match req.vhost.proxy.fcgi_backend {
-        FcgiBackendType::Fpm => path,
-        FcgiBackendType::Generic => format!("proxy:{}{path}", authority_url(backend)),
+    // When the application's files are visible here (PHP-FPM on the same machine),
+    // split the path info off as for a local file (Apache's `proxy-fcgi-pathinfo`);
+    // otherwise pass the whole path and let the application split it.
+    let script = match cgi::split_path_info(std::path::Path::new(&path), &req.uri_path) {
+        Ok(s) if !s.path_info.is_empty() && s.filename.is_file() => s,
+        _ => ScriptInfo {
+            filename: path.into(),
+            script_name: req.uri_path.clone(),
+            path_info: String::new(),
+        },
     };
-    let script = ScriptInfo {
-        filename: filename.clone().into(),
-        script_name: req.uri_path.clone(),
-        path_info: String::new(),
+    let file = script.filename.to_string_lossy().into_owned();
+    let filename = match req.vhost.proxy.fcgi_backend {
+        FcgiBackendType::Fpm => file,
+        FcgiBackendType::Generic => format!("proxy:{}{file}", authority_url(backend)),
     };
     fcgi_request(req, body, backend, &script, &filename)
 }

@@ -144,7 +144,7 @@ pub fn reload(args: &Args, mpm: MpmKind) -> Option<ServerConfig> {
     for w in &cfg.warnings {
         log::log("core", Level::Warn, None, w);
     }
-    if cfg.mpm != Some(mpm) {
+    if cfg.mpm.unwrap_or(MpmKind::Event) != mpm {
         log::log(
             "core",
             Level::Error,

@@ -220,7 +220,7 @@ impl Parent<'_> {
                 self.successive_kills += 1;
                 if self.successive_kills <= 3 {
                     self.spawn(c.slot, handlers);
-                } else if self.successive_kills % 10 == 0 {
+                } else if self.successive_kills.is_multiple_of(10) {
                     let ah = if self.which == Threaded::Worker {
                         "AH10392"
                     } else {

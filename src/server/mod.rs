@@ -37,9 +37,13 @@ pub fn run(args: &Args) -> ExitCode {
         .iter()
         .any(|d| d == "FOREGROUND" || d == "NO_DETACH")
         || cli::load_options(args).embedded.is_some();
-    match cfg.mpm {
-        Some(MpmKind::Prefork) => crate::mpm::prefork::run(args, cfg, foreground),
-        Some(MpmKind::Worker) => crate::mpm::threaded::run(
+    // apachectl runs `ulimit -n` at its maximum before starting httpd; do the same, so
+    // that an event child can hold thousands of idle connections.
+    let _ = rhttpd_sys::limits::raise_nofile_limit();
+    // No MPM loaded: event, the default MPM of Apache's own build (and of `-V`).
+    match cfg.mpm.unwrap_or(MpmKind::Event) {
+        MpmKind::Prefork => crate::mpm::prefork::run(args, cfg, foreground),
+        MpmKind::Worker => crate::mpm::threaded::run(
             args,
             cfg,
             foreground,
@@ -47,7 +51,7 @@ pub fn run(args: &Args) -> ExitCode {
             crate::mpm::worker_child::run,
             crate::mpm::threaded::no_handlers,
         ),
-        Some(MpmKind::Event) => crate::mpm::threaded::run(
+        MpmKind::Event => crate::mpm::threaded::run(
             args,
             cfg,
             foreground,
@@ -55,9 +59,5 @@ pub fn run(args: &Args) -> ExitCode {
             crate::mpm::event::run,
             crate::mpm::threaded::no_handlers,
         ),
-        None => {
-            eprintln!("AH00534: rhttpd: Configuration error: No MPM loaded.");
-            ExitCode::from(1)
-        }
     }
 }

@@ -319,7 +319,7 @@ fn serve_one(
             && !host.keep_alive_timeout.is_zero()
             && body_complete
             && !obs.stopping(),
-        timeout_secs: host.keep_alive_timeout.as_secs().max(1),
+        timeout_secs: host.keep_alive_timeout.as_secs(),
         max: host.max_keep_alive_requests,
         served: conn.served,
     };

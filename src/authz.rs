@@ -1,0 +1,128 @@
+//! mod_authz_core / mod_authz_host: evaluating `Require` lines and
+//! `<RequireAll/Any/None>` containers against a request, with Apache's three-valued
+//! result (granted, denied, neutral).
+
+use std::net::IpAddr;
+
+use rhttpd_http::RequestHead;
+
+use crate::conf::{DirConfig, RequireRule};
+use crate::handler::ConnInfo;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Authz {
+    Granted,
+    Denied,
+    Neutral,
+}
+
+pub(crate) fn ip_in(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits.min(128))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead) -> Authz {
+    let yes = |b: bool| if b { Authz::Granted } else { Authz::Denied };
+    match rule {
+        RequireRule::All(g) => yes(*g),
+        RequireRule::Ip(nets) => yes(nets.iter().any(|(n, b)| ip_in(conn.client.ip(), *n, *b))),
+        RequireRule::Local => {
+            let ip = conn.client.ip();
+            yes(ip.is_loopback()
+                || ip == conn.local.ip()
+                || ip_in(ip, IpAddr::from([127, 0, 0, 0]), 8))
+        }
+        RequireRule::Host(names) => {
+            let name = rhttpd_sys::reverse_lookup_confirmed(conn.client.ip());
+            yes(name.is_some_and(|n| {
+                let n = n.to_ascii_lowercase();
+                names.iter().any(|want| {
+                    n == *want
+                        || (n.ends_with(want.as_str())
+                            && (want.starts_with('.') || n[..n.len() - want.len()].ends_with('.')))
+                })
+            }))
+        }
+        RequireRule::Method(ms) => yes(ms.iter().any(|m| m == head.method.as_str())),
+        RequireRule::Not(inner) => match eval_rule(inner, conn, head) {
+            Authz::Granted => Authz::Denied,
+            _ => Authz::Neutral,
+        },
+        RequireRule::AllOf(members) => {
+            let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
+            if rs.contains(&Authz::Denied) {
+                Authz::Denied
+            } else if rs.contains(&Authz::Granted) {
+                Authz::Granted
+            } else {
+                Authz::Neutral
+            }
+        }
+        RequireRule::AnyOf(members) => any_of(members, conn, head),
+        RequireRule::NoneOf(members) => {
+            if members
+                .iter()
+                .any(|m| eval_rule(m, conn, head) == Authz::Granted)
+            {
+                Authz::Denied
+            } else {
+                Authz::Neutral
+            }
+        }
+    }
+}
+
+fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead) -> Authz {
+    let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
+    if rs.contains(&Authz::Granted) {
+        Authz::Granted
+    } else if rs.contains(&Authz::Denied) {
+        Authz::Denied
+    } else {
+        Authz::Neutral
+    }
+}
+
+/// No `Require` anywhere → granted (Apache 2.4 without authz configuration).
+pub(crate) fn authorized(dir: &DirConfig, conn: &ConnInfo, head: &RequestHead) -> bool {
+    match &dir.require {
+        None => true,
+        Some(r) => any_of(&r.rules, conn, head) == Authz::Granted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_networks() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(ip_in(ip("10.1.2.3"), ip("10.0.0.0"), 8));
+        assert!(!ip_in(ip("11.1.2.3"), ip("10.0.0.0"), 8));
+        assert!(ip_in(ip("::ffff:127.0.0.1"), ip("127.0.0.1"), 32));
+        assert!(ip_in(ip("::1"), ip("::1"), 128));
+        assert!(ip_in(ip("1.2.3.4"), ip("0.0.0.0"), 0));
+    }
+}
