@@ -33,6 +33,14 @@ pub const ONE_PROCESS: Mpm = Mpm {
     conf: "",
     args: &["-X"],
 };
+pub const WORKER: Mpm = Mpm {
+    conf: "LoadModule mpm_worker_module x\nServerLimit 2\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 16\nMaxRequestWorkers 16\n",
+    args: &["-D", "FOREGROUND"],
+};
+pub const EVENT: Mpm = Mpm {
+    conf: "LoadModule mpm_event_module x\nServerLimit 2\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 16\nMaxRequestWorkers 16\n",
+    args: &["-D", "FOREGROUND"],
+};
 
 const MODS: &str = "LoadModule cgi_module x\nLoadModule proxy_module x\nLoadModule proxy_http_module x\nLoadModule proxy_fcgi_module x\n";
 
@@ -925,4 +933,130 @@ fn example_unsafe_module_serves_under_prefork() {
         "{}",
         r.text()
     );
+}
+
+#[test]
+fn cgi_env_and_body_worker() {
+    cgi_env_and_body(WORKER);
+}
+
+#[test]
+fn cgi_env_and_body_event() {
+    cgi_env_and_body(EVENT);
+}
+
+#[test]
+fn cgi_exec_rules_worker() {
+    cgi_exec_rules(WORKER);
+}
+
+#[test]
+fn cgi_exec_rules_event() {
+    cgi_exec_rules(EVENT);
+}
+
+#[test]
+fn cgi_streams_worker() {
+    cgi_streams(WORKER);
+}
+
+#[test]
+fn cgi_streams_event() {
+    cgi_streams(EVENT);
+}
+
+#[test]
+fn cgi_redirects_worker() {
+    cgi_redirects(WORKER);
+}
+
+#[test]
+fn cgi_redirects_event() {
+    cgi_redirects(EVENT);
+}
+
+#[test]
+fn cgi_failures_worker() {
+    cgi_failures(WORKER);
+}
+
+#[test]
+fn cgi_failures_event() {
+    cgi_failures(EVENT);
+}
+
+#[test]
+fn cgi_killed_worker() {
+    cgi_killed_with_client_and_server(WORKER);
+}
+
+#[test]
+fn cgi_killed_event() {
+    cgi_killed_with_client_and_server(EVENT);
+}
+
+#[test]
+fn proxy_http_worker() {
+    proxy_http(WORKER);
+}
+
+#[test]
+fn proxy_http_event() {
+    proxy_http(EVENT);
+}
+
+#[test]
+fn proxy_nginx_worker() {
+    proxy_nginx(WORKER);
+}
+
+#[test]
+fn proxy_nginx_event() {
+    proxy_nginx(EVENT);
+}
+
+#[test]
+fn php_fpm_proxypass_tcp_worker() {
+    php_proxypass_tcp(WORKER);
+}
+
+#[test]
+fn php_fpm_proxypass_tcp_event() {
+    php_proxypass_tcp(EVENT);
+}
+
+#[test]
+fn php_fpm_sethandler_unix_worker() {
+    php_sethandler_unix(WORKER);
+}
+
+#[test]
+fn php_fpm_sethandler_unix_event() {
+    php_sethandler_unix(EVENT);
+}
+
+/// A handler that is not thread-safe keeps worker and event from starting, with an
+/// error that names it and points to prefork or FastCGI.
+#[test]
+fn threaded_mpm_refuses_a_non_thread_safe_handler() {
+    for mpm in ["mpm_worker_module", "mpm_event_module"] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let conf = format!(
+            "LoadModule {mpm} x\nLoadModule example_unsafe_module x\nServerRoot \"{root}\"\nListen 127.0.0.1:{port}\nDocumentRoot \"{root}\"\nErrorLog error_log\nPidFile httpd.pid\n",
+            root = dir.path().display()
+        );
+        let f = dir.path().join("httpd.conf");
+        std::fs::write(&f, conf).unwrap();
+        let out = std::process::Command::new(common::BIN)
+            .args(["-f", f.to_str().unwrap(), "-D", "FOREGROUND"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mpm}: {err}");
+        assert!(
+            err.contains("example-unsafe") && err.contains("prefork"),
+            "{mpm}: {err}"
+        );
+    }
 }

@@ -5,7 +5,9 @@
 mod build;
 mod dir;
 pub mod proxy;
+mod require;
 pub mod tables;
+mod values;
 pub mod vhost;
 
 pub use build::{LoadOptions, load};

@@ -63,7 +63,8 @@ pub fn refuse_threaded(handlers: &Handlers) -> Option<String> {
 pub const EXAMPLE_UNSAFE: &str = "example-unsafe";
 
 /// `mod_example_unsafe` (`LoadModule example_unsafe_module ...`, `SetHandler
-/// example-unsafe`): a documented fixture for the thread-safety rule (docs/modules.md).
+/// example-unsafe`): a documented fixture for the thread-safety rule
+/// (docs/dynamic-content.md).
 /// It keeps per-process state (a request counter), the way an embedded interpreter
 /// does, and declares itself not thread-safe: worker and event refuse to start with
 /// it, prefork serves it.

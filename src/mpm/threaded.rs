@@ -95,6 +95,10 @@ pub fn run(
     for w in &warnings {
         eprintln!("{w}");
     }
+    if let Some(msg) = thread_unsafe_handler(&cfg) {
+        eprintln!("{msg}");
+        return ExitCode::from(1);
+    }
     log::set_threaded_mpm(true);
     let scoreboard = match Scoreboard::create(settings.server_limit, settings.thread_limit) {
         Ok(s) => s,
@@ -503,6 +507,15 @@ impl Parent<'_> {
         let Some(cfg) = parent::reload(self.args, kind) else {
             return;
         };
+        if let Some(msg) = thread_unsafe_handler(&cfg) {
+            log::log(
+                "core",
+                Level::Error,
+                None,
+                &format!("{msg}: restart refused"),
+            );
+            return;
+        }
         let (mut settings, warnings) = ThreadedSettings::from_config(&cfg, self.which);
         for w in warnings {
             log::log(module(self.which), Level::Warn, None, &w);
@@ -636,4 +649,11 @@ fn status_handlers(
 /// Handlers a threaded MPM registers (none beyond the defaults yet).
 pub fn no_handlers(_: &ServerConfig, _: &Scoreboard) -> Vec<Arc<dyn crate::handler::Handler>> {
     Vec::new()
+}
+
+/// The startup error when the configuration loads a handler that is not thread-safe
+/// (Apache's mod_php situation): worker and event refuse to run it.
+fn thread_unsafe_handler(cfg: &ServerConfig) -> Option<String> {
+    let probe = crate::pipeline::Handlers::new(crate::modules::dynamic_handlers(cfg));
+    crate::modules::refuse_threaded(&probe)
 }

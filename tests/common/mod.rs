@@ -654,3 +654,31 @@ impl Server {
         err
     }
 }
+
+impl Server {
+    /// Like [`Server::start_fn_with`], but the configuration body is built from the
+    /// ServerRoot and the port (for `ScriptAlias` and `<Directory>` paths).
+    pub fn start_root_fn_with(body: impl FnOnce(&Path, u16) -> String, args: &[&str]) -> Server {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        for d in ["htdocs", "logs", "conf"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        let conf = Server::config_text(root.path(), port, &body(root.path(), port));
+        std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
+        let child = Command::new(BIN)
+            .arg("-d")
+            .arg(root.path())
+            .arg("-f")
+            .arg(root.path().join("conf/httpd.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rhttpd");
+        let mut s = Server { child, port, root };
+        s.wait_ready();
+        s
+    }
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# rhttpd side-by-side benchmark: rhttpd (prefork / worker / event MPM), Apache httpd (same three
+# MPMs), nginx, h2o and lighttpd, all on 127.0.0.1, measured with wrk in the same run.
+#
+#   bash bench/run.sh                    # full mode (~25-30 min)
+#   QUICK=1 bash bench/run.sh            # quick mode (< 3 min once the release build is done)
+#   SERVERS="rhttpd-event apache-event nginx" bash bench/run.sh
+#
+# Steps: installs missing Debian packages (root, apt-get), builds rhttpd with
+# `cargo build --release`, writes a document root, then
+#   phase 1 (throughput): every selected server up at once, each on its own port; each test runs
+#     in interleaved rounds (every round measures every server once, the order rotated per round);
+#   phase 2 (idle connections): one server at a time, freshly started: memory idle and with
+#     IDLE_COUNTS idle keep-alive connections, and what a fresh client sees meanwhile;
+#   report: results tables with ratios + SVG plots -> $OUT, and the generated section of
+#     BENCHMARKS.md (+ bench/results/) when WRITE_MD=1.
+#
+# Environment knobs [full / quick defaults]:
+#   SERVERS      [all nine]  rhttpd-prefork rhttpd-worker rhttpd-event apache-prefork
+#                            apache-worker apache-event nginx h2o lighttpd
+#   DUR          [10s / 1s]  duration of each secondary wrk run (c256, close, files, CGI)
+#   MAIN_DUR     [10s / 2s]  duration of each 1 KiB keep-alive c50 run
+#   ROUNDS       [5 / 2]     interleaved rounds of the main test (keep-alive 1 KiB c50)
+#   ROUNDS2      [2 / 1]     interleaved rounds of every other throughput test
+#   IDLE_COUNTS  ["1000 10000" / "1000"]   idle keep-alive connections held (phase 2)
+#   IDLE_WRK_DUR [5s / 1s]   wrk -c50 run while the idle connections are held
+#   PHASES       ["tput idle"]             which phases to run
+#   PORT_BASE    [28180]     server i (in the list above) listens on PORT_BASE+i
+#   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
+#   NOISY_ABOVE  [30]        flag runs where other processes used > this % CPU (of 200 %)
+#   BUILD [1] INSTALL [1] WRITE_MD [1]     0 skips the build / the apt-get step / BENCHMARKS.md
+#   WORK [/tmp/rhttpd-bench]  OUT [$WORK/results-<timestamp>]
+#
+# Everything talks to 127.0.0.1 only; every wrk run is bounded by -d and a hard timeout; the
+# servers are started by this script, each with its own run directory, pid file and port, and
+# only those processes (tracked by PID) are stopped.
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+PY=${PYTHON:-python3}
+QUICK=${QUICK:-0}
+ALL_SERVERS="rhttpd-prefork rhttpd-worker rhttpd-event apache-prefork apache-worker apache-event nginx h2o lighttpd"
+SERVERS=${SERVERS:-$ALL_SERVERS}
+if [[ $QUICK == 1 ]]; then
+  DUR=${DUR:-1s}; MAIN_DUR=${MAIN_DUR:-2s}; ROUNDS=${ROUNDS:-2}; ROUNDS2=${ROUNDS2:-1}
+  IDLE_COUNTS=${IDLE_COUNTS:-1000}; IDLE_WRK_DUR=${IDLE_WRK_DUR:-1s}; IDLE_PROBES=${IDLE_PROBES:-10}
+else
+  DUR=${DUR:-10s}; MAIN_DUR=${MAIN_DUR:-10s}; ROUNDS=${ROUNDS:-5}; ROUNDS2=${ROUNDS2:-2}
+  IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}; IDLE_WRK_DUR=${IDLE_WRK_DUR:-5s}; IDLE_PROBES=${IDLE_PROBES:-50}
+fi
+PHASES=${PHASES:-"tput idle"}
+PORT_BASE=${PORT_BASE:-28180}
+KA_TIMEOUT=${KA_TIMEOUT:-5}
+IDLE_KA_TIMEOUT=${IDLE_KA_TIMEOUT:-300}
+NOISY_ABOVE=${NOISY_ABOVE:-30}
+BUILD=${BUILD:-1}
+INSTALL=${INSTALL:-1}
+WRITE_MD=${WRITE_MD:-1}
+WORK=${WORK:-/tmp/rhttpd-bench}
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=${OUT:-$WORK/results-$STAMP}
+RESULTS=$OUT/results.jsonl
+DOCROOT=$WORK/docroot
+CGIDIR=$WORK/cgi
+RHTTPD=$REPO/target/release/rhttpd
+APACHE_MODS=/usr/lib/apache2/modules
+T_START=$(date +%s)
+
+mkdir -p "$OUT/raw" "$OUT/conf" "$WORK/run"
+chmod 755 "$WORK" "$WORK/run"
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
+
+# ------------------------------------------------------------------------------ prerequisites
+need_pkgs=()
+for pair in apache2:apache2 nginx:nginx h2o:h2o lighttpd:lighttpd wrk:wrk h2load:nghttp2-client \
+            curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [[ -x /usr/sbin/${pair%%:*} ]] || need_pkgs+=("${pair#*:}")
+done
+if [[ ${#need_pkgs[@]} -gt 0 ]]; then
+  if [[ $INSTALL == 1 && $(id -u) == 0 ]]; then
+    log "installing ${need_pkgs[*]} (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}" \
+      >>"$OUT/run.log" 2>&1 || {
+      apt-get update >>"$OUT/run.log" 2>&1
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}" \
+        >>"$OUT/run.log" 2>&1 || log "WARNING: apt-get install failed; servers that are missing are skipped"
+    }
+    # Debian starts the packaged daemons on port 80: this benchmark does not use them.
+  else
+    log "WARNING: missing ${need_pkgs[*]} (run as root, or INSTALL=1); those servers are skipped"
+  fi
+fi
+command -v wrk >/dev/null || { log "ERROR: wrk is required"; exit 1; }
+
+if [[ $BUILD == 1 ]]; then
+  log "cargo build --release"
+  T_B=$(date +%s)
+  (cd "$REPO" && cargo build --release) >>"$OUT/run.log" 2>&1 || { log "ERROR: cargo build --release failed (see $OUT/run.log)"; exit 1; }
+  log "  build took $(( $(date +%s) - T_B )) s"
+fi
+T_MEASURE=$(date +%s)
+
+# File descriptors: 10,000 idle connections need > 10,000 in the client and in the servers.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+"$PY" "$HERE/benchlib.py" docroot "$DOCROOT"
+mkdir -p "$CGIDIR"
+install -m 755 "$HERE/cgi/hello.cgi" "$CGIDIR/hello.cgi"
+chmod 755 "$CGIDIR"
+
+# ------------------------------------------------------------------------------ environment
+ver() { "$@" 2>&1 | head -1; }
+rev=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(cd "$REPO" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+  rev="$rev (+ uncommitted changes)"
+fi
+"$PY" "$HERE/benchlib.py" env --results "$RESULTS" \
+  "mode=$([[ $QUICK == 1 ]] && echo quick || echo full)" \
+  "nproc=$(nproc)" "mem=$(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
+  "kernel=$(uname -sr)" "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+  "rhttpd=rhttpd $("$RHTTPD" -v 2>/dev/null | head -1 | sed 's/.*rhttpd\///;s/ .*//') git $rev" \
+  "apache=$(ver /usr/sbin/apache2 -v | sed 's/Server version: //')" \
+  "nginx=$(ver /usr/sbin/nginx -v | sed 's/nginx version: //')" \
+  "h2o=$(ver h2o --version)" "lighttpd=$(ver lighttpd -v | sed 's/ - a light.*//')" \
+  "wrk=$(ver wrk --version | awk '{print $1, $2}')" "h2load=$(ver h2load --version)" \
+  "python=$(ver "$PY" --version)" "ulimit_n=$(ulimit -n)" \
+  "servers=$SERVERS" "settings=DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT"
+log "results in $OUT"
+
+# ------------------------------------------------------------------------------ servers
+port_of() {
+  local i=0 s
+  for s in $ALL_SERVERS; do [[ $s == "$1" ]] && { echo $((PORT_BASE + i)); return; }; i=$((i + 1)); done
+  echo 0
+}
+
+declare -A S_PID S_PORT S_TREE S_CGI
+CMD=()
+# build_cmd NAME KATIMEOUT: sets CMD (the server in the foreground) and writes its config copy
+build_cmd() {
+  local name=$1 ka=$2 port run conf
+  port=$(port_of "$name")
+  run=$WORK/run/$name
+  rm -rf "$run"; mkdir -p "$run"; chown www-data:www-data "$run" 2>/dev/null; chmod 755 "$run"
+  case $name in
+    rhttpd-*|apache-*)
+      local impl=${name%%-*} mpm=${name#*-} bin defs
+      conf=$HERE/configs/$impl-$mpm.conf
+      defs=(-C "ServerRoot $run" -C "Define BENCH_PORT $port" -C "Define BENCH_RUN $run"
+            -C "Define BENCH_DOCROOT $DOCROOT" -C "Define BENCH_CGI $CGIDIR" -C "Define BENCH_KA $ka"
+            -C "Define BENCH_MODS $APACHE_MODS" -C "Define BENCH_CONFIGS $HERE/configs")
+      if [[ $impl == rhttpd ]]; then bin=$RHTTPD; CMD=("$bin" -f "$conf" -D FOREGROUND "${defs[@]}")
+      else bin=/usr/sbin/apache2; CMD=("$bin" -f "$conf" -DFOREGROUND "${defs[@]}"); fi
+      # a build without CGI support rejects `LoadModule cgi_module`: run it without CGI
+      if ! "${CMD[@]}" -t >"$run/configtest.txt" 2>&1; then
+        if "${CMD[@]}" -D BENCH_NO_CGI -t >>"$run/configtest.txt" 2>&1; then
+          log "  $name: config test fails with CGI, passes without: CGI disabled ($(head -1 "$run/configtest.txt"))"
+          CMD+=(-D BENCH_NO_CGI)
+        else
+          log "ERROR: $name: config test failed: $(head -3 "$run/configtest.txt" | tr '\n' ' ')"; return 1
+        fi
+      fi
+      ;;
+    nginx|h2o|lighttpd)
+      conf=$run/$name.conf
+      sed -e "s#@PORT@#$port#g" -e "s#@RUN@#$run#g" -e "s#@DOCROOT@#$DOCROOT#g" \
+          -e "s#@CGI@#$CGIDIR#g" -e "s#@KA@#$ka#g" "$HERE/configs/$name.conf" >"$conf"
+      case $name in
+        nginx) CMD=(/usr/sbin/nginx -c "$conf" -g 'daemon off;') ;;
+        h2o) CMD=(h2o -c "$conf") ;;
+        lighttpd) CMD=(lighttpd -D -f "$conf") ;;
+      esac
+      command -v "${CMD[0]}" >/dev/null || { log "ERROR: $name is not installed"; return 1; }
+      ;;
+    *) log "ERROR: unknown server $name"; return 1 ;;
+  esac
+  printf '%q ' "${CMD[@]}" >"$OUT/conf/$name-ka$ka.cmd"
+  cp -f "$conf" "$OUT/conf/" 2>/dev/null
+  return 0
+}
+
+# start_server NAME KATIMEOUT -> S_PID[NAME], S_PORT[NAME], S_TREE[NAME]
+start_server() {
+  local name=$1 ka=$2 port code i
+  port=$(port_of "$name")
+  if [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]]; then log "ERROR: port $port busy, $name skipped"; return 1; fi
+  build_cmd "$name" "$ka" || return 1
+  # Own process group (Apache prefork signals its whole group on shutdown), same session (so the
+  # same scheduler autogroup as wrk). perl execs in place: $! is the server's PID.
+  perl -e 'setpgrp(0,0); exec { $ARGV[0] } @ARGV or die "exec: $!\n"' "${CMD[@]}" \
+    >>"$OUT/raw/$name-server.log" 2>&1 </dev/null &
+  S_PID[$name]=$!; S_PORT[$name]=$port
+  for i in $(seq 1 150); do
+    if ! kill -0 "${S_PID[$name]}" 2>/dev/null; then
+      log "ERROR: $name exited at start (see $OUT/raw/$name-server.log)"; unset 'S_PID[$name]'; return 1
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/index.html")
+    [[ $code == 200 ]] && break
+    sleep 0.2
+  done
+  if [[ $code != 200 ]]; then log "ERROR: $name not ready"; stop_server "$name"; return 1; fi
+  # let pre-started pools finish (prefork: 1024 processes): wait until the process count is stable
+  local n0=-1 n1
+  for i in $(seq 1 40); do
+    n1=$("$PY" "$HERE/benchlib.py" pids "${S_PID[$name]}" | wc -l)
+    [[ $n1 == "$n0" ]] && break
+    n0=$n1; sleep 0.5
+  done
+  local s1 s2 s3 cgi
+  s1=$(curl -s -o /dev/null -w '%{size_download}' --max-time 5 "http://127.0.0.1:$port/index.html")
+  s2=$(curl -s -o /dev/null -w '%{size_download}' --max-time 5 "http://127.0.0.1:$port/100k.bin")
+  s3=$(curl -s -o /dev/null -w '%{size_download}' --max-time 5 "http://127.0.0.1:$port/1m.bin")
+  cgi=$(curl -s --max-time 5 "http://127.0.0.1:$port/cgi-bin/hello.cgi" 2>/dev/null)
+  if [[ $cgi == "Hello from CGI" ]]; then S_CGI[$name]=1; else S_CGI[$name]=0; fi
+  log "  $name up: pid ${S_PID[$name]}, port $port, $n1 processes; sizes $s1/$s2/$s3; CGI $([[ ${S_CGI[$name]} == 1 ]] && echo ok || echo no)"
+  if [[ $s1 != 1024 || $s2 != 102400 || $s3 != 1048576 ]]; then
+    log "ERROR: $name serves wrong sizes"; stop_server "$name"; return 1
+  fi
+}
+
+# stop_server NAME: TERM the PID we started, then KILL leftovers of its tree (PID + same command
+# name as when recorded, so a reused PID is never hit)
+stop_server() {
+  local name=$1 pid=${S_PID[$1]:-} p c i
+  [[ -z $pid ]] && return 0
+  local tree=()
+  for p in $("$PY" "$HERE/benchlib.py" pids "$pid"); do
+    c=$(cat "/proc/$p/comm" 2>/dev/null) && tree+=("$p:$c")
+  done
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && { log "  $name: no exit on TERM, KILL $pid"; kill -KILL "$pid" 2>/dev/null; }
+  wait "$pid" 2>/dev/null
+  for i in $(seq 1 10); do
+    local left=0
+    for e in "${tree[@]}"; do
+      p=${e%%:*}; c=${e#*:}
+      [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$c" ]] && left=1
+    done
+    [[ $left == 0 ]] && break
+    sleep 0.3
+  done
+  for e in "${tree[@]}"; do
+    p=${e%%:*}; c=${e#*:}
+    if [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$c" ]]; then kill -KILL "$p" 2>/dev/null; fi
+  done
+  unset 'S_PID[$name]'
+}
+
+stop_all() {
+  local n
+  for n in "${!S_PID[@]}"; do stop_server "$n"; done
+}
+CHILD=
+on_signal() {
+  [[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+  stop_all
+  log "interrupted"
+  exit 130
+}
+trap on_signal INT TERM
+trap stop_all EXIT
+
+# run_bg CMD...: run a measuring helper and wait for it (traps act at once)
+run_bg() {
+  "$@" >"$OUT/.step" 2>&1 &
+  CHILD=$!
+  wait "$CHILD"; local rc=$?
+  CHILD=
+  tee -a "$OUT/run.log" <"$OUT/.step" >&2
+  return $rc
+}
+
+# wrk_run NAME TEST ROUND CONNS DURATION PATH [extra wrk args]
+wrk_run() {
+  local name=$1 test=$2 round=$3 c=$4 d=$5 path=$6; shift 6
+  local secs=${d%s}
+  run_bg "$PY" "$HERE/benchlib.py" wrk --server "$name" --test "$test" --round "$round" --conns "$c" \
+    --tree "${S_PID[$name]}" --out "$OUT/raw/$name-$test-$round.txt" --results "$RESULTS" \
+    --timeout $((secs + 20)) --noisy-above "$NOISY_ABOVE" -- \
+    wrk -t2 -c"$c" -d"$d" --latency "$@" "http://127.0.0.1:${S_PORT[$name]}$path"
+}
+
+# ------------------------------------------------------------------------------ phase 1
+phase_tput() {
+  local up=() name
+  log "=== phase 1: throughput (servers up at once, interleaved rounds)"
+  for name in $SERVERS; do
+    start_server "$name" "$KA_TIMEOUT" && up+=("$name")
+  done
+  [[ ${#up[@]} == 0 ]] && { log "no server started"; return 1; }
+  for name in "${up[@]}"; do   # warm-up, not recorded
+    timeout -k 2 10 wrk -t2 -c50 -d1s "http://127.0.0.1:${S_PORT[$name]}/index.html" >/dev/null 2>&1
+  done
+  local n=${#up[@]} spec test c d path rounds r k extra
+  # test  conns  duration  rounds  path  [close: send Connection: close]
+  local tests=(
+    "ka_c50 50 $MAIN_DUR $ROUNDS /index.html"
+    "ka_c256 256 $DUR $ROUNDS2 /index.html"
+    "close_c50 50 $DUR $ROUNDS2 /index.html close"
+    "f100k_c50 50 $DUR $ROUNDS2 /100k.bin"
+    "f1m_c50 50 $DUR $ROUNDS2 /1m.bin"
+    "cgi_c20 20 $DUR $ROUNDS2 /cgi-bin/hello.cgi"
+  )
+  for spec in "${tests[@]}"; do
+    read -r test c d rounds path extra <<<"$spec"
+    log "--- $test: wrk -t2 -c$c -d$d $path ${extra:-} x $rounds round(s)"
+    for r in $(seq 1 "$rounds"); do
+      for k in $(seq 0 $((n - 1))); do
+        name=${up[$(( (k + r - 1) % n ))]}   # the order rotates every round
+        if [[ $test == cgi_* && ${S_CGI[$name]} != 1 ]]; then
+          [[ $r == 1 ]] && "$PY" "$HERE/benchlib.py" skip --server "$name" --test "$test" --results "$RESULTS" \
+            --why "$(case $name in nginx) echo 'nginx has no CGI';; rhttpd-*) echo 'CGI not available in this build';; *) echo 'CGI not answering';; esac)"
+          continue
+        fi
+        if [[ ${extra:-} == close ]]; then
+          wrk_run "$name" "$test" "$r" "$c" "$d" "$path" -H "Connection: close"
+        else
+          wrk_run "$name" "$test" "$r" "$c" "$d" "$path"
+        fi
+      done
+    done
+  done
+  for name in "${up[@]}"; do stop_server "$name"; done
+}
+
+# ------------------------------------------------------------------------------ phase 2
+phase_idle() {
+  local name counts
+  counts=$(echo "$IDLE_COUNTS" | tr ' ' ',')
+  log "=== phase 2: idle keep-alive connections ($IDLE_COUNTS), one server at a time, KeepAliveTimeout $IDLE_KA_TIMEOUT"
+  for name in $SERVERS; do
+    start_server "$name" "$IDLE_KA_TIMEOUT" || continue
+    local skip=()
+    case $name in
+      *-prefork) skip=(--skip-above 1100 --skip-why "one process per connection, MaxRequestWorkers 1100") ;;
+      *-worker) skip=(--skip-above 1024 --skip-why "one thread per connection, MaxRequestWorkers 1024") ;;
+    esac
+    run_bg timeout -k 5 400 "$PY" "$HERE/idle.py" --server "$name" --port "${S_PORT[$name]}" \
+      --tree "${S_PID[$name]}" --counts "$counts" --results "$RESULTS" --probes "$IDLE_PROBES" \
+      --wrk-dur "$IDLE_WRK_DUR" --wrk-out "$OUT/raw/$name-idle-wrk.txt" "${skip[@]}"
+    stop_server "$name"
+  done
+}
+
+for ph in $PHASES; do
+  case $ph in
+    tput) phase_tput ;;
+    idle) phase_idle ;;
+    *) log "unknown phase $ph" ;;
+  esac
+done
+log "measurement took $(( $(date +%s) - T_MEASURE )) s (total with build: $(( $(date +%s) - T_START )) s)"
+
+md_args=()
+[[ $WRITE_MD == 1 ]] && md_args=(--benchmarks-md "$REPO/BENCHMARKS.md" --svg-dir "$REPO/bench/results")
+"$PY" "$HERE/report.py" --results "$RESULTS" --out "$OUT" "${md_args[@]}" || log "ERROR: report failed"
+log "done: $OUT/report.md"

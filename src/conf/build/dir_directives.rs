@@ -1,0 +1,162 @@
+//! Per-directory directives (Options, ErrorDocument, AddType, DirectoryIndex ...): valid
+//! in sections and at server and virtual-host level alike.
+
+use std::sync::Arc;
+
+use rhttpd_config::{ConfigError, Directive};
+
+use super::Builder;
+use crate::conf::values::{err, flag, number, parse_file_etag, parse_options};
+use crate::conf::{DirConfig, ErrorDocument, ServerSignature};
+use crate::log::LogLevels;
+
+impl Builder {
+    /// Per-directory directives, valid at every level. Returns false when `d` is not one.
+    pub(super) fn dir_directive(
+        &mut self,
+        dc: &mut DirConfig,
+        d: &Directive,
+    ) -> Result<bool, ConfigError> {
+        let a0 = d.args.first().map(String::as_str).unwrap_or("");
+        match d.name {
+            "Options" => dc.options.push(parse_options(d)?),
+            "ErrorDocument" => {
+                let code: u16 = a0
+                    .parse()
+                    .ok()
+                    .filter(|c| (400..600).contains(c) || (300..400).contains(c))
+                    .ok_or_else(|| err(&d.location, "Unsupported HTTP response code"))?;
+                let target = d.args.get(1).cloned().unwrap_or_default();
+                let doc = if target.eq_ignore_ascii_case("default") {
+                    ErrorDocument::Default
+                } else if target.starts_with('/') {
+                    ErrorDocument::Local(target)
+                } else if target.contains("://") {
+                    ErrorDocument::Remote(target)
+                } else {
+                    // Apache: a message (the quotes were removed by the parser; a
+                    // leading quote marks a message in Apache 2.0 syntax).
+                    ErrorDocument::Text(target.trim_start_matches('"').to_string())
+                };
+                Arc::make_mut(&mut dc.error_documents).insert(code, doc);
+            }
+            "AddDefaultCharset" => {
+                dc.add_default_charset = Some(if a0.eq_ignore_ascii_case("off") {
+                    None
+                } else if a0.eq_ignore_ascii_case("on") {
+                    Some("iso-8859-1".to_string())
+                } else {
+                    Some(a0.to_string())
+                });
+            }
+            "ServerSignature" => {
+                dc.server_signature = Some(match a0.to_ascii_lowercase().as_str() {
+                    "on" => ServerSignature::On,
+                    "off" => ServerSignature::Off,
+                    "email" => ServerSignature::Email,
+                    _ => {
+                        return Err(err(
+                            &d.location,
+                            "ServerSignature: use one of: off | on | email",
+                        ));
+                    }
+                })
+            }
+            "LimitRequestBody" => {
+                dc.limit_request_body = Some(number::<u64>(d, "number")?.min(i64::MAX as u64))
+            }
+            "FileETag" => dc.file_etag = Some(parse_file_etag(d)?),
+            "EnableSendfile" => dc.enable_sendfile = Some(flag(d)),
+            "EnableMMAP" | "AddLanguage" | "AddOutputFilter" | "AddInputFilter"
+            | "DefaultLanguage" | "UseCanonicalName" | "IndexOptions" | "IndexOrderDefault"
+            | "IndexStyleSheet" | "IndexHeadInsert" | "AddIcon" | "AddIconByType"
+            | "AddIconByEncoding" | "AddAlt" | "AddAltByType" | "AddAltByEncoding"
+            | "AddDescription" | "DefaultIcon" | "HeaderName" | "ReadmeName" => {}
+            "HostnameLookups" => {
+                if !a0.eq_ignore_ascii_case("off") {
+                    return Err(err(
+                        &d.location,
+                        format!(
+                            "HostnameLookups {a0}: rhttpd logs client addresses only; use HostnameLookups Off (Require host still works)"
+                        ),
+                    ));
+                }
+            }
+            "LogLevel" => {
+                // Per-directory LogLevel is accepted; the server-wide level governs.
+                LogLevels::parse(&d.args).map_err(|m| err(&d.location, m))?;
+            }
+            "SetHandler" => {
+                dc.set_handler = Some(if a0.eq_ignore_ascii_case("none") {
+                    String::new()
+                } else if a0
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("proxy:"))
+                {
+                    format!("proxy:{}", &a0[6..])
+                } else {
+                    a0.to_ascii_lowercase()
+                })
+            }
+            "ForceType" => {
+                dc.force_type = if a0.eq_ignore_ascii_case("none") {
+                    None
+                } else {
+                    Some(a0.to_string())
+                }
+            }
+            "AddType" | "AddHandler" | "AddCharset" | "AddEncoding" => {
+                let value = a0.to_string();
+                let map = match d.name {
+                    "AddType" => &mut dc.add_types,
+                    "AddHandler" => &mut dc.add_handlers,
+                    "AddCharset" => &mut dc.add_charsets,
+                    _ => &mut dc.add_encodings,
+                };
+                let m = Arc::make_mut(map);
+                for ext in &d.args[1..] {
+                    m.insert(
+                        ext.trim_start_matches('.').to_ascii_lowercase(),
+                        value.clone(),
+                    );
+                }
+            }
+            "RemoveHandler" | "RemoveType" => {
+                let map = if d.name == "RemoveHandler" {
+                    &mut dc.add_handlers
+                } else {
+                    &mut dc.add_types
+                };
+                let m = Arc::make_mut(map);
+                for ext in &d.args {
+                    m.remove(&ext.trim_start_matches('.').to_ascii_lowercase());
+                }
+            }
+            "DirectoryIndex" => {
+                dc.directory_index = Some(
+                    if d.args.len() == 1 && a0.eq_ignore_ascii_case("disabled") {
+                        Vec::new()
+                    } else {
+                        d.args.clone()
+                    },
+                )
+            }
+            "DirectorySlash" => dc.directory_slash = Some(flag(d)),
+            "IndexIgnore" => {
+                let mut list = dc.index_ignore.clone().unwrap_or_default();
+                list.extend(d.args.iter().cloned());
+                dc.index_ignore = Some(list);
+            }
+            "IndexIgnoreReset" => {
+                if flag(d) {
+                    dc.index_ignore = Some(Vec::new());
+                }
+            }
+            "Require" => {
+                return Err(err(&d.location, "Require not allowed here"));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,103 @@
+//! Server-wide directives, valid only outside `<VirtualHost>`: listeners, process
+//! files and identity, server tokens, MIME types file, MPM tuning.
+
+use std::time::Duration;
+
+use rhttpd_config::{ConfigError, Directive};
+
+use super::Builder;
+use crate::conf::ServerTokens;
+use crate::conf::values::{err, flag, number, parse_listen};
+
+impl Builder {
+    pub(super) fn global_directive(&mut self, d: &Directive) -> Result<(), ConfigError> {
+        let a0 = d.args.first().map(String::as_str).unwrap_or("");
+        match d.name {
+            "ServerRoot"
+            | "LoadModule"
+            | "DefaultRuntimeDir"
+            | "Mutex"
+            | "ScoreBoardFile"
+            | "AcceptFilter"
+            | "MaxMemFree"
+            | "BufferedLogs"
+            | "ListenCoresBucketsRatio" => {}
+            "Listen" => {
+                let l = parse_listen(d)?;
+                if self.cfg.listeners.iter().any(|x| x.addr == l.addr) {
+                    return Err(err(
+                        &d.location,
+                        "Cannot define multiple Listeners on the same IP:port",
+                    ));
+                }
+                self.cfg.listeners.push(l);
+            }
+            "ListenBacklog" => {
+                let n: i32 = number(d, "number")?;
+                if n <= 0 {
+                    return Err(err(&d.location, "ListenBacklog must be > 0"));
+                }
+                self.cfg.listen_backlog = n;
+            }
+            "SendBufferSize" | "ReceiveBufferSize" => {
+                let n: u32 = number(d, "number")?;
+                if n != 0 && n < 512 {
+                    return Err(err(
+                        &d.location,
+                        format!("{} must be >= 512 bytes, or 0 for system default.", d.name),
+                    ));
+                }
+            }
+            "PidFile" => self.cfg.pid_file = self.path(a0),
+            "User" => self.cfg.user = a0.to_string(),
+            "Group" => self.cfg.group = a0.to_string(),
+            "ServerTokens" => {
+                self.cfg.server_tokens = match a0.to_ascii_lowercase().as_str() {
+                    "os" => ServerTokens::Os,
+                    "min" | "minimal" => ServerTokens::Min,
+                    "major" => ServerTokens::Major,
+                    "minor" => ServerTokens::Minor,
+                    "prod" | "productonly" => ServerTokens::Prod,
+                    "full" => ServerTokens::Full,
+                    _ => {
+                        return Err(err(
+                            &d.location,
+                            "ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'",
+                        ));
+                    }
+                }
+            }
+            "TypesConfig" => self.types_config = Some((a0.to_string(), d.location.clone())),
+            "CoreDumpDirectory" => {
+                let p = self.path(a0);
+                if !p.is_dir() {
+                    return Err(err(
+                        &d.location,
+                        format!("CoreDumpDirectory {} does not exist", p.display()),
+                    ));
+                }
+                self.cfg.core_dump_directory = Some(p);
+            }
+            "ExtendedStatus" => self.cfg.extended_status = Some(flag(d)),
+            "SeeRequestTail" => self.cfg.see_request_tail = flag(d),
+            "GracefulShutdownTimeout" => {
+                self.cfg.graceful_shutdown_timeout = Duration::from_secs(number(d, "number")?)
+            }
+            _ => {
+                let is_mpm = crate::modules::MODULES
+                    .iter()
+                    .filter(|m| m.name.starts_with("mpm_") && m.name != "mpm_common_module")
+                    .any(|m| m.directives.iter().any(|s| s.name == d.name));
+                if is_mpm {
+                    self.cfg.mpm_directives.push(d.clone());
+                } else {
+                    return Err(err(
+                        &d.location,
+                        format!("{} is not implemented by rhttpd in this context", d.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! Directives of the main server or a virtual host: names, document root, timeouts,
+//! logs, aliases and redirects.
+
+use std::path::PathBuf;
+
+use rhttpd_config::{ConfigError, Directive};
+
+use super::Builder;
+use crate::conf::values::{duration, err, flag, number, parse_redirect};
+use crate::conf::{Alias, CustomLog, VirtualHost};
+use crate::log::LogLevels;
+
+impl Builder {
+    /// Directives of the main server or a virtual host. Returns false when `d` is not one.
+    pub(super) fn host_directive(
+        &mut self,
+        host: &mut VirtualHost,
+        d: &Directive,
+        in_vhost: bool,
+    ) -> Result<bool, ConfigError> {
+        let a0 = d.args.first().map(String::as_str).unwrap_or("");
+        match d.name {
+            "ServerName" => {
+                let name = a0
+                    .strip_prefix("http://")
+                    .or_else(|| a0.strip_prefix("https://"))
+                    .unwrap_or(a0);
+                host.server_name = Some(name.to_string());
+            }
+            "ServerAlias" => host
+                .server_aliases
+                .extend(d.args.iter().map(|a| a.to_ascii_lowercase())),
+            "ServerAdmin" => host.server_admin = Some(a0.to_string()),
+            "DocumentRoot" => {
+                let p = self.path(a0);
+                let mut s = p.to_string_lossy().into_owned();
+                while s.len() > 1 && s.ends_with('/') {
+                    s.pop();
+                }
+                host.document_root = PathBuf::from(s);
+            }
+            "Timeout" => host.timeout = duration(d)?,
+            "KeepAlive" => host.keep_alive = flag(d),
+            "KeepAliveTimeout" => host.keep_alive_timeout = duration(d)?,
+            "MaxKeepAliveRequests" => host.max_keep_alive_requests = number(d, "number")?,
+            "LimitRequestLine" => host.limits.request_line = number(d, "number")?,
+            "LimitRequestFieldSize" => host.limits.field_size = number(d, "number")?,
+            "LimitRequestFields" => host.limits.fields = number(d, "number")?,
+            "ErrorLog" => {
+                if in_vhost {
+                    host.error_log = Some(a0.to_string());
+                } else {
+                    self.cfg.error_log = a0.to_string();
+                }
+            }
+            "ErrorLogFormat" | "AccessFileName" | "HttpProtocolOptions" => {}
+            "Protocols" => {
+                for p in &d.args {
+                    if !p.eq_ignore_ascii_case("http/1.1") {
+                        self.cfg.warnings.push(format!(
+                            "{}: Protocols {p}: not supported yet, serving http/1.1 only",
+                            d.location
+                        ));
+                    }
+                }
+            }
+            "LogLevel" => {
+                // As Apache, each LogLevel line applies on top of the previous ones of
+                // the same context; module names must be those of loaded modules.
+                let loaded = &self.cfg.loaded_modules;
+                let known = |short: &str| {
+                    loaded
+                        .iter()
+                        .any(|m| crate::log::module_short_name(m) == short)
+                };
+                let target = if in_vhost {
+                    host.log_level.get_or_insert_with(LogLevels::default)
+                } else {
+                    &mut self.cfg.log_level
+                };
+                target
+                    .apply(&d.args, &known)
+                    .map_err(|m| err(&d.location, m))?;
+            }
+            "LogFormat" => {
+                let name = d.args.get(1).map(String::as_str);
+                self.formats
+                    .define(a0, name)
+                    .map_err(|m| err(&d.location, m))?;
+            }
+            "CustomLog" | "TransferLog" => {
+                if d.args.get(2).is_some() {
+                    return Err(err(
+                        &d.location,
+                        "CustomLog: env= and expr= conditions are not supported yet",
+                    ));
+                }
+                let fmt = if d.name == "TransferLog" {
+                    String::new()
+                } else {
+                    d.args.get(1).cloned().unwrap_or_default()
+                };
+                if in_vhost {
+                    let format = self.resolve_format(&fmt, &d.location)?;
+                    host.custom_logs.push(CustomLog {
+                        target: self.log_target(a0),
+                        format,
+                    });
+                } else {
+                    self.main_logs
+                        .push((a0.to_string(), fmt, d.location.clone()));
+                }
+            }
+            "Alias" | "ScriptAlias" => {
+                let target = d.args.get(1).map(String::as_str).unwrap_or("");
+                host.aliases.push(Alias {
+                    url: a0.to_string(),
+                    path: self.path(target),
+                    handler: (d.name == "ScriptAlias").then(|| "cgi-script".to_string()),
+                });
+            }
+            "Redirect" | "RedirectPermanent" | "RedirectTemp" => {
+                host.redirects.push(parse_redirect(d)?);
+            }
+            name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
+            "TraceEnable" => {
+                host.trace_enable = match a0.to_ascii_lowercase().as_str() {
+                    "on" => true,
+                    "off" => false,
+                    "extended" => true,
+                    _ => {
+                        return Err(err(
+                            &d.location,
+                            "TraceEnable must be one of 'on', 'off', or 'extended'",
+                        ));
+                    }
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,168 @@
+//! `<Directory>`, `<Location>` and `<Files>` sections (and their `Match` forms): what
+//! they match and the per-directory configuration of their bodies.
+
+use rhttpd_config::{ConfigError, Node, Section};
+
+use super::Builder;
+use crate::conf::require::{require_container, require_rule};
+use crate::conf::values::err;
+use crate::conf::{DirConfig, DirSection, PathPattern, Require, SectionMatch, VirtualHost};
+
+impl Builder {
+    pub(super) fn section(
+        &mut self,
+        host: &mut VirtualHost,
+        s: &Section,
+    ) -> Result<(), ConfigError> {
+        let arg = |i: usize| s.args.get(i).map(String::as_str).unwrap_or("");
+        let regex = |pat: &str| {
+            regex::Regex::new(pat)
+                .map(PathPattern::Regex)
+                .map_err(|e| err(&s.location, format!("Regex could not be compiled: {e}")))
+        };
+        let (matcher, tilde) = match s.name {
+            "Directory" | "DirectoryMatch" => {
+                let tilde = arg(0) == "~";
+                let pat = if s.name == "DirectoryMatch" || tilde {
+                    regex(if tilde { arg(1) } else { arg(0) })?
+                } else {
+                    let p = self.path(arg(0));
+                    let mut t = p.to_string_lossy().into_owned();
+                    while t.len() > 1 && t.ends_with('/') {
+                        t.pop();
+                    }
+                    PathPattern::Wildcard(t)
+                };
+                (SectionMatch::Directory(pat), tilde)
+            }
+            "Location" | "LocationMatch" => {
+                let tilde = arg(0) == "~";
+                let pat = if s.name == "LocationMatch" || tilde {
+                    regex(if tilde { arg(1) } else { arg(0) })?
+                } else {
+                    PathPattern::Wildcard(arg(0).to_string())
+                };
+                (SectionMatch::Location(pat), tilde)
+            }
+            "Files" | "FilesMatch" => {
+                let tilde = arg(0) == "~";
+                let pat = if s.name == "FilesMatch" || tilde {
+                    regex(if tilde { arg(1) } else { arg(0) })?
+                } else {
+                    PathPattern::Wildcard(arg(0).to_string())
+                };
+                (SectionMatch::Files(pat), tilde)
+            }
+            "VirtualHost" => {
+                return Err(err(
+                    &s.location,
+                    "<VirtualHost> cannot occur within <VirtualHost> section",
+                ));
+            }
+            "Limit" | "LimitExcept" => {
+                return Err(err(
+                    &s.location,
+                    format!(
+                        "<{}> is not supported by rhttpd; use 'Require method ...' inside <RequireAll>",
+                        s.name
+                    ),
+                ));
+            }
+            other => {
+                return Err(err(&s.location, format!("<{other}> is not allowed here")));
+            }
+        };
+        if s.args.is_empty() || (tilde && s.args.len() < 2) {
+            return Err(err(
+                &s.location,
+                format!("<{}> directive requires additional arguments", s.name),
+            ));
+        }
+        let config =
+            self.dir_section_body(&s.children, matches!(matcher, SectionMatch::Directory(_)))?;
+        // <Files> nested inside <Directory> become their own sections after it (Apache
+        // merges them in the Files phase, which runs after every Directory section).
+        let mut nested = Vec::new();
+        for child in &s.children {
+            if let Node::Section(inner) = child
+                && (inner.name == "Files" || inner.name == "FilesMatch")
+            {
+                nested.push(inner);
+            }
+        }
+        super::proxy::section_hook(host, &matcher, &s.children)?;
+        host.sections.push(DirSection {
+            matcher,
+            config,
+            location: s.location.clone(),
+        });
+        for inner in nested {
+            self.section(host, inner)?;
+        }
+        Ok(())
+    }
+
+    /// The directives inside a per-directory section.
+    pub(super) fn dir_section_body(
+        &mut self,
+        nodes: &[Node],
+        in_directory: bool,
+    ) -> Result<DirConfig, ConfigError> {
+        let mut dc = DirConfig::default();
+        let mut require = Vec::new();
+        for node in nodes {
+            match node {
+                Node::Directive(d) if d.name == "Require" => require.push(require_rule(d)?),
+                Node::Directive(d)
+                    if d.name == "AllowOverride" || d.name == "AllowOverrideList" =>
+                {
+                    let none = d.args.len() == 1 && d.args[0].eq_ignore_ascii_case("none");
+                    if !none && in_directory {
+                        return Err(err(
+                            &d.location,
+                            format!(
+                                "{} {}: rhttpd does not read .htaccess files; use 'AllowOverride None' and move the directives into the main configuration",
+                                d.name,
+                                d.args.join(" ")
+                            ),
+                        ));
+                    }
+                }
+                Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d) => {
+                    if !self.dir_directive(&mut dc, d)? {
+                        return Err(err(&d.location, format!("{} not allowed here", d.name)));
+                    }
+                }
+                Node::Section(s)
+                    if matches!(s.name, "RequireAll" | "RequireAny" | "RequireNone") =>
+                {
+                    require.push(require_container(s)?)
+                }
+                Node::Section(s) if s.name == "Files" || s.name == "FilesMatch" => {}
+                Node::Section(s) if s.name == "Limit" || s.name == "LimitExcept" => {
+                    return Err(err(
+                        &s.location,
+                        format!(
+                            "<{}> is not supported by rhttpd; use 'Require method ...' inside <RequireAll>",
+                            s.name
+                        ),
+                    ));
+                }
+                Node::Section(s) => {
+                    return Err(err(
+                        &s.location,
+                        format!(
+                            "<{}> cannot occur within <Directory/Location/Files> section",
+                            s.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if !require.is_empty() {
+            dc.require = Some(Require { rules: require });
+        }
+        Ok(dc)
+    }
+}

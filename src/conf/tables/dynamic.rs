@@ -1,0 +1,99 @@
+//! Dynamic content: CGI (mod_cgi, mod_cgid) and reverse proxying (mod_proxy,
+//! mod_proxy_fcgi).
+
+use rhttpd_config::{Arity, Contexts as C, DirectiveSpec};
+
+use super::{ANY_NO_FILES, d};
+
+/// mod_cgi.c (the script log is not implemented: stderr goes to the error log).
+pub const CGI: &[DirectiveSpec] = &[
+    d(
+        "ScriptLog",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "the name of a log for script debugging info (accepted, no effect)",
+    ),
+    d(
+        "ScriptLogLength",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "the maximum length (in bytes) of the script debug log (accepted, no effect)",
+    ),
+    d(
+        "ScriptLogBuffer",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "the maximum size (in bytes) to record of a POST request (accepted, no effect)",
+    ),
+];
+
+/// mod_cgid.c: Debian's CGI module for threaded MPMs; rhttpd runs scripts the same way
+/// under every MPM, so it is mod_cgi under another name.
+pub const CGID: &[DirectiveSpec] = &[
+    d(
+        "ScriptSock",
+        C::GLOBAL,
+        Arity::Take1,
+        "the name of the socket to use for communication with the cgi daemon (accepted, no effect)",
+    ),
+    d(
+        "CGIDScriptTimeout",
+        ANY_NO_FILES,
+        Arity::Take1,
+        "The amount of time to wait between successful reads from the CGI script, in seconds (accepted, no effect: Timeout applies)",
+    ),
+];
+
+/// mod_proxy.c (reverse proxying only).
+pub const PROXY: &[DirectiveSpec] = &[
+    d(
+        "ProxyPass",
+        C(1 | 2 | 8),
+        Arity::OneOrMore,
+        "a virtual path and a URL (or ! to exclude), then key=value worker parameters",
+    ),
+    d(
+        "ProxyPassReverse",
+        C(1 | 2 | 8),
+        Arity::Take123,
+        "a virtual path and a URL for reverse proxy behaviour",
+    ),
+    d(
+        "ProxyPreserveHost",
+        C::ANY,
+        Arity::Flag,
+        "on if we should preserve host header while proxying",
+    ),
+    d(
+        "ProxyTimeout",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set the timeout (in seconds) for a proxied connection",
+    ),
+    d(
+        "ProxyRequests",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "on if the true proxy requests should be accepted (rhttpd: Off only)",
+    ),
+    d(
+        "ProxyAddHeaders",
+        C::ANY,
+        Arity::Flag,
+        "on if X-Forwarded-* headers should be added or completed",
+    ),
+    d(
+        "ProxyVia",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Configure Via: proxy header header to one of: on | off | block | full",
+    ),
+];
+
+/// mod_proxy_fcgi.c.
+pub const PROXY_FCGI: &[DirectiveSpec] = &[d(
+    "ProxyFCGIBackendType",
+    C::ANY,
+    Arity::Take1,
+    "Specify the type of FastCGI server: 'Generic', 'FPM'",
+)];

@@ -1,0 +1,113 @@
+//! Directive tables: for each module rhttpd implements, the directives it owns, where
+//! they may appear and how many arguments they take. The parser (rhttpd-config) checks
+//! every directive against these tables; `conf::build` gives them their meaning; `-L`
+//! prints them.
+//!
+//! A few directives are accepted for compatibility with stock Apache/Debian
+//! configurations but have no effect in rhttpd; they say so in their help text
+//! (`(accepted, no effect)`) and in docs/directives.md.
+
+use rhttpd_config::{Arity, Contexts as C, DirectiveSpec, ModuleInfo};
+
+const fn d(name: &'static str, contexts: C, arity: Arity, help: &'static str) -> DirectiveSpec {
+    DirectiveSpec {
+        name,
+        contexts,
+        arity,
+        help,
+    }
+}
+
+const ANY_NO_FILES: C = C(1 | 2 | 4 | 8);
+const SERVER_VHOST_DIR_FILES: C = C(1 | 2 | 4 | 16);
+
+mod dynamic;
+mod mpm;
+mod server;
+mod standard;
+
+pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
+pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
+pub use server::{CORE, HTTP_CORE, LISTEN, UNIXD};
+pub use standard::{ALIAS, AUTHZ_CORE, AUTOINDEX, DIR, LOG_CONFIG, MIME, STATUS};
+
+const fn module(
+    name: &'static str,
+    source: &'static str,
+    builtin: bool,
+    directives: &'static [DirectiveSpec],
+) -> ModuleInfo {
+    ModuleInfo {
+        name,
+        source,
+        builtin,
+        directives,
+    }
+}
+
+/// Every module rhttpd has. Built-in modules are always present (like a static Apache
+/// build, `-l` lists them); the others are present once a `LoadModule` line names them.
+pub static MODULES: &[ModuleInfo] = &[
+    module("core_module", "core.c", true, CORE),
+    module("so_module", "mod_so.c", true, &[]),
+    module("http_module", "http_core.c", true, HTTP_CORE),
+    module("mpm_common_module", "mpm_common.c", true, LISTEN),
+    module("unixd_module", "mod_unixd.c", true, UNIXD),
+    module("log_config_module", "mod_log_config.c", true, LOG_CONFIG),
+    module("logio_module", "mod_logio.c", true, &[]),
+    module("mime_module", "mod_mime.c", true, MIME),
+    module("dir_module", "mod_dir.c", true, DIR),
+    module("alias_module", "mod_alias.c", true, ALIAS),
+    module("authz_core_module", "mod_authz_core.c", true, AUTHZ_CORE),
+    module("authz_host_module", "mod_authz_host.c", true, &[]),
+    module("autoindex_module", "mod_autoindex.c", true, AUTOINDEX),
+    module("status_module", "mod_status.c", false, STATUS),
+    module("cgi_module", "mod_cgi.c", false, CGI),
+    module("cgid_module", "mod_cgid.c", false, CGID),
+    module("proxy_module", "mod_proxy.c", false, PROXY),
+    module("proxy_http_module", "mod_proxy_http.c", false, &[]),
+    module("proxy_fcgi_module", "mod_proxy_fcgi.c", false, PROXY_FCGI),
+    module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
+    module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
+    module("mpm_worker_module", "worker.c", false, MPM_WORKER),
+    module("mpm_event_module", "event.c", false, MPM_EVENT),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_per_module_and_loaded_set() {
+        // Within the built-in set no directive may be declared twice (the parser could
+        // not tell which module owns it).
+        let mut seen = HashSet::new();
+        for m in MODULES.iter().filter(|m| m.builtin) {
+            for dspec in m.directives {
+                assert!(
+                    seen.insert(dspec.name.to_ascii_lowercase()),
+                    "{} declared twice",
+                    dspec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mpm_tables_share_common_rows() {
+        for t in [MPM_PREFORK, MPM_WORKER, MPM_EVENT] {
+            assert!(t.iter().any(|x| x.name == "MaxRequestWorkers"));
+        }
+        assert!(
+            MPM_EVENT
+                .iter()
+                .any(|x| x.name == "AsyncRequestWorkerFactor")
+        );
+        assert!(
+            !MPM_WORKER
+                .iter()
+                .any(|x| x.name == "AsyncRequestWorkerFactor")
+        );
+    }
+}
