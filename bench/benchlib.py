@@ -78,22 +78,16 @@ def tree_stats(root):
     return {"procs": procs, "threads": threads, "rss_kb": rss, "pss_kb": pss}
 
 
-def cpu_ticks(root):
-    """user+system ticks of the tree (the root also carries its reaped children)."""
-    t = 0
+def snapshot(root):
+    """(CPU ticks, context switches) of ROOT's tree. Ticks include cutime/cstime of every
+    process: a process that exits is folded into its reaper's, so the sum stays consistent
+    when prefork children or CGI scripts come and go between two snapshots."""
+    ticks = cs = 0
     for p in descendants(root):
         f = _stat(p)
         if f is None:
             continue
-        t += int(f[11]) + int(f[12])
-        if p == int(root):
-            t += int(f[13]) + int(f[14])
-    return t
-
-
-def ctx_switches(root):
-    n = 0
-    for p in descendants(root):
+        ticks += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
         try:
             tids = os.listdir(f"/proc/{p}/task")
         except OSError:
@@ -101,8 +95,8 @@ def ctx_switches(root):
         for t in tids:
             for line in (_read(f"/proc/{p}/task/{t}/status") or "").splitlines():
                 if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
-                    n += int(line.split()[1])
-    return n
+                    cs += int(line.split()[1])
+    return ticks, cs
 
 
 def machine_ticks():
@@ -149,9 +143,8 @@ def parse_wrk(text):
 
 def run_wrk(cmd, tree, out_path, timeout_s):
     """Run one load generator with a hard deadline; return (rc, text, measurements)."""
+    s0, c0 = snapshot(tree) if tree else (0, 0)
     m0, idle0 = machine_ticks()
-    s0 = cpu_ticks(tree) if tree else 0
-    c0 = ctx_switches(tree) if tree else 0
     t0 = time.time()
     with open(out_path, "w") as out:
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -173,9 +166,8 @@ def run_wrk(cmd, tree, out_path, timeout_s):
             time.sleep(0.05)
         signal.signal(signal.SIGTERM, old)
     wall = time.time() - t0
-    m1, idle1 = machine_ticks()
-    s1 = cpu_ticks(tree) if tree else 0
-    c1 = ctx_switches(tree) if tree else 0
+    m1, idle1 = machine_ticks()  # before the (slow for big trees) snapshot
+    s1, c1 = snapshot(tree) if tree else (0, 0)
     dt = max(1, m1 - m0)
     busy = (dt - (idle1 - idle0)) / dt * NCPU * 100.0
     srv = (s1 - s0) / CLK_TCK / wall * 100.0

@@ -5,12 +5,13 @@
 
 For a freshly started server (KeepAliveTimeout long enough to outlive the test):
  1. the server's memory before any load: sum of PSS (and RSS) over all its processes
-    (/proc/PID/smaps_rollup), recorded as n=0;
+    (/proc/PID/smaps_rollup), recorded as n=0 (--fresh only: just this, at start-up);
  2. for each count N: open N connections to 127.0.0.1:P (at most --window connects in
     flight), send one keep-alive GET on each and read the whole response, keep them open;
     connections that get no answer in --resp-timeout are kept too (a prefork/worker server
     that is out of processes/threads leaves them in its accept queue);
- 3. after --settle s: memory again; then --probes fresh clients one after another (new
+ 3. after --settle s: memory again (the growth over the memory just before step 2, divided
+    by N, is the cost of an idle connection); then --probes fresh clients one after another (new
     connection, GET, full response; latency p50/p99/max), then a bounded wrk -c50 run;
  4. how many held connections the server still keeps open; close them all; record.
 Only 127.0.0.1 is contacted; every wait has a deadline.
@@ -152,14 +153,18 @@ def pct(v, p):
 
 def probes(port, path, n, timeout):
     lat, fails = [], {}
+    done = 0
     for _ in range(n):
         ms, err = probe_once(port, path, timeout)
+        done += 1
         if err:
             fails[err] = fails.get(err, 0) + 1
+            if not lat and done >= 3:
+                break  # the server takes no new clients: stop after 3 straight failures
         else:
             lat.append(ms)
         time.sleep(0.02)
-    return {"n": n, "ok": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+    return {"n": done, "ok": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
             "max_ms": max(lat) if lat else None, "fail": fails}
 
 
@@ -196,18 +201,23 @@ def main():
     ap.add_argument("--window", type=int, default=500)
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--probes", type=int, default=20)
-    ap.add_argument("--probe-timeout", type=float, default=5.0)
+    ap.add_argument("--probe-timeout", type=float, default=3.0)
     ap.add_argument("--wrk-dur", default="5s")
     ap.add_argument("--wrk-out", default="/dev/null")
+    ap.add_argument("--fresh", choices=["record", "only", "skip"], default="record",
+                    help="record the fresh server's memory first (default), only that, or not")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     fresh = benchlib.tree_stats(a.tree)
-    benchlib.append(a.results, {"kind": "idle", "server": a.server, "n": 0, "held": fresh,
-                                "ts": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    print(f"  [{a.server}] fresh: procs={fresh['procs']} threads={fresh['threads']} "
-          f"PSS={fresh['pss_kb'] / 1024:.1f}MiB RSS={fresh['rss_kb'] / 1024:.1f}MiB", flush=True)
+    if a.fresh != "skip":
+        benchlib.append(a.results, {"kind": "idle", "server": a.server, "n": 0, "held": fresh,
+                                    "ts": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        print(f"  [{a.server}] fresh: procs={fresh['procs']} threads={fresh['threads']} "
+              f"PSS={fresh['pss_kb'] / 1024:.1f}MiB RSS={fresh['rss_kb'] / 1024:.1f}MiB", flush=True)
+    if a.fresh == "only":
+        return
     for n in [int(x) for x in a.counts.split(",") if x]:
         if a.skip_above and n > a.skip_above:
             benchlib.append(a.results, {"kind": "skip", "server": a.server, "test": f"idle{n}",
@@ -237,7 +247,7 @@ def main():
         w = rec.get("wrk", {})
         print(f"  [{a.server}] idle {n}: answered={answered} in {secs}s still_open={rec['still_open']} "
               f"errors={errors} PSS {fresh['pss_kb'] / 1024:.1f} -> {held['pss_kb'] / 1024:.1f}MiB "
-              f"({(held['pss_kb'] - fresh['pss_kb']) / max(1, n):.2f} KiB/conn) procs={held['procs']} "
+              f"({(held['pss_kb'] - base['pss_kb']) / max(1, n):.2f} KiB/conn) procs={held['procs']} "
               f"threads={held['threads']} | fresh clients ok={pr['ok']}/{pr['n']} "
               f"p50={pr['p50_ms']} p99={pr['p99_ms']} fail={pr['fail']} | wrk c50 "
               f"rps={w.get('rps')} p99={w.get('p99_ms')} err={w.get('errors')}", flush=True)

@@ -24,7 +24,8 @@
 #   ROUNDS2      [2 / 1]     interleaved rounds of every other throughput test
 #   IDLE_COUNTS  ["1000 10000" / "1000"]   idle keep-alive connections held (phase 2)
 #   IDLE_WRK_DUR [5s / 1s]   wrk -c50 run while the idle connections are held
-#   PHASES       ["tput idle"]             which phases to run
+#   PHASES       ["tput idle" / "tput+idle"]  which phases to run; tput+idle: one start for both
+#                (KeepAliveTimeout IDLE_KA_TIMEOUT throughout, idle test after the wrk tests)
 #   PORT_BASE    [28180]     server i (in the list above) listens on PORT_BASE+i
 #   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
 #   NOISY_ABOVE  [30]        flag runs where other processes used > this % CPU (of 200 %)
@@ -45,9 +46,15 @@ SERVERS=${SERVERS:-$ALL_SERVERS}
 if [[ $QUICK == 1 ]]; then
   DUR=${DUR:-1s}; MAIN_DUR=${MAIN_DUR:-2s}; ROUNDS=${ROUNDS:-2}; ROUNDS2=${ROUNDS2:-1}
   IDLE_COUNTS=${IDLE_COUNTS:-1000}; IDLE_WRK_DUR=${IDLE_WRK_DUR:-1s}; IDLE_PROBES=${IDLE_PROBES:-10}
+  IDLE_SETTLE=${IDLE_SETTLE:-1}
+  # one start for both phases: KeepAliveTimeout IDLE_KA_TIMEOUT throughout (it does not change
+  # the wrk tests, whose connections are never idle), fresh memory right after start-up, idle
+  # connections after the throughput tests
+  PHASES=${PHASES:-"tput+idle"}
 else
   DUR=${DUR:-10s}; MAIN_DUR=${MAIN_DUR:-10s}; ROUNDS=${ROUNDS:-5}; ROUNDS2=${ROUNDS2:-2}
   IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}; IDLE_WRK_DUR=${IDLE_WRK_DUR:-5s}; IDLE_PROBES=${IDLE_PROBES:-50}
+  IDLE_SETTLE=${IDLE_SETTLE:-3}
 fi
 PHASES=${PHASES:-"tput idle"}
 PORT_BASE=${PORT_BASE:-28180}
@@ -125,7 +132,7 @@ fi
   "h2o=$(ver h2o --version)" "lighttpd=$(ver lighttpd -v | sed 's/ - a light.*//')" \
   "wrk=$(ver wrk --version | awk '{print $1, $2}')" "h2load=$(ver h2load --version)" \
   "python=$(ver "$PY" --version)" "ulimit_n=$(ulimit -n)" \
-  "servers=$SERVERS" "settings=DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT"
+  "servers=$SERVERS" "settings=PHASES=$PHASES DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT"
 log "results in $OUT"
 
 # ------------------------------------------------------------------------------ servers
@@ -284,15 +291,24 @@ wrk_run() {
 
 # ------------------------------------------------------------------------------ phase 1
 phase_tput() {
-  local up=() name
-  log "=== phase 1: throughput (servers up at once, interleaved rounds)"
+  local up=() name with_idle=${1:-0} ka=$KA_TIMEOUT
+  [[ $with_idle == 1 ]] && ka=$IDLE_KA_TIMEOUT
+  log "=== phase 1: throughput (servers up at once, interleaved rounds; KeepAliveTimeout $ka)"
   for name in $SERVERS; do
-    start_server "$name" "$KA_TIMEOUT" && up+=("$name")
+    start_server "$name" "$ka" && up+=("$name")
   done
+  if [[ $with_idle == 1 ]]; then
+    for name in "${up[@]}"; do
+      run_bg "$PY" "$HERE/idle.py" --server "$name" --port "${S_PORT[$name]}" --tree "${S_PID[$name]}" \
+        --results "$RESULTS" --fresh only
+    done
+  fi
   [[ ${#up[@]} == 0 ]] && { log "no server started"; return 1; }
-  for name in "${up[@]}"; do   # warm-up, not recorded
-    timeout -k 2 10 wrk -t2 -c50 -d1s "http://127.0.0.1:${S_PORT[$name]}/index.html" >/dev/null 2>&1
-  done
+  if [[ $QUICK != 1 ]]; then
+    for name in "${up[@]}"; do   # warm-up, not recorded (quick mode: the first round warms up)
+      timeout -k 2 15 wrk -t2 -c50 -d2s "http://127.0.0.1:${S_PORT[$name]}/index.html" >/dev/null 2>&1
+    done
+  fi
   local n=${#up[@]} spec test c d path rounds r k extra
   # test  conns  duration  rounds  path  [close: send Connection: close]
   local tests=(
@@ -322,24 +338,34 @@ phase_tput() {
       done
     done
   done
+  if [[ $with_idle == 1 ]]; then
+    log "=== idle keep-alive connections ($IDLE_COUNTS), one server at a time (the others idle)"
+    for name in "${up[@]}"; do idle_test "$name" skip; done
+  fi
   for name in "${up[@]}"; do stop_server "$name"; done
 }
 
 # ------------------------------------------------------------------------------ phase 2
-phase_idle() {
-  local name counts
+# idle_test NAME FRESH(record|skip)
+idle_test() {
+  local name=$1 counts skip=()
   counts=$(echo "$IDLE_COUNTS" | tr ' ' ',')
+  case $name in
+    *-prefork) skip=(--skip-above 1100 --skip-why "one process per connection, MaxRequestWorkers 1100") ;;
+    *-worker) skip=(--skip-above 1024 --skip-why "one thread per connection, MaxRequestWorkers 1024") ;;
+  esac
+  run_bg timeout -k 5 400 "$PY" "$HERE/idle.py" --server "$name" --port "${S_PORT[$name]}" \
+    --tree "${S_PID[$name]}" --counts "$counts" --results "$RESULTS" --probes "$IDLE_PROBES" \
+    --wrk-dur "$IDLE_WRK_DUR" --settle "$IDLE_SETTLE" --wrk-out "$OUT/raw/$name-idle-wrk.txt" \
+    --fresh "$2" "${skip[@]}"
+}
+
+phase_idle() {
+  local name
   log "=== phase 2: idle keep-alive connections ($IDLE_COUNTS), one server at a time, KeepAliveTimeout $IDLE_KA_TIMEOUT"
   for name in $SERVERS; do
     start_server "$name" "$IDLE_KA_TIMEOUT" || continue
-    local skip=()
-    case $name in
-      *-prefork) skip=(--skip-above 1100 --skip-why "one process per connection, MaxRequestWorkers 1100") ;;
-      *-worker) skip=(--skip-above 1024 --skip-why "one thread per connection, MaxRequestWorkers 1024") ;;
-    esac
-    run_bg timeout -k 5 400 "$PY" "$HERE/idle.py" --server "$name" --port "${S_PORT[$name]}" \
-      --tree "${S_PID[$name]}" --counts "$counts" --results "$RESULTS" --probes "$IDLE_PROBES" \
-      --wrk-dur "$IDLE_WRK_DUR" --wrk-out "$OUT/raw/$name-idle-wrk.txt" "${skip[@]}"
+    idle_test "$name" record
     stop_server "$name"
   done
 }
@@ -347,6 +373,7 @@ phase_idle() {
 for ph in $PHASES; do
   case $ph in
     tput) phase_tput ;;
+    tput+idle) phase_tput 1 ;;
     idle) phase_idle ;;
     *) log "unknown phase $ph" ;;
   esac

@@ -199,6 +199,19 @@ pub(crate) fn route(
         return Ok(Response::error(StatusCode::FORBIDDEN));
     }
 
+    // mod_alias's fixup: Redirect inside <Location>/<Directory>.
+    if let Some((status, target)) = dir.section_redirect(&uri_path, head.query.as_deref()) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+        return Ok(match target {
+            Some(t) if t.starts_with('/') => Response::redirect(
+                status,
+                &crate::modules::static_files::absolute_url_for(cfg, host, conn, head, &t),
+            ),
+            Some(t) => Response::redirect(status, &t),
+            None => Response::error(status),
+        });
+    }
+
     let handler_name = crate::modules::proxy::handler_for(host, &uri_path)
         .or_else(|| choose_handler(&dir, &filename, alias_handler.as_deref()));
     let handler = match handler_name.as_deref() {

@@ -167,6 +167,22 @@ pub struct DirConfig {
     pub add_charsets: Arc<HashMap<String, String>>,
     /// AddEncoding: extension → content coding.
     pub add_encodings: Arc<HashMap<String, String>>,
+    /// mod_cgid's CGIDScriptTimeout (0 or unset: `Timeout` applies).
+    pub cgid_script_timeout: Option<std::time::Duration>,
+    /// mod_alias `Redirect` with the URL path left out, in a section (`<Location /old>`
+    /// `Redirect /new`): every request the section matches is redirected to the target.
+    pub redirect: Option<SectionRedirect>,
+    /// mod_alias `Redirect URL-path URL` inside a section, most specific section first
+    /// (Apache's merge appends the base's list after the more specific one's).
+    pub redirects: Vec<super::Redirect>,
+}
+
+/// A section's one-argument `Redirect [status] URL` (or `Redirect gone`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionRedirect {
+    pub status: u16,
+    /// `None` for a status that is not a redirection (`gone`).
+    pub target: Option<String>,
 }
 
 impl DirConfig {
@@ -218,6 +234,14 @@ impl DirConfig {
                 .or_else(|| self.index_ignore.clone()),
             add_charsets: map(&self.add_charsets, &more.add_charsets),
             add_encodings: map(&self.add_encodings, &more.add_encodings),
+            cgid_script_timeout: more.cgid_script_timeout.or(self.cgid_script_timeout),
+            redirect: more.redirect.clone().or_else(|| self.redirect.clone()),
+            redirects: more
+                .redirects
+                .iter()
+                .chain(&self.redirects)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -253,6 +277,41 @@ impl DirConfig {
             Some(Some(cs)) => Some(cs.as_str()),
             _ => None,
         }
+    }
+
+    /// mod_alias's fixup for the sections' `Redirect`s: the status and `Location` (if
+    /// any) for a request to `uri_path`. The one-argument form wins over the
+    /// `URL-path URL` ones; the request's query string is appended unless the target
+    /// has its own.
+    pub fn section_redirect(
+        &self,
+        uri_path: &str,
+        query: Option<&str>,
+    ) -> Option<(u16, Option<String>)> {
+        let (status, target) = match &self.redirect {
+            Some(r) => (r.status, r.target.clone()),
+            None => self.redirects.iter().find_map(|r| {
+                let rest = uri_path.strip_prefix(r.url.as_str())?;
+                let ok = r.url.ends_with('/') || rest.is_empty() || rest.starts_with('/');
+                ok.then(|| {
+                    let t = r
+                        .target
+                        .as_ref()
+                        .map(|t| format!("{t}{}", crate::uri::encode_path(rest)));
+                    (r.status, t)
+                })
+            })?,
+        };
+        let target = target.map(|mut t| {
+            if let Some(q) = query
+                && !t.contains('?')
+            {
+                t.push('?');
+                t.push_str(q);
+            }
+            t
+        });
+        Some((status, target))
     }
 
     pub fn directory_slash(&self) -> bool {

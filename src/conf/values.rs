@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rhttpd_config::{ConfigError, Directive, Location};
 
-use super::{FileETag, Listen, Options, OptionsEdit, Redirect, VhostAddr};
+use super::{FileETag, Listen, Options, OptionsEdit, Redirect, SectionRedirect, VhostAddr};
 
 pub(super) fn err(loc: &Location, msg: impl Into<String>) -> ConfigError {
     ConfigError::at(loc, msg)
@@ -195,6 +195,52 @@ pub(super) fn parse_redirect(d: &Directive) -> Result<Redirect, ConfigError> {
     })
 }
 
+/// `Redirect`/`RedirectPermanent`/`RedirectTemp` inside a `<Directory>`/`<Location>`
+/// section, as mod_alias's add_redirect_internal reads it there: with the URL path left
+/// out (`Redirect /new`, `Redirect permanent /new`, `Redirect gone`) it redirects every
+/// request the section matches (`Err`); otherwise it is the usual `URL-path URL` form,
+/// matched against the request's URL path (`Ok`).
+pub(super) fn parse_section_redirect(
+    d: &Directive,
+) -> Result<Result<Redirect, SectionRedirect>, ConfigError> {
+    let a = |i: usize| d.args.get(i).map(String::as_str);
+    let arg1 = a(0).unwrap_or("");
+    let mut status = if d.name == "RedirectPermanent" {
+        301
+    } else {
+        302
+    };
+    let grok = match arg1.to_ascii_lowercase().as_str() {
+        "permanent" => Some(301),
+        "temp" => Some(302),
+        "seeother" => Some(303),
+        "gone" => Some(410),
+        x if x.starts_with(|c: char| c.is_ascii_digit()) => {
+            Some(crate::mpm::settings::atoi(x) as u16)
+        }
+        _ => None,
+    };
+    if let Some(s) = grok {
+        status = s;
+    }
+    if a(2).is_some() && grok.is_none() {
+        return Err(err(
+            &d.location,
+            "Redirect: invalid first argument (of three)",
+        ));
+    }
+    let one = match (grok, a(1), a(2)) {
+        (Some(s), Some(url), None) if s != 410 => Some(Some(url.to_string())),
+        (Some(410), None, _) => Some(None),
+        (None, None, _) => Some(Some(arg1.to_string())),
+        _ => None,
+    };
+    match one {
+        Some(target) => Ok(Err(SectionRedirect { status, target })),
+        None => parse_redirect(d).map(Ok),
+    }
+}
+
 pub(super) fn parse_listen(d: &Directive) -> Result<Listen, ConfigError> {
     let a0 = d.args[0].as_str();
     let addr = parse_host_port(a0).ok_or_else(|| {
@@ -307,6 +353,41 @@ mod tests {
             e.to_string()
                 .contains("ListenBacklog argument 'x' is not a valid number")
         );
+    }
+
+    #[test]
+    fn section_redirect_forms() {
+        let p = |name: &'static str, a: &[&str]| parse_section_redirect(&dir(name, a));
+        let one = |status, t: Option<&str>| {
+            Ok(Err(SectionRedirect {
+                status,
+                target: t.map(str::to_string),
+            }))
+        };
+        assert_eq!(p("Redirect", &["/new"]), one(302, Some("/new")));
+        assert_eq!(
+            p("Redirect", &["permanent", "/new"]),
+            one(301, Some("/new"))
+        );
+        assert_eq!(p("Redirect", &["303", "/x"]), one(303, Some("/x")));
+        assert_eq!(p("Redirect", &["gone"]), one(410, None));
+        assert_eq!(
+            p("RedirectPermanent", &["/a", "http://h/b"]),
+            Ok(Ok(Redirect {
+                status: 301,
+                url: "/a".into(),
+                target: Some("http://h/b".into())
+            }))
+        );
+        assert_eq!(
+            p("Redirect", &["temp", "/a", "/b"])
+                .unwrap()
+                .unwrap()
+                .target,
+            Some("/b".to_string())
+        );
+        let e = p("Redirect", &["/x", "/a", "/b"]).unwrap_err();
+        assert!(e.to_string().contains("invalid first argument (of three)"));
     }
 
     #[test]

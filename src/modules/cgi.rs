@@ -6,7 +6,8 @@
 //! script that answers before reading its input cannot deadlock; output produced before
 //! the input is consumed is the only thing ever held in memory. Once the header block is
 //! parsed the handler returns and the body streams to the client as the script writes
-//! it. Every wait is bounded by `Timeout` (AH01220, 504). A script whose client goes away
+//! it. Every wait is bounded by `Timeout` (or mod_cgid's `CGIDScriptTimeout`; AH01220,
+//! 504). A script whose client goes away
 //! (the stream is dropped before its end) is killed with its whole process group, and
 //! every script gets `SIGKILL` when the server thread that started it dies.
 //!
@@ -767,7 +768,13 @@ fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         err_line: Vec::new(),
         path: path.clone(),
         client: req.conn.client,
-        timeout: req.vhost.timeout.max(Duration::from_millis(10)),
+        // mod_cgid's CGIDScriptTimeout, when set (and not 0), replaces Timeout.
+        timeout: req
+            .dir
+            .cgid_script_timeout
+            .filter(|t| !t.is_zero())
+            .unwrap_or(req.vhost.timeout)
+            .max(Duration::from_millis(10)),
         stdin_broken: false,
     };
     let mut out = Vec::new();

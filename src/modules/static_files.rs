@@ -24,14 +24,14 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::header;
 use rhttpd_http::{
-    BodyFraming, ByteRange, Method, Precondition, RangeOutcome, StatusCode, Validators,
-    byteranges_boundary, byteranges_content_type, byteranges_part_header, byteranges_trailer,
-    etag_should_be_weak, evaluate_preconditions, evaluate_range, fmt_http_date, if_range_matches,
-    make_etag,
+    BodyFraming, ByteRange, Method, Precondition, RangeOutcome, RequestHead, StatusCode,
+    Validators, byteranges_boundary, byteranges_content_type, byteranges_part_header,
+    byteranges_trailer, etag_should_be_weak, evaluate_preconditions, evaluate_range, fmt_http_date,
+    if_range_matches, make_etag,
 };
 
-use crate::conf::Options;
-use crate::handler::{Body, BodyPart, Handler, Request, RequestBody, Response};
+use crate::conf::{Options, ServerConfig, VirtualHost};
+use crate::handler::{Body, BodyPart, ConnInfo, Handler, Request, RequestBody, Response};
 use crate::modules::autoindex::{self, IndexOptions};
 use crate::modules::mime::content_type_for;
 use crate::uri::encode_path;
@@ -170,9 +170,19 @@ fn stat_error_status(e: &io::Error) -> StatusCode {
 /// The URL for `path_and_query` on this server, as `ap_construct_url` builds it with
 /// `UseCanonicalName Off`: the client's Host (and port, if it gave one), else ServerName.
 fn absolute_url(req: &Request<'_>, path_and_query: &str) -> String {
-    let local = req.conn.local;
-    let https = req
-        .server
+    absolute_url_for(req.server, req.vhost, req.conn, req.head, path_and_query)
+}
+
+/// [`absolute_url`] from the request's parts (for callers without a [`Request`]).
+pub(crate) fn absolute_url_for(
+    server: &ServerConfig,
+    vhost: &VirtualHost,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    path_and_query: &str,
+) -> String {
+    let local = conn.local;
+    let https = server
         .listeners
         .iter()
         .find(|l| {
@@ -181,8 +191,7 @@ fn absolute_url(req: &Request<'_>, path_and_query: &str) -> String {
         .map(|l| l.protocol.eq_ignore_ascii_case("https"))
         .unwrap_or(local.port() == 443);
     let (scheme, default_port) = if https { ("https", 443) } else { ("http", 80) };
-    let host_header = req
-        .head
+    let host_header = head
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -190,7 +199,7 @@ fn absolute_url(req: &Request<'_>, path_and_query: &str) -> String {
         .filter(|h| !h.is_empty());
     let (host, port) = match host_header.and_then(split_host_port) {
         Some((h, p)) => (h.to_ascii_lowercase(), p),
-        None => match req.vhost.server_name.as_deref().and_then(split_host_port) {
+        None => match vhost.server_name.as_deref().and_then(split_host_port) {
             Some((h, p)) => (h.to_string(), p),
             None => match local.ip() {
                 std::net::IpAddr::V4(ip) => (ip.to_string(), Some(local.port())),

@@ -69,6 +69,14 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
             loaded_modules.push(m.name);
         }
     }
+    // No MPM loaded: the default one's directives are known anyway, as in an Apache
+    // build with its MPM compiled in (the server then runs event).
+    let is_mpm = |n: &str| n.starts_with("mpm_") && n != "mpm_common_module";
+    if !loaded_modules.iter().any(|n| is_mpm(n))
+        && let Some(m) = opts.modules.iter().find(|m| m.name == "mpm_event_module")
+    {
+        tables.push(m.directives);
+    }
     let nodes = Checker { tables }.walk(nodes)?;
     Ok(Parsed {
         nodes,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhttpd_config::{ConfigError, Directive};
 
 use super::Builder;
-use crate::conf::values::{err, flag, number, parse_file_etag, parse_options};
+use crate::conf::values::{duration, err, flag, number, parse_file_etag, parse_options};
 use crate::conf::{DirConfig, ErrorDocument, ServerSignature};
 use crate::log::LogLevels;
 
@@ -142,6 +142,7 @@ impl Builder {
                 )
             }
             "DirectorySlash" => dc.directory_slash = Some(flag(d)),
+            "CGIDScriptTimeout" => dc.cgid_script_timeout = Some(duration(d)?),
             "IndexIgnore" => {
                 let mut list = dc.index_ignore.clone().unwrap_or_default();
                 list.extend(d.args.iter().cloned());

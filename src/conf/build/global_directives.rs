@@ -21,7 +21,8 @@ impl Builder {
             | "AcceptFilter"
             | "MaxMemFree"
             | "BufferedLogs"
-            | "ListenCoresBucketsRatio" => {}
+            | "ListenCoresBucketsRatio"
+            | "ScriptSock" => {}
             "Listen" => {
                 let l = parse_listen(d)?;
                 if self.cfg.listeners.iter().any(|x| x.addr == l.addr) {

@@ -54,6 +54,9 @@ impl Builder {
                 }
             }
             "ErrorLogFormat" | "AccessFileName" | "HttpProtocolOptions" => {}
+            // mod_cgi's script log: accepted, no effect (script stderr goes to the
+            // error log).
+            "ScriptLog" | "ScriptLogLength" | "ScriptLogBuffer" => {}
             "Protocols" => {
                 for p in &d.args {
                     if !p.eq_ignore_ascii_case("http/1.1") {

@@ -5,7 +5,7 @@ use rhttpd_config::{ConfigError, Node, Section};
 
 use super::Builder;
 use crate::conf::require::{require_container, require_rule};
-use crate::conf::values::err;
+use crate::conf::values::{err, parse_section_redirect};
 use crate::conf::{DirConfig, DirSection, PathPattern, Require, SectionMatch, VirtualHost};
 
 impl Builder {
@@ -129,6 +129,14 @@ impl Builder {
                     }
                 }
                 Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d)
+                    if matches!(d.name, "Redirect" | "RedirectPermanent" | "RedirectTemp") =>
+                {
+                    match parse_section_redirect(d)? {
+                        Ok(r) => dc.redirects.push(r),
+                        Err(one) => dc.redirect = Some(one),
+                    }
+                }
                 Node::Directive(d) => {
                     if !self.dir_directive(&mut dc, d)? {
                         return Err(err(&d.location, format!("{} not allowed here", d.name)));

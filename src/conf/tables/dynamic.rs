@@ -40,7 +40,7 @@ pub const CGID: &[DirectiveSpec] = &[
         "CGIDScriptTimeout",
         ANY_NO_FILES,
         Arity::Take1,
-        "The amount of time to wait between successful reads from the CGI script, in seconds (accepted, no effect: Timeout applies)",
+        "The amount of time to wait between successful reads from the CGI script, in seconds",
     ),
 ];
 

@@ -222,6 +222,11 @@ impl Handler for StatusHandler {
         HANDLER_NAME
     }
 
+    /// Reads shared memory only: the event listener serves it inline.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn handle(&self, req: &Request<'_>, _body: &mut RequestBody<'_>) -> Response {
         if req.head.method != Method::GET && req.head.method != Method::HEAD {
             return Response::error(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, "GET,HEAD");

@@ -22,6 +22,13 @@ use crate::scoreboard::WorkerStatus;
 /// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
 /// 2 s after the response at the latest, which also bounds Apache's 30 s total).
 const LINGER_IDLE: Duration = Duration::from_secs(2);
+/// Once the child is stopping, idle connections (keep-alive, or new ones that have sent
+/// nothing yet) are closed after this short grace instead of at the very instant: a
+/// client that has just received a response (or just connected) usually has its next
+/// request on the way, and closing under it would fail that request. Apache closes them
+/// at once and relies on clients retrying; this loses no request of a busy client and
+/// still frees an idle one within half a second.
+const DYING_GRACE: Duration = Duration::from_millis(500);
 const WAKE_TOKEN: u64 = u64::MAX;
 /// Connection tokens start here; listener i has token i.
 const CONN_BASE: u64 = 1 << 32;
@@ -311,14 +318,30 @@ impl<'a> Listener<'a> {
                 cell.set_status(WorkerStatus::Graceful);
             }
         }
-        // Idle connections go at once; in-flight work completes.
+        // Idle connections go after a short grace (see DYING_GRACE); in-flight work
+        // completes.
+        let at = Instant::now() + DYING_GRACE;
         for i in 0..self.slots.len() {
-            let close = matches!(
-                self.slots[i].as_ref().map(|s| s.state),
-                Some(Parked::KeepAlive)
-            ) || matches!(&self.slots[i], Some(s) if s.state == Parked::Reading && s.conn.input.is_empty());
-            if close {
-                self.close(i);
+            let idle = match &self.slots[i] {
+                Some(s) => {
+                    s.state == Parked::KeepAlive
+                        || (s.state == Parked::Reading && s.conn.input.is_empty())
+                }
+                None => false,
+            };
+            if idle {
+                self.next_stamp += 1;
+                let stamp = self.next_stamp;
+                let state = match self.slots[i].as_mut() {
+                    Some(s) => {
+                        s.stamp = stamp;
+                        s.state
+                    }
+                    None => continue,
+                };
+                self.queue_for(state, DYING_GRACE)
+                    .entries
+                    .push_back((i, stamp, at));
             }
         }
     }
@@ -409,11 +432,9 @@ impl<'a> Listener<'a> {
             Next::Close => return,
             Next::ReadMore => (Parked::Reading, Interest::Read, timeout),
             Next::KeepAlive => {
-                if self.dying {
-                    return;
-                }
                 conn.shrink_idle();
-                (Parked::KeepAlive, Interest::Read, ka_timeout)
+                let wait = if self.dying { DYING_GRACE } else { ka_timeout };
+                (Parked::KeepAlive, Interest::Read, wait)
             }
             Next::WriteCompletion => (Parked::Writing, Interest::Write, timeout),
             Next::Linger => {
@@ -550,10 +571,6 @@ impl<'a> Listener<'a> {
                 return;
             }
             Next::ReadMore => (Parked::Reading, Interest::Read),
-            Next::KeepAlive if self.dying => {
-                self.close(idx);
-                return;
-            }
             Next::KeepAlive => (Parked::KeepAlive, Interest::Read),
             Next::WriteCompletion => (Parked::Writing, Interest::Write),
             Next::Linger => {
@@ -575,10 +592,10 @@ impl<'a> Listener<'a> {
             Some(s) => self.host_timeouts(&s.conn),
             None => return,
         };
-        let wait = if state == Parked::KeepAlive {
-            ka_timeout
-        } else {
-            timeout
+        let wait = match state {
+            Parked::KeepAlive if self.dying => DYING_GRACE,
+            Parked::KeepAlive => ka_timeout,
+            _ => timeout,
         };
         self.count(old, false);
         self.count(state, true);
