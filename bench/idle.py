@@ -218,7 +218,8 @@ def main():
               f"PSS={fresh['pss_kb'] / 1024:.1f}MiB RSS={fresh['rss_kb'] / 1024:.1f}MiB", flush=True)
     if a.fresh == "only":
         return
-    for n in [int(x) for x in a.counts.split(",") if x]:
+    counts = [int(x) for x in a.counts.split(",") if x]
+    for n in counts:
         if a.skip_above and n > a.skip_above:
             benchlib.append(a.results, {"kind": "skip", "server": a.server, "test": f"idle{n}",
                                         "why": a.skip_why})
@@ -251,7 +252,8 @@ def main():
               f"threads={held['threads']} | fresh clients ok={pr['ok']}/{pr['n']} "
               f"p50={pr['p50_ms']} p99={pr['p99_ms']} fail={pr['fail']} | wrk c50 "
               f"rps={w.get('rps')} p99={w.get('p99_ms')} err={w.get('errors')}", flush=True)
-        time.sleep(1.0)  # let the server notice the closes before the next count
+        if n != counts[-1]:
+            time.sleep(1.0)  # let the server notice the closes before the next count
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ SERVERS=${SERVERS:-$ALL_SERVERS}
 if [[ $QUICK == 1 ]]; then
   DUR=${DUR:-1s}; MAIN_DUR=${MAIN_DUR:-2s}; ROUNDS=${ROUNDS:-2}; ROUNDS2=${ROUNDS2:-1}
   IDLE_COUNTS=${IDLE_COUNTS:-1000}; IDLE_WRK_DUR=${IDLE_WRK_DUR:-1s}; IDLE_PROBES=${IDLE_PROBES:-10}
-  IDLE_SETTLE=${IDLE_SETTLE:-1}
+  IDLE_SETTLE=${IDLE_SETTLE:-0.5}
   # one start for both phases: KeepAliveTimeout IDLE_KA_TIMEOUT throughout (it does not change
   # the wrk tests, whose connections are never idle), fresh memory right after start-up, idle
   # connections after the throughput tests

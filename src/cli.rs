@@ -527,7 +527,8 @@ pub fn main() -> ExitCode {
                     eprintln!("{w}");
                 }
                 if a.defines.iter().any(|d| d == "DUMP_INCLUDES") {
-                    let _ = cfg;
+                    // As Apache: the list on stdout instead of "Syntax OK".
+                    return out(dump_includes(&cfg));
                 }
                 eprintln!("Syntax OK");
                 ExitCode::SUCCESS
@@ -536,6 +537,22 @@ pub fn main() -> ExitCode {
         },
         Action::Run => crate::server::run(&a),
     }
+}
+
+/// `-t -D DUMP_INCLUDES`, in Apache's format: the main file marked `(*)`, each
+/// included file indented by its depth with the line of the `Include` that read it.
+fn dump_includes(cfg: &ServerConfig) -> String {
+    let mut s = String::from("Included configuration files:\n");
+    for (depth, line, path) in &cfg.includes {
+        let indent = "  ".repeat(depth + 1);
+        let mark = if *depth == 0 {
+            "*".to_string()
+        } else {
+            line.to_string()
+        };
+        s.push_str(&format!("{indent}({mark}) {}\n", path.display()));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -13,7 +13,13 @@ use crate::pipeline::{
 };
 use crate::uri;
 
-fn canned_text(status: StatusCode, method: &str, location: Option<&str>) -> String {
+/// `admin`: the host's ServerAdmin (Apache prints `[no address given]` without one).
+fn canned_text(
+    status: StatusCode,
+    method: &str,
+    location: Option<&str>,
+    admin: Option<&str>,
+) -> String {
     let esc = |s: &str| html_escape(s);
     match status.as_u16() {
         301 | 302 | 303 | 307 | 308 => format!(
@@ -43,7 +49,10 @@ fn canned_text(status: StatusCode, method: &str, location: Option<&str>) -> Stri
         415 => "<p>The supplied request data is not in a format\nacceptable for processing by this resource.</p>\n".into(),
         416 => "<p>None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource.</p>\n".into(),
         417 => "<p>The expectation given in the Expect request-header\nfield could not be met by this server.\nThe client sent<pre>\n    Expect: 100-continue\n</pre>\n</p><p>Only the 100-continue expectation is supported.</p>\n".into(),
-        500 => "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n you to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n".into(),
+        500 => format!(
+            "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n {} to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n",
+            esc(admin.unwrap_or("[no address given]"))
+        ),
         501 => format!(
             "<p>{} not supported for current URL.<br />\n</p>\n",
             esc(method)
@@ -88,7 +97,7 @@ pub fn error_page(
         status.as_u16(),
         reason,
         reason,
-        canned_text(status, method, location)
+        canned_text(status, method, location, host.server_admin.as_deref())
     );
     if sig != ServerSignature::Off {
         let name = host
@@ -285,5 +294,27 @@ pub(crate) fn error_response(
             location.as_deref(),
             port,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_error_names_the_server_admin() {
+        let s = StatusCode::INTERNAL_SERVER_ERROR;
+        let t = canned_text(s, "GET", None, Some("web<master>@example.org"));
+        assert!(
+            t.contains("administrator at \n web&lt;master&gt;@example.org to inform them"),
+            "{t}"
+        );
+        // Apache's DEFAULT_ADMIN when no ServerAdmin is set.
+        let t = canned_text(s, "GET", None, None);
+        assert!(
+            t.contains("administrator at \n [no address given] to inform them"),
+            "{t}"
+        );
+        assert!(!t.contains(" you to inform"));
     }
 }

@@ -532,6 +532,21 @@ pub struct RequestInfo {
     pub protocol: String,
 }
 
+/// The part of a request line to give [`WorkerRecord::set_request_info`] (Apache's
+/// copy_request): all of it (the cell keeps its start), or with `SeeRequestTail On` its
+/// last 63 bytes when it is longer (cut at a character boundary).
+pub fn request_line_shown(line: &str, see_tail: bool) -> &str {
+    const SHOWN: usize = REQUEST_LEN - 1;
+    if !see_tail || line.len() <= SHOWN {
+        return line;
+    }
+    let mut start = line.len() - SHOWN;
+    while !line.is_char_boundary(start) {
+        start += 1;
+    }
+    &line[start..]
+}
+
 /// The longest prefix of `s` that fits in `max` bytes without splitting a character.
 pub fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -1066,6 +1081,19 @@ mod tests {
             sb.inner.shm[GLOBAL_WORDS + PROCESS_WORDS + W_SEQ].load(Relaxed) % 2,
             0
         );
+    }
+
+    #[test]
+    fn see_request_tail_keeps_the_end() {
+        let long = format!("GET /{} HTTP/1.1", "x".repeat(100));
+        assert_eq!(request_line_shown(&long, false), long);
+        let tail = request_line_shown(&long, true);
+        assert_eq!(tail.len(), 63);
+        assert!(long.ends_with(tail) && tail.ends_with("x HTTP/1.1"));
+        assert_eq!(request_line_shown("GET / HTTP/1.1", true), "GET / HTTP/1.1");
+        // Never in the middle of a character.
+        let euro = format!("GET /{} HTTP/1.1", "€".repeat(30));
+        assert!(request_line_shown(&euro, true).len() <= 63);
     }
 
     #[test]

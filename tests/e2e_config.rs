@@ -1105,3 +1105,112 @@ fn user_and_group_are_parsed() {
     let o = r.check(&format!("{BASE}User\n"), &[]);
     assert_syntax_error(&o, &r.path("conf/httpd.conf"), 3, "User takes one argument");
 }
+
+// ---------------------------------------------------------------------------------------
+// Directives the tables promised but the builder refused or ignored
+
+#[test]
+fn cgi_script_log_and_cgid_directives_are_accepted() {
+    let r = Root::new();
+    let o = r.check(
+        &format!(
+            "{BASE}LoadModule cgi_module x\nLoadModule cgid_module x\nScriptLog logs/cgi_log\nScriptLogLength 10485760\nScriptLogBuffer 1024\nScriptSock cgisock\nCGIDScriptTimeout 20\n<VirtualHost *:1>\nScriptLog logs/v_log\n</VirtualHost>\n<Location /x>\nCGIDScriptTimeout 5s\n</Location>\n"
+        ),
+        &[],
+    );
+    assert_ok(&o);
+}
+
+#[test]
+fn cgid_script_timeout_replaces_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cgi = dir.path();
+    let script = cgi.join("hang.cgi");
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Server::start(&format!(
+        "LoadModule cgid_module x\nTimeout 60\nScriptAlias /cgi-bin/ \"{}/\"\n<Location /cgi-bin>\nCGIDScriptTimeout 1\n</Location>\n",
+        cgi.display()
+    ));
+    let t0 = Instant::now();
+    let r = s.get("/cgi-bin/hang.cgi");
+    assert_eq!(r.status, 504);
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn async_request_worker_factor_is_checked_at_load() {
+    let r = Root::new();
+    let f = r.path("conf/httpd.conf");
+    let o = r.check(&format!("{BASE}AsyncRequestWorkerFactor 2x\n"), &[]);
+    assert_syntax_error(&o, &f, 3, "error parsing value");
+    for bad in ["0", "-1.5"] {
+        let o = r.check(&format!("{BASE}AsyncRequestWorkerFactor {bad}\n"), &[]);
+        assert_syntax_error(
+            &o,
+            &f,
+            3,
+            "AsyncRequestWorkerFactor argument must be a positive number",
+        );
+    }
+    assert_ok(&r.check(&format!("{BASE}AsyncRequestWorkerFactor 1.5\n"), &[]));
+}
+
+#[test]
+fn graceful_shutdown_timeout_reads_leading_digits() {
+    let r = Root::new();
+    assert_ok(&r.check(&format!("{BASE}GracefulShutdownTimeout 5s\n"), &[]));
+}
+
+#[test]
+fn dump_includes_lists_files_with_include_lines() {
+    let r = Root::new();
+    let inc1 = r.write("conf/inc1.conf", "# comment\n\nInclude conf/inc2.conf\n");
+    let inc2 = r.write("conf/inc2.conf", "# nothing\n");
+    let o = r.check(
+        &format!("{BASE}# x\nInclude conf/inc1.conf\n"),
+        &["-D", "DUMP_INCLUDES"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "Included configuration files:\n  (*) {}\n    (4) {}\n      (3) {}\n",
+            r.path("conf/httpd.conf").display(),
+            inc1.display(),
+            inc2.display()
+        )
+    );
+    // As Apache: the list replaces "Syntax OK".
+    assert!(!stderr(&o).contains("Syntax OK"), "{}", stderr(&o));
+}
+
+#[test]
+fn error_log_syslog_fails_the_syntax_check() {
+    let r = Root::new();
+    let o = r.check(&format!("{BASE}ErrorLog syslog:local7\n"), &[]);
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        3,
+        "syslog:local7: logging to syslog is not supported by rhttpd",
+    );
+    let o = r.check(
+        &format!("{BASE}<VirtualHost *:1>\nErrorLog syslog\n</VirtualHost>\n"),
+        &[],
+    );
+    assert_syntax_error(&o, &r.path("conf/httpd.conf"), 4, "logging to syslog");
+}
+
+#[test]
+fn send_and_receive_buffer_sizes_are_accepted_and_checked() {
+    let r = Root::new();
+    assert_ok(&r.check(
+        &format!("{BASE}SendBufferSize 65536\nReceiveBufferSize 65536\n"),
+        &[],
+    ));
+    let s = Server::start("SendBufferSize 65536\nReceiveBufferSize 131072\n");
+    s.write("htdocs/a.txt", "abc");
+    assert_eq!(s.get("/a.txt").text(), "abc");
+}

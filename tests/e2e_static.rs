@@ -803,3 +803,82 @@ fn response_header_names_have_apache_casing() {
     .into_owned();
     assert!(raw.contains("\r\nLocation: "), "{raw}");
 }
+
+#[test]
+fn redirect_in_location_and_directory_sections() {
+    let srv = Server::start_fn(|_| {
+        "<Location /old>\n  Redirect /new\n</Location>\n\
+         <Location /old2>\n  Redirect permanent http://example.org/n2\n</Location>\n\
+         <Location /old3>\n  Redirect /old3/a http://example.org/z\n</Location>\n\
+         <Location /gone>\n  Redirect gone\n</Location>\n\
+         <Directory htdocs/dir>\n  RedirectTemp /dir/q http://example.org/q\n</Directory>\n"
+            .to_string()
+    });
+    srv.write("htdocs/dir/f.txt", "f");
+    // One argument: every URL of the section goes to the target (made absolute), the
+    // query string appended.
+    let r = srv.get("/old/x/y?a=1");
+    assert_eq!(r.status, 302);
+    let loc = r.header("location").unwrap_or("");
+    assert!(
+        loc.starts_with("http://") && loc.ends_with("/new?a=1"),
+        "{loc}"
+    );
+    let r = srv.get("/old2/y");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("http://example.org/n2"));
+    // Two arguments: as at server level, matched against the URL path.
+    let r = srv.get("/old3/a/b");
+    assert_eq!(r.header("location"), Some("http://example.org/z/b"));
+    assert_eq!(srv.get("/old3/other").status, 404);
+    assert_eq!(srv.get("/gone/x").status, 410);
+    let r = srv.get("/dir/q/r");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://example.org/q/r"));
+    assert_eq!(srv.get("/dir/f.txt").text(), "f");
+}
+
+#[test]
+fn mime_charset_encoding_index_ignore_and_directory_slash_off() {
+    let srv = Server::start(
+        "AddCharset UTF-8 .txt\nAddEncoding gzip gz\nAddEncoding X-Compress .Z\n\
+         <Directory htdocs>\n  Options Indexes\n  IndexIgnore .??* *~\n</Directory>\n\
+         <Location /noslash>\n  DirectorySlash Off\n</Location>\n",
+    );
+    srv.write("htdocs/a.txt", "hi");
+    srv.write("htdocs/b.txt.gz", "zz");
+    srv.write("htdocs/c.html.Z", "zz");
+    let r = srv.get("/a.txt");
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("content-encoding"), None);
+    // As Apache with Debian's mime.types: .gz keeps its own type.
+    let r = srv.get("/b.txt.gz");
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/gzip; charset=utf-8")
+    );
+    let r = srv.get("/c.html.Z");
+    assert_eq!(r.header("content-encoding"), Some("x-compress"));
+    assert_eq!(r.header("content-type"), Some("text/html"));
+
+    srv.write("htdocs/list/.hidden", "h");
+    srv.write("htdocs/list/old~", "o");
+    srv.write("htdocs/list/shown.txt", "s");
+    let html = srv.get("/list/").text();
+    assert!(html.contains("shown.txt"), "{html}");
+    assert!(
+        !html.contains(".hidden") && !html.contains("old~"),
+        "{html}"
+    );
+
+    srv.write("htdocs/noslash/index.html", "idx");
+    srv.write("htdocs/slash/index.html", "idx");
+    assert_eq!(srv.get("/slash").status, 301);
+    // DirectorySlash Off: no redirect; without the slash mod_dir does not look for the
+    // index, so the listing answers (as Apache).
+    let r = srv.get("/noslash");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Index of /noslash"), "{}", r.text());
+    assert_eq!(srv.get("/noslash/").text(), "idx");
+}

@@ -195,6 +195,10 @@ pub struct ServerConfig {
     pub server_root: PathBuf,
     pub listeners: Vec<Listen>,
     pub listen_backlog: i32,
+    /// `SendBufferSize` / `ReceiveBufferSize` for the listening sockets (SO_SNDBUF /
+    /// SO_RCVBUF, inherited by accepted connections); 0 = the system default.
+    pub send_buffer_size: u32,
+    pub receive_buffer_size: u32,
     /// The main server (outside any `<VirtualHost>`).
     pub main: VirtualHost,
     /// `<VirtualHost>` sections in order; each already inherits the main server's values
@@ -220,6 +224,10 @@ pub struct ServerConfig {
     pub see_request_tail: bool,
     pub graceful_shutdown_timeout: Duration,
     pub core_dump_directory: Option<PathBuf>,
+    /// Every configuration file read, in order, for `-t -D DUMP_INCLUDES`: nesting depth
+    /// (0 = the main file), line of the `Include` that read it (0 for the main file),
+    /// path.
+    pub includes: Vec<(usize, usize, PathBuf)>,
     /// Startup warnings collected while loading (printed before detaching, as Apache's
     /// console "WARNING: ..." lines).
     pub warnings: Vec<String>,

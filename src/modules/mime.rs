@@ -82,6 +82,8 @@ impl MimeTypes {
 ///   name keeps its leading dots, so `.png` is not a PNG; empty extensions are skipped),
 ///   `AddType` before the `TypesConfig` table, and the last extension that maps to a type
 ///   wins: `a.tar.gz` → the type of `gz`, `index.html.en` → text/html;
+/// - `AddCharset`: the charset of the last extension that has one is added to the type
+///   (any type) unless it already has a charset parameter (not with `ForceType`);
 /// - `AddDefaultCharset` adds `; charset=X` to text/plain and text/html without a
 ///   charset parameter.
 ///
@@ -93,18 +95,57 @@ pub fn content_type_for(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Optio
         .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("none"));
     let ty = match forced {
         Some(t) => Some(t.to_string()),
-        None => type_from_name(path, dir, mime),
+        None => type_from_name(path, dir, mime).map(|mut ty| {
+            let charset = extensions(path)
+                .filter_map(|e| dir.add_charsets.get(&e))
+                .next_back();
+            if let Some(cs) = charset
+                && !ty.to_ascii_lowercase().contains("charset=")
+            {
+                ty = format!("{ty}; charset={cs}");
+            }
+            ty
+        }),
     }?;
     Some(add_default_charset(ty, dir.default_charset()))
 }
 
+/// The Content-Encoding mod_mime gives a file: the `AddEncoding` codings of its
+/// extensions, in order, joined with `, ` (`a.tar.gz` with `AddEncoding gzip gz` →
+/// `gzip`; its type is still that of the last extension with one). `None` when no
+/// extension has a coding.
+pub fn content_encoding_for(path: &Path, dir: &DirConfig) -> Option<String> {
+    if dir.add_encodings.is_empty() {
+        return None;
+    }
+    let codings: Vec<&str> = extensions(path)
+        .filter_map(|e| dir.add_encodings.get(&e).map(String::as_str))
+        .collect();
+    (!codings.is_empty()).then(|| codings.join(", "))
+}
+
+/// The lower-case extensions of a file name, in order: every dot-separated part after
+/// the base name (which keeps its leading dots), empty ones skipped.
+fn extensions(path: &Path) -> impl DoubleEndedIterator<Item = String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let exts = name
+        .trim_start_matches('.')
+        .split_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    exts.split('.')
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
 fn type_from_name(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy();
-    let rest = name.trim_start_matches('.');
-    let (_, exts) = rest.split_once('.')?;
     let mut found: Option<&str> = None;
-    for ext in exts.split('.').filter(|e| !e.is_empty()) {
-        let lower = ext.to_ascii_lowercase();
+    for lower in extensions(path) {
         if let Some(t) = dir.add_types.get(&lower) {
             found = Some(t);
         } else if let Some(t) = mime.lookup(&lower) {
@@ -191,6 +232,48 @@ mod tests {
         assert_eq!(ct("/x/index.html.en", &d).as_deref(), Some("text/html"));
         assert_eq!(ct("/x/a..html", &d).as_deref(), Some("text/html"));
         assert_eq!(ct("/x/A.TXT", &d).as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn add_charset_and_add_encoding() {
+        let mut d = DirConfig::default();
+        Arc::make_mut(&mut d.add_charsets).insert("txt".into(), "utf-8".into());
+        Arc::make_mut(&mut d.add_charsets).insert("jis".into(), "iso-2022-jp".into());
+        Arc::make_mut(&mut d.add_encodings).insert("gz".into(), "gzip".into());
+        assert_eq!(
+            ct("/x/a.txt", &d).as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(
+            ct("/x/a.html.jis", &d).as_deref(),
+            Some("text/html; charset=iso-2022-jp")
+        );
+        // As Apache with Debian's mime.types: the type of the last extension that has
+        // one (gz → application/gzip), the charset of .txt, and the coding of .gz.
+        assert_eq!(
+            ct("/x/a.txt.gz", &d).as_deref(),
+            Some("application/gzip; charset=utf-8")
+        );
+        assert_eq!(
+            content_encoding_for(Path::new("/x/a.txt.gz"), &d).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(content_encoding_for(Path::new("/x/a.txt"), &d), None);
+        assert_eq!(content_encoding_for(Path::new("/x/gz"), &d), None);
+        // No type table entry for the coding's extension: the inner type stays.
+        let mime = MimeTypes::parse("text/plain txt\n");
+        assert_eq!(
+            content_type_for(Path::new("a.txt.gz"), &d, &mime).as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        // An existing charset parameter is kept; ForceType drops AddCharset's.
+        Arc::make_mut(&mut d.add_types).insert("t2".into(), "text/x; charset=koi8-r".into());
+        assert_eq!(
+            ct("/x/a.txt.t2", &d).as_deref(),
+            Some("text/x; charset=koi8-r")
+        );
+        d.force_type = Some("text/plain".into());
+        assert_eq!(ct("/x/a.txt", &d).as_deref(), Some("text/plain"));
     }
 
     #[test]

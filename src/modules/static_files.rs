@@ -33,7 +33,7 @@ use rhttpd_http::{
 use crate::conf::{Options, ServerConfig, VirtualHost};
 use crate::handler::{Body, BodyPart, ConnInfo, Handler, Request, RequestBody, Response};
 use crate::modules::autoindex::{self, IndexOptions};
-use crate::modules::mime::content_type_for;
+use crate::modules::mime::{content_encoding_for, content_type_for};
 use crate::uri::encode_path;
 
 /// Apache's default `MaxRanges`.
@@ -100,9 +100,11 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
     let meta = req.filename.as_deref().map(fs::metadata);
 
     // mod_dir's DirectorySlash runs as a fixup, before the handler, for every method.
+    // With `DirectorySlash Off` the directory is left to the handler as it is.
     if let Some(Ok(m)) = &meta
         && m.is_dir()
         && !req.uri_path.ends_with('/')
+        && req.dir.directory_slash()
     {
         let mut target = encode_path(&req.uri_path);
         target.push('/');
@@ -237,7 +239,11 @@ fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
 
 fn serve_directory(req: &Request<'_>, dir_path: &Path) -> Response {
     let opts = req.dir.options();
-    if let Some(index) = find_index(dir_path, &req.dir.directory_index(), opts) {
+    // mod_dir looks for the DirectoryIndex only for a URL ending in `/` (reached without
+    // one only under `DirectorySlash Off`: Apache then goes straight to the listing).
+    if req.uri_path.ends_with('/')
+        && let Some(index) = find_index(dir_path, &req.dir.directory_index(), opts)
+    {
         return serve_file(req, &index);
     }
     // mod_autoindex declines anything but GET (and HEAD); the default handler then
@@ -250,6 +256,7 @@ fn serve_directory(req: &Request<'_>, dir_path: &Path) -> Response {
         return Response::error(StatusCode::FORBIDDEN);
     }
     let iopts = IndexOptions {
+        ignore: req.dir.index_ignore.clone().unwrap_or_default(),
         query: req.head.query.clone(),
         options: opts,
         ..IndexOptions::default()
@@ -289,6 +296,7 @@ struct FileInfo {
     etag: Option<String>,
     last_modified: Option<String>,
     content_type: Option<String>,
+    content_encoding: Option<String>,
 }
 
 fn serve_file(req: &Request<'_>, path: &Path) -> Response {
@@ -374,7 +382,8 @@ fn serve_file(req: &Request<'_>, path: &Path) -> Response {
                     parts,
                     sendfile,
                 };
-                with_validators(Response::new(StatusCode::PARTIAL_CONTENT, body), &info)
+                let r = with_validators(Response::new(StatusCode::PARTIAL_CONTENT, body), &info);
+                with_encoding(r, &info)
                     .header(header::CONTENT_TYPE, &byteranges_content_type(&boundary))
             }
         },
@@ -416,12 +425,14 @@ fn file_info(req: &Request<'_>, path: &Path, meta: Metadata) -> FileInfo {
         )
     });
     let content_type = content_type_for(path, req.dir, &req.server.mime);
+    let content_encoding = content_encoding_for(path, req.dir);
     FileInfo {
         meta,
         mtime,
         etag,
         last_modified,
         content_type,
+        content_encoding,
     }
 }
 
@@ -436,8 +447,17 @@ fn with_validators(mut r: Response, info: &FileInfo) -> Response {
 }
 
 fn with_type(r: Response, info: &FileInfo) -> Response {
+    let r = with_encoding(r, info);
     match &info.content_type {
         Some(ct) => r.header(header::CONTENT_TYPE, ct),
+        None => r,
+    }
+}
+
+/// mod_mime's AddEncoding: the file's Content-Encoding.
+fn with_encoding(r: Response, info: &FileInfo) -> Response {
+    match &info.content_encoding {
+        Some(ce) => r.header(header::CONTENT_ENCODING, ce),
         None => r,
     }
 }
@@ -527,6 +547,8 @@ mod tests {
             server_root: PathBuf::new(),
             listeners: Vec::new(),
             listen_backlog: 511,
+            send_buffer_size: 0,
+            receive_buffer_size: 0,
             main: VirtualHost::default(),
             vhosts: Vec::new(),
             pid_file: PathBuf::new(),
@@ -545,6 +567,7 @@ mod tests {
             see_request_tail: false,
             graceful_shutdown_timeout: std::time::Duration::ZERO,
             core_dump_directory: None,
+            includes: Vec::new(),
             warnings: Vec::new(),
         };
         Fixture {
@@ -761,6 +784,45 @@ mod tests {
         fs::create_dir(f.root.path().join("a b")).unwrap();
         let r = f.run(&head("GET", None, &[("host", "[::1]:8080")]), "/a b");
         assert_eq!(hdr(&r, "location"), Some("http://[::1]:8080/a%20b/"));
+    }
+
+    #[test]
+    fn directory_slash_off_lists_without_index() {
+        let mut f = fixture();
+        f.dir.directory_slash = Some(false);
+        // No redirect: without the slash mod_dir skips DirectoryIndex and the listing
+        // (or 403 without Indexes) answers, as Apache does.
+        assert_eq!(f.get("/sub", &[]).status, StatusCode::FORBIDDEN);
+        f.dir.options = vec![OptionsEdit::Set(Options {
+            indexes: true,
+            ..Options::DEFAULT
+        })];
+        let r = f.get("/sub", &[]);
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            String::from_utf8(content(&r))
+                .unwrap()
+                .contains("Index of /sub")
+        );
+        // With the slash the index is served as usual.
+        assert_eq!(content(&f.get("/sub/", &[])), b"<p>i</p>");
+    }
+
+    #[test]
+    fn index_ignore_hides_names_from_listings() {
+        let mut f = fixture();
+        fs::write(f.root.path().join("list/.hidden"), "h").unwrap();
+        fs::write(f.root.path().join("list/README"), "r").unwrap();
+        f.dir.options = vec![OptionsEdit::Set(Options {
+            indexes: true,
+            ..Options::DEFAULT
+        })];
+        let html = String::from_utf8(content(&f.get("/list/", &[]))).unwrap();
+        assert!(html.contains(".hidden") && html.contains("README"));
+        f.dir.index_ignore = Some(vec![".??*".into(), "README*".into()]);
+        let html = String::from_utf8(content(&f.get("/list/", &[]))).unwrap();
+        assert!(!html.contains(".hidden") && !html.contains("README"));
+        assert!(html.contains("x.txt"));
     }
 
     #[test]

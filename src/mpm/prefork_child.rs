@@ -44,6 +44,8 @@ pub struct ChildContext<'a> {
 struct CellObserver<'a> {
     cell: WorkerRecord<'a>,
     stopping: &'a AtomicBool,
+    /// SeeRequestTail.
+    see_request_tail: bool,
 }
 
 impl ConnObserver for CellObserver<'_> {
@@ -72,7 +74,7 @@ impl ConnObserver for CellObserver<'_> {
         self.cell.set_request_info(
             &conn.client.ip().to_string(),
             &vhost,
-            &head.request_line,
+            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
             proto,
         );
     }
@@ -147,6 +149,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                     let mut obs = CellObserver {
                         cell: ctx.scoreboard.worker(ctx.slot, 0),
                         stopping: &stopping,
+                        see_request_tail: ctx.config.cfg.see_request_tail,
                     };
                     conn::serve(stream, ctx.config, &mut obs);
                     break;

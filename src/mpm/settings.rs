@@ -160,6 +160,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn thread_stack_size_is_read() {
+        let load = |extra: &str| {
+            let text = format!("LoadModule mpm_worker_module x\nListen 127.0.0.1:1\n{extra}");
+            crate::conf::load(&crate::conf::LoadOptions {
+                file: "embedded.conf".into(),
+                embedded: Some(Box::leak(text.into_boxed_str())),
+                ..Default::default()
+            })
+        };
+        let cfg = load("ThreadStackSize 1048576\n").unwrap();
+        let (s, _) = ThreadedSettings::from_config(&cfg, Threaded::Worker);
+        assert_eq!(s.thread_stack_size, Some(1 << 20));
+        assert_eq!(thread_stack_size(&load("").unwrap()), None);
+        assert_eq!(
+            thread_stack_size(&load("ThreadStackSize 0\n").unwrap()),
+            None
+        );
+        let e = load("ThreadStackSize -5\n").unwrap_err();
+        assert!(
+            e.to_string().contains("Invalid ThreadStackSize value: -5"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn atoi_semantics() {
         assert_eq!(atoi("42"), 42);
         assert_eq!(atoi("  7x"), 7);
@@ -189,6 +214,18 @@ pub struct ThreadedSettings {
     /// event only: AsyncRequestWorkerFactor (Apache uses its integer part).
     pub async_factor: f64,
     pub graceful_shutdown_timeout: Duration,
+    /// ThreadStackSize: the stack of each worker and listener thread; `None` (unset or
+    /// 0) = the default.
+    pub thread_stack_size: Option<usize>,
+}
+
+/// `ThreadStackSize` (mpm_common's strtol; negative values are refused at load): the
+/// stack size for the threads of a threaded child, `None` for the default.
+pub fn thread_stack_size(cfg: &ServerConfig) -> Option<usize> {
+    let mut notes = Vec::new();
+    value(cfg, "ThreadStackSize", None, &mut notes)
+        .filter(|&n| n > 0)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// Which threaded MPM, for limits and message numbers.
@@ -319,6 +356,7 @@ impl ThreadedSettings {
                 max_connections_per_child: mcpc,
                 async_factor,
                 graceful_shutdown_timeout: cfg.graceful_shutdown_timeout,
+                thread_stack_size: thread_stack_size(cfg),
             },
             w,
         )

@@ -51,6 +51,27 @@ pub struct ChildContext<'a> {
     pub async_factor: f64,
 }
 
+impl ChildContext<'_> {
+    /// ThreadStackSize for this child's threads (`None`: the default).
+    pub fn stack_size(&self) -> Option<usize> {
+        super::settings::thread_stack_size(&self.config.cfg)
+    }
+}
+
+/// ThreadStackSize on a thread builder: `None` keeps the default stack size.
+pub trait WithStackSize {
+    fn with_stack_size(self, size: Option<usize>) -> Self;
+}
+
+impl WithStackSize for std::thread::Builder {
+    fn with_stack_size(self, size: Option<usize>) -> Self {
+        match size {
+            Some(n) => self.stack_size(n),
+            None => self,
+        }
+    }
+}
+
 /// The bounded FIFO between the listener and the workers, with the count of idle
 /// workers the listener waits on before accepting.
 struct ConnQueue {
@@ -131,6 +152,8 @@ impl ConnQueue {
 pub struct CellObserver<'a> {
     pub cell: WorkerRecord<'a>,
     pub stopping: &'a AtomicBool,
+    /// SeeRequestTail: keep the end of a long request line rather than its start.
+    pub see_request_tail: bool,
 }
 
 impl ConnObserver for CellObserver<'_> {
@@ -159,7 +182,7 @@ impl ConnObserver for CellObserver<'_> {
         self.cell.set_request_info(
             &conn.client.ip().to_string(),
             &vhost,
-            &head.request_line,
+            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
             proto,
         );
     }
@@ -205,6 +228,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
             let config = ctx.config;
             let spawned = std::thread::Builder::new()
                 .name(format!("worker-{t}"))
+                .with_stack_size(ctx.stack_size())
                 .spawn_scoped(scope, move || {
                     let cell = sb.worker(slot, t);
                     cell.claim(pid, rhttpd_sys::process::gettid(), ctx.generation);
@@ -217,6 +241,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         let mut obs = CellObserver {
                             cell: sb.worker(slot, t),
                             stopping,
+                            see_request_tail: config.cfg.see_request_tail,
                         };
                         conn::serve(stream, config, &mut obs);
                     }
@@ -245,6 +270,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
             let wake_rx = &wake_rx;
             std::thread::Builder::new()
                 .name("listener".into())
+                .with_stack_size(ctx.stack_size())
                 .spawn_scoped(scope, move || {
                     listener_loop(ctx, queue, stopping, accepted, wake_rx);
                     // No more accepting: this process is on its way out.
@@ -357,5 +383,23 @@ fn listener_loop(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_stack_size_applies_thread_stack_size() {
+        // 12 MiB of locals need more than the 2 MiB default stack of a Rust thread.
+        let deep = || {
+            let buf = [7u8; 12 << 20];
+            std::hint::black_box(&buf)[(12 << 20) - 1]
+        };
+        let b = std::thread::Builder::new().with_stack_size(Some(32 << 20));
+        assert_eq!(b.spawn(deep).unwrap().join().unwrap(), 7);
+        let b = std::thread::Builder::new().with_stack_size(None);
+        assert_eq!(b.spawn(|| 1).unwrap().join().unwrap(), 1);
     }
 }

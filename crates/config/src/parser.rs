@@ -45,6 +45,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
         dyn_loaded: Vec::new(),
         defines: Vec::new(),
         includes: Vec::new(),
+        include_lines: Vec::new(),
         warnings: Vec::new(),
         chain: Vec::new(),
     };
@@ -84,6 +85,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
         loaded_modules,
         defines: p.defines,
         includes: p.includes,
+        include_lines: p.include_lines,
         warnings: p.warnings,
     })
 }
@@ -110,6 +112,8 @@ struct Reader<'a, 'o> {
     dyn_loaded: Vec<usize>,
     defines: Vec<(String, Option<String>)>,
     includes: Vec<(usize, PathBuf)>,
+    /// For each entry of `includes`, the line of the `Include` that read it (0: none).
+    include_lines: Vec<usize>,
     warnings: Vec<String>,
     /// Files being read, outermost first: (canonical path, path as shown).
     chain: Vec<(PathBuf, String)>,
@@ -150,6 +154,7 @@ impl Reader<'_, '_> {
             let file = self.opts.file.clone();
             let shown = file.to_string_lossy().into_owned();
             self.includes.push((0, file.clone()));
+            self.include_lines.push(0);
             let mut src = Src {
                 file: Arc::from(file.as_path()),
                 lines: logical_lines(text),
@@ -205,6 +210,7 @@ impl Reader<'_, '_> {
             .filter(|(c, _)| c != Path::new(COMMAND_LINE_FILE))
             .count();
         self.includes.push((depth, PathBuf::from(path)));
+        self.include_lines.push(from.map_or(0, |l| l.line));
         let mut src = Src {
             file: Arc::from(Path::new(path)),
             lines: logical_lines(&text),

@@ -257,6 +257,9 @@ pub struct Parsed {
     pub defines: Vec<(String, Option<String>)>,
     /// Every file read, in order, with nesting depth (for `-t -D DUMP_INCLUDES`).
     pub includes: Vec<(usize, PathBuf)>,
+    /// For each entry of `includes`, the line number of the `Include` directive that
+    /// read the file (0 for the main file), as `-D DUMP_INCLUDES` prints it.
+    pub include_lines: Vec<usize>,
     /// Startup warnings, in order: `AH00111: Config variable ${X} is not defined (line N
     /// of FILE)` and `AH01574: module X is already loaded, skipping`.
     pub warnings: Vec<String>,

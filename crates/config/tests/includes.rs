@@ -103,6 +103,8 @@ fn wildcard_directories_and_nesting_depth() {
         p.includes.iter().map(|(d, _)| *d).collect::<Vec<_>>(),
         vec![0, 1, 2, 1]
     );
+    // The line of the Include that read each file (0 for the main file).
+    assert_eq!(p.include_lines, vec![0, 2, 2, 2]);
 }
 
 #[test]

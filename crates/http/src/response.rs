@@ -17,7 +17,8 @@ pub const CHUNK_END: &[u8] = b"\r\n";
 pub struct KeepAlivePolicy {
     /// KeepAlive On, server not stopping, and the request body was fully read.
     pub enabled: bool,
-    /// KeepAliveTimeout in seconds (0 disables keep-alive, as in Apache).
+    /// KeepAliveTimeout in whole seconds, for the `Keep-Alive: timeout=` header (a
+    /// sub-second timeout prints 0; `enabled` decides whether keep-alive is granted).
     pub timeout_secs: u64,
     /// MaxKeepAliveRequests (0 = unlimited).
     pub max: u32,
@@ -208,8 +209,9 @@ pub fn write_response_head(
     let (keep_alive, ka_sent) = match req {
         None => (false, false),
         Some(r) => {
+            // `enabled` already covers KeepAliveTimeout 0; a sub-second timeout
+            // (300ms) keeps the connection and advertises timeout=0, as Apache does.
             let granted = ka.enabled
-                && ka.timeout_secs > 0
                 && length_defined
                 && (ka.max == 0 || left > 0)
                 && !status_drops_connection(status)
@@ -447,12 +449,14 @@ mod tests {
                 .1
                 .keep_alive
         );
+        // A sub-second KeepAliveTimeout (300ms) keeps the connection and advertises
+        // timeout=0, as Apache does; KeepAliveTimeout 0 arrives as `enabled: false`.
         let t0 = KeepAlivePolicy {
             timeout_secs: 0,
             ..KA
         };
         assert!(
-            !write(Some(&r), 200, &[], ResponseLength::Known(0), &t0)
+            write(Some(&r), 200, &[], ResponseLength::Known(0), &t0)
                 .1
                 .keep_alive
         );

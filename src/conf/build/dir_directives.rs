@@ -106,7 +106,12 @@ impl Builder {
                 }
             }
             "AddType" | "AddHandler" | "AddCharset" | "AddEncoding" => {
-                let value = a0.to_string();
+                // mod_mime lower-cases charset and coding names (`UTF-8` → `utf-8`).
+                let value = if matches!(d.name, "AddCharset" | "AddEncoding") {
+                    a0.to_ascii_lowercase()
+                } else {
+                    a0.to_string()
+                };
                 let map = match d.name {
                     "AddType" => &mut dc.add_types,
                     "AddHandler" => &mut dc.add_handlers,

@@ -48,6 +48,11 @@ impl Builder {
                         format!("{} must be >= 512 bytes, or 0 for system default.", d.name),
                     ));
                 }
+                if d.name == "SendBufferSize" {
+                    self.cfg.send_buffer_size = n;
+                } else {
+                    self.cfg.receive_buffer_size = n;
+                }
             }
             "PidFile" => self.cfg.pid_file = self.path(a0),
             "User" => self.cfg.user = a0.to_string(),
@@ -82,7 +87,36 @@ impl Builder {
             "ExtendedStatus" => self.cfg.extended_status = Some(flag(d)),
             "SeeRequestTail" => self.cfg.see_request_tail = flag(d),
             "GracefulShutdownTimeout" => {
-                self.cfg.graceful_shutdown_timeout = Duration::from_secs(number(d, "number")?)
+                // Apache reads it with atoi: `5s` is 5, junk is 0 (no timeout).
+                let n = crate::mpm::settings::atoi(a0).max(0);
+                self.cfg.graceful_shutdown_timeout = Duration::from_secs(n as u64)
+            }
+            "ThreadStackSize" => {
+                // mpm_common's strtol: leading digits; a negative value is an error.
+                if crate::mpm::settings::atoi(a0) < 0 {
+                    return Err(err(
+                        &d.location,
+                        format!("Invalid ThreadStackSize value: {a0}"),
+                    ));
+                }
+                self.cfg.mpm_directives.push(d.clone());
+            }
+            "AsyncRequestWorkerFactor" => {
+                // event.c's set_worker_factor: strtod, then these two checks.
+                let t = a0.trim_start();
+                let v: f64 = if t.is_empty() {
+                    0.0
+                } else {
+                    t.parse()
+                        .map_err(|_| err(&d.location, "error parsing value"))?
+                };
+                if v <= 0.0 {
+                    return Err(err(
+                        &d.location,
+                        "AsyncRequestWorkerFactor argument must be a positive number",
+                    ));
+                }
+                self.cfg.mpm_directives.push(d.clone());
             }
             _ => {
                 let is_mpm = crate::modules::MODULES

@@ -47,6 +47,17 @@ impl Builder {
             "LimitRequestFieldSize" => host.limits.field_size = number(d, "number")?,
             "LimitRequestFields" => host.limits.fields = number(d, "number")?,
             "ErrorLog" => {
+                // Refused here (not only when the server opens it) so that -t fails too;
+                // the message is the one the log sink gives.
+                if a0.starts_with("syslog") {
+                    return Err(err(
+                        &d.location,
+                        format!(
+                            "{a0}: logging to syslog is not supported by rhttpd; use a file, \
+                             a |piped logger (e.g. \"|/usr/bin/logger -t httpd\") or stderr"
+                        ),
+                    ));
+                }
                 if in_vhost {
                     host.error_log = Some(a0.to_string());
                 } else {

@@ -48,6 +48,12 @@ pub fn load(opts: &LoadOptions) -> Result<ServerConfig, ConfigError> {
     b.cfg.loaded_modules = parsed.loaded_modules.clone();
     b.cfg.defines = parsed.defines.clone();
     b.cfg.warnings.extend(parsed.warnings.iter().cloned());
+    b.cfg.includes = parsed
+        .includes
+        .iter()
+        .zip(parsed.include_lines.iter().chain(std::iter::repeat(&0)))
+        .map(|((depth, path), line)| (*depth, *line, path.clone()))
+        .collect();
 
     // Pass 1: the main server (everything outside <VirtualHost>).
     let mut vhost_sections = Vec::new();
@@ -93,6 +99,8 @@ impl Builder {
                 server_root: server_root.to_path_buf(),
                 listeners: Vec::new(),
                 listen_backlog: 511,
+                send_buffer_size: 0,
+                receive_buffer_size: 0,
                 main,
                 vhosts: Vec::new(),
                 pid_file: server_root.join("logs/httpd.pid"),
@@ -111,6 +119,7 @@ impl Builder {
                 see_request_tail: false,
                 graceful_shutdown_timeout: Duration::ZERO,
                 core_dump_directory: None,
+                includes: Vec::new(),
                 warnings: Vec::new(),
             },
             formats: LogFormats::default(),

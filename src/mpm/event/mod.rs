@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use super::worker_child::{CellObserver, ChildContext};
+use super::worker_child::{CellObserver, ChildContext, WithStackSize};
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
 use crate::server::pidfile::libc_sig;
@@ -79,6 +79,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
             let generation = ctx.generation;
             let spawned = std::thread::Builder::new()
                 .name(format!("worker-{t}"))
+                .with_stack_size(ctx.stack_size())
                 .spawn_scoped(scope, move || {
                     let cell = sb.worker(slot, t);
                     cell.claim(pid, rhttpd_sys::process::gettid(), generation);
@@ -91,6 +92,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         let mut obs = CellObserver {
                             cell: sb.worker(slot, t),
                             stopping,
+                            see_request_tail: config.cfg.see_request_tail,
                         };
                         let next = request::process(&mut conn, config, &mut obs, &mut scratch);
                         jobs.give_back(conn, next);
@@ -115,6 +117,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
             let wake_rx = &wake_rx;
             std::thread::Builder::new()
                 .name("listener".into())
+                .with_stack_size(ctx.stack_size())
                 .spawn_scoped(scope, move || {
                     match Listener::new(ctx, jobs, stopping, wake_rx) {
                         Ok(mut l) => l.run(),
