@@ -208,6 +208,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
     };
     let mut served: u32 = 0;
     let linger;
+    let clean;
     loop {
         // 1. Wait for a request head.
         let waiting_ka = served > 0 && buf.pending().is_empty();
@@ -359,11 +360,16 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         info.keepalives += 1;
         if !(framing && ok) {
             linger = ok;
+            clean = body_complete && buf.pending().is_empty();
             break;
         }
     }
     if linger {
-        lingering_close(stream, obs);
+        if clean {
+            close_after_clean_request(stream, obs);
+        } else {
+            lingering_close(stream, obs);
+        }
     }
 }
 
@@ -628,4 +634,25 @@ pub fn lingering_close(mut stream: TcpStream, obs: &mut dyn ConnObserver) {
             Ok(_) => {}
         }
     }
+}
+
+/// Close after a request that was read completely: at once when the peer has nothing
+/// in flight (nginx's heuristic, saving the lingering round trip), else lingering.
+pub fn close_after_clean_request(stream: TcpStream, obs: &mut dyn ConnObserver) {
+    if nothing_pending(&stream) {
+        obs.phase(Phase::Closing);
+        return;
+    }
+    lingering_close(stream, obs);
+}
+
+/// Whether the peer has sent nothing we have not read (a non-blocking peek).
+pub(crate) fn nothing_pending(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut one = [0u8; 1];
+    let r = stream.peek(&mut one);
+    let _ = stream.set_nonblocking(false);
+    matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
 }

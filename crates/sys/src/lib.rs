@@ -36,7 +36,7 @@ pub mod signals;
 
 pub use accept_lock::AcceptLock;
 pub use epoll::{Interest, ListenPoll, Poller, Ready};
-pub use net::{poll_readable, reverse_lookup_confirmed, send_more};
+pub use net::{poll_readable, reverse_lookup_confirmed, send_more, send_some_more};
 pub use privileges::{lookup_group, lookup_user, running_as_root};
 pub use process::{ChildExit, CpuTimes, Forked};
 pub use sendfile::sendfile;

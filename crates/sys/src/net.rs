@@ -69,6 +69,30 @@ pub fn send_more(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// One send(2) of `buf` with MSG_MORE (the head of a response whose body follows):
+/// returns how much the socket took; on a non-blocking socket `WouldBlock` when none.
+pub fn send_some_more(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is a valid readable slice for `buf.len()` bytes during the call;
+        // the descriptor is borrowed from a live socket.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_MORE | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// The host name of `ip` by reverse DNS, confirmed by a forward lookup that includes
 /// `ip` again (Apache's "double reverse" for `Require host`). `None` when either lookup
 /// fails or they disagree.

@@ -105,14 +105,25 @@ impl Outgoing {
     /// Write as much as the (non-blocking) socket takes.
     pub fn write_some(&mut self, stream: &TcpStream) -> Progress {
         let mut s = stream;
-        while let Some(part) = self.parts.front_mut() {
+        while !self.parts.is_empty() {
+            let more = self.parts.len() > 1;
+            let Some(part) = self.parts.front_mut() else {
+                break;
+            };
             let r = match part {
                 Part::Bytes(b) => {
                     if b.is_empty() {
                         self.parts.pop_front();
                         continue;
                     }
-                    s.write(b).inspect(|&n| {
+                    // A head (or multipart glue) followed by file data leaves with it in
+                    // full packets.
+                    let sent = if more {
+                        rhttpd_sys::send_some_more(stream.as_fd(), b)
+                    } else {
+                        s.write(b)
+                    };
+                    sent.inspect(|&n| {
                         let _ = b.split_to(n);
                     })
                 }

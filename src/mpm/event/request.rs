@@ -38,6 +38,9 @@ pub struct EventConn {
     pub keep_alive_after: bool,
     /// The socket is in blocking mode (only while a body or a stream is transferred).
     blocking: bool,
+    /// The last request was read completely: a close needs no lingering unless the
+    /// peer still has data in flight.
+    clean: bool,
 }
 
 /// Where the connection goes next.
@@ -65,6 +68,7 @@ impl EventConn {
             out: None,
             keep_alive_after: false,
             blocking: false,
+            clean: true,
         }
     }
 
@@ -120,9 +124,16 @@ impl EventConn {
 
     fn after_write(&self) -> Next {
         if self.keep_alive_after {
-            Next::KeepAlive
-        } else {
-            Next::Linger
+            return Next::KeepAlive;
+        }
+        // Close at once when the peer has nothing in flight; linger otherwise.
+        let mut one = [0u8; 1];
+        if !self.clean || !self.input.is_empty() {
+            return Next::Linger;
+        }
+        match self.stream.peek(&mut one) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Next::Close,
+            _ => Next::Linger,
         }
     }
 
@@ -395,6 +406,7 @@ fn serve_one(
         return Next::Close;
     }
     conn.keep_alive_after = keep_alive;
+    conn.clean = body_complete;
     conn.set_blocking(false, default.timeout);
     conn.out = pending;
     conn.continue_write()
