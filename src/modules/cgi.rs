@@ -13,29 +13,31 @@
 //!
 //! The header parsing and the response building are shared with mod_proxy_fcgi.
 
-use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use http::header::{CONTENT_TYPE, LOCATION};
-use rhttpd_http::{BodyFraming, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http::header::CONTENT_TYPE;
+use rhttpd_http::{BodyFraming, HeaderValue, StatusCode};
 use rhttpd_sys::child::{Interest, kill_process_group, poll_fds};
 
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
 use crate::log::Level;
 
+pub(crate) use super::cgi_env::{ScriptInfo, cgi_env, script_aliased, split_path_info};
+pub(crate) use super::cgi_output::{cgi_response, header_end, parse_header_block};
+
 /// The handler name `ScriptAlias`, `AddHandler` and `SetHandler` use.
 pub const CGI_HANDLER: &str = "cgi-script";
 
 /// Apache's fixed PATH for scripts (mod_cgi passes the server's PATH; Debian's is this).
-const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Longest header block accepted from a script.
-const MAX_HEADER_BLOCK: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BLOCK: usize = 64 * 1024;
 
 const READ_CHUNK: usize = 32 * 1024;
 
@@ -54,332 +56,6 @@ impl Handler for Cgi {
 
 fn log(level: Level, req: &Request<'_>, msg: &str) {
     crate::log::log("cgi", level, Some(req.conn.client), msg);
-}
-
-/// The script file, the URL path that names it and the path info after it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ScriptInfo {
-    pub filename: PathBuf,
-    pub script_name: String,
-    pub path_info: String,
-}
-
-/// Apache's path-info split: walk `filename` back component by component until an
-/// existing file is found; what follows it is PATH_INFO (taken from the decoded URL,
-/// whose tail is the same text). `Err(status)` when nothing runnable is there.
-pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptInfo, StatusCode> {
-    let full = filename.to_string_lossy();
-    let mut cut = full.len();
-    loop {
-        let cand = &full[..cut];
-        match std::fs::metadata(cand) {
-            Ok(m) => {
-                let tail = &full[cut..];
-                if m.is_dir() && !tail.is_empty() {
-                    return Err(StatusCode::NOT_FOUND);
-                }
-                let path_info = if uri_path.ends_with(tail) {
-                    tail.to_string()
-                } else {
-                    String::new()
-                };
-                let script_name = uri_path[..uri_path.len() - path_info.len()].to_string();
-                return Ok(ScriptInfo {
-                    filename: PathBuf::from(cand),
-                    script_name,
-                    path_info,
-                });
-            }
-            Err(_) => match cand.rfind('/') {
-                Some(i) if i > 0 => cut = i,
-                _ => return Err(StatusCode::NOT_FOUND),
-            },
-        }
-    }
-}
-
-/// Whether the URL lies below a `ScriptAlias` (which allows scripts without ExecCGI).
-fn script_aliased(req: &Request<'_>) -> bool {
-    req.vhost.aliases.iter().any(|a| {
-        a.handler.as_deref() == Some(CGI_HANDLER)
-            && crate::conf::proxy::prefix_rest(&a.url, &req.uri_path).is_some()
-    })
-}
-
-/// `SERVER_NAME`/`SERVER_PORT` as `UseCanonicalName Off` gives them: from the Host
-/// header when present, else ServerName and the local port.
-fn server_name_port(req: &Request<'_>) -> (String, u16) {
-    let port = req
-        .head
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            let after = h.rsplit_once(']').map(|(_, p)| p).unwrap_or(h);
-            after.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
-        })
-        .unwrap_or(req.conn.local.port());
-    let name = req
-        .head
-        .host
-        .clone()
-        .or_else(|| req.vhost.server_name.clone())
-        .unwrap_or_else(|| req.conn.local.ip().to_string());
-    let name = name.split(':').next().unwrap_or("").to_string();
-    (name, port)
-}
-
-/// The RFC 3875 environment with Apache's additions (`ap_add_common_vars` +
-/// `ap_add_cgi_vars`). `content_length` is the request body's length when known.
-pub(crate) fn cgi_env(
-    req: &Request<'_>,
-    script: &ScriptInfo,
-    script_filename: &str,
-    content_length: Option<u64>,
-) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::with_capacity(40);
-    let mut put = |k: &str, v: String| env.push((k.to_string(), v));
-    // HTTP_* from the request headers (duplicates joined with ", "). Names with
-    // characters other than letters, digits and '-' are dropped (Apache 2.4), and so
-    // are Proxy (httpoxy) and the credentials.
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for (name, value) in req.head.headers.iter() {
-        let n = name.as_str();
-        if matches!(n, "content-type" | "content-length") {
-            continue;
-        }
-        if matches!(n, "authorization" | "proxy-authorization" | "proxy") {
-            continue;
-        }
-        if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            continue;
-        }
-        let key = format!("HTTP_{}", n.to_ascii_uppercase().replace('-', "_"));
-        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match seen.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => {
-                old.push_str(", ");
-                old.push_str(&v);
-            }
-            None => seen.push((key, v)),
-        }
-    }
-    for (k, v) in seen {
-        put(&k, v);
-    }
-    if let Some(ct) = req
-        .head
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
-        put("CONTENT_TYPE", ct.to_string());
-    }
-    if let Some(n) = content_length {
-        put("CONTENT_LENGTH", n.to_string());
-    }
-    put("PATH", SCRIPT_PATH.to_string());
-    let banner = crate::pipeline::server_banner(req.server.server_tokens);
-    put("SERVER_SIGNATURE", String::new());
-    put("SERVER_SOFTWARE", banner);
-    let (name, port) = server_name_port(req);
-    put("SERVER_NAME", name);
-    put("SERVER_ADDR", req.conn.local.ip().to_string());
-    put("SERVER_PORT", port.to_string());
-    put("REMOTE_ADDR", req.conn.client.ip().to_string());
-    let docroot = req.vhost.document_root.to_string_lossy().into_owned();
-    put("DOCUMENT_ROOT", docroot.clone());
-    put("REQUEST_SCHEME", "http".to_string());
-    let alias = req
-        .vhost
-        .aliases
-        .iter()
-        .find(|a| !req.url_prefix.is_empty() && a.url == req.url_prefix);
-    match alias {
-        Some(a) => {
-            put("CONTEXT_PREFIX", a.url.clone());
-            put(
-                "CONTEXT_DOCUMENT_ROOT",
-                a.path.to_string_lossy().into_owned(),
-            );
-        }
-        None => {
-            put("CONTEXT_PREFIX", String::new());
-            put("CONTEXT_DOCUMENT_ROOT", docroot.clone());
-        }
-    }
-    put(
-        "SERVER_ADMIN",
-        req.vhost
-            .server_admin
-            .clone()
-            .unwrap_or_else(|| "[no address given]".to_string()),
-    );
-    put("SCRIPT_FILENAME", script_filename.to_string());
-    put("REMOTE_PORT", req.conn.client.port().to_string());
-    put("GATEWAY_INTERFACE", "CGI/1.1".to_string());
-    put(
-        "SERVER_PROTOCOL",
-        match req.head.version {
-            Version::HTTP_10 => "HTTP/1.0",
-            _ => "HTTP/1.1",
-        }
-        .to_string(),
-    );
-    put("REQUEST_METHOD", req.head.method.as_str().to_string());
-    put("QUERY_STRING", req.head.query.clone().unwrap_or_default());
-    let mut uri = req.head.path.clone();
-    if let Some(q) = &req.head.query {
-        uri.push('?');
-        uri.push_str(q);
-    }
-    put("REQUEST_URI", uri);
-    put("SCRIPT_NAME", script.script_name.clone());
-    if !script.path_info.is_empty() {
-        put("PATH_INFO", script.path_info.clone());
-        put("PATH_TRANSLATED", format!("{docroot}{}", script.path_info));
-    }
-    env
-}
-
-/// What a script's header block says.
-#[derive(Debug, Default)]
-pub(crate) struct CgiHead {
-    pub status: Option<StatusCode>,
-    pub location: Option<String>,
-    pub headers: HeaderMap,
-}
-
-/// The end of the header block in `buf`: (end of the last header line, start of the
-/// body). Lines may end in LF or CRLF.
-pub(crate) fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let line = &buf[pos..pos + nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            return Some((pos, pos + nl + 1));
-        }
-        pos += nl + 1;
-    }
-    None
-}
-
-/// Parse a CGI header block. `Err` carries Apache's complaint.
-pub(crate) fn parse_header_block(block: &[u8]) -> Result<CgiHead, String> {
-    let mut head = CgiHead::default();
-    for raw in block.split(|&b| b == b'\n') {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.is_empty() {
-            continue;
-        }
-        let bad = || {
-            format!(
-                "Bad header: {}",
-                String::from_utf8_lossy(&line[..line.len().min(30)])
-            )
-        };
-        let colon = memchr::memchr(b':', line).ok_or_else(bad)?;
-        let name = &line[..colon];
-        let value = trim(&line[colon + 1..]);
-        let hn = HeaderName::from_bytes(name).map_err(|_| bad())?;
-        let hv = HeaderValue::from_bytes(value).map_err(|_| bad())?;
-        if hn == "status" {
-            let text = String::from_utf8_lossy(value);
-            let code = text
-                .get(..3)
-                .and_then(|c| c.parse::<u16>().ok())
-                .and_then(|c| StatusCode::from_u16(c).ok())
-                .filter(|c| c.as_u16() >= 100)
-                .ok_or_else(|| format!("Invalid status line: {text}"))?;
-            head.status = Some(code);
-        } else {
-            if hn == LOCATION {
-                head.location = Some(String::from_utf8_lossy(value).into_owned());
-            }
-            head.headers.append(hn, hv);
-        }
-    }
-    Ok(head)
-}
-
-fn trim(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &v[start..end.max(start)]
-}
-
-thread_local! {
-    static REDIRECT_DEPTH: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Serve `location` (a local URL) in place of the current request, as Apache's
-/// `ap_internal_redirect_handler`: method GET, no body.
-pub(crate) fn internal_redirect(req: &Request<'_>, location: &str) -> Response {
-    let depth = REDIRECT_DEPTH.with(|d| d.get());
-    if depth >= 10 {
-        crate::log::log(
-            "core",
-            Level::Error,
-            Some(req.conn.client),
-            "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error.",
-        );
-        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    let mut sub = req.head.clone();
-    sub.method = Method::GET;
-    let (p, q) = match location.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (location.to_string(), None),
-    };
-    sub.path = p;
-    sub.query = q;
-    sub.body = BodyFraming::None;
-    sub.expect_continue = false;
-    sub.headers.remove(http::header::CONTENT_LENGTH);
-    sub.headers.remove(http::header::TRANSFER_ENCODING);
-    sub.headers.remove(CONTENT_TYPE);
-    let handlers = crate::pipeline::Handlers::new(crate::modules::dynamic_handlers(req.server));
-    REDIRECT_DEPTH.with(|d| d.set(depth + 1));
-    let (resp, _) =
-        crate::pipeline::process(req.server, &handlers, req.conn, &sub, &mut std::io::empty());
-    REDIRECT_DEPTH.with(|d| d.set(depth));
-    resp
-}
-
-/// Turn a parsed header block and the rest of the output into the response, as
-/// mod_cgi does: `Location: /local` with no other status is an internal redirect,
-/// an absolute `Location` without `Status` a 302 with the core's page.
-pub(crate) fn cgi_response(req: &Request<'_>, head: CgiHead, body: Body) -> Response {
-    match (&head.location, head.status) {
-        (Some(loc), None | Some(StatusCode::OK)) if loc.starts_with('/') => {
-            drop(body);
-            internal_redirect(req, loc)
-        }
-        (Some(_), None) => {
-            drop(body);
-            let mut r = Response::error(StatusCode::FOUND);
-            r.headers = head.headers;
-            r
-        }
-        _ => {
-            let status = head.status.unwrap_or(StatusCode::OK);
-            let body = if req.head.method == Method::HEAD {
-                Body::Empty
-            } else {
-                body
-            };
-            let mut r = Response::new(status, body);
-            r.headers = head.headers;
-            r
-        }
-    }
 }
 
 /// A running script: its process, the pipes we read, and where its stderr goes.

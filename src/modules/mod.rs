@@ -2,6 +2,8 @@
 
 pub mod autoindex;
 pub mod cgi;
+mod cgi_env;
+mod cgi_output;
 pub mod dynamic;
 pub mod mime;
 pub mod proxy;

@@ -189,3 +189,59 @@ pub fn child_prologue(
     }
     Ok(())
 }
+
+/// Follows a connection into one worker cell of the scoreboard (R/W/K/L/C, request
+/// text, counters): prefork's child and every thread of worker and event.
+pub struct CellObserver<'a> {
+    pub cell: crate::scoreboard::WorkerRecord<'a>,
+    pub stopping: &'a std::sync::atomic::AtomicBool,
+    /// SeeRequestTail: keep the end of a long request line rather than its start.
+    pub see_request_tail: bool,
+}
+
+impl crate::conn::ConnObserver for CellObserver<'_> {
+    fn phase(&mut self, phase: crate::conn::Phase) {
+        use crate::conn::Phase;
+        use crate::scoreboard::WorkerStatus;
+        self.cell.set_status(match phase {
+            Phase::Read => WorkerStatus::BusyRead,
+            Phase::Write => WorkerStatus::BusyWrite,
+            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
+            Phase::Log => WorkerStatus::BusyLog,
+            Phase::Closing => WorkerStatus::Closing,
+        });
+    }
+
+    fn request_started(
+        &mut self,
+        head: &rhttpd_http::RequestHead,
+        conn: &crate::handler::ConnInfo,
+    ) {
+        self.cell.mark_request_start();
+        let proto = if head.version == rhttpd_http::Version::HTTP_10 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let vhost = format!(
+            "{}:{}",
+            head.host.as_deref().unwrap_or(""),
+            conn.local.port()
+        );
+        self.cell.set_request_info(
+            &conn.client.ip().to_string(),
+            &vhost,
+            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
+            proto,
+        );
+    }
+
+    fn request_finished(&mut self, f: &crate::conn::Finished<'_>) {
+        self.cell.record_request(f.bytes, f.duration);
+        self.cell.record_thread_cpu();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -17,14 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rhttpd_http::{RequestHead, Version};
 use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::{self, SignalPipe};
 
-use crate::conn::{self, ConnObserver, Finished, Phase};
-use crate::handler::ConnInfo;
+use crate::conn;
 use crate::log::{self, Level};
-use crate::scoreboard::{Scoreboard, WorkerRecord, WorkerStatus};
+use crate::scoreboard::{Scoreboard, WorkerStatus};
 use crate::server::generation::Generation;
 use crate::server::pidfile::libc_sig;
 
@@ -40,54 +38,7 @@ pub struct ChildContext<'a> {
     pub drop_to: Option<(String, String)>,
 }
 
-/// Follows a connection into the child's scoreboard cell.
-struct CellObserver<'a> {
-    cell: WorkerRecord<'a>,
-    stopping: &'a AtomicBool,
-    /// SeeRequestTail.
-    see_request_tail: bool,
-}
-
-impl ConnObserver for CellObserver<'_> {
-    fn phase(&mut self, phase: Phase) {
-        self.cell.set_status(match phase {
-            Phase::Read => WorkerStatus::BusyRead,
-            Phase::Write => WorkerStatus::BusyWrite,
-            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
-            Phase::Log => WorkerStatus::BusyLog,
-            Phase::Closing => WorkerStatus::Closing,
-        });
-    }
-
-    fn request_started(&mut self, head: &RequestHead, conn: &ConnInfo) {
-        self.cell.mark_request_start();
-        let proto = if head.version == Version::HTTP_10 {
-            "HTTP/1.0"
-        } else {
-            "HTTP/1.1"
-        };
-        let vhost = format!(
-            "{}:{}",
-            head.host.as_deref().unwrap_or(""),
-            conn.local.port()
-        );
-        self.cell.set_request_info(
-            &conn.client.ip().to_string(),
-            &vhost,
-            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
-            proto,
-        );
-    }
-
-    fn request_finished(&mut self, f: &Finished<'_>) {
-        self.cell.record_request(f.bytes, f.duration);
-        self.cell.record_thread_cpu();
-    }
-
-    fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::Relaxed)
-    }
-}
+use super::common::CellObserver;
 
 /// The child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {

@@ -25,14 +25,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use rhttpd_http::{RequestHead, Version};
 use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::SignalPipe;
 
-use crate::conn::{self, ConnObserver, Finished, Phase};
-use crate::handler::ConnInfo;
+use super::common::CellObserver;
+use crate::conn;
 use crate::log::{self, Level};
-use crate::scoreboard::{Scoreboard, WorkerRecord, WorkerStatus};
+use crate::scoreboard::{Scoreboard, WorkerStatus};
 use crate::server::generation::Generation;
 use crate::server::pidfile::libc_sig;
 
@@ -145,55 +144,6 @@ impl ConnQueue {
         self.lock().closed = true;
         self.ready.notify_all();
         self.idle_changed.notify_all();
-    }
-}
-
-/// Follows a connection into one thread's scoreboard cell.
-pub struct CellObserver<'a> {
-    pub cell: WorkerRecord<'a>,
-    pub stopping: &'a AtomicBool,
-    /// SeeRequestTail: keep the end of a long request line rather than its start.
-    pub see_request_tail: bool,
-}
-
-impl ConnObserver for CellObserver<'_> {
-    fn phase(&mut self, phase: Phase) {
-        self.cell.set_status(match phase {
-            Phase::Read => WorkerStatus::BusyRead,
-            Phase::Write => WorkerStatus::BusyWrite,
-            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
-            Phase::Log => WorkerStatus::BusyLog,
-            Phase::Closing => WorkerStatus::Closing,
-        });
-    }
-
-    fn request_started(&mut self, head: &RequestHead, conn: &ConnInfo) {
-        self.cell.mark_request_start();
-        let proto = if head.version == Version::HTTP_10 {
-            "HTTP/1.0"
-        } else {
-            "HTTP/1.1"
-        };
-        let vhost = format!(
-            "{}:{}",
-            head.host.as_deref().unwrap_or(""),
-            conn.local.port()
-        );
-        self.cell.set_request_info(
-            &conn.client.ip().to_string(),
-            &vhost,
-            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
-            proto,
-        );
-    }
-
-    fn request_finished(&mut self, f: &Finished<'_>) {
-        self.cell.record_request(f.bytes, f.duration);
-        self.cell.record_thread_cpu();
-    }
-
-    fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::Relaxed)
     }
 }
 

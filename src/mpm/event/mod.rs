@@ -46,7 +46,8 @@ use std::time::Duration;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use super::worker_child::{CellObserver, ChildContext, WithStackSize};
+use super::common::CellObserver;
+use super::worker_child::{ChildContext, WithStackSize};
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
 use crate::server::pidfile::libc_sig;
