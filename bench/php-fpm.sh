@@ -64,6 +64,7 @@ LogLevel warn
 LoadModule mpm_event_module x
 LoadModule proxy_module x
 LoadModule proxy_fcgi_module x
+TypesConfig /etc/mime.types
 User www-data
 Group www-data
 ServerName 127.0.0.1
@@ -97,6 +98,7 @@ LoadModule authz_core_module $MODS/mod_authz_core.so
 LoadModule mime_module $MODS/mod_mime.so
 LoadModule proxy_module $MODS/mod_proxy.so
 LoadModule proxy_fcgi_module $MODS/mod_proxy_fcgi.so
+TypesConfig /etc/mime.types
 User www-data
 Group www-data
 ServerName 127.0.0.1
@@ -152,6 +154,10 @@ trap cleanup EXIT
 
 "$FPM" -F -y "$WORK/run/php-fpm.conf" -p "$WORK/run" >"$WORK/run/php-fpm.out" 2>&1 &
 PIDS+=($!)
+# The front ends mark a backend that refuses them as down for 60 s (retry=): start them
+# only once the pool's socket exists.
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ] || { echo "php-fpm did not create $SOCK" >&2; exit 1; }
 "$RHTTPD" -f "$WORK/run/rhttpd.conf" -D FOREGROUND >"$WORK/run/rhttpd.out" 2>&1 &
 PIDS+=($!)
 apache2 -f "$WORK/run/apache.conf" -DFOREGROUND >"$WORK/run/apache.out" 2>&1 &
