@@ -171,7 +171,9 @@ pub fn render(r: &Report, opts: &PageOptions<'_>) -> String {
     );
     o.push_str("</dl>");
 
-    if r.mpm.is_async && !opts.notable {
+    // The per-process table for every threaded MPM (Apache prints it for event only;
+    // for worker the async columns stay at 0, its connections live on threads).
+    if (r.mpm.is_async || r.mpm.name != "prefork") && !opts.notable {
         process_table(&mut o, r);
     }
 

@@ -299,6 +299,20 @@ fn event_adds_process_keys_and_table() {
     let sb = prefork_board();
     let r = report(&sb, &prefork_info(), true);
     assert!(!auto::render(&r).contains("Processes:"));
+    let opts = PageOptions {
+        notable: false,
+        refresh: None,
+        signature: "",
+    };
+    assert!(!html::render(&r, &opts).contains("Async connections"));
+    // Worker: the per-process table (threads busy/idle, stopping, accepting) but not the
+    // event keys in ?auto.
+    let (sb, mut mpm) = event_board();
+    mpm.name = "worker";
+    mpm.is_async = false;
+    let r = report(&sb, &mpm, true);
+    assert!(!auto::render(&r).contains("Processes:"));
+    assert!(html::render(&r, &opts).contains("<th colspan=\"3\">Threads</th>"));
 }
 
 #[test]
