@@ -24,13 +24,14 @@ fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
     }
 }
 
-/// Shell-style wildcard match (`*` and `?`), ASCII case-insensitive.
+/// Shell-style wildcard match (`*` and `?`), ASCII case-insensitive; no allocation (it
+/// runs for every request on a name-based address).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<u8> = pattern.bytes().map(|b| b.to_ascii_lowercase()).collect();
-    let t: Vec<u8> = text.bytes().map(|b| b.to_ascii_lowercase()).collect();
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let eq = |a: u8, b: u8| a.eq_ignore_ascii_case(&b);
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == b'?' || eq(p[pi], t[ti])) {
             pi += 1;
             ti += 1;
         } else if pi < p.len() && p[pi] == b'*' {
@@ -51,48 +52,41 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     pi == p.len()
 }
 
-fn name_of(v: &VirtualHost) -> Option<String> {
-    v.server_name.as_ref().map(|n| {
-        let n = n.to_ascii_lowercase();
+/// Whether `host` (lower case, no port) is the vhost's ServerName (its `:port`, if any,
+/// ignored) or matches one of its ServerAliases.
+fn names_match(v: &VirtualHost, host: &str) -> bool {
+    let by_name = v.server_name.as_deref().is_some_and(|n| {
         // Strip a ":port" (but not the colons of an IPv6 literal).
-        match n.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => {
-                h.to_string()
-            }
+        let n = match n.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
             _ => n,
-        }
-    })
+        };
+        n.eq_ignore_ascii_case(host)
+    });
+    by_name || v.server_aliases.iter().any(|a| wildcard_match(a, host))
 }
 
-/// The index into `cfg.vhosts` of the virtual hosts bound to `local` (IP-specific ones
-/// if any match, else wildcard ones), in configuration order.
-pub fn candidates(cfg: &ServerConfig, local: SocketAddr) -> Vec<usize> {
-    for exact in [true, false] {
-        let found: Vec<usize> = cfg
-            .vhosts
+/// The virtual hosts bound to `local`: IP-specific ones if any match, else wildcard
+/// ones, in configuration order (indexes into `cfg.vhosts`).
+pub fn candidates(cfg: &ServerConfig, local: SocketAddr) -> impl Iterator<Item = usize> + '_ {
+    let bound = move |exact: bool| {
+        cfg.vhosts
             .iter()
             .enumerate()
-            .filter(|(_, v)| v.addrs.iter().any(|a| addr_matches(a, local, exact)))
+            .filter(move |(_, v)| v.addrs.iter().any(|a| addr_matches(a, local, exact)))
             .map(|(i, _)| i)
-            .collect();
-        if !found.is_empty() {
-            return found;
-        }
-    }
-    Vec::new()
+    };
+    let exact = bound(true).next().is_some();
+    bound(exact)
 }
 
 /// Which host serves a request: `None` = the main server, `Some(i)` = `cfg.vhosts[i]`.
 pub fn select(cfg: &ServerConfig, local: SocketAddr, host: Option<&str>) -> Option<usize> {
-    let cands = candidates(cfg, local);
-    let first = *cands.first()?;
+    let mut cands = candidates(cfg, local);
+    let first = cands.next()?;
     if let Some(host) = host {
-        let host = host.to_ascii_lowercase();
-        for &i in &cands {
-            let v = &cfg.vhosts[i];
-            if name_of(v).as_deref() == Some(host.as_str())
-                || v.server_aliases.iter().any(|a| wildcard_match(a, &host))
-            {
+        for i in std::iter::once(first).chain(cands) {
+            if names_match(&cfg.vhosts[i], host) {
                 return Some(i);
             }
         }
@@ -119,5 +113,22 @@ mod tests {
         assert!(wildcard_match("w?w.EXAMPLE.org", "www.example.org"));
         assert!(wildcard_match("*", ""));
         assert!(!wildcard_match("a", "ab"));
+    }
+
+    #[test]
+    fn names_ignore_port_and_case_and_follow_aliases() {
+        let v = VirtualHost {
+            server_name: Some("WWW.Example.org:8080".into()),
+            server_aliases: vec!["*.example.net".into()],
+            ..VirtualHost::default()
+        };
+        assert!(names_match(&v, "www.example.org"));
+        assert!(names_match(&v, "a.example.net"));
+        assert!(!names_match(&v, "example.org"));
+        let v6 = VirtualHost {
+            server_name: Some("[::1]".into()),
+            ..VirtualHost::default()
+        };
+        assert!(names_match(&v6, "[::1]"));
     }
 }
