@@ -287,49 +287,18 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         obs.request_started(&head, &info);
 
         // 2. Run the request.
-        let mut reader = BodyReader {
-            stream: &mut stream,
-            buf: &mut buf,
-            decoder: BodyDecoder::new(head.body, default_host.base_dir.limit_request_body()),
-            continue_pending: head.expect_continue && head.body != BodyFraming::None,
-            error: None,
-            spill: Vec::new(),
-            io_failed: false,
-        };
-        obs.phase(Phase::Write);
-        let (resp, outcome) =
-            crate::pipeline::process(cfg, &generation.handlers, &info, &head, &mut reader);
-        let body_error = reader.error.clone();
-        let continue_unsent = reader.continue_pending;
-        // Discard what the handler left of the body so the next request can be read;
-        // when the client still waits for 100-continue, close instead.
-        let mut body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
-        if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
-            body_complete = drain(&mut reader);
-        }
-        let body_bytes_in = reader.decoder.wire_len();
-        let resp = match body_error {
-            Some(e) => crate::pipeline::error_response_for(
-                cfg,
-                &generation.handlers,
-                &info,
-                &head,
-                e.status(),
-            ),
-            None => resp,
-        };
+        let limit = default_host.base_dir.limit_request_body();
+        let ran = run_request(&mut stream, &mut buf, generation, &info, &head, limit, obs);
+        let (resp, outcome, body_complete, body_bytes_in) = (
+            ran.response,
+            ran.outcome,
+            ran.body_complete,
+            ran.body_bytes_in,
+        );
 
         // 3. Write it.
         let host = crate::conf::vhost::host(cfg, outcome.vhost);
-        let ka = KeepAlivePolicy {
-            enabled: host.keep_alive
-                && !host.keep_alive_timeout.is_zero()
-                && body_complete
-                && !obs.stopping(),
-            timeout_secs: host.keep_alive_timeout.as_secs(),
-            max: host.max_keep_alive_requests,
-            served,
-        };
+        let ka = keep_alive_policy(host, body_complete, obs.stopping(), served);
         let written = write_response(&mut stream, generation, &head, resp, &ka);
         let (status, resp_headers, framing, bytes_out, body_bytes, ok) = written;
         served += 1;
@@ -370,6 +339,83 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         } else {
             lingering_close(stream, obs);
         }
+    }
+}
+
+/// A request run through the pipeline, its body read (or discarded) from the connection.
+pub(crate) struct Ran {
+    pub response: Response,
+    pub outcome: crate::pipeline::Outcome,
+    /// The request body was read to its end: the connection may be kept alive.
+    pub body_complete: bool,
+    /// Bytes of body framing read from the wire (for `%I`).
+    pub body_bytes_in: u64,
+}
+
+/// Run `head` through the pipeline with its body read from `stream` (after what `buf`
+/// already holds), then discard what the handler left of the body so the next request
+/// can be read; a body that failed (413, 400, 408) gets its error response. Shared by the
+/// blocking driver and the event MPM's workers.
+pub(crate) fn run_request(
+    stream: &mut TcpStream,
+    buf: &mut InBuf,
+    generation: &Generation,
+    info: &ConnInfo,
+    head: &RequestHead,
+    body_limit: u64,
+    obs: &mut dyn ConnObserver,
+) -> Ran {
+    let cfg = &generation.cfg;
+    let mut reader = BodyReader {
+        stream,
+        buf,
+        decoder: BodyDecoder::new(head.body, body_limit),
+        continue_pending: head.expect_continue && head.body != BodyFraming::None,
+        error: None,
+        spill: Vec::new(),
+        io_failed: false,
+    };
+    obs.phase(Phase::Write);
+    let (resp, outcome) =
+        crate::pipeline::process(cfg, &generation.handlers, info, head, &mut reader);
+    let body_error = reader.error.clone();
+    // When the client still waits for 100-continue, close instead of draining.
+    let continue_unsent = reader.continue_pending;
+    let mut body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
+    if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
+        body_complete = drain(&mut reader);
+    }
+    let body_bytes_in = reader.decoder.wire_len();
+    let response = match body_error {
+        Some(e) => {
+            crate::pipeline::error_response_for(cfg, &generation.handlers, info, head, e.status())
+        }
+        None => resp,
+    };
+    Ran {
+        response,
+        outcome,
+        body_complete,
+        body_bytes_in,
+    }
+}
+
+/// Apache's keep-alive conditions that the connection driver knows (the engine adds the
+/// request's and response's own).
+pub(crate) fn keep_alive_policy(
+    host: &crate::conf::VirtualHost,
+    body_complete: bool,
+    stopping: bool,
+    served: u32,
+) -> KeepAlivePolicy {
+    KeepAlivePolicy {
+        enabled: host.keep_alive
+            && !host.keep_alive_timeout.is_zero()
+            && body_complete
+            && !stopping,
+        timeout_secs: host.keep_alive_timeout.as_secs(),
+        max: host.max_keep_alive_requests,
+        served,
     }
 }
 

@@ -13,13 +13,12 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Instant, SystemTime};
 
 use rhttpd_http::{
-    BodyDecoder, BodyFraming, KeepAlivePolicy, RequestHead, ResponseLength, parse_request_head,
-    write_response_head,
+    BodyFraming, RequestHead, ResponseLength, parse_request_head, write_response_head,
 };
 
 use super::outgoing::{Outgoing, Progress};
 use crate::conn::{
-    BodyReader, ConnObserver, Finished, InBuf, Phase, drain, reject, write_response,
+    ConnObserver, Finished, InBuf, Phase, keep_alive_policy, reject, run_request, write_response,
 };
 use crate::handler::{Body, ConnInfo};
 use crate::server::generation::{AccessEntry, Generation};
@@ -290,50 +289,26 @@ fn serve_one(
                 data: std::mem::take(&mut conn.input),
                 start: 0,
             };
-            let mut reader = BodyReader {
-                stream: &mut conn.stream,
-                buf: &mut buf,
-                decoder: BodyDecoder::new(head.body, default.base_dir.limit_request_body()),
-                continue_pending: head.expect_continue && head.body != BodyFraming::None,
-                error: None,
-                spill: Vec::new(),
-                io_failed: false,
-            };
-            obs.phase(Phase::Write);
-            let (resp, outcome) =
-                crate::pipeline::process(cfg, &generation.handlers, &conn.info, &head, &mut reader);
-            let body_error = reader.error.clone();
-            let continue_unsent = reader.continue_pending;
-            body_complete = reader.decoder.is_done() || head.body == BodyFraming::None;
-            if !body_complete && !continue_unsent && body_error.is_none() && !reader.io_failed {
-                body_complete = drain(&mut reader);
-            }
-            body_in = reader.decoder.wire_len();
-            let resp = match body_error {
-                Some(e) => crate::pipeline::error_response_for(
-                    cfg,
-                    &generation.handlers,
-                    &conn.info,
-                    &head,
-                    e.status(),
-                ),
-                None => resp,
-            };
+            let limit = default.base_dir.limit_request_body();
+            let ran = run_request(
+                &mut conn.stream,
+                &mut buf,
+                generation,
+                &conn.info,
+                &head,
+                limit,
+                obs,
+            );
+            body_complete = ran.body_complete;
+            body_in = ran.body_bytes_in;
+            let (resp, outcome) = (ran.response, ran.outcome);
             // What was read beyond this request stays as the next request's input.
             conn.input = buf.pending().to_vec();
             (resp, outcome)
         }
     };
     let host = crate::conf::vhost::host(cfg, outcome.vhost);
-    let ka = KeepAlivePolicy {
-        enabled: host.keep_alive
-            && !host.keep_alive_timeout.is_zero()
-            && body_complete
-            && !obs.stopping(),
-        timeout_secs: host.keep_alive_timeout.as_secs(),
-        max: host.max_keep_alive_requests,
-        served: conn.served,
-    };
+    let ka = keep_alive_policy(host, body_complete, obs.stopping(), conn.served);
     let (status, resp_headers, keep_alive, bytes_out, body_bytes, ok, pending) =
         if matches!(resp.body, Body::Stream(_)) {
             // Streams keep the worker: write them with the blocking driver.
