@@ -20,7 +20,7 @@ use rhttpd_http::{
 };
 
 use crate::handler::{Body, BodyPart, ConnInfo, Response};
-use crate::server::generation::Generation;
+use crate::site::Site;
 
 /// What a connection is doing, for the scoreboard (Apache's R/W/K/L/C letters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,12 +190,12 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Serve one connection to completion.
-pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnObserver) {
+pub fn serve(mut stream: TcpStream, site: &Site, obs: &mut dyn ConnObserver) {
     let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
     let _ = stream.set_nodelay(true);
-    let cfg = &generation.cfg;
+    let cfg = &site.cfg;
     let default_host = crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, local, None));
     let mut buf = InBuf {
         data: Vec::new(),
@@ -235,15 +235,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
                     Ok(Some(h)) => break h,
                     Ok(None) => {}
                     Err(e) => {
-                        reject(
-                            &mut stream,
-                            generation,
-                            &info,
-                            &buf,
-                            e.status(),
-                            started,
-                            t0,
-                        );
+                        reject(&mut stream, site, &info, &buf, e.status(), started, t0);
                         lingering_close(stream, obs);
                         return;
                     }
@@ -268,7 +260,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
                         if with_body {
                             reject(
                                 &mut stream,
-                                generation,
+                                site,
                                 &info,
                                 &buf,
                                 StatusCode::REQUEST_TIMEOUT,
@@ -288,7 +280,7 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
 
         // 2. Run the request.
         let limit = default_host.base_dir.limit_request_body();
-        let ran = run_request(&mut stream, &mut buf, generation, &info, &head, limit, obs);
+        let ran = run_request(&mut stream, &mut buf, site, &info, &head, limit, obs);
         let (resp, outcome, body_complete, body_bytes_in) = (
             ran.response,
             ran.outcome,
@@ -299,14 +291,14 @@ pub fn serve(mut stream: TcpStream, generation: &Generation, obs: &mut dyn ConnO
         // 3. Write it.
         let host = crate::conf::vhost::host(cfg, outcome.vhost);
         let ka = keep_alive_policy(host, body_complete, obs.stopping(), served);
-        let written = write_response(&mut stream, generation, &head, resp, &ka);
+        let written = write_response(&mut stream, site, &head, resp, &ka);
         let (status, resp_headers, framing, bytes_out, body_bytes, ok) = written;
         served += 1;
 
         // 4. Log it.
         obs.phase(Phase::Log);
         let duration = t0.elapsed();
-        generation.log_access(&crate::server::generation::AccessEntry {
+        site.log_access(&crate::site::AccessEntry {
             info: &info,
             head: Some(&head),
             outcome: &outcome,
@@ -359,13 +351,13 @@ pub(crate) struct Ran {
 pub(crate) fn run_request(
     stream: &mut TcpStream,
     buf: &mut InBuf,
-    generation: &Generation,
+    site: &Site,
     info: &ConnInfo,
     head: &RequestHead,
     body_limit: u64,
     obs: &mut dyn ConnObserver,
 ) -> Ran {
-    let cfg = &generation.cfg;
+    let cfg = &site.cfg;
     let mut reader = BodyReader {
         stream,
         buf,
@@ -376,8 +368,7 @@ pub(crate) fn run_request(
         io_failed: false,
     };
     obs.phase(Phase::Write);
-    let (resp, outcome) =
-        crate::pipeline::process(cfg, &generation.handlers, info, head, &mut reader);
+    let (resp, outcome) = crate::pipeline::process(cfg, &site.handlers, info, head, &mut reader);
     let body_error = reader.error.clone();
     // When the client still waits for 100-continue, close instead of draining.
     let continue_unsent = reader.continue_pending;
@@ -387,9 +378,7 @@ pub(crate) fn run_request(
     }
     let body_bytes_in = reader.decoder.wire_len();
     let response = match body_error {
-        Some(e) => {
-            crate::pipeline::error_response_for(cfg, &generation.handlers, info, head, e.status())
-        }
+        Some(e) => crate::pipeline::error_response_for(cfg, &site.handlers, info, head, e.status()),
         None => resp,
     };
     Ran {
@@ -438,7 +427,7 @@ pub(crate) type Written = (u16, http::HeaderMap, bool, u64, u64, bool);
 /// body bytes, whether everything was written).
 pub(crate) fn write_response(
     stream: &mut TcpStream,
-    generation: &Generation,
+    site: &Site,
     head: &RequestHead,
     resp: Response,
     ka: &KeepAlivePolicy,
@@ -461,7 +450,7 @@ pub(crate) fn write_response(
         &headers,
         length,
         ka,
-        &generation.banner,
+        &site.banner,
         &date,
         &mut out,
     );
@@ -611,14 +600,14 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
 /// Answer a request that could not be parsed (or timed out) and log it.
 pub(crate) fn reject(
     stream: &mut TcpStream,
-    generation: &Generation,
+    site: &Site,
     info: &ConnInfo,
     buf: &InBuf,
     status: StatusCode,
     started: SystemTime,
     t0: Instant,
 ) {
-    let resp = crate::pipeline::bare_error(&generation.cfg, info, status);
+    let resp = crate::pipeline::bare_error(&site.cfg, info, status);
     let ka = KeepAlivePolicy {
         enabled: false,
         timeout_secs: 0,
@@ -634,7 +623,7 @@ pub(crate) fn reject(
         &resp.headers,
         ResponseLength::Known(len),
         &ka,
-        &generation.banner,
+        &site.banner,
         &date,
         &mut out,
     );
@@ -647,7 +636,7 @@ pub(crate) fn reject(
         original_status: status.as_u16(),
         ..Default::default()
     };
-    generation.log_access(&crate::server::generation::AccessEntry {
+    site.log_access(&crate::site::AccessEntry {
         info,
         head: None,
         outcome: &outcome,

@@ -18,4 +18,5 @@ pub mod mpm;
 pub mod pipeline;
 pub mod scoreboard;
 pub mod server;
+pub mod site;
 pub mod uri;

@@ -12,7 +12,7 @@ use crate::conf::ServerConfig;
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
 use crate::pipeline::Handlers;
 
-/// The handlers for the modules `cfg` loaded, for `Generation::new`'s `extra_handlers`.
+/// The handlers for the modules `cfg` loaded, for `Site::new`'s `extra_handlers`.
 pub fn dynamic_handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
     let loaded = |m: &str| cfg.loaded_modules.contains(&m);
     let mut v: Vec<Arc<dyn Handler>> = Vec::new();

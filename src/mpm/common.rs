@@ -8,7 +8,7 @@ use rhttpd_sys::ChildExit;
 use rhttpd_sys::process::{reap_nohang, send_signal};
 
 use crate::log::{self, Level};
-use crate::server::pidfile::libc_sig;
+use rhttpd_sys::sig;
 
 pub fn signal_name(sig: i32) -> &'static str {
     match sig {
@@ -38,7 +38,7 @@ pub fn log_child_exit(pid: i32, exit: ChildExit, core_dir: &std::path::Path) {
             signal,
             core_dumped,
         } => {
-            if [libc_sig::TERM, libc_sig::HUP, libc_sig::USR1].contains(&signal) {
+            if [sig::TERM, sig::HUP, sig::USR1].contains(&signal) {
                 return;
             }
             let msg = if core_dumped {
@@ -84,28 +84,28 @@ pub fn reclaim(
         (
             3,
             Some((
-                libc_sig::TERM,
+                sig::TERM,
                 "AH00045: child process {} still did not exit, sending a SIGTERM",
             )),
         ),
         (
             5,
             Some((
-                libc_sig::TERM,
+                sig::TERM,
                 "AH00045: child process {} still did not exit, sending a SIGTERM",
             )),
         ),
         (
             7,
             Some((
-                libc_sig::TERM,
+                sig::TERM,
                 "AH00045: child process {} still did not exit, sending a SIGTERM",
             )),
         ),
         (
             9,
             Some((
-                libc_sig::KILL,
+                sig::KILL,
                 "AH00046: child process {} still did not exit, sending a SIGKILL",
             )),
         ),
@@ -126,7 +126,7 @@ pub fn reclaim(
             match steps[next_step].1 {
                 Some((sig, msg)) => {
                     for &pid in children.keys() {
-                        let level = if sig == libc_sig::KILL {
+                        let level = if sig == sig::KILL {
                             Level::Error
                         } else {
                             Level::Warn
@@ -182,7 +182,7 @@ pub fn child_prologue(
         );
         return Err(15); // APEXIT_CHILDFATAL
     }
-    let _ = rhttpd_sys::process::set_parent_death_signal(libc_sig::TERM);
+    let _ = rhttpd_sys::process::set_parent_death_signal(sig::TERM);
     let parent = scoreboard.global().parent_pid();
     if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
         return Err(0);

@@ -12,9 +12,11 @@ use crate::cli::{self, Args};
 use crate::conf::{MpmKind, ServerConfig};
 use crate::handler::Handler;
 use crate::log::{self, Level};
-use crate::server::generation::Generation;
-use crate::server::pidfile::{self, libc_sig};
-use crate::server::{listeners, one_process::open_error_log};
+use crate::server::listeners;
+use crate::server::pidfile;
+use crate::site::Site;
+use crate::site::open_error_log;
+use rhttpd_sys::sig;
 
 /// Resolve User/Group when started as root; `None` means "do not switch" (not root, or
 /// no User configured: rhttpd then keeps root and says so, where Apache's compiled
@@ -51,7 +53,7 @@ pub fn privilege_target(cfg: &ServerConfig) -> Result<Option<(String, String)>, 
 /// What a parent has once it is up.
 pub struct Started {
     pub listeners: Vec<TcpListener>,
-    pub current: Arc<Generation>,
+    pub current: Arc<Site>,
     pub sigs: SignalPipe,
     pub drop_to: Option<(String, String)>,
 }
@@ -83,7 +85,7 @@ pub fn start(
         );
         ExitCode::from(1)
     })?;
-    let current = Generation::new(cfg, handlers).map(Arc::new).map_err(|e| {
+    let current = Site::new(cfg, handlers).map(Arc::new).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(1)
     })?;
@@ -92,22 +94,16 @@ pub fn start(
         return Err(ExitCode::from(1));
     }
     let _ = rhttpd_sys::signals::ignore(13); // SIGPIPE
-    let sigs = SignalPipe::new(&[
-        libc_sig::TERM,
-        libc_sig::INT,
-        libc_sig::WINCH,
-        libc_sig::HUP,
-        libc_sig::USR1,
-    ])
-    .map_err(|e| {
-        log::log(
-            "core",
-            Level::Emerg,
-            None,
-            &format!("cannot set up signals: {e}"),
-        );
-        ExitCode::from(1)
-    })?;
+    let sigs =
+        SignalPipe::new(&[sig::TERM, sig::INT, sig::WINCH, sig::HUP, sig::USR1]).map_err(|e| {
+            log::log(
+                "core",
+                Level::Emerg,
+                None,
+                &format!("cannot set up signals: {e}"),
+            );
+            ExitCode::from(1)
+        })?;
     let pid_file = &current.cfg.pid_file;
     if let Err(e) = pidfile::write(pid_file) {
         log::log(
@@ -194,12 +190,9 @@ pub fn rebind(current: &mut Vec<TcpListener>, cfg: &ServerConfig) -> std::io::Re
 
 /// Build the next generation for a restart (logs reopened); `None` with the reason
 /// logged when it cannot be built.
-pub fn next_generation(
-    cfg: ServerConfig,
-    handlers: Vec<Arc<dyn Handler>>,
-) -> Option<Arc<Generation>> {
+pub fn next_generation(cfg: ServerConfig, handlers: Vec<Arc<dyn Handler>>) -> Option<Arc<Site>> {
     let _ = open_error_log(&cfg);
-    match Generation::new(cfg, handlers) {
+    match Site::new(cfg, handlers) {
         Ok(g) => Some(Arc::new(g)),
         Err(e) => {
             log::log("core", Level::Error, None, &format!("{e}: restart refused"));

@@ -58,8 +58,9 @@ use crate::conf::ServerConfig;
 use crate::log::{self, Level};
 use crate::modules::status::{self, MpmInfo};
 use crate::scoreboard::{Scoreboard, WorkerStatus, now_micros};
-use crate::server::generation::Generation;
-use crate::server::pidfile::{self, libc_sig};
+use crate::server::pidfile;
+use crate::site::Site;
+use rhttpd_sys::sig;
 
 /// A live child, by pid.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +76,7 @@ struct Parent<'a> {
     settings: PreforkSettings,
     listeners: Vec<TcpListener>,
     scoreboard: Scoreboard,
-    current: Arc<Generation>,
+    current: Arc<Site>,
     generation: u64,
     children: HashMap<i32, Child>,
     spawn_rate: usize,
@@ -142,7 +143,7 @@ impl Parent<'_> {
         loop {
             let left = Duration::from_secs(1).saturating_sub(last_maintenance.elapsed());
             let got = sigs.wait(left).unwrap_or_default();
-            if got.contains(&libc_sig::TERM) || got.contains(&libc_sig::INT) {
+            if got.contains(&sig::TERM) || got.contains(&sig::INT) {
                 log::log(
                     "mpm_prefork",
                     Level::Notice,
@@ -152,13 +153,13 @@ impl Parent<'_> {
                 self.stop_all();
                 return ExitCode::SUCCESS;
             }
-            if got.contains(&libc_sig::WINCH) {
+            if got.contains(&sig::WINCH) {
                 self.graceful_stop(sigs);
                 return ExitCode::SUCCESS;
             }
-            if got.contains(&libc_sig::HUP) {
+            if got.contains(&sig::HUP) {
                 self.restart(false);
-            } else if got.contains(&libc_sig::USR1) {
+            } else if got.contains(&sig::USR1) {
                 self.restart(true);
             }
             let reaped = self.reap();
@@ -217,7 +218,7 @@ impl Parent<'_> {
                     generation: self.generation,
                     listeners: &self.listeners,
                     scoreboard: &self.scoreboard,
-                    config: &self.current,
+                    site: &self.current,
                     max_connections: self.settings.max_connections_per_child,
                     drop_to: self.drop_to.clone(),
                 });
@@ -289,7 +290,7 @@ impl Parent<'_> {
                 if let Some(c) = self.children.get_mut(&pid) {
                     c.stopping = true;
                 }
-                let _ = send_signal(pid, libc_sig::USR1);
+                let _ = send_signal(pid, sig::USR1);
             }
             self.spawn_rate = 1;
         } else if idle.len() < self.settings.min_spare {
@@ -342,7 +343,7 @@ impl Parent<'_> {
     fn stop_all(&mut self) {
         let mut pids = self.pid_slots();
         let sb = self.scoreboard.clone();
-        reclaim(&mut pids, Some(libc_sig::TERM), |pid, slot, _| {
+        reclaim(&mut pids, Some(sig::TERM), |pid, slot, _| {
             if sb.process(slot).pid() == pid {
                 sb.process(slot).mark_free();
                 sb.worker(slot, 0).set_status(WorkerStatus::Dead);
@@ -362,7 +363,7 @@ impl Parent<'_> {
         self.listeners.clear();
         for (&pid, c) in self.children.iter_mut() {
             c.stopping = true;
-            let _ = send_signal(pid, libc_sig::USR1);
+            let _ = send_signal(pid, sig::USR1);
         }
         let timeout = self.settings.graceful_shutdown_timeout;
         let start = Instant::now();
@@ -371,7 +372,7 @@ impl Parent<'_> {
                 break;
             }
             let got = sigs.wait(Duration::from_millis(200)).unwrap_or_default();
-            if got.contains(&libc_sig::TERM) || got.contains(&libc_sig::INT) {
+            if got.contains(&sig::TERM) || got.contains(&sig::INT) {
                 break;
             }
             self.reap();
@@ -422,7 +423,7 @@ impl Parent<'_> {
                 self.scoreboard
                     .worker(c.slot, 0)
                     .set_status(WorkerStatus::Graceful);
-                let _ = send_signal(pid, libc_sig::USR1);
+                let _ = send_signal(pid, sig::USR1);
             }
             self.hold_off = 10;
         } else {

@@ -23,8 +23,8 @@ use rhttpd_sys::signals::{self, SignalPipe};
 use crate::conn;
 use crate::log::{self, Level};
 use crate::scoreboard::{Scoreboard, WorkerStatus};
-use crate::server::generation::Generation;
-use crate::server::pidfile::libc_sig;
+use crate::site::Site;
+use rhttpd_sys::sig;
 
 /// Everything a child needs, built by the parent before fork.
 pub struct ChildContext<'a> {
@@ -32,7 +32,7 @@ pub struct ChildContext<'a> {
     pub generation: u64,
     pub listeners: &'a [TcpListener],
     pub scoreboard: &'a Scoreboard,
-    pub config: &'a Arc<Generation>,
+    pub site: &'a Arc<Site>,
     pub max_connections: u64,
     /// Resolved User/Group to switch to when running as root.
     pub drop_to: Option<(String, String)>,
@@ -46,8 +46,8 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         return code;
     }
     let stopping = Arc::new(AtomicBool::new(false));
-    let _ = signals::register_flag(libc_sig::USR1, stopping.clone());
-    let sigs = match SignalPipe::new(&[libc_sig::USR1]) {
+    let _ = signals::register_flag(sig::USR1, stopping.clone());
+    let sigs = match SignalPipe::new(&[sig::USR1]) {
         Ok(s) => s,
         Err(_) => return 7, // APEXIT_CHILDSICK
     };
@@ -100,9 +100,9 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                     let mut obs = CellObserver {
                         cell: ctx.scoreboard.worker(ctx.slot, 0),
                         stopping: &stopping,
-                        see_request_tail: ctx.config.cfg.see_request_tail,
+                        see_request_tail: ctx.site.cfg.see_request_tail,
                     };
-                    conn::serve(stream, ctx.config, &mut obs);
+                    conn::serve(stream, ctx.site, &mut obs);
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -41,7 +41,8 @@ use crate::conf::{MpmKind, ServerConfig};
 use crate::log::{self, Level};
 use crate::modules::status::{self, MpmInfo};
 use crate::scoreboard::{Scoreboard, WorkerStatus, now_micros};
-use crate::server::pidfile::{self, libc_sig};
+use crate::server::pidfile;
+use rhttpd_sys::sig;
 
 /// The child entry point of a threaded MPM.
 pub type ChildMain = fn(ChildContext<'_>) -> i32;
@@ -157,7 +158,7 @@ impl Parent<'_> {
         loop {
             let left = Duration::from_secs(1).saturating_sub(last.elapsed());
             let got = self.started.sigs.wait(left).unwrap_or_default();
-            if got.contains(&libc_sig::TERM) || got.contains(&libc_sig::INT) {
+            if got.contains(&sig::TERM) || got.contains(&sig::INT) {
                 let ah = if self.which == Threaded::Worker {
                     "AH00295"
                 } else {
@@ -172,13 +173,13 @@ impl Parent<'_> {
                 self.stop_all();
                 return ExitCode::SUCCESS;
             }
-            if got.contains(&libc_sig::WINCH) {
+            if got.contains(&sig::WINCH) {
                 self.graceful_stop();
                 return ExitCode::SUCCESS;
             }
-            if got.contains(&libc_sig::HUP) {
+            if got.contains(&sig::HUP) {
                 self.restart(false, handlers);
-            } else if got.contains(&libc_sig::USR1) {
+            } else if got.contains(&sig::USR1) {
                 self.restart(true, handlers);
             }
             let reaped = self.reap(handlers);
@@ -276,7 +277,7 @@ impl Parent<'_> {
                     threads: self.settings.threads_per_child,
                     listeners: &self.started.listeners,
                     scoreboard: &self.scoreboard,
-                    config: &self.started.current,
+                    site: &self.started.current,
                     max_connections: self.settings.max_connections_per_child,
                     drop_to: self.started.drop_to.clone(),
                     async_factor: self.settings.async_factor,
@@ -369,7 +370,7 @@ impl Parent<'_> {
                 if let Some(c) = self.children.get_mut(&pid) {
                     c.stopping = true;
                 }
-                let _ = send_signal(pid, libc_sig::USR1);
+                let _ = send_signal(pid, sig::USR1);
             }
             self.spawn_rate = 1;
         } else if idle < self.settings.min_spare_threads {
@@ -448,7 +449,7 @@ impl Parent<'_> {
             self.children.iter().map(|(&p, c)| (p, c.slot)).collect();
         let sb = self.scoreboard.clone();
         let tl = sb.thread_limit();
-        reclaim(&mut pids, Some(libc_sig::TERM), |pid, slot, _| {
+        reclaim(&mut pids, Some(sig::TERM), |pid, slot, _| {
             if sb.process(slot).pid() == pid {
                 sb.process(slot).mark_free();
                 for t in 0..tl {
@@ -476,7 +477,7 @@ impl Parent<'_> {
         self.remaining_to_start = 0;
         for (&pid, c) in self.children.iter_mut() {
             c.stopping = true;
-            let _ = send_signal(pid, libc_sig::USR1);
+            let _ = send_signal(pid, sig::USR1);
         }
         let timeout = self.settings.graceful_shutdown_timeout;
         let start = Instant::now();
@@ -489,7 +490,7 @@ impl Parent<'_> {
                 .sigs
                 .wait(Duration::from_millis(200))
                 .unwrap_or_default();
-            if got.contains(&libc_sig::TERM) || got.contains(&libc_sig::INT) {
+            if got.contains(&sig::TERM) || got.contains(&sig::INT) {
                 break;
             }
             // Every child is stopping and nothing remains to start: nothing respawns.
@@ -585,7 +586,7 @@ impl Parent<'_> {
             );
             for (&pid, c) in self.children.iter_mut() {
                 c.stopping = true;
-                let _ = send_signal(pid, libc_sig::USR1);
+                let _ = send_signal(pid, sig::USR1);
             }
             self.hold_off = 10;
         } else {

@@ -32,8 +32,8 @@ use super::common::CellObserver;
 use crate::conn;
 use crate::log::{self, Level};
 use crate::scoreboard::{Scoreboard, WorkerStatus};
-use crate::server::generation::Generation;
-use crate::server::pidfile::libc_sig;
+use crate::site::Site;
+use rhttpd_sys::sig;
 
 /// What a threaded child needs, built by the parent before fork.
 pub struct ChildContext<'a> {
@@ -42,7 +42,7 @@ pub struct ChildContext<'a> {
     pub threads: usize,
     pub listeners: &'a [TcpListener],
     pub scoreboard: &'a Scoreboard,
-    pub config: &'a Arc<Generation>,
+    pub site: &'a Arc<Site>,
     /// 0 (or less) = never recycle.
     pub max_connections: i64,
     pub drop_to: Option<(String, String)>,
@@ -53,7 +53,7 @@ pub struct ChildContext<'a> {
 impl ChildContext<'_> {
     /// ThreadStackSize for this child's threads (`None`: the default).
     pub fn stack_size(&self) -> Option<usize> {
-        super::settings::thread_stack_size(&self.config.cfg)
+        super::settings::thread_stack_size(&self.site.cfg)
     }
 }
 
@@ -152,7 +152,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
     if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
         return code;
     }
-    let sigs = match SignalPipe::new(&[libc_sig::USR1]) {
+    let sigs = match SignalPipe::new(&[sig::USR1]) {
         Ok(s) => s,
         Err(_) => return 7,
     };
@@ -175,7 +175,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         for t in 0..ctx.threads.min(sb.thread_limit()) {
             let queue = &queue;
             let stopping = &stopping;
-            let config = ctx.config;
+            let site = ctx.site;
             let spawned = std::thread::Builder::new()
                 .name(format!("worker-{t}"))
                 .with_stack_size(ctx.stack_size())
@@ -191,9 +191,9 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         let mut obs = CellObserver {
                             cell: sb.worker(slot, t),
                             stopping,
-                            see_request_tail: config.cfg.see_request_tail,
+                            see_request_tail: site.cfg.see_request_tail,
                         };
-                        conn::serve(stream, config, &mut obs);
+                        conn::serve(stream, site, &mut obs);
                     }
                     cell.set_status(WorkerStatus::Dead);
                 });
@@ -238,7 +238,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         // its own (MaxConnectionsPerChild, generation change).
         loop {
             let got = sigs.wait(Duration::from_millis(500)).unwrap_or_default();
-            if got.contains(&libc_sig::USR1) || stopping.load(Ordering::Relaxed) {
+            if got.contains(&sig::USR1) || stopping.load(Ordering::Relaxed) {
                 stopping.store(true, Ordering::Relaxed);
                 for t in 0..ctx.threads.min(sb.thread_limit()) {
                     let cell = sb.worker(slot, t);

@@ -1,7 +1,6 @@
 //! The server process: `-k` signalling, listeners, the pid file, and the choice of how
 //! to serve (one process for `-X`; the MPMs otherwise).
 
-pub mod generation;
 pub mod listeners;
 pub mod one_process;
 pub mod pidfile;

@@ -14,24 +14,17 @@ use std::time::Duration;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use super::generation::Generation;
 use super::listeners;
-use super::pidfile::{self, libc_sig};
+use super::pidfile;
 use crate::cli::{self, Args};
 use crate::conf::ServerConfig;
 use crate::conn::{self, NoObserver};
 use crate::log::{self, Level};
-
-/// Open the error log named by the config and make it the process's log.
-pub fn open_error_log(cfg: &ServerConfig) -> std::io::Result<()> {
-    let mut el = log::ErrorLog::open(&cfg.error_log, &cfg.server_root)?;
-    el.set_levels(cfg.log_level.clone());
-    log::set_global(el);
-    Ok(())
-}
+use crate::site::Site;
+use rhttpd_sys::sig;
 
 pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
-    if let Err(e) = open_error_log(&cfg) {
+    if let Err(e) = crate::site::open_error_log(&cfg) {
         eprintln!(
             "AH00091: rhttpd: could not open error log file {}: {e}",
             cfg.error_log
@@ -40,13 +33,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
         return ExitCode::from(1);
     }
     let _ = rhttpd_sys::signals::ignore(13); // SIGPIPE: a write to a closed peer is an error, not death
-    let sigs = match SignalPipe::new(&[
-        libc_sig::TERM,
-        libc_sig::INT,
-        libc_sig::WINCH,
-        libc_sig::HUP,
-        libc_sig::USR1,
-    ]) {
+    let sigs = match SignalPipe::new(&[sig::TERM, sig::INT, sig::WINCH, sig::HUP, sig::USR1]) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("rhttpd: cannot set up signal handling: {e}");
@@ -62,7 +49,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             &format!("AH00099: could not create {}: {e}", pid_file.display()),
         );
     }
-    let mut generation = match Generation::new(cfg, Vec::new()) {
+    let mut site = match Site::new(cfg, Vec::new()) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("{e}");
@@ -72,7 +59,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
     };
     // Bound last: once a client can connect, the pid file and every log are in place
     // (tests and `-k` rely on that).
-    let listeners = match listeners::bind_all(&generation.cfg) {
+    let listeners = match listeners::bind_all(&site.cfg) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");
@@ -92,7 +79,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
         None,
         &format!(
             "AH00163: {} configured -- resuming normal operations",
-            generation.banner
+            site.banner
         ),
     );
     log::log(
@@ -114,7 +101,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             let got = sigs.wait(Duration::ZERO).unwrap_or_default();
             if got
                 .iter()
-                .any(|s| [libc_sig::TERM, libc_sig::INT, libc_sig::WINCH].contains(s))
+                .any(|s| [sig::TERM, sig::INT, sig::WINCH].contains(s))
             {
                 log::log(
                     "mpm_prefork",
@@ -128,10 +115,10 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
                 // USR1/HUP: re-read the configuration; keep serving the old one when it
                 // is bad.
                 match crate::conf::load(&cli::load_options(args)) {
-                    Ok(new_cfg) => match Generation::new(new_cfg, Vec::new()) {
+                    Ok(new_cfg) => match Site::new(new_cfg, Vec::new()) {
                         Ok(g) => {
-                            let _ = open_error_log(&g.cfg);
-                            generation = g;
+                            let _ = crate::site::open_error_log(&g.cfg);
+                            site = g;
                             log::log(
                                 "mpm_prefork",
                                 Level::Notice,
@@ -159,7 +146,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             match listeners[i].accept() {
                 Ok((stream, _)) => {
                     let _ = stream.set_nonblocking(false);
-                    conn::serve(stream, &generation, &mut NoObserver);
+                    conn::serve(stream, &site, &mut NoObserver);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

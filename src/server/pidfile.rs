@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::conf::ServerConfig;
+use rhttpd_sys::sig;
 
 /// The pid in the PidFile if that process is alive (and is not us, as Apache: in a
 /// container the old pid may be our own).
@@ -76,10 +77,10 @@ pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
                 None => SignalOutcome::Start,
             };
         }
-        "stop" => libc_sig::TERM,
-        "restart" => libc_sig::HUP,
-        "graceful" => libc_sig::USR1,
-        "graceful-stop" => libc_sig::WINCH,
+        "stop" => sig::TERM,
+        "restart" => sig::HUP,
+        "graceful" => sig::USR1,
+        "graceful-stop" => sig::WINCH,
         other => {
             eprintln!(
                 "rhttpd: invalid -k argument '{other}'\n{}",
@@ -114,14 +115,4 @@ pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
             }
         }
     }
-}
-
-/// Signal numbers (Linux), kept here so callers need no libc.
-pub mod libc_sig {
-    pub const HUP: i32 = 1;
-    pub const INT: i32 = 2;
-    pub const KILL: i32 = 9;
-    pub const USR1: i32 = 10;
-    pub const TERM: i32 = 15;
-    pub const WINCH: i32 = 28;
 }

@@ -13,7 +13,6 @@
 //! * [`net`]: poll(2), send with MSG_MORE, double-reverse DNS.
 //! * [`child`]: handler helper processes (CGI): poll both ways, process groups, death
 //!   with the parent.
-//! * [`accept_lock`]: the cross-process accept mutex of prefork with several listeners.
 //!
 //! Rules for this crate: every `unsafe` block carries a `// SAFETY:` comment saying why it
 //! is sound, and no function here starts a thread (the server's parent process must stay
@@ -23,7 +22,6 @@
 #![warn(missing_docs)]
 #![deny(missing_debug_implementations)]
 
-pub mod accept_lock;
 pub mod child;
 pub mod epoll;
 pub mod limits;
@@ -34,14 +32,13 @@ pub mod sendfile;
 pub mod shm;
 pub mod signals;
 
-pub use accept_lock::AcceptLock;
 pub use epoll::{Interest, ListenPoll, Poller, Ready};
 pub use net::{poll_readable, reverse_lookup_confirmed, send_more, send_some_more};
 pub use privileges::{lookup_group, lookup_user, running_as_root};
 pub use process::{ChildExit, CpuTimes, Forked};
 pub use sendfile::sendfile;
 pub use shm::SharedWords;
-pub use signals::SignalPipe;
+pub use signals::{SignalPipe, sig};
 
 /// Converts a `nix` error into the `std::io::Error` every public function here returns.
 pub(crate) fn errno(e: nix::errno::Errno) -> std::io::Error {

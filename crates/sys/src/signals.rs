@@ -423,3 +423,19 @@ mod tests {
         assert_eq!(exit, ChildExit::Exited(0));
     }
 }
+
+/// Signal numbers (Linux), so that callers above this crate need no libc.
+pub mod sig {
+    /// Restart (Apache: `-k restart`).
+    pub const HUP: i32 = libc::SIGHUP;
+    /// Stop, as TERM.
+    pub const INT: i32 = libc::SIGINT;
+    /// The last resort when stopping children.
+    pub const KILL: i32 = libc::SIGKILL;
+    /// Graceful restart (`-k graceful`); a child: finish and exit.
+    pub const USR1: i32 = libc::SIGUSR1;
+    /// Stop (`-k stop`).
+    pub const TERM: i32 = libc::SIGTERM;
+    /// Graceful stop (`-k graceful-stop`).
+    pub const WINCH: i32 = libc::SIGWINCH;
+}

@@ -401,7 +401,7 @@ impl<'a> Listener<'a> {
     }
 
     fn host_timeouts(&self, conn: &EventConn) -> (Duration, Duration) {
-        let cfg = &self.ctx.config.cfg;
+        let cfg = &self.ctx.site.cfg;
         let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
         (host.timeout, host.keep_alive_timeout)
     }
@@ -498,7 +498,7 @@ impl<'a> Listener<'a> {
                         };
                         super::request::try_inline(
                             &mut s.conn,
-                            self.ctx.config,
+                            self.ctx.site,
                             &mut obs,
                             &mut self.scratch,
                         )

@@ -50,15 +50,15 @@ use super::common::CellObserver;
 use super::worker_child::{ChildContext, WithStackSize};
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
-use crate::server::pidfile::libc_sig;
 use listener::{Jobs, Listener};
+use rhttpd_sys::sig;
 
 /// The event child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
     if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
         return code;
     }
-    let Ok(sigs) = SignalPipe::new(&[libc_sig::USR1]) else {
+    let Ok(sigs) = SignalPipe::new(&[sig::USR1]) else {
         return 7;
     };
     let Ok((wake_tx, wake_rx)) = UnixStream::pair() else {
@@ -76,7 +76,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         for t in 0..threads {
             let jobs = &jobs;
             let stopping = &stopping;
-            let config = ctx.config;
+            let site = ctx.site;
             let generation = ctx.generation;
             let spawned = std::thread::Builder::new()
                 .name(format!("worker-{t}"))
@@ -93,9 +93,9 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         let mut obs = CellObserver {
                             cell: sb.worker(slot, t),
                             stopping,
-                            see_request_tail: config.cfg.see_request_tail,
+                            see_request_tail: site.cfg.see_request_tail,
                         };
-                        let next = request::process(&mut conn, config, &mut obs, &mut scratch);
+                        let next = request::process(&mut conn, site, &mut obs, &mut scratch);
                         jobs.give_back(conn, next);
                     }
                     cell.set_status(WorkerStatus::Dead);
@@ -139,7 +139,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         }
         loop {
             let got = sigs.wait(Duration::from_millis(500)).unwrap_or_default();
-            if got.contains(&libc_sig::USR1) || stopping.load(Ordering::Relaxed) {
+            if got.contains(&sig::USR1) || stopping.load(Ordering::Relaxed) {
                 stopping.store(true, Ordering::Relaxed);
                 jobs.wake();
                 break;

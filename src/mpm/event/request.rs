@@ -21,7 +21,7 @@ use crate::conn::{
     ConnObserver, Finished, InBuf, Phase, keep_alive_policy, reject, run_request, write_response,
 };
 use crate::handler::{Body, ConnInfo};
-use crate::server::generation::{AccessEntry, Generation};
+use crate::site::{AccessEntry, Site};
 
 /// A connection between requests, owned by the listener or by one worker at a time.
 /// An idle one holds no buffer: `input` is empty with no capacity.
@@ -154,7 +154,7 @@ impl EventConn {
 /// wait (a worker thread: handlers may block).
 pub fn process(
     conn: &mut EventConn,
-    generation: &Generation,
+    site: &Site,
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Next {
@@ -163,11 +163,11 @@ pub fn process(
     }
     loop {
         obs.phase(Phase::Read);
-        let head = match next_head(conn, generation) {
+        let head = match next_head(conn, site) {
             Ok(h) => h,
             Err(next) => return next,
         };
-        match serve_one(conn, head, generation, obs, None) {
+        match serve_one(conn, head, site, obs, None) {
             Next::KeepAlive if !conn.input.is_empty() => {} // pipelined: go on here
             next => return next,
         }
@@ -179,7 +179,7 @@ pub fn process(
 /// hand-off; `None` as soon as a request needs a worker (its bytes stay in `input`).
 pub fn try_inline(
     conn: &mut EventConn,
-    generation: &Generation,
+    site: &Site,
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Option<Next> {
@@ -187,8 +187,8 @@ pub fn try_inline(
         return Some(Next::Close);
     }
     loop {
-        let cfg = &generation.cfg;
-        let limits = &default_host(generation, conn).limits;
+        let cfg = &site.cfg;
+        let limits = &default_host(site, conn).limits;
         let head = match parse_request_head(&conn.input, limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -204,7 +204,7 @@ pub fn try_inline(
         if head.body != BodyFraming::None {
             return None;
         }
-        let Ok(ran) = crate::pipeline::process_inline(cfg, &generation.handlers, &conn.info, &head)
+        let Ok(ran) = crate::pipeline::process_inline(cfg, &site.handlers, &conn.info, &head)
         else {
             return None;
         };
@@ -214,22 +214,22 @@ pub fn try_inline(
         }
         conn.input.drain(..head.head_len);
         obs.request_started(&head, &conn.info);
-        match serve_one(conn, head, generation, obs, Some((resp, outcome))) {
+        match serve_one(conn, head, site, obs, Some((resp, outcome))) {
             Next::KeepAlive if !conn.input.is_empty() => {}
             next => return Some(next),
         }
     }
 }
 
-fn default_host<'g>(generation: &'g Generation, conn: &EventConn) -> &'g crate::conf::VirtualHost {
-    let cfg = &generation.cfg;
+fn default_host<'g>(site: &'g Site, conn: &EventConn) -> &'g crate::conf::VirtualHost {
+    let cfg = &site.cfg;
     crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None))
 }
 
 /// Parse the next head from `input` (consuming it), or say where to wait. Bad requests
 /// are answered here (blocking write) and end in lingering close.
-fn next_head(conn: &mut EventConn, generation: &Generation) -> Result<RequestHead, Next> {
-    let host = default_host(generation, conn);
+fn next_head(conn: &mut EventConn, site: &Site) -> Result<RequestHead, Next> {
+    let host = default_host(site, conn);
     let started = SystemTime::now();
     let t0 = Instant::now();
     match parse_request_head(&conn.input, &host.limits) {
@@ -250,7 +250,7 @@ fn next_head(conn: &mut EventConn, generation: &Generation) -> Result<RequestHea
             };
             reject(
                 &mut conn.stream,
-                generation,
+                site,
                 &conn.info,
                 &buf,
                 e.status(),
@@ -267,12 +267,12 @@ fn next_head(conn: &mut EventConn, generation: &Generation) -> Result<RequestHea
 fn serve_one(
     conn: &mut EventConn,
     head: RequestHead,
-    generation: &Generation,
+    site: &Site,
     obs: &mut dyn ConnObserver,
     ran: Option<(crate::handler::Response, crate::pipeline::Outcome)>,
 ) -> Next {
-    let cfg = &generation.cfg;
-    let default = default_host(generation, conn);
+    let cfg = &site.cfg;
+    let default = default_host(site, conn);
     let started = SystemTime::now();
     let t0 = Instant::now();
     let mut body_in = 0;
@@ -293,7 +293,7 @@ fn serve_one(
             let ran = run_request(
                 &mut conn.stream,
                 &mut buf,
-                generation,
+                site,
                 &conn.info,
                 &head,
                 limit,
@@ -314,7 +314,7 @@ fn serve_one(
             // Streams keep the worker: write them with the blocking driver.
             conn.set_blocking(true, default.timeout);
             let (status, headers, ka_ok, out, body, ok) =
-                write_response(&mut conn.stream, generation, &head, resp, &ka);
+                write_response(&mut conn.stream, site, &head, resp, &ka);
             (status, headers, ka_ok, out, body, ok, None)
         } else {
             let length = match resp.body.len() {
@@ -329,7 +329,7 @@ fn serve_one(
                 &resp.headers,
                 length,
                 &ka,
-                &generation.banner,
+                &site.banner,
                 &date,
                 &mut head_bytes,
             );
@@ -356,7 +356,7 @@ fn serve_one(
     conn.served += 1;
     obs.phase(Phase::Log);
     let duration = t0.elapsed();
-    generation.log_access(&AccessEntry {
+    site.log_access(&AccessEntry {
         info: &conn.info,
         head: Some(&head),
         outcome: &outcome,

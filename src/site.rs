@@ -1,7 +1,7 @@
-//! A generation: the configuration, handlers and open log files that one (re)start of
-//! the server serves with. The parent builds it before forking, so children inherit
+//! A site: the configuration, handlers and open log files that one (re)start of the
+//! server serves with (Apache's "generation"). The parent builds it before forking, so children inherit
 //! the parsed configuration and the log file descriptors (opened O_APPEND); a graceful
-//! restart builds a new generation and new children, while old children finish with
+//! restart builds a new site and new children, while old children finish with
 //! theirs.
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use crate::handler::{ConnInfo, Handler};
 use crate::log::{AccessLog, LogRecord};
 use crate::pipeline::{Handlers, Outcome, server_banner};
 
-pub struct Generation {
+pub struct Site {
     pub cfg: Arc<ServerConfig>,
     pub handlers: Handlers,
     /// The `Server` header value (per ServerTokens).
@@ -40,9 +40,9 @@ pub struct AccessEntry<'a> {
     pub keep_alive: bool,
 }
 
-impl Generation {
+impl Site {
     /// Open the logs and set up the handlers for `cfg`.
-    pub fn new(cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Generation> {
+    pub fn new(cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Site> {
         let mut by_target: HashMap<String, Arc<AccessLog>> = HashMap::new();
         let mut access_logs = Vec::with_capacity(cfg.vhosts.len() + 1);
         for host in std::iter::once(&cfg.main).chain(cfg.vhosts.iter()) {
@@ -72,7 +72,7 @@ impl Generation {
             }
             access_logs.push(logs);
         }
-        Ok(Generation {
+        Ok(Site {
             banner: server_banner(cfg.server_tokens),
             handlers: Handlers::new(
                 (crate::modules::dynamic_handlers(&cfg).into_iter())
@@ -153,4 +153,12 @@ impl Generation {
             }
         }
     }
+}
+
+/// Open the error log named by the config and make it the process's log.
+pub fn open_error_log(cfg: &ServerConfig) -> std::io::Result<()> {
+    let mut el = crate::log::ErrorLog::open(&cfg.error_log, &cfg.server_root)?;
+    el.set_levels(cfg.log_level.clone());
+    crate::log::set_global(el);
+    Ok(())
 }
