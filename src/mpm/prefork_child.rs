@@ -102,7 +102,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         stopping: &stopping,
                         see_request_tail: ctx.site.cfg.see_request_tail,
                     };
-                    conn::serve(stream, ctx.site, &mut obs);
+                    conn::blocking::serve(stream, ctx.site, &mut obs);
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

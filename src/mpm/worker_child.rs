@@ -193,7 +193,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                             stopping,
                             see_request_tail: site.cfg.see_request_tail,
                         };
-                        conn::serve(stream, site, &mut obs);
+                        conn::blocking::serve(stream, site, &mut obs);
                     }
                     cell.set_status(WorkerStatus::Dead);
                 });

@@ -146,7 +146,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             match listeners[i].accept() {
                 Ok((stream, _)) => {
                     let _ = stream.set_nonblocking(false);
-                    conn::serve(stream, &site, &mut NoObserver);
+                    conn::blocking::serve(stream, &site, &mut NoObserver);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -64,6 +64,8 @@ pub enum Interest {
     Read,
     /// Writable.
     Write,
+    /// Either (a TLS connection may need to read and write to make progress).
+    ReadWrite,
 }
 
 /// A readiness event from [`Poller::wait`].
@@ -92,6 +94,7 @@ fn flags(i: Interest) -> EpollFlags {
     match i {
         Interest::Read => EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP,
         Interest::Write => EpollFlags::EPOLLOUT,
+        Interest::ReadWrite => EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLOUT,
     }
 }
 
@@ -188,6 +191,9 @@ mod tests {
         c.write_all(b"x").unwrap();
         p.wait(Duration::from_secs(5), &mut out).unwrap();
         assert!(out.iter().any(|r| r.token == 9 && r.readable));
+        p.modify(s.as_fd(), 9, Interest::ReadWrite).unwrap();
+        p.wait(Duration::from_secs(5), &mut out).unwrap();
+        assert!(out.iter().any(|r| r.token == 9 && r.readable && r.writable));
         p.delete(s.as_fd()).unwrap();
     }
 

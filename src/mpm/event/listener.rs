@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use rhttpd_sys::{Interest, Poller, Ready};
 
-use super::request::{EventConn, Next};
 use crate::conf::vhost;
+use crate::conn::readiness::{self, Next};
+use crate::conn::{Connection, PlainTcp, Want};
 use crate::handler::ConnInfo;
 use crate::log::{self, Level};
 use crate::mpm::worker_child::ChildContext;
@@ -43,8 +44,8 @@ pub struct Jobs {
 }
 
 struct JobState {
-    queue: VecDeque<EventConn>,
-    returned: Vec<(EventConn, Next)>,
+    queue: VecDeque<Connection>,
+    returned: Vec<(Connection, Next)>,
     closed: bool,
 }
 
@@ -67,7 +68,7 @@ impl Jobs {
     }
 
     /// Worker side: the next connection with input; `None` once closed.
-    pub fn take(&self) -> Option<EventConn> {
+    pub fn take(&self) -> Option<Connection> {
         let mut st = self.lock();
         self.idle.fetch_add(1, Ordering::Relaxed);
         loop {
@@ -84,7 +85,7 @@ impl Jobs {
     }
 
     /// Worker side: hand a connection back to the listener.
-    pub fn give_back(&self, conn: EventConn, next: Next) {
+    pub fn give_back(&self, conn: Connection, next: Next) {
         self.lock().returned.push((conn, next));
         self.wake();
     }
@@ -94,12 +95,12 @@ impl Jobs {
         let _ = (&self.wake_tx).write(b"!");
     }
 
-    fn push(&self, conn: EventConn) {
+    fn push(&self, conn: Connection) {
         self.lock().queue.push_back(conn);
         self.ready.notify_one();
     }
 
-    fn take_returned(&self) -> Vec<(EventConn, Next)> {
+    fn take_returned(&self) -> Vec<(Connection, Next)> {
         std::mem::take(&mut self.lock().returned)
     }
 
@@ -124,7 +125,7 @@ enum Parked {
 }
 
 struct Slot {
-    conn: EventConn,
+    conn: Connection,
     state: Parked,
     /// Distinguishes this parking from earlier ones of the same slot index in the
     /// timeout queues (entries are removed lazily).
@@ -325,7 +326,7 @@ impl<'a> Listener<'a> {
             let idle = match &self.slots[i] {
                 Some(s) => {
                     s.state == Parked::KeepAlive
-                        || (s.state == Parked::Reading && s.conn.input.is_empty())
+                        || (s.state == Parked::Reading && s.conn.h1().buffered().is_empty())
                 }
                 None => false,
             };
@@ -367,9 +368,10 @@ impl<'a> Listener<'a> {
             }
             match sock.accept() {
                 Ok((stream, client)) => {
-                    let _ = stream.set_nonblocking(true);
-                    let _ = stream.set_nodelay(true);
                     let Ok(local) = stream.local_addr() else {
+                        continue;
+                    };
+                    let Ok(transport) = PlainTcp::nonblocking(stream) else {
                         continue;
                     };
                     self.accepted += 1;
@@ -378,7 +380,7 @@ impl<'a> Listener<'a> {
                         local,
                         keepalives: 0,
                     };
-                    self.park(EventConn::new(stream, info), Next::ReadMore);
+                    self.park(Connection::new(Box::new(transport), info), Next::ReadMore);
                     if self.ctx.max_connections > 0
                         && self.accepted as i64 >= self.ctx.max_connections
                     {
@@ -400,7 +402,7 @@ impl<'a> Listener<'a> {
         }
     }
 
-    fn host_timeouts(&self, conn: &EventConn) -> (Duration, Duration) {
+    fn host_timeouts(&self, conn: &Connection) -> (Duration, Duration) {
         let cfg = &self.ctx.site.cfg;
         let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
         (host.timeout, host.keep_alive_timeout)
@@ -426,20 +428,28 @@ impl<'a> Listener<'a> {
     }
 
     /// Put a connection into the epoll set in the state `next` asks for.
-    fn park(&mut self, mut conn: EventConn, next: Next) {
+    fn park(&mut self, mut conn: Connection, next: Next) {
         let (timeout, ka_timeout) = self.host_timeouts(&conn);
         let (state, interest, deadline) = match next {
             Next::Close => return,
-            Next::ReadMore => (Parked::Reading, Interest::Read, timeout),
+            Next::ReadMore => (
+                Parked::Reading,
+                conn.transport.interest(Want::Read),
+                timeout,
+            ),
             Next::KeepAlive => {
                 conn.shrink_idle();
                 let wait = if self.dying { DYING_GRACE } else { ka_timeout };
-                (Parked::KeepAlive, Interest::Read, wait)
+                (Parked::KeepAlive, conn.transport.interest(Want::Read), wait)
             }
-            Next::WriteCompletion => (Parked::Writing, Interest::Write, timeout),
+            Next::WriteCompletion => (
+                Parked::Writing,
+                conn.transport.interest(Want::Write),
+                timeout,
+            ),
             Next::Linger => {
-                conn.shutdown_write();
-                conn.input = Vec::new();
+                let _ = conn.transport.shutdown_write();
+                conn.shrink_idle();
                 (Parked::Linger, Interest::Read, LINGER_IDLE)
             }
         };
@@ -449,7 +459,7 @@ impl<'a> Listener<'a> {
         });
         if self
             .poller
-            .add(conn.stream.as_fd(), CONN_BASE + idx as u64, interest)
+            .add(conn.transport.fd(), CONN_BASE + idx as u64, interest)
             .is_err()
         {
             self.free.push(idx);
@@ -466,9 +476,9 @@ impl<'a> Listener<'a> {
     }
 
     /// Remove a parked connection from the set (without closing it).
-    fn unpark(&mut self, idx: usize) -> Option<EventConn> {
+    fn unpark(&mut self, idx: usize) -> Option<Connection> {
         let slot = self.slots.get_mut(idx)?.take()?;
-        let _ = self.poller.delete(slot.conn.stream.as_fd());
+        let _ = self.poller.delete(slot.conn.transport.fd());
         self.count(slot.state, false);
         self.free.push(idx);
         Some(slot.conn)
@@ -496,7 +506,7 @@ impl<'a> Listener<'a> {
                             cell: self.ctx.scoreboard.worker(self.ctx.slot, 0),
                             stopping: self.dying,
                         };
-                        super::request::try_inline(
+                        readiness::try_inline(
                             &mut s.conn,
                             self.ctx.site,
                             &mut obs,
@@ -522,13 +532,13 @@ impl<'a> Listener<'a> {
                     return;
                 }
                 let next = match self.slots[idx].as_mut() {
-                    Some(s) => s.conn.continue_write(),
+                    Some(s) => readiness::continue_write(&mut s.conn),
                     None => return,
                 };
                 if next != Next::WriteCompletion
                     && let Some(conn) = self.unpark(idx)
                 {
-                    if next == Next::KeepAlive && !conn.input.is_empty() {
+                    if next == Next::KeepAlive && !conn.h1().buffered().is_empty() {
                         self.with_workers += 1;
                         self.jobs.push(conn);
                     } else {
@@ -540,8 +550,7 @@ impl<'a> Listener<'a> {
                 let mut buf = [0u8; 4096];
                 let done = match self.slots[idx].as_mut() {
                     Some(s) => loop {
-                        let mut r = &s.conn.stream;
-                        match r.read(&mut buf) {
+                        match s.conn.transport.read(&mut buf) {
                             Ok(0) => break true,
                             Ok(_) => {}
                             Err(e) if e.kind() == ErrorKind::WouldBlock => break false,
@@ -572,7 +581,7 @@ impl<'a> Listener<'a> {
             }
             Next::ReadMore => (Parked::Reading, Interest::Read),
             Next::KeepAlive => (Parked::KeepAlive, Interest::Read),
-            Next::WriteCompletion => (Parked::Writing, Interest::Write),
+            Next::WriteCompletion => (Parked::Writing, slot.conn.transport.interest(Want::Write)),
             Next::Linger => {
                 // Re-park through the full path (shutdown, counters).
                 if let Some(conn) = self.unpark(idx) {
@@ -586,7 +595,7 @@ impl<'a> Listener<'a> {
         {
             let _ = self
                 .poller
-                .modify(s.conn.stream.as_fd(), CONN_BASE + idx as u64, interest);
+                .modify(s.conn.transport.fd(), CONN_BASE + idx as u64, interest);
         }
         let (timeout, ka_timeout) = match self.slots[idx].as_ref() {
             Some(s) => self.host_timeouts(&s.conn),

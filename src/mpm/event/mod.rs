@@ -37,8 +37,6 @@
 //! the child exits 0. SIGTERM ends the child at once.
 
 mod listener;
-mod outgoing;
-mod request;
 
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,7 +93,12 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                             stopping,
                             see_request_tail: site.cfg.see_request_tail,
                         };
-                        let next = request::process(&mut conn, site, &mut obs, &mut scratch);
+                        let next = crate::conn::readiness::process(
+                            &mut conn,
+                            site,
+                            &mut obs,
+                            &mut scratch,
+                        );
                         jobs.give_back(conn, next);
                     }
                     cell.set_status(WorkerStatus::Dead);

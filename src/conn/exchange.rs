@@ -1,0 +1,227 @@
+//! The steps of one request that every driver shares: run the pipeline with the body
+//! read from the connection, discard what the handler left of the body, make the
+//! response head (keep-alive decided by the engine) and its writer; once written, log
+//! it and tell the scoreboard.
+
+use std::time::{Instant, SystemTime};
+
+use http::HeaderMap;
+use rhttpd_http::{KeepAliveSettings, RequestHead, ResponseLength, StatusCode};
+
+use super::body::BodyReader;
+use super::outgoing::Outgoing;
+use super::protocol::Protocol;
+use super::{ConnObserver, Connection, Finished, Phase};
+use crate::conf::VirtualHost;
+use crate::handler::{ConnInfo, Response};
+use crate::pipeline::Outcome;
+use crate::site::{AccessEntry, Site};
+
+/// When a request started: its first byte, not the keep-alive wait before it (%t, %D).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub started: SystemTime,
+    pub t0: Instant,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock {
+            started: SystemTime::now(),
+            t0: Instant::now(),
+        }
+    }
+}
+
+/// A request whose response is being written: what the access log and the scoreboard
+/// need once it is.
+pub struct Exchange {
+    head: RequestHead,
+    outcome: Outcome,
+    clock: Clock,
+    status: u16,
+    headers: HeaderMap,
+    head_len: u64,
+    /// Body bytes of a known-length body that is sent (0 for HEAD, 304 ...).
+    body_len: u64,
+    streamed: bool,
+    bytes_in: u64,
+    keep_alive: bool,
+}
+
+/// The keep-alive settings of the host that answers.
+pub fn keep_alive_settings(host: &VirtualHost) -> KeepAliveSettings {
+    KeepAliveSettings {
+        enabled: host.keep_alive && !host.keep_alive_timeout.is_zero(),
+        timeout_secs: host.keep_alive_timeout.as_secs(),
+        max: host.max_keep_alive_requests,
+    }
+}
+
+/// Run `head` through the pipeline (or take the response the event listener already
+/// made, `ready`) and prepare its response. `None` for the writer when the response
+/// could not be prepared (a file that cannot be read): the connection closes.
+pub fn run(
+    conn: &mut Connection,
+    site: &Site,
+    head: RequestHead,
+    obs: &mut dyn ConnObserver,
+    clock: Clock,
+    ready: Option<(Response, Outcome)>,
+) -> (Exchange, Option<Outgoing>) {
+    let cfg = &site.cfg;
+    let Protocol::H1(h1) = &mut conn.protocol;
+    obs.phase(Phase::Write);
+    let (resp, outcome) = match ready {
+        Some(r) => r,
+        None => {
+            let mut reader = BodyReader {
+                transport: &mut *conn.transport,
+                h1: &mut *h1,
+            };
+            let ran = crate::pipeline::process(cfg, &site.handlers, &conn.info, &head, &mut reader);
+            if reader.h1.handler_done() {
+                reader.discard();
+            }
+            ran
+        }
+    };
+    let resp = match h1.body_error() {
+        Some(e) => {
+            crate::pipeline::error_response_for(cfg, &site.handlers, &conn.info, &head, e.status())
+        }
+        None => resp,
+    };
+    let bytes_in = head.head_len as u64 + h1.body_wire_len();
+    let host = crate::conf::vhost::host(cfg, outcome.vhost);
+    let length = match resp.body.len() {
+        Some(n) => ResponseLength::Known(n),
+        None => ResponseLength::Unknown,
+    };
+    let date = rhttpd_http::http_date_now();
+    let mut head_bytes = Vec::with_capacity(512);
+    let framing = h1.respond(
+        &head,
+        resp.status,
+        &resp.headers,
+        length,
+        &keep_alive_settings(host),
+        obs.stopping(),
+        &site.banner,
+        &date,
+        &mut head_bytes,
+    );
+    let Response {
+        status,
+        headers,
+        body,
+        ..
+    } = resp;
+    let streamed = framing.send_body && body.len().is_none();
+    let body_len = if framing.send_body {
+        body.len().unwrap_or(0)
+    } else {
+        0
+    };
+    let head_len = head_bytes.len() as u64;
+    let out = Outgoing::new(
+        head_bytes,
+        body,
+        framing.send_body,
+        framing.chunked,
+        conn.transport.can_sendfile(),
+    )
+    .ok();
+    let ex = Exchange {
+        head,
+        outcome,
+        clock,
+        status: status.as_u16(),
+        headers,
+        head_len,
+        body_len,
+        streamed,
+        bytes_in,
+        keep_alive: framing.keep_alive,
+    };
+    (ex, out)
+}
+
+impl Exchange {
+    /// Log the request and report it to the scoreboard. `out`: the writer as far as it
+    /// got (a stream's length is known only now); `ok`: nothing failed so far.
+    pub fn finish(
+        self,
+        info: &mut ConnInfo,
+        site: &Site,
+        obs: &mut dyn ConnObserver,
+        out: Option<&Outgoing>,
+        ok: bool,
+    ) {
+        obs.phase(Phase::Log);
+        let duration = self.clock.t0.elapsed();
+        let (body_bytes, bytes_out) = match out {
+            Some(o) if self.streamed => (o.stream_body, o.written),
+            Some(_) => (self.body_len, self.head_len + self.body_len),
+            None => (0, 0),
+        };
+        site.log_access(&AccessEntry {
+            info,
+            head: Some(&self.head),
+            outcome: &self.outcome,
+            started: self.clock.started,
+            duration,
+            status: self.status,
+            original_status: self.outcome.original_status,
+            body_bytes,
+            bytes_in: self.bytes_in,
+            bytes_out,
+            response_headers: &self.headers,
+            keep_alive: self.keep_alive && ok,
+        });
+        let host = crate::conf::vhost::host(&site.cfg, self.outcome.vhost);
+        obs.request_finished(&Finished {
+            request_line: &self.head.request_line,
+            vhost: host.server_name.as_deref().unwrap_or(""),
+            bytes: body_bytes,
+            duration,
+        });
+        info.keepalives += 1;
+    }
+}
+
+/// Answer input that is not a valid request (or a head that timed out) with `status`,
+/// and log it. The connection closes after the response.
+pub fn reject(conn: &mut Connection, site: &Site, status: StatusCode, clock: Clock) -> Outgoing {
+    let Protocol::H1(h1) = &mut conn.protocol;
+    let bytes_in = h1.buffered().len() as u64;
+    let resp = crate::pipeline::bare_error(&site.cfg, &conn.info, status);
+    let len = resp.body.len().unwrap_or(0);
+    let date = rhttpd_http::http_date_now();
+    let mut head = Vec::with_capacity(1024);
+    h1.reject(status, &resp.headers, len, &site.banner, &date, &mut head);
+    let head_len = head.len() as u64;
+    let outcome = Outcome {
+        original_status: status.as_u16(),
+        ..Default::default()
+    };
+    site.log_access(&AccessEntry {
+        info: &conn.info,
+        head: None,
+        outcome: &outcome,
+        started: clock.started,
+        duration: clock.t0.elapsed(),
+        status: status.as_u16(),
+        original_status: status.as_u16(),
+        body_bytes: len,
+        bytes_in,
+        bytes_out: head_len + len,
+        response_headers: &resp.headers,
+        keep_alive: false,
+    });
+    let body = match resp.body {
+        crate::handler::Body::Bytes(b) => b,
+        _ => bytes::Bytes::new(),
+    };
+    Outgoing::from_bytes(head, body)
+}

@@ -1,0 +1,238 @@
+//! The readiness driver of the event MPM: non-blocking steps over a [`Connection`]
+//! that return as soon as the connection would wait, saying where it goes next
+//! ([`Next`]). The listener thread calls [`try_inline`] when a parked connection
+//! becomes readable (requests without a body whose handler cannot block are served
+//! right there, with no hand-off) and [`continue_write`] for write completion; a worker
+//! thread calls [`process`] for everything else.
+//!
+//! Request bodies and streamed responses (CGI, proxy) are transferred with blocking I/O
+//! bounded by Timeout on the worker, as Apache's event MPM does.
+
+use std::io::ErrorKind;
+
+use rhttpd_http::{After, BodyFraming, Event};
+
+use super::exchange::{self, Clock, Exchange};
+use super::protocol::Protocol;
+use super::{ConnObserver, Connection, Outgoing, Phase, Progress};
+use crate::conf::VirtualHost;
+use crate::handler::Body;
+use crate::site::Site;
+
+/// Where the connection goes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A request head is incomplete: wait for more input (Timeout).
+    ReadMore,
+    /// Idle between requests: the keep-alive queue (KeepAliveTimeout).
+    KeepAlive,
+    /// `conn.out` is waiting for the transport (Timeout).
+    WriteCompletion,
+    /// Done: shut down our side and drain the peer (lingering close).
+    Linger,
+    /// Done: close at once.
+    Close,
+}
+
+/// Bytes read per call at most, so one busy connection does not hold the thread.
+const READ_BUDGET: usize = 64 * 1024;
+
+/// The host that answers before a request names one (limits and timeouts).
+pub fn default_host<'s>(site: &'s Site, conn: &Connection) -> &'s VirtualHost {
+    let cfg = &site.cfg;
+    crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None))
+}
+
+/// Read what the transport has without blocking (through `scratch`, so that a
+/// connection's buffer holds only what arrived). False when the peer closed or failed.
+fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
+    let Protocol::H1(h1) = &mut conn.protocol;
+    let mut total = 0usize;
+    loop {
+        match conn.transport.read(scratch) {
+            Ok(0) => return false,
+            Ok(n) => {
+                h1.feed(&scratch[..n]);
+                total += n;
+                if n < scratch.len() || total >= READ_BUDGET {
+                    return true;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Where to wait when no complete request is buffered.
+fn wait_for_input(conn: &Connection) -> Next {
+    if conn.h1().is_idle() {
+        Next::KeepAlive
+    } else {
+        Next::ReadMore
+    }
+}
+
+/// On a worker thread (handlers may block): serve every complete request that has
+/// arrived, until the connection must wait.
+pub fn process(
+    conn: &mut Connection,
+    site: &Site,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+) -> Next {
+    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+        return Next::Close;
+    }
+    let host = default_host(site, conn);
+    let limit = host.base_dir.limit_request_body();
+    loop {
+        obs.phase(Phase::Read);
+        let clock = Clock::now();
+        let Protocol::H1(h1) = &mut conn.protocol;
+        let head = match h1.next_request(&host.limits, limit) {
+            Event::Request(h) => h,
+            Event::NeedInput => return wait_for_input(conn),
+            Event::Invalid(e) => return answer_invalid(conn, site, e.status(), clock),
+        };
+        obs.request_started(&head, &conn.info);
+        if head.body != BodyFraming::None {
+            // Bodies are read with blocking I/O bounded by Timeout.
+            let _ = conn.transport.set_blocking(Some(host.timeout));
+        }
+        let (ex, out) = exchange::run(conn, site, head, obs, clock, None);
+        match write_response(conn, site, obs, ex, out, host) {
+            Next::KeepAlive if !conn.h1().buffered().is_empty() => {} // pipelined
+            next => return next,
+        }
+    }
+}
+
+/// On the listener thread, which must not block: serve requests without a body whose
+/// handler cannot block (static files, status). `None` as soon as a request needs a
+/// worker (its bytes stay buffered for [`process`]).
+pub fn try_inline(
+    conn: &mut Connection,
+    site: &Site,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+) -> Option<Next> {
+    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+        return Some(Next::Close);
+    }
+    let host = default_host(site, conn);
+    let limit = host.base_dir.limit_request_body();
+    loop {
+        let clock = Clock::now();
+        let Protocol::H1(h1) = &mut conn.protocol;
+        let head = match h1.peek_request(&host.limits) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Some(wait_for_input(conn)),
+            Err(e) => {
+                let _ = h1.next_request(&host.limits, limit);
+                return Some(answer_invalid(conn, site, e.status(), clock));
+            }
+        };
+        if head.body != BodyFraming::None {
+            return None;
+        }
+        let ran =
+            crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head).ok()?;
+        if matches!(ran.0.body, Body::Stream(_)) {
+            return None;
+        }
+        h1.accept_request(&head, limit);
+        obs.request_started(&head, &conn.info);
+        let (ex, out) = exchange::run(conn, site, head, obs, clock, Some(ran));
+        match write_response(conn, site, obs, ex, out, host) {
+            Next::KeepAlive if !conn.h1().buffered().is_empty() => {}
+            next => return Some(next),
+        }
+    }
+}
+
+/// Start writing a prepared response, log it, and say where the connection goes.
+fn write_response(
+    conn: &mut Connection,
+    site: &Site,
+    obs: &mut dyn ConnObserver,
+    ex: Exchange,
+    out: Option<Outgoing>,
+    host: &VirtualHost,
+) -> Next {
+    let Some(mut out) = out else {
+        ex.finish(&mut conn.info, site, obs, None, false);
+        return Next::Close;
+    };
+    if out.has_stream() {
+        // Streams keep the worker: written to the end with blocking I/O.
+        let _ = conn.transport.set_blocking(Some(host.timeout));
+        let ok = out.write_some(&mut *conn.transport) == Progress::Done;
+        ex.finish(&mut conn.info, site, obs, Some(&out), ok);
+        if !ok || conn.transport.set_blocking(None).is_err() {
+            return Next::Close;
+        }
+        return after_response(conn);
+    }
+    if conn.transport.set_blocking(None).is_err() {
+        return Next::Close;
+    }
+    let progress = out.write_some(&mut *conn.transport);
+    ex.finish(
+        &mut conn.info,
+        site,
+        obs,
+        Some(&out),
+        progress != Progress::Failed,
+    );
+    match progress {
+        Progress::Done => after_response(conn),
+        Progress::WouldBlock => {
+            conn.out = Some(out);
+            Next::WriteCompletion
+        }
+        Progress::Failed => Next::Close,
+    }
+}
+
+/// Answer input that is not a request, then close (lingering).
+fn answer_invalid(
+    conn: &mut Connection,
+    site: &Site,
+    status: http::StatusCode,
+    clock: Clock,
+) -> Next {
+    let out = exchange::reject(conn, site, status, clock);
+    if conn.transport.set_blocking(None).is_err() {
+        return Next::Close;
+    }
+    conn.out = Some(out);
+    continue_write(conn)
+}
+
+/// Continue writing `conn.out` (write completion on the listener thread).
+pub fn continue_write(conn: &mut Connection) -> Next {
+    let Some(out) = conn.out.as_mut() else {
+        return after_response(conn);
+    };
+    match out.write_some(&mut *conn.transport) {
+        Progress::Done => {
+            conn.out = None;
+            after_response(conn)
+        }
+        Progress::WouldBlock => Next::WriteCompletion,
+        Progress::Failed => Next::Close,
+    }
+}
+
+/// The response is on the wire: keep-alive, or close (at once when the request was
+/// read completely and the peer has nothing in flight, lingering otherwise).
+fn after_response(conn: &mut Connection) -> Next {
+    let Protocol::H1(h1) = &mut conn.protocol;
+    match h1.response_sent() {
+        After::KeepAlive => Next::KeepAlive,
+        After::Close { clean } if clean && !conn.transport.peer_has_sent() => Next::Close,
+        After::Close { .. } => Next::Linger,
+    }
+}

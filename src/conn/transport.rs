@@ -1,0 +1,162 @@
+//! The transport seam: what a connection's bytes travel over. The protocol engines and
+//! the drivers see only [`Transport`]; plain TCP is [`PlainTcp`], and TLS plugs in as
+//! another implementation without touching them.
+
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
+
+use rhttpd_sys::Interest;
+
+/// What the connection wants to do next, before the transport adds its own needs (a TLS
+/// transport that wants to read may first have to write a handshake record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    Read,
+    Write,
+}
+
+/// A byte stream to one client.
+pub trait Transport: Read + Write + Send {
+    /// The socket, for the event loop's registration.
+    fn fd(&self) -> BorrowedFd<'_>;
+
+    /// What to wait for in epoll so that `want` can make progress.
+    fn interest(&self, want: Want) -> Interest;
+
+    /// Whether file bodies may go with sendfile(2) (the kernel copies straight to the
+    /// socket: plain TCP only).
+    fn can_sendfile(&self) -> bool;
+
+    /// The protocol agreed during the handshake (ALPN), if any.
+    fn alpn(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// `Some(timeout)`: blocking reads and writes, each bounded by `timeout`; `None`:
+    /// non-blocking. Cheap when nothing changes.
+    fn set_blocking(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// The bound of the next blocking reads (KeepAliveTimeout while idle, Timeout
+    /// otherwise).
+    fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()>;
+
+    /// Write part of `buf`, telling the kernel that more follows (the head before a
+    /// file body leaves in full packets with it).
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+
+    /// Send up to `count` bytes of `file` from `*offset` (advanced by what was sent).
+    /// Only called when [`Transport::can_sendfile`] is true.
+    fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize>;
+
+    /// Stop sending (the first step of a lingering close).
+    fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// Whether the peer has sent bytes nobody read yet (checked without blocking).
+    fn peer_has_sent(&mut self) -> bool;
+}
+
+/// Plain TCP.
+pub struct PlainTcp {
+    stream: TcpStream,
+    /// The mode last set with `set_blocking`: `Some(timeout)` blocking.
+    mode: Option<Option<Duration>>,
+}
+
+impl PlainTcp {
+    pub fn new(stream: TcpStream) -> PlainTcp {
+        let _ = stream.set_nodelay(true);
+        PlainTcp { stream, mode: None }
+    }
+
+    /// A plain TCP connection in non-blocking mode (the event MPM's).
+    pub fn nonblocking(stream: TcpStream) -> io::Result<PlainTcp> {
+        let mut t = PlainTcp::new(stream);
+        t.set_blocking(None)?;
+        Ok(t)
+    }
+}
+
+impl Read for PlainTcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+}
+
+impl Write for PlainTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for PlainTcp {
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+
+    fn interest(&self, want: Want) -> Interest {
+        match want {
+            Want::Read => Interest::Read,
+            Want::Write => Interest::Write,
+        }
+    }
+
+    fn can_sendfile(&self) -> bool {
+        true
+    }
+
+    fn set_blocking(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.mode == Some(timeout) {
+            return Ok(());
+        }
+        self.stream.set_nonblocking(timeout.is_none())?;
+        if let Some(t) = timeout {
+            let t = t.max(Duration::from_millis(1));
+            self.stream.set_read_timeout(Some(t))?;
+            self.stream.set_write_timeout(Some(t))?;
+        }
+        self.mode = Some(timeout);
+        Ok(())
+    }
+
+    fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        self.stream
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        rhttpd_sys::send_some_more(self.stream.as_fd(), buf)
+    }
+
+    fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
+        match rhttpd_sys::sendfile(self.stream.as_fd(), file.as_fd(), offset, count) {
+            Ok(0) => Err(io::Error::new(ErrorKind::UnexpectedEof, "file shrank")),
+            other => other,
+        }
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.stream.shutdown(Shutdown::Write)
+    }
+
+    fn peer_has_sent(&mut self) -> bool {
+        let blocking = self.mode.is_none_or(|m| m.is_some());
+        if blocking && self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut one = [0u8; 1];
+        let r = self.stream.peek(&mut one);
+        if blocking {
+            let _ = self.stream.set_nonblocking(false);
+        }
+        !matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
+    }
+}
