@@ -20,7 +20,10 @@
 //!
 //! # Concurrency
 //!
-//! Each worker record has a single writer: the thread that owns the cell. Numeric fields
+//! Each worker record has a single writer, the thread that owns the cell, with one
+//! exception: the event listener adds the requests it serves inline to the counters of
+//! its process's cell 0 (`record_request`), which are bumped with `fetch_add`, so the
+//! two writers lose no count; status and text stay the owner's alone. Numeric fields
 //! are independent atomics (release stores, acquire loads). The four text fields span
 //! several words, so they are guarded by a per-record **seqlock**: the writer makes the
 //! version word odd, stores the words, then makes it even again; a reader copies the words

@@ -1,6 +1,6 @@
 //! One process, one thread (`rhttpd -X`, Apache's ONE_PROCESS/DEBUG mode): the process
 //! that parsed the configuration binds the listeners and serves one connection at a time
-//! in the foreground. It is the base the MPMs build on: the same [`crate::conn::serve`]
+//! in the foreground. It is the base the MPMs build on: the same [`crate::conn::blocking::serve`]
 //! runs here, in prefork children and in worker threads.
 //!
 //! Signals: TERM, INT and WINCH stop (after the connection being served); USR1 and HUP

@@ -10,12 +10,16 @@
 //! never cost a worker before a request arrives — an improvement on Apache, whose
 //! workers read the first request with blocking I/O), for the rest of a request head,
 //! idle in keep-alive, waiting to write (write completion), or in lingering close. A
-//! connection with input is handed to a worker through the job queue; the worker reads,
-//! runs every complete request (`request.rs`) and gives the connection back the moment
-//! it would wait. Exactly one thread owns a connection at any time.
+//! connection with input is first offered to `conn::readiness::try_inline` on the
+//! listener itself: a request without a body whose handler cannot block (static files,
+//! status) is served right there. Anything else goes to a worker through the job queue;
+//! the worker runs `conn::readiness::process` (every complete request) and gives the
+//! connection back the moment it would wait. Exactly one thread owns a connection at
+//! any time.
 //!
 //! **Shared memory.** The scoreboard: each worker thread updates its cell (R/W/L while
-//! busy, `_` idle); the listener publishes the process row's connection counts
+//! busy, `_` idle); requests served inline are added to cell 0's counters; the listener
+//! publishes the process row's connection counts
 //! (total, keep-alive, write completion, lingering close) and `not_accepting`.
 //!
 //! **Timeouts.** FIFO queues per (state, timeout): keep-alive per KeepAliveTimeout, head
@@ -31,7 +35,9 @@
 //!
 //! **Graceful stop** (SIGUSR1, MaxConnectionsPerChild, generation change), step by
 //! step: 1. the listener removes the listening sockets and marks the process quiescing;
-//! 2. idle keep-alive connections and connections that sent nothing are closed at once;
+//! 2. idle keep-alive connections and connections that sent nothing are closed after a
+//! 500 ms grace (`DYING_GRACE` in listener.rs: a request already on its way is answered,
+//! `Connection: close`, instead of reset);
 //! 3. requests in flight complete (answered `Connection: close`) and write completion
 //! finishes; 4. when no connection is left the job queue closes, the workers exit, and
 //! the child exits 0. SIGTERM ends the child at once.
