@@ -3,7 +3,7 @@
 //! ([`Next`]). The listener thread calls [`try_inline`] when a parked connection
 //! becomes readable (requests without a body whose handler cannot block are served
 //! right there, with no hand-off) and [`continue_write`] for write completion; a worker
-//! thread calls [`process`] for everything else.
+//! thread calls [`serve_available`] for everything else.
 //!
 //! Request bodies and streamed responses (CGI, proxy) are transferred with blocking I/O
 //! bounded by Timeout on the worker, as Apache's event MPM does.
@@ -76,7 +76,7 @@ fn wait_for_input(conn: &Connection) -> Next {
 
 /// On a worker thread (handlers may block): serve every complete request that has
 /// arrived, until the connection must wait.
-pub fn process(
+pub fn serve_available(
     conn: &mut Connection,
     site: &Site,
     obs: &mut dyn ConnObserver,
@@ -111,7 +111,7 @@ pub fn process(
 
 /// On the listener thread, which must not block: serve requests without a body whose
 /// handler cannot block (static files, status). `None` as soon as a request needs a
-/// worker (its bytes stay buffered for [`process`]).
+/// worker (its bytes stay buffered for [`serve_available`]).
 pub fn try_inline(
     conn: &mut Connection,
     site: &Site,

@@ -64,7 +64,9 @@ fn drive_readiness(mut conn: Connection, site: &Site, inline: bool) {
                 };
                 match inline_result {
                     Some(n) => n,
-                    None => readiness::process(&mut conn, site, &mut NoObserver, &mut scratch),
+                    None => {
+                        readiness::serve_available(&mut conn, site, &mut NoObserver, &mut scratch)
+                    }
                 }
             }
             Next::WriteCompletion => {

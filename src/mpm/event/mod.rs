@@ -13,7 +13,7 @@
 //! connection with input is first offered to `conn::readiness::try_inline` on the
 //! listener itself: a request without a body whose handler cannot block (static files,
 //! status) is served right there. Anything else goes to a worker through the job queue;
-//! the worker runs `conn::readiness::process` (every complete request) and gives the
+//! the worker runs `conn::readiness::serve_available` (every complete request) and gives the
 //! connection back the moment it would wait. Exactly one thread owns a connection at
 //! any time.
 //!
@@ -99,7 +99,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                             stopping,
                             see_request_tail: site.cfg.see_request_tail,
                         };
-                        let next = crate::conn::readiness::process(
+                        let next = crate::conn::readiness::serve_available(
                             &mut conn,
                             site,
                             &mut obs,
