@@ -30,6 +30,7 @@
 #   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
 #   NOISY_ABOVE  [30]        flag runs where other processes used > this % CPU (of 200 %)
 #   BUILD [1] INSTALL [1] WRITE_MD [1]     0 skips the build / the apt-get step / BENCHMARKS.md
+#   RHTTPD [target/release/rhttpd] RHTTPD_REV [git HEAD]   another rhttpd binary and its label
 #   WORK [/tmp/rhttpd-bench]  OUT [$WORK/results-<timestamp>]
 #
 # Everything talks to 127.0.0.1 only; every wrk run is bounded by -d and a hard timeout; the
@@ -70,7 +71,9 @@ OUT=${OUT:-$WORK/results-$STAMP}
 RESULTS=$OUT/results.jsonl
 DOCROOT=$WORK/docroot
 CGIDIR=$WORK/cgi
-RHTTPD=$REPO/target/release/rhttpd
+# RHTTPD: the binary to measure (e.g. a build of an earlier commit, with BUILD=0 and
+# RHTTPD_REV naming it, to compare before and after a change against the same peers).
+RHTTPD=${RHTTPD:-$REPO/target/release/rhttpd}
 APACHE_MODS=/usr/lib/apache2/modules
 T_START=$(date +%s)
 
@@ -118,8 +121,8 @@ chmod 755 "$CGIDIR"
 
 # ------------------------------------------------------------------------------ environment
 ver() { "$@" 2>&1 | head -1; }
-rev=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(cd "$REPO" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+rev=${RHTTPD_REV:-$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+if [[ -z ${RHTTPD_REV:-} && -n $(cd "$REPO" && GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
   rev="$rev (+ uncommitted changes)"
 fi
 "$PY" "$HERE/benchlib.py" env --results "$RESULTS" \
