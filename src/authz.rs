@@ -1,12 +1,17 @@
-//! mod_authz_core / mod_authz_host: evaluating `Require` lines and
+//! Who may reach what: mod_authz_core / mod_authz_host (evaluating `Require` lines and
 //! `<RequireAll/Any/None>` containers against a request, with Apache's three-valued
-//! result (granted, denied, neutral).
+//! result: granted, denied, neutral) and the core's symbolic-link policy
+//! (`Options FollowSymLinks` / `SymLinksIfOwnerMatch`, AH00037), which the request core,
+//! the static-file handler and directory listings all apply.
 
+use std::fs;
 use std::net::IpAddr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
 
 use rhttpd_http::RequestHead;
 
-use crate::conf::{DirConfig, RequireRule};
+use crate::conf::{DirConfig, Options, RequireRule};
 use crate::handler::ConnInfo;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -112,9 +117,90 @@ pub(crate) fn authorized(dir: &DirConfig, conn: &ConnInfo, head: &RequestHead) -
     }
 }
 
+/// Whether the symbolic link `link` may be followed under `opts`: always with
+/// FollowSymLinks; with SymLinksIfOwnerMatch only when the link and its target have
+/// the same owner; never otherwise (Apache AH00037).
+pub fn symlink_allowed(link: &Path, opts: Options) -> bool {
+    if opts.follow_symlinks {
+        return true;
+    }
+    if !opts.symlinks_if_owner_match {
+        return false;
+    }
+    match (fs::symlink_metadata(link), fs::metadata(link)) {
+        (Ok(l), Ok(t)) => l.uid() == t.uid(),
+        _ => false,
+    }
+}
+
+/// Walks the components of `path` below `root` (all of them when `path` is not under
+/// `root`) and refuses any symbolic link that `opts` does not allow (see
+/// [`symlink_allowed`]). Components that do not exist end the walk with `true`: the
+/// missing file is a 404 for the handler, not a symlink refusal.
+pub fn check_symlinks(root: &Path, path: &Path, opts: Options) -> bool {
+    if opts.follow_symlinks {
+        return true;
+    }
+    let (mut cur, rest) = match path.strip_prefix(root) {
+        Ok(rest) => (root.to_path_buf(), rest),
+        Err(_) => (PathBuf::new(), path),
+    };
+    for comp in rest.components() {
+        match comp {
+            Component::Normal(c) => cur.push(c),
+            Component::RootDir => {
+                cur.push("/");
+                continue;
+            }
+            Component::CurDir => continue,
+            // A `..` below the root could escape it: refuse.
+            Component::ParentDir => return false,
+            Component::Prefix(_) => continue,
+        }
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                if !symlink_allowed(&cur, opts) {
+                    return false;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symlink_checks() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        fs::create_dir(root.join("real")).unwrap();
+        fs::write(root.join("real/f"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink("nowhere", root.join("dangling")).unwrap();
+        let none = Options::default();
+        let owner = Options {
+            symlinks_if_owner_match: true,
+            ..Options::default()
+        };
+        assert!(check_symlinks(root, &root.join("link/f"), Options::DEFAULT));
+        assert!(!check_symlinks(root, &root.join("link/f"), none));
+        assert!(check_symlinks(root, &root.join("real/f"), none));
+        assert!(check_symlinks(root, &root.join("link/f"), owner));
+        assert!(!check_symlinks(root, &root.join("dangling"), owner));
+        assert!(check_symlinks(root, &root.join("missing/x"), none));
+        assert!(!check_symlinks(root, &root.join("real/../link/f"), none));
+        // The root itself may be a link: only components below it are checked.
+        assert!(check_symlinks(
+            &root.join("link"),
+            &root.join("link/f"),
+            none
+        ));
+    }
 
     #[test]
     fn ip_networks() {

@@ -10,6 +10,7 @@ use rhttpd_config::{Arity, Contexts, ModuleInfo};
 
 use crate::conf::{self, LoadOptions, MpmKind, ServerConfig};
 use crate::modules::MODULES;
+use crate::server::pidfile::SignalAction;
 
 /// The embedded default configuration (used when no `-f` is given).
 pub const DEFAULT_CONFIG: &str = include_str!("../conf/default.conf");
@@ -30,7 +31,7 @@ pub struct Args {
     pub action: Action,
     pub skip_docroot_check: bool,
     pub one_process: bool,
-    pub signal: Option<String>,
+    pub signal: Option<SignalAction>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,7 +110,12 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
                     'D' => a.defines.push(value),
                     'd' => a.server_root = Some(PathBuf::from(value)),
                     'f' => a.config_file = Some(PathBuf::from(value)),
-                    'k' => a.signal = Some(value),
+                    'k' => {
+                        a.signal = Some(
+                            SignalAction::parse(&value)
+                                .ok_or_else(|| format!("rhttpd: invalid -k argument '{value}'"))?,
+                        )
+                    }
                     _ => {} // -e level, -E file: accepted
                 }
                 break;
@@ -593,9 +599,10 @@ mod tests {
         assert!(args(&["-X"]).one_process);
         assert!(args(&["-D", "ONE_PROCESS"]).one_process);
         assert_eq!(
-            args(&["-k", "graceful"]).signal.as_deref(),
-            Some("graceful")
+            args(&["-k", "graceful"]).signal,
+            Some(SignalAction::Graceful)
         );
+        assert!(parse_args(&["-k".to_string(), "bounce".to_string()]).is_err());
         assert!(parse_args(&["-Z".to_string()]).is_err());
         assert!(parse_args(&["-f".to_string()]).is_err());
     }

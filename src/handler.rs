@@ -1,6 +1,8 @@
 //! The handler interface: what every content generator (static files, autoindex, status,
-//! CGI, proxy) implements, and the response bodies the connection drivers know how to
-//! send.
+//! CGI, proxy) implements, the response bodies the connection drivers know how to send,
+//! and the registry ([`Handlers`]) through which the request core reaches the handlers
+//! without naming any module. Also what the core and handlers both build answers from:
+//! absolute URLs (`ap_construct_url`) and the default `Allow` header.
 //!
 //! Handlers are synchronous. A handler that cannot block (static files, status) may run
 //! to completion on the thread that read the request; one that can (CGI, proxy) returns
@@ -13,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::header;
 use rhttpd_http::{HeaderMap, HeaderValue, RequestHead, StatusCode};
 
 use crate::conf::{DirConfig, ServerConfig, VirtualHost};
@@ -44,6 +47,97 @@ pub struct Request<'a> {
     /// For an Alias or DocumentRoot mapping: the URL prefix that was replaced, so that a
     /// directory listing can print URLs.
     pub url_prefix: String,
+    /// Runs another request head through the whole request core (vhost, mapping,
+    /// access, handler, error documents) on this connection, with no body, and returns
+    /// its response: Apache's internal redirect (CGI's local `Location:`).
+    pub internal_redirect: &'a dyn Fn(&RequestHead) -> Response,
+}
+
+impl Request<'_> {
+    /// The absolute URL of `path_and_query` on this server (see [`absolute_url`]).
+    pub fn absolute_url(&self, path_and_query: &str) -> String {
+        absolute_url(
+            self.server,
+            self.vhost,
+            self.conn,
+            self.head,
+            path_and_query,
+        )
+    }
+}
+
+/// The URL for `path_and_query` on this server, as `ap_construct_url` builds it with
+/// `UseCanonicalName Off`: the client's Host (and port, if it gave one), else ServerName,
+/// else the local address; `https` when the listener was declared so (or is port 443).
+pub fn absolute_url(
+    server: &ServerConfig,
+    vhost: &VirtualHost,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    path_and_query: &str,
+) -> String {
+    let local = conn.local;
+    let https = server
+        .listeners
+        .iter()
+        .find(|l| {
+            l.addr == local || (l.addr.ip().is_unspecified() && l.addr.port() == local.port())
+        })
+        .map(|l| l.protocol.eq_ignore_ascii_case("https"))
+        .unwrap_or(local.port() == 443);
+    let (scheme, default_port) = if https { ("https", 443) } else { ("http", 80) };
+    let host_header = head
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let (host, port) = match host_header.and_then(split_host_port) {
+        Some((h, p)) => (h.to_ascii_lowercase(), p),
+        None => match vhost.server_name.as_deref().and_then(split_host_port) {
+            Some((h, p)) => (h.to_string(), p),
+            None => match local.ip() {
+                std::net::IpAddr::V4(ip) => (ip.to_string(), Some(local.port())),
+                std::net::IpAddr::V6(ip) => (format!("[{ip}]"), Some(local.port())),
+            },
+        },
+    };
+    match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}{path_and_query}"),
+        _ => format!("{scheme}://{host}{path_and_query}"),
+    }
+}
+
+/// `host[:port]` or `[v6][:port]`; `None` when malformed.
+fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    let (host, rest) = if s.starts_with('[') {
+        let end = s.find(']')?;
+        (&s[..=end], &s[end + 1..])
+    } else {
+        match s.rfind(':') {
+            Some(i) => (&s[..i], &s[i..]),
+            None => (s, ""),
+        }
+    };
+    if host.is_empty() || host.contains(['/', ' ', '@']) {
+        return None;
+    }
+    match rest.strip_prefix(':') {
+        None if rest.is_empty() => Some((host, None)),
+        None => None,
+        Some("") => Some((host, None)),
+        Some(p) => p.parse().ok().map(|p| (host, Some(p))),
+    }
+}
+
+/// The `Allow` header of the default handler and of the core's `OPTIONS` answers (the
+/// order Apache 2.4 prints).
+pub fn allow_header(trace_enable: bool) -> &'static str {
+    if trace_enable {
+        "GET,POST,OPTIONS,HEAD,TRACE"
+    } else {
+        "GET,POST,OPTIONS,HEAD"
+    }
 }
 
 /// The request body as a handler sees it: a reader that pulls from the connection,
@@ -172,9 +266,16 @@ impl Response {
 }
 
 /// A content generator. `name` is what `SetHandler`/`AddHandler` use (`server-status`,
-/// `cgi-script`); the static file handler is the default.
+/// `cgi-script`); the one named [`DEFAULT_HANDLER`] (static files) is the default.
 pub trait Handler: Send + Sync {
     fn name(&self) -> &'static str;
+
+    /// Apache's `translate_name` hook: whether this handler takes the URL `uri_path` of
+    /// `vhost` before the core maps it (mod_proxy's `ProxyPass`). A handler that claims
+    /// a URL wins over every other handler choice.
+    fn claims(&self, _vhost: &VirtualHost, _uri_path: &str) -> bool {
+        false
+    }
 
     /// Whether the handler may run in a threaded MPM. A handler that is not thread-safe
     /// makes worker and event refuse to start (Apache's mod_php situation).
@@ -191,4 +292,110 @@ pub trait Handler: Send + Sync {
     }
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response;
+}
+
+/// The name of the handler that serves what no other handler is chosen for (Apache's
+/// `default-handler`: the static files).
+pub const DEFAULT_HANDLER: &str = "default-handler";
+
+/// The handlers of one generation: looked up by the name `SetHandler`, `AddHandler` or
+/// ScriptAlias give, asked in turn whether they claim a URL ([`Handler::claims`]), and
+/// the [`DEFAULT_HANDLER`] for everything else. The request core reaches handlers only
+/// through this registry; which handlers exist is decided where it is built
+/// (`Site::new`, from the modules a configuration loaded).
+pub struct Handlers {
+    default: Option<Arc<dyn Handler>>,
+    all: Vec<Arc<dyn Handler>>,
+}
+
+impl Handlers {
+    /// A registry of `handlers`; the one named [`DEFAULT_HANDLER`], if any, is the
+    /// default (without one, a request no handler is chosen for gets a 500).
+    pub fn new(handlers: Vec<Arc<dyn Handler>>) -> Self {
+        Handlers {
+            default: handlers
+                .iter()
+                .find(|h| h.name() == DEFAULT_HANDLER)
+                .cloned(),
+            all: handlers,
+        }
+    }
+
+    /// The handler `name` selects. A handler name ending in ':' is a prefix (mod_proxy's
+    /// `proxy:URL` handlers).
+    pub fn find(&self, name: &str) -> Option<&Arc<dyn Handler>> {
+        self.all
+            .iter()
+            .find(|h| h.name() == name || (h.name().ends_with(':') && name.starts_with(h.name())))
+    }
+
+    /// The first handler that claims `uri_path` of `vhost` (see [`Handler::claims`]).
+    pub fn claiming(&self, vhost: &VirtualHost, uri_path: &str) -> Option<&Arc<dyn Handler>> {
+        self.all.iter().find(|h| h.claims(vhost, uri_path))
+    }
+
+    /// The [`DEFAULT_HANDLER`].
+    pub fn default_handler(&self) -> Option<&Arc<dyn Handler>> {
+        self.default.as_ref()
+    }
+
+    /// Handlers that would refuse a threaded MPM.
+    pub fn not_thread_safe(&self) -> Vec<&'static str> {
+        self.all
+            .iter()
+            .filter(|h| !h.thread_safe())
+            .map(|h| h.name())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_parsing() {
+        assert_eq!(split_host_port("a.b:80"), Some(("a.b", Some(80))));
+        assert_eq!(split_host_port("a.b"), Some(("a.b", None)));
+        assert_eq!(split_host_port("[::1]:8"), Some(("[::1]", Some(8))));
+        assert_eq!(split_host_port("[::1]"), Some(("[::1]", None)));
+        assert_eq!(split_host_port("a:b"), None);
+        assert_eq!(split_host_port("[::1"), None);
+        assert_eq!(split_host_port(":80"), None);
+    }
+
+    struct Named(&'static str);
+
+    impl Handler for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+
+        fn claims(&self, _vhost: &VirtualHost, uri_path: &str) -> bool {
+            self.0 == "claimer" && uri_path.starts_with("/claimed")
+        }
+
+        fn handle(&self, _req: &Request<'_>, _body: &mut RequestBody<'_>) -> Response {
+            Response::error(StatusCode::NO_CONTENT)
+        }
+    }
+
+    #[test]
+    fn registry_lookups() {
+        let h = Handlers::new(vec![
+            Arc::new(Named("proxy:")),
+            Arc::new(Named(DEFAULT_HANDLER)),
+            Arc::new(Named("claimer")),
+        ]);
+        assert_eq!(h.default_handler().map(|d| d.name()), Some(DEFAULT_HANDLER));
+        assert_eq!(h.find("proxy:fcgi://x").map(|d| d.name()), Some("proxy:"));
+        assert!(h.find("cgi-script").is_none());
+        let v = VirtualHost::default();
+        assert_eq!(
+            h.claiming(&v, "/claimed/x").map(|d| d.name()),
+            Some("claimer")
+        );
+        assert!(h.claiming(&v, "/other").is_none());
+        assert!(Handlers::new(Vec::new()).default_handler().is_none());
+    }
 }

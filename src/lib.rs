@@ -1,10 +1,27 @@
 //! rhttpd: an Apache-httpd-compatible web server with the prefork, worker and event
 //! Multi-Processing Modules.
 //!
-//! Layers (arrows point down only): `cli` → `server` (parent) → `mpm` → `conn` (drives
-//! one connection) → `pipeline` (vhost, mapping, access, handler) → `modules` (handlers
-//! and their directive tables) → `conf` (typed configuration) → the `rhttpd-config`,
-//! `rhttpd-http` and `rhttpd-sys` crates. Only `rhttpd-sys` contains `unsafe`.
+//! Layers, top to bottom; a module uses only modules below it (`scripts/check-layers.py`
+//! fails on any import cycle among these, and among the children of `conf` and
+//! `modules`):
+//!
+//! 1. `cli`: the `httpd` command line;
+//! 2. `server`: what "run" means: `-k` and the pid file, binding listeners, `-X`;
+//! 3. `mpm`: the prefork, worker and event parents and children;
+//! 4. `conn`: drives one connection (the event child's driver is in `mpm/event/`);
+//! 5. `site`: one generation's configuration, handler registry and access logs;
+//! 6. `pipeline` (the request core: vhost, mapping, section merge, access, handler
+//!    choice, ErrorDocument) and `modules` (the handlers) side by side: neither names
+//!    the other; the core reaches handlers only through the registry
+//!    (`handler::Handlers`) that `site` fills from `modules`;
+//! 7. `error_pages` (built-in error pages, the `Server` banner) and `authz` (`Require`,
+//!    the symlink policy), used by both;
+//! 8. `handler`: the handler interface, the registry, response bodies;
+//! 9. `conf`: typed configuration built from the parse tree;
+//! 10. `log`, `uri`, `scoreboard`: leaves that use no other module;
+//!
+//! then the `rhttpd-config`, `rhttpd-http` and `rhttpd-sys` crates. Only `rhttpd-sys`
+//! contains `unsafe`.
 
 pub mod authz;
 pub mod cli;

@@ -41,7 +41,9 @@ pub struct AccessEntry<'a> {
 }
 
 impl Site {
-    /// Open the logs and set up the handlers for `cfg`.
+    /// Open the logs and set up the handler registry for `cfg`: the static files, the
+    /// handlers of the modules `cfg` loaded, then `extra_handlers` (the MPM's:
+    /// `server-status`, which reads its scoreboard).
     pub fn new(cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Site> {
         let mut by_target: HashMap<String, Arc<AccessLog>> = HashMap::new();
         let mut access_logs = Vec::with_capacity(cfg.vhosts.len() + 1);
@@ -75,7 +77,7 @@ impl Site {
         Ok(Site {
             banner: server_banner(cfg.server_tokens),
             handlers: Handlers::new(
-                (crate::modules::dynamic_handlers(&cfg).into_iter())
+                (crate::modules::handlers(&cfg).into_iter())
                     .chain(extra_handlers)
                     .collect(),
             ),

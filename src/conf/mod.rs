@@ -4,6 +4,7 @@
 
 mod build;
 mod dir;
+mod mime;
 pub mod proxy;
 mod require;
 pub mod tables;
@@ -12,6 +13,8 @@ pub mod vhost;
 
 pub use build::{LoadOptions, load};
 pub use dir::*;
+pub use mime::MimeTypes;
+pub use values::atoi;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -22,7 +25,6 @@ use rhttpd_config::Location;
 use rhttpd_http::Limits;
 
 use crate::log::{LogFormat, LogLevels};
-use crate::modules::mime::MimeTypes;
 
 /// A `Listen` line.
 #[derive(Clone, Debug, PartialEq, Eq)]

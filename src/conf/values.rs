@@ -215,9 +215,7 @@ pub(super) fn parse_section_redirect(
         "temp" => Some(302),
         "seeother" => Some(303),
         "gone" => Some(410),
-        x if x.starts_with(|c: char| c.is_ascii_digit()) => {
-            Some(crate::mpm::settings::atoi(x) as u16)
-        }
+        x if x.starts_with(|c: char| c.is_ascii_digit()) => Some(atoi(x) as u16),
         _ => None,
     };
     if let Some(s) = grok {
@@ -321,6 +319,24 @@ pub(super) fn parse_vhost_addr(a: &str, loc: &Location) -> Result<VhostAddr, Con
         Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
     };
     Ok(VhostAddr { ip, port })
+}
+
+/// Apache's atoi: optional sign and leading digits; anything else → 0.
+pub fn atoi(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg { -n } else { n }
 }
 
 #[cfg(test)]

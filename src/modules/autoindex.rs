@@ -25,8 +25,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
+use crate::authz::symlink_allowed;
 use crate::conf::Options;
-use crate::modules::static_files::symlink_allowed;
 use crate::uri::{encode_path, encode_path_bytes};
 
 /// The Content-Type Apache sends for a listing on Unix (no `IndexOptions Charset`).

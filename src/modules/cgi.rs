@@ -27,14 +27,9 @@ use rhttpd_sys::child::{Interest, kill_process_group, poll_fds};
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
 use crate::log::Level;
 
+pub use super::cgi_env::CGI_HANDLER;
 pub(crate) use super::cgi_env::{ScriptInfo, cgi_env, script_aliased, split_path_info};
 pub(crate) use super::cgi_output::{cgi_response, header_end, parse_header_block};
-
-/// The handler name `ScriptAlias`, `AddHandler` and `SetHandler` use.
-pub const CGI_HANDLER: &str = "cgi-script";
-
-/// Apache's fixed PATH for scripts (mod_cgi passes the server's PATH; Debian's is this).
-pub(crate) const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Longest header block accepted from a script.
 pub(crate) const MAX_HEADER_BLOCK: usize = 64 * 1024;

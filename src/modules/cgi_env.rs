@@ -8,7 +8,11 @@ use rhttpd_http::{StatusCode, Version};
 
 use crate::handler::Request;
 
-use super::cgi::{CGI_HANDLER, SCRIPT_PATH};
+/// The handler name `ScriptAlias`, `AddHandler` and `SetHandler` use.
+pub const CGI_HANDLER: &str = "cgi-script";
+
+/// Apache's fixed PATH for scripts (mod_cgi passes the server's PATH; Debian's is this).
+const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The script file, the URL path that names it and the path info after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,7 +137,7 @@ pub(crate) fn cgi_env(
         put("CONTENT_LENGTH", n.to_string());
     }
     put("PATH", SCRIPT_PATH.to_string());
-    let banner = crate::pipeline::server_banner(req.server.server_tokens);
+    let banner = crate::error_pages::server_banner(req.server.server_tokens);
     put("SERVER_SIGNATURE", String::new());
     put("SERVER_SOFTWARE", banner);
     let (name, port) = server_name_port(req);

@@ -113,10 +113,8 @@ pub(crate) fn internal_redirect(req: &Request<'_>, location: &str) -> Response {
     sub.headers.remove(http::header::CONTENT_LENGTH);
     sub.headers.remove(http::header::TRANSFER_ENCODING);
     sub.headers.remove(CONTENT_TYPE);
-    let handlers = crate::pipeline::Handlers::new(crate::modules::dynamic_handlers(req.server));
     REDIRECT_DEPTH.with(|d| d.set(depth + 1));
-    let (resp, _) =
-        crate::pipeline::process(req.server, &handlers, req.conn, &sub, &mut std::io::empty());
+    let resp = (req.internal_redirect)(&sub);
     REDIRECT_DEPTH.with(|d| d.set(depth));
     resp
 }

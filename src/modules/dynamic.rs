@@ -9,10 +9,9 @@ use http::header::CONTENT_TYPE;
 use rhttpd_http::StatusCode;
 
 use crate::conf::ServerConfig;
-use crate::handler::{Body, Handler, Request, RequestBody, Response};
-use crate::pipeline::Handlers;
+use crate::handler::{Body, Handler, Handlers, Request, RequestBody, Response};
 
-/// The handlers for the modules `cfg` loaded, for `Site::new`'s `extra_handlers`.
+/// The handlers of the modules `cfg` loaded (with the static files, [`super::handlers`]).
 pub fn dynamic_handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
     let loaded = |m: &str| cfg.loaded_modules.contains(&m);
     let mut v: Vec<Arc<dyn Handler>> = Vec::new();

@@ -7,10 +7,24 @@ mod cgi_output;
 pub mod dynamic;
 pub mod mime;
 pub mod proxy;
+mod proxy_backend;
 pub mod proxy_fcgi;
 pub mod proxy_http;
 pub mod static_files;
 pub mod status;
 
+use std::sync::Arc;
+
+use crate::conf::ServerConfig;
+use crate::handler::Handler;
+
 pub use crate::conf::tables::MODULES;
 pub use dynamic::{dynamic_handlers, refuse_threaded};
+
+/// The handlers `cfg` has besides the MPM's: the static files (the default handler) and
+/// those of the modules it loaded, for the registry `Site::new` builds.
+pub fn handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
+    let mut v: Vec<Arc<dyn Handler>> = vec![Arc::new(static_files::StaticFiles)];
+    v.extend(dynamic_handlers(cfg));
+    v
+}

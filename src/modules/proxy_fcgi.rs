@@ -22,7 +22,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use rhttpd_http::{BodyFraming, StatusCode};
 
 use super::cgi::{self, ScriptInfo};
-use super::proxy::{self, Conn, ConnectError};
+use super::proxy_backend::{self, Conn, ConnectError};
 use crate::conf::proxy::{Backend, FcgiBackendType};
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
@@ -203,7 +203,7 @@ fn fcgi_request(
     script_filename: &str,
 ) -> Response {
     let key = backend.key();
-    let timeout = proxy::io_timeout(req, backend);
+    let timeout = proxy_backend::io_timeout(req, backend);
     let reuse = backend.params.enable_reuse == Some(true) && !backend.params.disable_reuse;
     let content_length = match req.head.body {
         BodyFraming::Length(n) => Some(n),
@@ -212,12 +212,16 @@ fn fcgi_request(
     let env = cgi::cgi_env(req, script, script_filename, content_length);
     let head = request_head(&env, reuse);
 
-    let mut conn = match if reuse { proxy::pool_take(&key) } else { None } {
+    let mut conn = match if reuse {
+        proxy_backend::pool_take(&key)
+    } else {
+        None
+    } {
         Some(c) => {
             c.set_timeout(timeout);
             c
         }
-        None => match proxy::connect(req, backend, timeout) {
+        None => match proxy_backend::connect(req, backend, timeout) {
             Ok(c) => c,
             Err(ConnectError::InError | ConnectError::Failed) => {
                 return Response::error(StatusCode::SERVICE_UNAVAILABLE);
@@ -225,7 +229,7 @@ fn fcgi_request(
         },
     };
     let fail = |e: &io::Error, what: &str| {
-        proxy::log(
+        proxy_backend::log(
             req,
             Level::Error,
             &format!(
@@ -233,7 +237,7 @@ fn fcgi_request(
                 crate::log::os_error_text(e)
             ),
         );
-        Response::error(if proxy::is_timeout(e) {
+        Response::error(if proxy_backend::is_timeout(e) {
             StatusCode::GATEWAY_TIMEOUT
         } else {
             StatusCode::SERVICE_UNAVAILABLE
@@ -252,7 +256,7 @@ fn fcgi_request(
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    proxy::log(
+                    proxy_backend::log(
                         req,
                         Level::Error,
                         &format!("AH01080: reading the request body failed: {e}"),
@@ -281,7 +285,7 @@ fn fcgi_request(
             break found;
         }
         if out.len() > MAX_HEADER_BLOCK || ended {
-            proxy::log(
+            proxy_backend::log(
                 req,
                 Level::Error,
                 &format!("AH01070: Error parsing script headers from {key}"),
@@ -301,7 +305,7 @@ fn fcgi_request(
     let head = match cgi::parse_header_block(&out[..head_end]) {
         Ok(h) => h,
         Err(why) => {
-            proxy::log(
+            proxy_backend::log(
                 req,
                 Level::Error,
                 &format!("AH01070: Error parsing script headers from {key}: {why}"),
@@ -366,7 +370,7 @@ impl Read for FcgiBody {
                         if let Some(c) = self.conn.take()
                             && self.reuse
                         {
-                            proxy::pool_put(&self.key, c);
+                            proxy_backend::pool_put(&self.key, c);
                         }
                         return Ok(0);
                     }

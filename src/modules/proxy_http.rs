@@ -19,7 +19,7 @@ use rhttpd_http::{
     write_chunk_header, write_request_head,
 };
 
-use super::proxy::{self, Conn, ConnectError};
+use super::proxy_backend::{self, Conn, ConnectError};
 use crate::conf::proxy::{Backend, ProxyVia};
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
@@ -128,7 +128,7 @@ fn add_via(req: &Request<'_>, h: &mut HeaderMap, via: ProxyVia) {
         ProxyVia::On => format!("1.1 {server}"),
         ProxyVia::Full => format!(
             "1.1 {server} ({})",
-            crate::pipeline::server_banner(req.server.server_tokens)
+            crate::error_pages::server_banner(req.server.server_tokens)
         ),
     };
     let v = match h.get(header::VIA).and_then(|v| v.to_str().ok()) {
@@ -193,7 +193,7 @@ pub(crate) fn serve(
     target: &str,
 ) -> Response {
     let key = backend.key();
-    let timeout = proxy::io_timeout(req, backend);
+    let timeout = proxy_backend::io_timeout(req, backend);
     let reuse = !backend.params.disable_reuse;
     let headers = backend_headers(req, backend, reuse);
     let length = match req.head.body {
@@ -210,14 +210,18 @@ pub(crate) fn serve(
     let mut attempt = 0;
     let (conn, mut buf, parsed) = loop {
         attempt += 1;
-        let pooled = if reuse { proxy::pool_take(&key) } else { None };
+        let pooled = if reuse {
+            proxy_backend::pool_take(&key)
+        } else {
+            None
+        };
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(c) => {
                 c.set_timeout(timeout);
                 c
             }
-            None => match proxy::connect(req, backend, timeout) {
+            None => match proxy_backend::connect(req, backend, timeout) {
                 Ok(c) => c,
                 Err(ConnectError::InError | ConnectError::Failed) => {
                     return Response::error(StatusCode::SERVICE_UNAVAILABLE);
@@ -235,7 +239,7 @@ pub(crate) fn serve(
             match send_body(&mut conn, body, length == RequestBodyLength::Chunked) {
                 Ok(()) => {}
                 Err(SendError::Client(e)) => {
-                    proxy::log(
+                    proxy_backend::log(
                         req,
                         Level::Error,
                         &format!("AH01097: pass request body failed to {key}: {e}"),
@@ -250,14 +254,16 @@ pub(crate) fn serve(
         match read_head(&mut conn, &mut buf, &req.head.method) {
             Ok(p) => break (conn, buf, p),
             Err(HeadError::Eof) if retryable && buf.is_empty() => continue,
-            Err(HeadError::Io(e)) if retryable && buf.is_empty() && !proxy::is_timeout(&e) => {
+            Err(HeadError::Io(e))
+                if retryable && buf.is_empty() && !proxy_backend::is_timeout(&e) =>
+            {
                 continue;
             }
             Err(HeadError::Io(e)) => {
                 return backend_error(req, &key, &e, "error reading status line from");
             }
             Err(HeadError::Eof) => {
-                proxy::log(
+                proxy_backend::log(
                     req,
                     Level::Error,
                     &format!(
@@ -267,7 +273,7 @@ pub(crate) fn serve(
                 return Response::error(StatusCode::BAD_GATEWAY);
             }
             Err(HeadError::Bad(e)) => {
-                proxy::log(
+                proxy_backend::log(
                     req,
                     Level::Error,
                     &format!("AH01102: error reading status line from remote server {key}: {e}"),
@@ -282,7 +288,7 @@ pub(crate) fn serve(
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {
-                proxy::pool_put(&key, conn);
+                proxy_backend::pool_put(&key, conn);
             }
             Body::Empty
         }
@@ -310,8 +316,8 @@ pub(crate) fn serve(
 }
 
 fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {
-    let timeout = proxy::is_timeout(e);
-    proxy::log(
+    let timeout = proxy_backend::is_timeout(e);
+    proxy_backend::log(
         req,
         Level::Error,
         &format!(
@@ -412,7 +418,7 @@ impl ProxyBody {
             && self.keep
             && self.pos >= self.buf.len()
         {
-            proxy::pool_put(&self.key, c);
+            proxy_backend::pool_put(&self.key, c);
         }
     }
 

@@ -24,14 +24,17 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::header;
 use rhttpd_http::{
-    BodyFraming, ByteRange, Method, Precondition, RangeOutcome, RequestHead, StatusCode,
-    Validators, byteranges_boundary, byteranges_content_type, byteranges_part_header,
-    byteranges_trailer, etag_should_be_weak, evaluate_preconditions, evaluate_range, fmt_http_date,
-    if_range_matches, make_etag,
+    BodyFraming, ByteRange, Method, Precondition, RangeOutcome, StatusCode, Validators,
+    byteranges_boundary, byteranges_content_type, byteranges_part_header, byteranges_trailer,
+    etag_should_be_weak, evaluate_preconditions, evaluate_range, fmt_http_date, if_range_matches,
+    make_etag,
 };
 
-use crate::conf::{Options, ServerConfig, VirtualHost};
-use crate::handler::{Body, BodyPart, ConnInfo, Handler, Request, RequestBody, Response};
+use crate::authz::check_symlinks;
+use crate::conf::Options;
+use crate::handler::{
+    Body, BodyPart, DEFAULT_HANDLER, Handler, Request, RequestBody, Response, allow_header,
+};
 use crate::modules::autoindex::{self, IndexOptions};
 use crate::modules::mime::{content_encoding_for, content_type_for};
 use crate::uri::encode_path;
@@ -73,7 +76,7 @@ pub struct StaticFiles;
 
 impl Handler for StaticFiles {
     fn name(&self) -> &'static str {
-        "default-handler"
+        DEFAULT_HANDLER
     }
 
     /// Local files only (a request body, which it discards, is never read inline).
@@ -83,15 +86,6 @@ impl Handler for StaticFiles {
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         serve(req, body)
-    }
-}
-
-/// The `Allow` header value of the default handler (the order Apache 2.4 prints).
-pub fn allow_header(trace_enable: bool) -> &'static str {
-    if trace_enable {
-        "GET,POST,OPTIONS,HEAD,TRACE"
-    } else {
-        "GET,POST,OPTIONS,HEAD"
     }
 }
 
@@ -112,7 +106,7 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
             target.push('?');
             target.push_str(q);
         }
-        return Response::redirect(StatusCode::MOVED_PERMANENTLY, &absolute_url(req, &target));
+        return Response::redirect(StatusCode::MOVED_PERMANENTLY, &req.absolute_url(&target));
     }
 
     let method = &req.head.method;
@@ -166,74 +160,6 @@ fn stat_error_status(e: &io::Error) -> StatusCode {
     match e.kind() {
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         _ => StatusCode::NOT_FOUND,
-    }
-}
-
-/// The URL for `path_and_query` on this server, as `ap_construct_url` builds it with
-/// `UseCanonicalName Off`: the client's Host (and port, if it gave one), else ServerName.
-fn absolute_url(req: &Request<'_>, path_and_query: &str) -> String {
-    absolute_url_for(req.server, req.vhost, req.conn, req.head, path_and_query)
-}
-
-/// [`absolute_url`] from the request's parts (for callers without a [`Request`]).
-pub(crate) fn absolute_url_for(
-    server: &ServerConfig,
-    vhost: &VirtualHost,
-    conn: &ConnInfo,
-    head: &RequestHead,
-    path_and_query: &str,
-) -> String {
-    let local = conn.local;
-    let https = server
-        .listeners
-        .iter()
-        .find(|l| {
-            l.addr == local || (l.addr.ip().is_unspecified() && l.addr.port() == local.port())
-        })
-        .map(|l| l.protocol.eq_ignore_ascii_case("https"))
-        .unwrap_or(local.port() == 443);
-    let (scheme, default_port) = if https { ("https", 443) } else { ("http", 80) };
-    let host_header = head
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|h| !h.is_empty());
-    let (host, port) = match host_header.and_then(split_host_port) {
-        Some((h, p)) => (h.to_ascii_lowercase(), p),
-        None => match vhost.server_name.as_deref().and_then(split_host_port) {
-            Some((h, p)) => (h.to_string(), p),
-            None => match local.ip() {
-                std::net::IpAddr::V4(ip) => (ip.to_string(), Some(local.port())),
-                std::net::IpAddr::V6(ip) => (format!("[{ip}]"), Some(local.port())),
-            },
-        },
-    };
-    match port {
-        Some(p) if p != default_port => format!("{scheme}://{host}:{p}{path_and_query}"),
-        _ => format!("{scheme}://{host}{path_and_query}"),
-    }
-}
-
-/// `host[:port]` or `[v6][:port]`; `None` when malformed.
-fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
-    let (host, rest) = if s.starts_with('[') {
-        let end = s.find(']')?;
-        (&s[..=end], &s[end + 1..])
-    } else {
-        match s.rfind(':') {
-            Some(i) => (&s[..i], &s[i..]),
-            None => (s, ""),
-        }
-    };
-    if host.is_empty() || host.contains(['/', ' ', '@']) {
-        return None;
-    }
-    match rest.strip_prefix(':') {
-        None if rest.is_empty() => Some((host, None)),
-        None => None,
-        Some("") => Some((host, None)),
-        Some(p) => p.parse().ok().map(|p| (host, Some(p))),
     }
 }
 
@@ -462,66 +388,14 @@ fn with_encoding(r: Response, info: &FileInfo) -> Response {
     }
 }
 
-/// Whether the symbolic link `link` may be followed under `opts`: always with
-/// FollowSymLinks; with SymLinksIfOwnerMatch only when the link and its target have
-/// the same owner; never otherwise (Apache AH00037).
-pub fn symlink_allowed(link: &Path, opts: Options) -> bool {
-    if opts.follow_symlinks {
-        return true;
-    }
-    if !opts.symlinks_if_owner_match {
-        return false;
-    }
-    match (fs::symlink_metadata(link), fs::metadata(link)) {
-        (Ok(l), Ok(t)) => l.uid() == t.uid(),
-        _ => false,
-    }
-}
-
-/// Walks the components of `path` below `root` (all of them when `path` is not under
-/// `root`) and refuses any symbolic link that `opts` does not allow (see
-/// [`symlink_allowed`]). Components that do not exist end the walk with `true`: the
-/// missing file is a 404 for the handler, not a symlink refusal.
-pub fn check_symlinks(root: &Path, path: &Path, opts: Options) -> bool {
-    if opts.follow_symlinks {
-        return true;
-    }
-    let (mut cur, rest) = match path.strip_prefix(root) {
-        Ok(rest) => (root.to_path_buf(), rest),
-        Err(_) => (PathBuf::new(), path),
-    };
-    for comp in rest.components() {
-        match comp {
-            Component::Normal(c) => cur.push(c),
-            Component::RootDir => {
-                cur.push("/");
-                continue;
-            }
-            Component::CurDir => continue,
-            // A `..` below the root could escape it: refuse.
-            Component::ParentDir => return false,
-            Component::Prefix(_) => continue,
-        }
-        match fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => {
-                if !symlink_allowed(&cur, opts) {
-                    return false;
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return true,
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conf::{DirConfig, FileETag, OptionsEdit, ServerConfig, ServerTokens, VirtualHost};
+    use crate::conf::{
+        DirConfig, FileETag, MimeTypes, OptionsEdit, ServerConfig, ServerTokens, VirtualHost,
+    };
     use crate::handler::ConnInfo;
     use crate::log::LogLevels;
-    use crate::modules::mime::MimeTypes;
     use rhttpd_http::{HeaderMap, HeaderName, HeaderValue, RequestHead, Version};
     use std::io::Read;
     use std::os::unix::fs::FileExt;
@@ -586,6 +460,10 @@ mod tests {
         }
     }
 
+    fn no_redirect(_: &RequestHead) -> Response {
+        unreachable!("the static-file handler makes no internal redirect")
+    }
+
     fn head(method: &str, query: Option<&str>, headers: &[(&str, &str)]) -> RequestHead {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
@@ -627,6 +505,7 @@ mod tests {
                 uri_path: uri.to_string(),
                 filename: Some(self.root.path().join(rel)),
                 url_prefix: "/".into(),
+                internal_redirect: &no_redirect,
             };
             StaticFiles.handle(&req, body)
         }
@@ -735,6 +614,7 @@ mod tests {
             uri_path: "/null".into(),
             filename: Some(PathBuf::from("/dev/null")),
             url_prefix: "/".into(),
+            internal_redirect: &no_redirect,
         };
         assert_eq!(
             StaticFiles.handle(&req, &mut io::empty()).status,
@@ -962,34 +842,6 @@ mod tests {
     }
 
     #[test]
-    fn symlink_checks() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path();
-        fs::create_dir(root.join("real")).unwrap();
-        fs::write(root.join("real/f"), "x").unwrap();
-        std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
-        std::os::unix::fs::symlink("nowhere", root.join("dangling")).unwrap();
-        let none = Options::default();
-        let owner = Options {
-            symlinks_if_owner_match: true,
-            ..Options::default()
-        };
-        assert!(check_symlinks(root, &root.join("link/f"), Options::DEFAULT));
-        assert!(!check_symlinks(root, &root.join("link/f"), none));
-        assert!(check_symlinks(root, &root.join("real/f"), none));
-        assert!(check_symlinks(root, &root.join("link/f"), owner));
-        assert!(!check_symlinks(root, &root.join("dangling"), owner));
-        assert!(check_symlinks(root, &root.join("missing/x"), none));
-        assert!(!check_symlinks(root, &root.join("real/../link/f"), none));
-        // The root itself may be a link: only components below it are checked.
-        assert!(check_symlinks(
-            &root.join("link"),
-            &root.join("link/f"),
-            none
-        ));
-    }
-
-    #[test]
     fn index_lookup() {
         let d = tempfile::tempdir().unwrap();
         fs::create_dir(d.path().join("index.html")).unwrap();
@@ -1005,16 +857,5 @@ mod tests {
             find_index(d.path(), &["disabled".to_string()], Options::DEFAULT),
             None
         );
-    }
-
-    #[test]
-    fn host_port_parsing() {
-        assert_eq!(split_host_port("a.b:80"), Some(("a.b", Some(80))));
-        assert_eq!(split_host_port("a.b"), Some(("a.b", None)));
-        assert_eq!(split_host_port("[::1]:8"), Some(("[::1]", Some(8))));
-        assert_eq!(split_host_port("[::1]"), Some(("[::1]", None)));
-        assert_eq!(split_host_port("a:b"), None);
-        assert_eq!(split_host_port("[::1"), None);
-        assert_eq!(split_host_port(":80"), None);
     }
 }

@@ -7,23 +7,7 @@ use std::time::Duration;
 
 use crate::conf::ServerConfig;
 
-/// Apache's atoi: optional sign and leading digits; anything else → 0.
-pub fn atoi(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut n: i64 = 0;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if neg { -n } else { n }
-}
+pub use crate::conf::atoi;
 
 /// The last value given for `name` (or its deprecated alias), if any, with a deprecation
 /// note for the alias.

@@ -16,7 +16,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Some(action) = &args.signal {
+    if let Some(action) = args.signal {
         match pidfile::signal_action(&cfg, action) {
             pidfile::SignalOutcome::Done(code) => return code,
             pidfile::SignalOutcome::Start => {}
@@ -27,7 +27,7 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.one_process {
-        return one_process::run(args, cfg);
+        return one_process::run(&cli::load_options(args), cfg);
     }
     // Apache detaches unless told not to; the embedded default configuration is a
     // development setup and stays in the foreground, logging to the terminal.

@@ -16,14 +16,14 @@ use rhttpd_sys::signals::SignalPipe;
 
 use super::listeners;
 use super::pidfile;
-use crate::cli::{self, Args};
-use crate::conf::ServerConfig;
+use crate::conf::{LoadOptions, ServerConfig};
 use crate::conn::{self, NoObserver};
 use crate::log::{self, Level};
 use crate::site::Site;
 use rhttpd_sys::sig;
 
-pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
+/// Serve `cfg`; a restart signal reloads the configuration with `load`.
+pub fn run(load: &LoadOptions, cfg: ServerConfig) -> ExitCode {
     if let Err(e) = crate::site::open_error_log(&cfg) {
         eprintln!(
             "AH00091: rhttpd: could not open error log file {}: {e}",
@@ -114,7 +114,7 @@ pub fn run(args: &Args, cfg: ServerConfig) -> ExitCode {
             if !got.is_empty() {
                 // USR1/HUP: re-read the configuration; keep serving the old one when it
                 // is bad.
-                match crate::conf::load(&cli::load_options(args)) {
+                match crate::conf::load(load) {
                     Ok(new_cfg) => match Site::new(new_cfg, Vec::new()) {
                         Ok(g) => {
                             let _ = crate::site::open_error_log(&g.cfg);

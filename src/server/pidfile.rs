@@ -1,5 +1,6 @@
-//! PidFile handling and `-k start|stop|restart|graceful|graceful-stop`: the config has
-//! been read and checked by the time these run, so a bad config never signals anything.
+//! PidFile handling and `-k start|stop|restart|graceful|graceful-stop`: the command line
+//! rejects any other `-k` argument, and the config has been read and checked by the time
+//! these run, so a bad config never signals anything.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,6 +58,30 @@ pub fn remove(path: &Path) {
     }
 }
 
+/// A `-k` argument (Apache's `ap_mpm_rewrite_args` accepts exactly these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalAction {
+    Start,
+    Stop,
+    Restart,
+    Graceful,
+    GracefulStop,
+}
+
+impl SignalAction {
+    /// `None` for anything but `start|stop|restart|graceful|graceful-stop`.
+    pub fn parse(arg: &str) -> Option<SignalAction> {
+        Some(match arg {
+            "start" => SignalAction::Start,
+            "stop" => SignalAction::Stop,
+            "restart" => SignalAction::Restart,
+            "graceful" => SignalAction::Graceful,
+            "graceful-stop" => SignalAction::GracefulStop,
+            _ => return None,
+        })
+    }
+}
+
 pub enum SignalOutcome {
     /// Nothing more to do: exit with this code.
     Done(ExitCode),
@@ -65,10 +90,10 @@ pub enum SignalOutcome {
 }
 
 /// Apache's `ap_signal_server`.
-pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
+pub fn signal_action(cfg: &ServerConfig, action: SignalAction) -> SignalOutcome {
     let pid = running_pid(cfg);
     let sig = match action {
-        "start" => {
+        SignalAction::Start => {
             return match pid {
                 Some(p) => {
                     println!("rhttpd (pid {p}) already running");
@@ -77,17 +102,10 @@ pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
                 None => SignalOutcome::Start,
             };
         }
-        "stop" => sig::TERM,
-        "restart" => sig::HUP,
-        "graceful" => sig::USR1,
-        "graceful-stop" => sig::WINCH,
-        other => {
-            eprintln!(
-                "rhttpd: invalid -k argument '{other}'\n{}",
-                crate::cli::usage()
-            );
-            return SignalOutcome::Done(ExitCode::from(1));
-        }
+        SignalAction::Stop => sig::TERM,
+        SignalAction::Restart => sig::HUP,
+        SignalAction::Graceful => sig::USR1,
+        SignalAction::GracefulStop => sig::WINCH,
     };
     match pid {
         Some(p) => match rhttpd_sys::process::send_signal(p, sig) {
@@ -98,7 +116,7 @@ pub fn signal_action(cfg: &ServerConfig, action: &str) -> SignalOutcome {
             }
         },
         None => {
-            if action == "restart" || action == "graceful" {
+            if matches!(action, SignalAction::Restart | SignalAction::Graceful) {
                 println!("rhttpd not running, trying to start");
                 SignalOutcome::Start
             } else if cfg.pid_file.exists() {

@@ -7,7 +7,7 @@ use rhttpd_config::{ConfigError, Directive};
 
 use super::Builder;
 use crate::conf::ServerTokens;
-use crate::conf::values::{err, flag, number, parse_listen};
+use crate::conf::values::{atoi, err, flag, number, parse_listen};
 
 impl Builder {
     pub(super) fn global_directive(&mut self, d: &Directive) -> Result<(), ConfigError> {
@@ -88,12 +88,12 @@ impl Builder {
             "SeeRequestTail" => self.cfg.see_request_tail = flag(d),
             "GracefulShutdownTimeout" => {
                 // Apache reads it with atoi: `5s` is 5, junk is 0 (no timeout).
-                let n = crate::mpm::settings::atoi(a0).max(0);
+                let n = atoi(a0).max(0);
                 self.cfg.graceful_shutdown_timeout = Duration::from_secs(n as u64)
             }
             "ThreadStackSize" => {
                 // mpm_common's strtol: leading digits; a negative value is an error.
-                if crate::mpm::settings::atoi(a0) < 0 {
+                if atoi(a0) < 0 {
                     return Err(err(
                         &d.location,
                         format!("Invalid ThreadStackSize value: {a0}"),
@@ -119,7 +119,7 @@ impl Builder {
                 self.cfg.mpm_directives.push(d.clone());
             }
             _ => {
-                let is_mpm = crate::modules::MODULES
+                let is_mpm = crate::conf::tables::MODULES
                     .iter()
                     .filter(|m| m.name.starts_with("mpm_") && m.name != "mpm_common_module")
                     .any(|m| m.directives.iter().any(|s| s.name == d.name));

@@ -18,8 +18,8 @@ use rhttpd_config::{ConfigError, Location, Node, ParseOptions, Section};
 
 use super::values::{err, parse_vhost_addr};
 use super::*;
+use crate::conf::MimeTypes;
 use crate::log::{LogFormats, LogLevels};
-use crate::modules::mime::MimeTypes;
 
 /// What the command line contributes to loading.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +41,7 @@ pub fn load(opts: &LoadOptions) -> Result<ServerConfig, ConfigError> {
         defines: opts.defines.clone(),
         pre_directives: opts.pre_directives.clone(),
         post_directives: opts.post_directives.clone(),
-        modules: crate::modules::MODULES,
+        modules: crate::conf::tables::MODULES,
         embedded: opts.embedded,
     })?;
     let mut b = Builder::new(&parsed.server_root, opts.file.clone());

@@ -48,7 +48,7 @@ const DETAILS_LEGEND: &str = "</table>\n \
 
 /// HTML-escapes `s` (`< > & "`).
 pub fn esc(s: &str) -> String {
-    crate::pipeline::html_escape(s)
+    crate::error_pages::html_escape(s)
 }
 
 /// `ap_escape_logitem` then HTML escaping: control bytes, `"` and `\` are shown as

@@ -28,8 +28,8 @@ use http::header::{ALLOW, CONTENT_TYPE, REFRESH};
 use rhttpd_http::{Method, StatusCode};
 
 use crate::conf::{ServerConfig, ServerTokens};
+use crate::error_pages::server_banner;
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
-use crate::pipeline::server_banner;
 use crate::scoreboard::{Scoreboard, now_micros};
 
 pub use report::{CellRow, Env, ProcRow, Report, Totals};
@@ -293,7 +293,7 @@ fn strip_port(host: &str) -> &str {
 /// Apache's `ap_psignature("<hr />\n", r)`.
 fn signature(req: &Request<'_>, env: &Env) -> String {
     use crate::conf::ServerSignature;
-    use crate::pipeline::html_escape;
+    use crate::error_pages::html_escape;
     let sig = req.dir.server_signature();
     if sig == ServerSignature::Off {
         return String::new();

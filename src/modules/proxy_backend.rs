@@ -1,0 +1,242 @@
+//! mod_proxy's backend connections, shared by the protocol modules (`proxy_http.rs`,
+//! `proxy_fcgi.rs`): connections over TCP or a Unix socket, a small per-process pool of
+//! idle connections keyed by backend, and the error state of a backend after a failed
+//! connect (`retry=`, 60 s by default), during which requests get 503 without a
+//! connection attempt.
+//!
+//! The pool and the error state are per process (each prefork child, or each
+//! worker/event child shared by its threads); Apache keeps the error state in shared
+//! memory, so here each child learns of a dead backend on its own first failure.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::conf::proxy::{Backend, BackendAddr, Scheme};
+use crate::handler::Request;
+use crate::log::Level;
+
+/// Idle connections kept per backend and process.
+const POOL_PER_BACKEND: usize = 16;
+
+/// A message from mod_proxy about `req`.
+pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
+    crate::log::log("proxy", level, Some(req.conn.client), msg);
+}
+
+/// A connection to a backend.
+pub(crate) enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Conn {
+    pub(crate) fn set_timeout(&self, t: Duration) {
+        let t = Some(t.max(Duration::from_millis(1)));
+        match self {
+            Conn::Tcp(s) => {
+                let _ = s.set_read_timeout(t);
+                let _ = s.set_write_timeout(t);
+            }
+            Conn::Unix(s) => {
+                let _ = s.set_read_timeout(t);
+                let _ = s.set_write_timeout(t);
+            }
+        }
+    }
+
+    /// An idle pooled connection is usable when the backend has neither closed it nor
+    /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`).
+    fn is_reusable(&self) -> bool {
+        let mut b = [0u8; 1];
+        let r = match self {
+            Conn::Tcp(s) => {
+                let _ = s.set_nonblocking(true);
+                let r = s.peek(&mut b);
+                let _ = s.set_nonblocking(false);
+                r
+            }
+            Conn::Unix(s) => {
+                // No stable peek on Unix sockets: a byte read here would make the
+                // connection unusable anyway.
+                let _ = s.set_nonblocking(true);
+                let r = (&*s).read(&mut b);
+                let _ = s.set_nonblocking(false);
+                r
+            }
+        };
+        matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+}
+
+/// Why no connection could be had.
+pub(crate) enum ConnectError {
+    /// The backend is in error state (a recent connect failed).
+    InError,
+    Failed,
+}
+
+type Pool = HashMap<String, Vec<Conn>>;
+static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Default::default);
+static DOWN: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
+
+fn pool() -> MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn down() -> MutexGuard<'static, HashMap<String, Instant>> {
+    DOWN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Take an idle connection to `key` that is still usable.
+pub(crate) fn pool_take(key: &str) -> Option<Conn> {
+    let mut p = pool();
+    let list = p.get_mut(key)?;
+    while let Some(c) = list.pop() {
+        if c.is_reusable() {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// Give back a connection whose last response ended cleanly.
+pub(crate) fn pool_put(key: &str, conn: Conn) {
+    let mut p = pool();
+    let list = p.entry(key.to_string()).or_default();
+    if list.len() < POOL_PER_BACKEND {
+        list.push(conn);
+    }
+}
+
+fn in_error(key: &str) -> bool {
+    let mut d = down();
+    match d.get(key) {
+        Some(until) if Instant::now() < *until => true,
+        Some(_) => {
+            d.remove(key);
+            false
+        }
+        None => false,
+    }
+}
+
+/// Open a new connection to `backend` (or refuse while it is in error state). A failed
+/// connect puts the backend in error state for `retry=` and logs as Apache does.
+pub(crate) fn connect(
+    req: &Request<'_>,
+    backend: &Backend,
+    io_timeout: Duration,
+) -> Result<Conn, ConnectError> {
+    let key = backend.key();
+    let proto = match backend.scheme {
+        Scheme::Http => "HTTP",
+        Scheme::Fcgi => "FCGI",
+    };
+    if in_error(&key) {
+        log(
+            req,
+            Level::Error,
+            &format!("AH00940: {proto}: disabled connection for ({key})"),
+        );
+        return Err(ConnectError::InError);
+    }
+    let connect_timeout = backend.params.connect_timeout.unwrap_or(io_timeout);
+    let result = match &backend.addr {
+        BackendAddr::Unix(path) => UnixStream::connect(path).map(Conn::Unix),
+        BackendAddr::Tcp { host, port } => {
+            (host.as_str(), *port).to_socket_addrs().and_then(|addrs| {
+                let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+                for a in addrs {
+                    match TcpStream::connect_timeout(&a, connect_timeout) {
+                        Ok(s) => {
+                            let _ = s.set_nodelay(true);
+                            if backend.params.tcp_keepalive {
+                                let _ = socket2::SockRef::from(&s).set_keepalive(true);
+                            }
+                            return Ok(Conn::Tcp(s));
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
+            })
+        }
+    };
+    match result {
+        Ok(c) => {
+            c.set_timeout(io_timeout);
+            Ok(c)
+        }
+        Err(e) => {
+            log(
+                req,
+                Level::Error,
+                &format!(
+                    "{}: AH00957: {}: attempt to connect to {key} ({key}) failed",
+                    crate::log::os_error_text(&e),
+                    proto.to_ascii_lowercase()
+                ),
+            );
+            let retry = backend.params.retry;
+            if !retry.is_zero() {
+                down().insert(key.clone(), Instant::now() + retry);
+                log(
+                    req,
+                    Level::Error,
+                    &format!(
+                        "AH00959: ap_proxy_connect_backend disabling worker for ({key}) for {}s",
+                        retry.as_secs()
+                    ),
+                );
+            }
+            log(
+                req,
+                Level::Error,
+                &format!("AH01114: {proto}: failed to make connection to backend: {key}"),
+            );
+            Err(ConnectError::Failed)
+        }
+    }
+}
+
+/// The read/write timeout for a backend: `timeout=`, else ProxyTimeout, else Timeout.
+pub(crate) fn io_timeout(req: &Request<'_>, backend: &Backend) -> Duration {
+    backend
+        .params
+        .timeout
+        .or(req.vhost.proxy.timeout)
+        .unwrap_or(req.vhost.timeout)
+}
+
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

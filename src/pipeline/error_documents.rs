@@ -1,0 +1,161 @@
+//! `ErrorDocument`: the error response for a request, as the vhost and the request's
+//! sections configure it — quoted text, a remote URL (302), or a local document served
+//! by internal redirect with the original status — else Apache's built-in page.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, LOCATION};
+use rhttpd_http::{HeaderValue, Method, RequestHead, StatusCode};
+
+use super::mapping::{map_to_file, merged_dir_config};
+use super::{Handlers, NeedsWorker, Outcome, route};
+use crate::conf::{self, ErrorDocument, ServerConfig, VirtualHost};
+use crate::error_pages::{error_page, html_response};
+use crate::handler::{Body, ConnInfo, Response};
+use crate::uri;
+
+/// The error response for a request whose body failed (413, 400 ...), with the
+/// request's ErrorDocument if it has one.
+pub fn error_response_for(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    status: StatusCode,
+) -> Response {
+    let sel = conf::vhost::select(cfg, conn.local, head.host.as_deref());
+    let host = conf::vhost::host(cfg, sel);
+    let mut out = Outcome {
+        vhost: sel,
+        ..Outcome::default()
+    };
+    if let Ok(p) = uri::decode_path(&head.path) {
+        out.filename = Some(map_to_file(host, &p).0);
+        out.uri_path = p;
+    }
+    error_response(
+        cfg,
+        host,
+        handlers,
+        conn,
+        head,
+        Response::error(status),
+        &out,
+    )
+}
+
+pub(super) fn error_response(
+    cfg: &ServerConfig,
+    host: &VirtualHost,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    resp: Response,
+    out: &Outcome,
+) -> Response {
+    let status = resp.status;
+    let dir = match &out.filename {
+        Some(f) => merged_dir_config(host, f, &out.uri_path),
+        None => host.base_dir.clone(),
+    };
+    let location = resp
+        .headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let method = head.method.as_str();
+    let hh = head.host.as_deref();
+    let port = conn.local.port();
+    let sig = dir.server_signature();
+    let html = |body: Bytes| {
+        let mut r = html_response(status, body);
+        for (k, v) in resp.headers.iter() {
+            if k != CONTENT_TYPE {
+                r.headers.insert(k.clone(), v.clone());
+            }
+        }
+        r
+    };
+    match dir.error_documents.get(&status.as_u16()) {
+        Some(ErrorDocument::Text(t)) => html(Bytes::from(t.clone())),
+        Some(ErrorDocument::Remote(url)) => {
+            let mut r = Response::redirect(StatusCode::FOUND, url);
+            let page = error_page(
+                cfg,
+                host,
+                sig,
+                StatusCode::FOUND,
+                method,
+                hh,
+                Some(url),
+                port,
+            );
+            r.body = Body::Bytes(page);
+            r.error_page = false;
+            r.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=iso-8859-1"),
+            );
+            r
+        }
+        Some(ErrorDocument::Local(path)) => {
+            // Internal redirect: serve the local document with the original status.
+            let mut sub = head.clone();
+            sub.method = Method::GET;
+            let (p, q) = match path.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (path.clone(), None),
+            };
+            sub.path = p;
+            sub.query = q;
+            sub.headers.remove(http::header::RANGE);
+            sub.headers.remove(http::header::IF_MODIFIED_SINCE);
+            sub.headers.remove(http::header::IF_NONE_MATCH);
+            let mut none = std::io::empty();
+            let mut sub_out = Outcome::default();
+            let inner = match route(
+                cfg,
+                host,
+                handlers,
+                conn,
+                &sub,
+                &mut none,
+                &mut sub_out,
+                false,
+            ) {
+                Ok(r) => r,
+                Err(NeedsWorker) => Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            };
+            if inner.error_page || !inner.status.is_success() {
+                // The error document itself failed: Apache appends a note; we fall back
+                // to the built-in page.
+                html(error_page(
+                    cfg,
+                    host,
+                    sig,
+                    status,
+                    method,
+                    hh,
+                    location.as_deref(),
+                    port,
+                ))
+            } else {
+                let mut r = inner;
+                r.status = status;
+                r.headers.remove(http::header::ETAG);
+                r.headers.remove(http::header::LAST_MODIFIED);
+                r.headers.remove(http::header::ACCEPT_RANGES);
+                r
+            }
+        }
+        _ => html(error_page(
+            cfg,
+            host,
+            sig,
+            status,
+            method,
+            hh,
+            location.as_deref(),
+            port,
+        )),
+    }
+}

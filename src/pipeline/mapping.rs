@@ -1,0 +1,282 @@
+//! URL-to-file mapping and the per-directory configuration of a request: mod_alias's
+//! `Redirect`, `Alias`/`ScriptAlias`/DocumentRoot, and the merge of `<Directory>`,
+//! `<DirectoryMatch>`, `<Files>`/`<FilesMatch>` and `<Location>`/`<LocationMatch>`
+//! sections in Apache's order.
+
+use std::path::{Path, PathBuf};
+
+use rhttpd_http::StatusCode;
+
+use crate::conf::{self, DirConfig, PathPattern, SectionMatch, VirtualHost};
+use crate::handler::Response;
+use crate::uri;
+
+/// A URL prefix match on path-segment boundaries (`/foo` matches `/foo` and `/foo/x`,
+/// not `/foobar`; `/foo/` matches only below `/foo/`). Returns the remainder.
+fn prefix_match<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
+        Some(rest)
+    } else {
+        None
+    }
+}
+
+pub(super) fn redirect_for(
+    host: &VirtualHost,
+    uri_path: &str,
+    query: Option<&str>,
+) -> Option<Response> {
+    for r in &host.redirects {
+        let Some(rest) = prefix_match(&r.url, uri_path) else {
+            continue;
+        };
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FOUND);
+        return Some(match &r.target {
+            Some(t) => {
+                let mut loc = format!("{t}{}", uri::encode_path(rest));
+                if let Some(q) = query {
+                    loc.push('?');
+                    loc.push_str(q);
+                }
+                Response::redirect(status, &loc)
+            }
+            None => Response::error(status),
+        });
+    }
+    None
+}
+
+/// Alias/ScriptAlias/DocumentRoot mapping: (file, URL prefix replaced, alias handler).
+pub(super) fn map_to_file(host: &VirtualHost, uri_path: &str) -> (PathBuf, String, Option<String>) {
+    for a in &host.aliases {
+        if let Some(rest) = prefix_match(&a.url, uri_path) {
+            let mut p = a.path.to_string_lossy().into_owned();
+            if !rest.is_empty() && !p.ends_with('/') && !rest.starts_with('/') {
+                p.push('/');
+            }
+            p.push_str(rest);
+            return (PathBuf::from(p), a.url.clone(), a.handler.clone());
+        }
+    }
+    let mut p = host.document_root.to_string_lossy().into_owned();
+    p.push_str(uri_path);
+    (PathBuf::from(p), String::new(), None)
+}
+
+/// The directory below which symlinks are checked for this URL.
+pub(super) fn file_root(host: &VirtualHost, uri_path: &str) -> PathBuf {
+    for a in &host.aliases {
+        if prefix_match(&a.url, uri_path).is_some() {
+            return a.path.clone();
+        }
+    }
+    host.document_root.clone()
+}
+
+/// Does a non-regex `<Directory>` pattern apply to `path` (the pattern or below it)?
+fn directory_matches(pattern: &str, path: &str) -> bool {
+    if pattern == "/" {
+        return true;
+    }
+    let pat: Vec<&str> = pattern.split('/').collect();
+    let comps: Vec<&str> = path.split('/').collect();
+    if comps.len() < pat.len() {
+        return false;
+    }
+    pat.iter()
+        .zip(comps.iter())
+        .all(|(p, c)| conf::vhost::wildcard_match(p, c) && (p.contains(['*', '?']) || p == c))
+}
+
+/// `<Files>` (`prefix_mode` false: the whole base name) and `<Location>` (`prefix_mode`
+/// true) matching. For `<Location>`, as Apache 2.4's `ap_location_walk`: a wildcard
+/// pattern must match the whole URL path with `*`/`?` not crossing `/`
+/// (`apr_fnmatch(APR_FNM_PATHNAME)`); a plain one is a case-sensitive prefix that ends
+/// on a segment boundary (`/private` covers `/private`, `/private/x`, not `/privateer`).
+fn pattern_matches(p: &PathPattern, text: &str, prefix_mode: bool) -> bool {
+    match p {
+        PathPattern::Regex(re) => re.is_match(text),
+        PathPattern::Wildcard(w) => {
+            if prefix_mode {
+                if w.contains(['*', '?', '[']) {
+                    fnmatch_pathname(w.as_bytes(), text.as_bytes())
+                } else {
+                    location_prefix_matches(w, text)
+                }
+            } else {
+                conf::vhost::wildcard_match(w, text)
+            }
+        }
+    }
+}
+
+/// A plain `<Location>` path: a prefix of the URL path ending at a `/` or at its end.
+fn location_prefix_matches(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// `fnmatch(3)` with `FNM_PATHNAME`, case-sensitive: `*` and `?` never match `/`,
+/// `[...]` (with `!`/`^` negation and ranges) matches one non-`/` byte.
+fn fnmatch_pathname(p: &[u8], t: &[u8]) -> bool {
+    match p.split_first() {
+        None => t.is_empty(),
+        Some((b'*', rest)) => {
+            let rest = {
+                let mut r = rest;
+                while let Some((b'*', more)) = r.split_first() {
+                    r = more;
+                }
+                r
+            };
+            let mut i = 0;
+            loop {
+                if fnmatch_pathname(rest, &t[i..]) {
+                    return true;
+                }
+                if i >= t.len() || t[i] == b'/' {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        Some((b'?', rest)) => match t.split_first() {
+            Some((c, tr)) if *c != b'/' => fnmatch_pathname(rest, tr),
+            _ => false,
+        },
+        Some((b'[', rest)) => {
+            let Some((c, tr)) = t.split_first() else {
+                return false;
+            };
+            let (negate, mut body) = match rest.split_first() {
+                Some((b'!' | b'^', b)) => (true, b),
+                _ => (false, rest),
+            };
+            let mut matched = false;
+            let mut first = true;
+            loop {
+                match body {
+                    // No closing bracket: `[` is a literal.
+                    [] => return *c == b'[' && fnmatch_pathname(rest, tr),
+                    [b']', after @ ..] if !first => {
+                        return *c != b'/' && matched != negate && fnmatch_pathname(after, tr);
+                    }
+                    [lo, b'-', hi, after @ ..] if *hi != b']' => {
+                        matched |= (*lo..=*hi).contains(c);
+                        body = after;
+                    }
+                    [x, after @ ..] => {
+                        matched |= x == c;
+                        body = after;
+                    }
+                }
+                first = false;
+            }
+        }
+        Some((b'\\', [esc, rest @ ..])) => {
+            t.first() == Some(esc) && fnmatch_pathname(rest, &t[1..])
+        }
+        Some((x, rest)) => t.first() == Some(x) && fnmatch_pathname(rest, &t[1..]),
+    }
+}
+
+/// The per-directory configuration for a file and URL (Apache's merge order).
+pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) -> DirConfig {
+    let mut dc = host.base_dir.clone();
+    let fname = filename.to_string_lossy();
+    // <Directory> (non-regex), fewest components first; stable for equal depth.
+    let mut dirs: Vec<(usize, &conf::DirSection)> = host
+        .sections
+        .iter()
+        .filter_map(|s| match &s.matcher {
+            SectionMatch::Directory(PathPattern::Wildcard(w)) => {
+                directory_matches(w, &fname).then(|| (w.matches('/').count(), s))
+            }
+            _ => None,
+        })
+        .collect();
+    dirs.sort_by_key(|(depth, _)| *depth);
+    for (_, s) in dirs {
+        dc = dc.merge(&s.config);
+    }
+    // <DirectoryMatch>: matched against the directory of the file.
+    let dir_of = filename
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for s in &host.sections {
+        if let SectionMatch::Directory(PathPattern::Regex(re)) = &s.matcher
+            && (re.is_match(&dir_of) || re.is_match(&fname))
+        {
+            dc = dc.merge(&s.config);
+        }
+    }
+    let base = filename
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for s in &host.sections {
+        if let SectionMatch::Files(p) = &s.matcher
+            && pattern_matches(p, &base, false)
+        {
+            dc = dc.merge(&s.config);
+        }
+    }
+    for s in &host.sections {
+        if let SectionMatch::Location(p) = &s.matcher
+            && pattern_matches(p, uri_path, true)
+        {
+            dc = dc.merge(&s.config);
+        }
+    }
+    dc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_matching_respects_segments() {
+        assert_eq!(prefix_match("/foo", "/foo"), Some(""));
+        assert_eq!(prefix_match("/foo", "/foo/x"), Some("/x"));
+        assert_eq!(prefix_match("/foo", "/foobar"), None);
+        assert_eq!(prefix_match("/foo/", "/foo"), None);
+        assert_eq!(prefix_match("/foo/", "/foo/x"), Some("x"));
+    }
+
+    #[test]
+    fn directory_patterns() {
+        assert!(directory_matches("/var/www", "/var/www/index.html"));
+        assert!(directory_matches("/var/www", "/var/www"));
+        assert!(!directory_matches("/var/www", "/var/wwwx/a"));
+        assert!(directory_matches("/var/*/htdocs", "/var/site/htdocs/a"));
+        assert!(directory_matches("/", "/anything"));
+    }
+
+    #[test]
+    fn location_matching_is_apache_s() {
+        let w = |s: &str| PathPattern::Wildcard(s.to_string());
+        assert!(pattern_matches(&w("/private"), "/private", true));
+        assert!(pattern_matches(&w("/private"), "/private/x.txt", true));
+        assert!(!pattern_matches(&w("/private"), "/privateer.txt", true));
+        assert!(!pattern_matches(&w("/private"), "/Private/x", true));
+        assert!(pattern_matches(&w("/p2/"), "/p2/z.txt", true));
+        assert!(!pattern_matches(&w("/p2/"), "/p2", true));
+        assert!(pattern_matches(&w("/"), "/anything", true));
+        // Wildcards: the whole path, `*` not crossing `/`.
+        assert!(pattern_matches(&w("/w*"), "/w1x.txt", true));
+        assert!(pattern_matches(&w("/w*"), "/w1", true));
+        assert!(!pattern_matches(&w("/w*"), "/w1/w.txt", true));
+        assert!(pattern_matches(&w("/w*/*"), "/w1/w.txt", true));
+        assert!(pattern_matches(&w("/a?c"), "/abc", true));
+        assert!(!pattern_matches(&w("/a?c"), "/a/c", true));
+        assert!(pattern_matches(&w("/[a-c]x"), "/bx", true));
+        assert!(!pattern_matches(&w("/[!a-c]x"), "/bx", true));
+        assert!(pattern_matches(&w("/[!a-c]x"), "/dx", true));
+        assert!(pattern_matches(&w("/x[*"), "/x[yz", true));
+    }
+}

@@ -1,0 +1,304 @@
+//! The request core: from a parsed request head to a finished [`Response`], the same
+//! under every MPM. Steps, in Apache's order:
+//!
+//! 1. virtual host by local address and Host (`conf::vhost`);
+//! 2. method screening (TRACE, `OPTIONS *`, CONNECT);
+//! 3. URL decoding and normalisation (`uri`), 400/404 on bad paths;
+//! 4. mod_alias `Redirect`, then `Alias`/`ScriptAlias`/DocumentRoot mapping;
+//! 5. merge of the per-directory configuration: server/vhost base, `<Directory>`
+//!    (shortest first), `<DirectoryMatch>`, `<Files>`/`<FilesMatch>`, `<Location>`/
+//!    `<LocationMatch>`;
+//! 6. authorisation (`Require`), symlink policy;
+//! 7. handler choice (a handler that claims the URL, e.g. mod_proxy's ProxyPass; then
+//!    `SetHandler`, `AddHandler`, ScriptAlias, the default handler) and run;
+//! 8. error documents (`ErrorDocument` or Apache's built-in pages).
+//!
+//! Handlers are reached only through the registry ([`Handlers`], built by `Site::new`):
+//! this module names no module. Mapping and the section merge are in `mapping.rs`,
+//! `ErrorDocument` in `error_documents.rs`; authorisation and the symlink policy in
+//! `authz.rs`, the built-in error pages in `error_pages.rs`.
+
+mod error_documents;
+mod mapping;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE};
+use rhttpd_http::{Method, RequestHead, StatusCode};
+
+use crate::authz::{authorized, check_symlinks};
+use crate::conf::{DirConfig, ServerConfig, VirtualHost};
+use crate::handler::{Body, ConnInfo, Request, RequestBody, Response, absolute_url, allow_header};
+use crate::log::Level;
+use crate::uri::{self, UriError};
+
+pub use crate::error_pages::{bare_error, error_page, html_escape, server_banner};
+pub use crate::handler::Handlers;
+use error_documents::error_response;
+pub use error_documents::error_response_for;
+pub use mapping::merged_dir_config;
+use mapping::{file_root, map_to_file, redirect_for};
+
+/// What the connection driver needs besides the response, for logging and the
+/// scoreboard.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// `None` = main server, `Some(i)` = `cfg.vhosts[i]`.
+    pub vhost: Option<usize>,
+    pub uri_path: String,
+    pub filename: Option<PathBuf>,
+    /// The status before an ErrorDocument redirect replaced the response (`%<s`).
+    pub original_status: u16,
+}
+
+/// Run one request. `body` reads the request body from the connection.
+pub fn process(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+) -> (Response, Outcome) {
+    match run(cfg, handlers, conn, head, body, false) {
+        Ok(r) => r,
+        // Not reachable: only inline runs defer to a worker.
+        Err(NeedsWorker) => (
+            Response::error(StatusCode::INTERNAL_SERVER_ERROR),
+            Outcome::default(),
+        ),
+    }
+}
+
+/// The request would run a handler that may block (CGI, proxy ...): the event MPM's
+/// listener hands such requests to a worker thread instead of running them inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsWorker;
+
+/// Run one request on a thread that must not block (the event listener): like
+/// [`process`], but stops with [`NeedsWorker`] before running a handler that may block.
+/// Nothing observable has happened by then, so a worker can run the request afresh.
+pub fn process_inline(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+) -> Result<(Response, Outcome), NeedsWorker> {
+    let mut none = std::io::empty();
+    run(cfg, handlers, conn, head, &mut none, true)
+}
+
+fn run(
+    cfg: &ServerConfig,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+    inline: bool,
+) -> Result<(Response, Outcome), NeedsWorker> {
+    let sel = crate::conf::vhost::select(cfg, conn.local, head.host.as_deref());
+    let host = crate::conf::vhost::host(cfg, sel);
+    let mut out = Outcome {
+        vhost: sel,
+        ..Outcome::default()
+    };
+    let mut resp = route(cfg, host, handlers, conn, head, body, &mut out, inline)?;
+    out.original_status = resp.status.as_u16();
+    if resp.error_page {
+        resp = error_response(cfg, host, handlers, conn, head, resp, &out);
+    }
+    Ok((resp, out))
+}
+
+#[allow(clippy::too_many_arguments)] // the request's parts, passed through as they are
+fn route(
+    cfg: &ServerConfig,
+    host: &VirtualHost,
+    handlers: &Handlers,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    body: &mut RequestBody<'_>,
+    out: &mut Outcome,
+    inline: bool,
+) -> Result<Response, NeedsWorker> {
+    if head.method == Method::TRACE {
+        if !host.trace_enable {
+            return Ok(Response::error(StatusCode::METHOD_NOT_ALLOWED));
+        }
+        return Ok(trace_echo(head));
+    }
+    if head.method == Method::CONNECT {
+        return Ok(Response::error(StatusCode::METHOD_NOT_ALLOWED));
+    }
+    if head.path == "*" {
+        // OPTIONS * (the parser only accepts `*` with OPTIONS).
+        return Ok(options_response(host));
+    }
+    let uri_path = match uri::decode_path(&head.path) {
+        Ok(p) => p,
+        Err(UriError::BadRequest) => return Ok(Response::error(StatusCode::BAD_REQUEST)),
+        Err(UriError::NotFound) => return Ok(Response::error(StatusCode::NOT_FOUND)),
+    };
+    out.uri_path = uri_path.clone();
+
+    if let Some(r) = redirect_for(host, &uri_path, head.query.as_deref()) {
+        return Ok(r);
+    }
+
+    let (filename, url_prefix, alias_handler) = map_to_file(host, &uri_path);
+    out.filename = Some(filename.clone());
+    let dir = merged_dir_config(host, &filename, &uri_path);
+
+    if !authorized(&dir, conn, head) {
+        crate::log::log(
+            "authz_core",
+            Level::Error,
+            Some(conn.client),
+            &format!(
+                "AH01630: client denied by server configuration: {}",
+                filename.display()
+            ),
+        );
+        return Ok(Response::error(StatusCode::FORBIDDEN));
+    }
+
+    // mod_alias's fixup: Redirect inside <Location>/<Directory>.
+    if let Some((status, target)) = dir.section_redirect(&uri_path, head.query.as_deref()) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+        return Ok(match target {
+            Some(t) if t.starts_with('/') => {
+                Response::redirect(status, &absolute_url(cfg, host, conn, head, &t))
+            }
+            Some(t) => Response::redirect(status, &t),
+            None => Response::error(status),
+        });
+    }
+
+    let chosen = match handlers.claiming(host, &uri_path) {
+        Some(h) => Some(h.clone()),
+        None => match choose_handler(&dir, &filename, alias_handler.as_deref()) {
+            Some(name) => match handlers.find(&name) {
+                Some(h) => Some(h.clone()),
+                None if alias_handler.is_some() || name == "cgi-script" => {
+                    // A script area whose handler rhttpd does not have: never serve
+                    // the script source.
+                    crate::log::log(
+                        "core",
+                        Level::Error,
+                        Some(conn.client),
+                        &format!(
+                            "AH00130: handler '{name}' not found for: {}",
+                            filename.display()
+                        ),
+                    );
+                    return Ok(Response::error(StatusCode::FORBIDDEN));
+                }
+                None => handlers.default_handler().cloned(),
+            },
+            None => handlers.default_handler().cloned(),
+        },
+    };
+    let Some(handler) = chosen else {
+        crate::log::log(
+            "core",
+            Level::Error,
+            Some(conn.client),
+            &format!(
+                "no default handler registered, cannot serve: {}",
+                filename.display()
+            ),
+        );
+        return Ok(Response::error(StatusCode::INTERNAL_SERVER_ERROR));
+    };
+    let is_default = handlers
+        .default_handler()
+        .is_some_and(|d| Arc::ptr_eq(&handler, d));
+
+    if is_default {
+        let root = file_root(host, &uri_path);
+        if !check_symlinks(&root, &filename, dir.options()) {
+            crate::log::log(
+                "core",
+                Level::Error,
+                Some(conn.client),
+                &format!(
+                    "AH00037: Symbolic link not allowed or link target not accessible: {}",
+                    filename.display()
+                ),
+            );
+            return Ok(Response::error(StatusCode::FORBIDDEN));
+        }
+        if head.method == Method::OPTIONS {
+            return Ok(options_response(host));
+        }
+    }
+
+    let internal_redirect =
+        |sub: &RequestHead| process(cfg, handlers, conn, sub, &mut std::io::empty()).0;
+    let req = Request {
+        head,
+        conn,
+        server: cfg,
+        vhost: host,
+        dir: &dir,
+        uri_path,
+        filename: Some(filename),
+        url_prefix,
+        internal_redirect: &internal_redirect,
+    };
+    if inline && handler.may_block() {
+        return Err(NeedsWorker);
+    }
+    let resp = handler.handle(&req, body);
+    if resp.status == StatusCode::NOT_FOUND && is_default {
+        crate::log::log(
+            "core",
+            Level::Info,
+            Some(conn.client),
+            &format!(
+                "AH00128: File does not exist: {}",
+                req.filename.as_deref().unwrap_or(Path::new("")).display()
+            ),
+        );
+    }
+    Ok(resp)
+}
+
+/// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler
+/// prints it (`GET,POST,OPTIONS,HEAD[,TRACE]`), as for 405/501 from the static handler.
+fn options_response(host: &VirtualHost) -> Response {
+    Response::new(StatusCode::OK, Body::Empty).header(ALLOW, allow_header(host.trace_enable))
+}
+
+fn trace_echo(head: &RequestHead) -> Response {
+    let mut text = format!("{}\r\n", head.request_line);
+    for (k, v) in &head.headers {
+        text.push_str(k.as_str());
+        text.push_str(": ");
+        text.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        text.push_str("\r\n");
+    }
+    text.push_str("\r\n");
+    Response::new(StatusCode::OK, Body::Bytes(Bytes::from(text)))
+        .header(CONTENT_TYPE, "message/http")
+}
+
+fn choose_handler(dir: &DirConfig, filename: &Path, alias_handler: Option<&str>) -> Option<String> {
+    if let Some(h) = &dir.set_handler {
+        return (!h.is_empty()).then(|| h.clone());
+    }
+    if let Some(h) = alias_handler {
+        return Some(h.to_string());
+    }
+    let name = filename.file_name()?.to_string_lossy().to_ascii_lowercase();
+    // mod_mime: every extension after the first dot is looked at; the last that names
+    // a handler wins.
+    let mut found = None;
+    for ext in name.split('.').skip(1) {
+        if let Some(h) = dir.add_handlers.get(ext) {
+            found = Some(h.clone());
+        }
+    }
+    found
+}
