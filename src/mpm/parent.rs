@@ -1,6 +1,6 @@
-//! Parent-process plumbing every MPM shares: startup (bind, logs, generation, detach,
-//! signals, pid file), the privilege target of children, and re-reading the
-//! configuration on restart with listeners kept open.
+//! Parent-process plumbing the parent loop (`parent_loop.rs`) uses for every MPM:
+//! startup (bind, logs, generation, detach, signals, pid file), the privilege target of
+//! children, and re-reading the configuration on restart with listeners kept open.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use crate::cli::{self, Args};
-use crate::conf::{MpmKind, ServerConfig};
+use crate::conf::{LoadOptions, MpmKind, ServerConfig};
 use crate::handler::Handler;
 use crate::log::{self, Level};
 use crate::server::listeners;
@@ -123,9 +122,9 @@ pub fn start(
 
 /// Re-read the configuration for a restart. `None` (with the reason logged) when it is
 /// bad or asks for another MPM: the caller keeps serving with what it has.
-pub fn reload(args: &Args, mpm: MpmKind) -> Option<ServerConfig> {
+pub fn reload(opts: &LoadOptions, mpm: MpmKind) -> Option<ServerConfig> {
     // The error goes to the error log: a detached parent's stderr is /dev/null.
-    let cfg = match crate::conf::load(&cli::load_options(args)) {
+    let cfg = match crate::conf::load(opts) {
         Ok(c) => c,
         Err(e) => {
             log::log(

@@ -11,7 +11,6 @@
 //! MaxConnectionsPerChild connections were served; or the scoreboard's generation moved
 //! on. SIGTERM and SIGHUP end it at once (default action), as in Apache.
 
-use std::net::TcpListener;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,29 +19,15 @@ use std::time::Duration;
 use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::{self, SignalPipe};
 
+use super::child::{CellObserver, ChildContext};
 use crate::conn;
 use crate::log::{self, Level};
-use crate::scoreboard::{Scoreboard, WorkerStatus};
-use crate::site::Site;
+use crate::scoreboard::WorkerStatus;
 use rhttpd_sys::sig;
-
-/// Everything a child needs, built by the parent before fork.
-pub struct ChildContext<'a> {
-    pub slot: usize,
-    pub generation: u64,
-    pub listeners: &'a [TcpListener],
-    pub scoreboard: &'a Scoreboard,
-    pub site: &'a Arc<Site>,
-    pub max_connections: u64,
-    /// Resolved User/Group to switch to when running as root.
-    pub drop_to: Option<(String, String)>,
-}
-
-use super::common::CellObserver;
 
 /// The child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, false) {
+    if let Err(code) = super::child::child_prologue(ctx.scoreboard, &ctx.drop_to, false) {
         return code;
     }
     let stopping = Arc::new(AtomicBool::new(false));

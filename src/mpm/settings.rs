@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::messages::{self, Messages};
 use crate::conf::ServerConfig;
 
 pub use crate::conf::atoi;
@@ -125,6 +126,22 @@ impl PreforkSettings {
     }
 }
 
+impl PreforkSettings {
+    /// On restart: ServerLimit sized the scoreboard and cannot change. Keep the running
+    /// value (MaxRequestWorkers capped to it) and return the error to log (AH00179).
+    pub fn keep_limits_of(&mut self, running: &PreforkSettings) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.server_limit != running.server_limit {
+            errors
+                .push(messages::PREFORK.server_limit_kept(self.server_limit, running.server_limit));
+            self.server_limit = running.server_limit;
+            self.max_request_workers = self.max_request_workers.min(self.server_limit);
+            self.start_servers = self.start_servers.min(self.max_request_workers);
+        }
+        errors
+    }
+}
+
 /// The clamping warnings the configured MPM prints at first startup (console form), for
 /// `-t` to print as well: Apache runs the MPM's check_config hook before the syntax
 /// check ends. Empty when no MPM is loaded or the MPM has none to give.
@@ -168,6 +185,103 @@ mod tests {
         );
     }
 
+    fn load(mpm: &str, extra: &str) -> ServerConfig {
+        let text = format!("LoadModule mpm_{mpm}_module x\nListen 127.0.0.1:1\n{extra}");
+        crate::conf::load(&crate::conf::LoadOptions {
+            file: "embedded.conf".into(),
+            embedded: Some(Box::leak(text.into_boxed_str())),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn prefork_clamps() {
+        let cfg = load(
+            "prefork",
+            "ServerLimit 4\nMaxRequestWorkers 9\nStartServers 7\nMinSpareServers 0\nMaxSpareServers 0\nMaxConnectionsPerChild -3\n",
+        );
+        let (s, w) = PreforkSettings::from_config(&cfg);
+        assert_eq!(s.max_request_workers, 4);
+        assert_eq!(
+            s.start_servers, 4,
+            "StartServers capped to MaxRequestWorkers"
+        );
+        assert_eq!(
+            (s.min_spare, s.max_spare),
+            (1, 2),
+            "MaxSpare raised to MinSpare + 1"
+        );
+        assert_eq!(s.max_connections_per_child, 0);
+        assert!(w.iter().any(|w| w.starts_with("AH00180: ")), "{w:?}");
+        assert!(w.iter().any(|w| w.starts_with("AH00186: ")), "{w:?}");
+    }
+
+    #[test]
+    fn threaded_clamps() {
+        let cfg = load(
+            "event",
+            "ServerLimit 2\nThreadsPerChild 10\nMaxRequestWorkers 45\nMinSpareThreads 5\nMaxSpareThreads 6\nMaxConnectionsPerChild -1\n",
+        );
+        let (s, w) = ThreadedSettings::from_config(&cfg, Threaded::Event);
+        // 45 rounds down to 40 (4 children), then 4 children exceed ServerLimit 2.
+        assert_eq!(s.max_request_workers, 40);
+        assert_eq!(s.daemons_limit, 2);
+        assert_eq!(s.start_servers, 2);
+        assert_eq!(
+            s.max_spare_threads, 16,
+            "raised to MinSpare + ThreadsPerChild + 1"
+        );
+        assert_eq!(s.max_connections_per_child, 0);
+        assert!(w.iter().any(|w| w.starts_with("AH00513: ")), "{w:?}");
+        assert!(w.iter().any(|w| w.starts_with("AH00515: ")), "{w:?}");
+    }
+
+    #[test]
+    fn limits_are_kept_on_restart() {
+        let (running, _) = PreforkSettings::from_config(&load("prefork", "ServerLimit 8\n"));
+        let (mut next, _) = PreforkSettings::from_config(&load(
+            "prefork",
+            "ServerLimit 20\nMaxRequestWorkers 20\n",
+        ));
+        let errors = next.keep_limits_of(&running);
+        assert_eq!(
+            errors,
+            [
+                "AH00179: changing ServerLimit to 20 from original value of 8 not allowed during restart"
+            ]
+        );
+        assert_eq!((next.server_limit, next.max_request_workers), (8, 8));
+        assert!(next.clone().keep_limits_of(&next).is_empty());
+
+        let (running, _) = ThreadedSettings::from_config(
+            &load(
+                "worker",
+                "ServerLimit 4\nThreadLimit 32\nThreadsPerChild 25\n",
+            ),
+            Threaded::Worker,
+        );
+        let (mut next, _) = ThreadedSettings::from_config(
+            &load(
+                "worker",
+                "ServerLimit 40\nThreadLimit 64\nThreadsPerChild 50\nMaxRequestWorkers 2000\n",
+            ),
+            Threaded::Worker,
+        );
+        let errors = next.keep_limits_of(&running, Threaded::Worker);
+        assert_eq!(errors.len(), 2);
+        assert!(
+            errors[0].starts_with("AH00304: changing ServerLimit to 40 from original value of 4")
+        );
+        assert!(
+            errors[1].starts_with("AH00309: changing ThreadLimit to 64 from original value of 32")
+        );
+        assert_eq!((next.server_limit, next.daemons_limit), (4, 4));
+        assert_eq!((next.thread_limit, next.threads_per_child), (32, 32));
+        // Apache keeps MaxRequestWorkers as configured.
+        assert_eq!(next.max_request_workers, 2000);
+    }
+
     #[test]
     fn atoi_semantics() {
         assert_eq!(atoi("42"), 42);
@@ -194,7 +308,9 @@ pub struct ThreadedSettings {
     pub start_servers: usize,
     pub min_spare_threads: usize,
     pub max_spare_threads: usize,
-    pub max_connections_per_child: i64,
+    /// 0 = never recycle (a negative value too: Apache's worker and event would stop
+    /// their children at once).
+    pub max_connections_per_child: u64,
     /// event only: AsyncRequestWorkerFactor (Apache uses its integer part).
     pub async_factor: f64,
     pub graceful_shutdown_timeout: Duration,
@@ -337,12 +453,44 @@ impl ThreadedSettings {
                 start_servers: (start as usize).min(daemons as usize),
                 min_spare_threads: min_spare as usize,
                 max_spare_threads: max_spare as usize,
-                max_connections_per_child: mcpc,
+                max_connections_per_child: mcpc.max(0) as u64,
                 async_factor,
                 graceful_shutdown_timeout: cfg.graceful_shutdown_timeout,
                 thread_stack_size: thread_stack_size(cfg),
             },
             w,
         )
+    }
+}
+
+impl Threaded {
+    /// The parent's messages of this MPM.
+    pub fn messages(self) -> &'static Messages {
+        match self {
+            Threaded::Worker => &messages::WORKER,
+            Threaded::Event => &messages::EVENT,
+        }
+    }
+}
+
+impl ThreadedSettings {
+    /// On restart: ServerLimit and ThreadLimit sized the scoreboard and cannot change.
+    /// Keep the running values (the most children and ThreadsPerChild capped to them)
+    /// and return the errors to log (AH00304/AH00501, AH00309/AH00506).
+    pub fn keep_limits_of(&mut self, running: &ThreadedSettings, which: Threaded) -> Vec<String> {
+        let msgs = which.messages();
+        let mut errors = Vec::new();
+        if self.server_limit != running.server_limit {
+            errors.push(msgs.server_limit_kept(self.server_limit, running.server_limit));
+            self.server_limit = running.server_limit;
+            self.daemons_limit = self.daemons_limit.min(self.server_limit);
+            self.start_servers = self.start_servers.min(self.daemons_limit);
+        }
+        if self.thread_limit != running.thread_limit {
+            errors.push(msgs.thread_limit_kept(self.thread_limit, running.thread_limit));
+            self.thread_limit = running.thread_limit;
+            self.threads_per_child = self.threads_per_child.min(self.thread_limit);
+        }
+        errors
     }
 }

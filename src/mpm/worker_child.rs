@@ -18,44 +18,21 @@
 //! worker thread owns cell (slot, thread) and updates it at each state change.
 
 use std::collections::VecDeque;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::SignalPipe;
 
-use super::common::CellObserver;
+use super::child::{CellObserver, ChildContext};
 use crate::conn;
 use crate::log::{self, Level};
-use crate::scoreboard::{Scoreboard, WorkerStatus};
-use crate::site::Site;
+use crate::scoreboard::WorkerStatus;
 use rhttpd_sys::sig;
-
-/// What a threaded child needs, built by the parent before fork.
-pub struct ChildContext<'a> {
-    pub slot: usize,
-    pub generation: u64,
-    pub threads: usize,
-    pub listeners: &'a [TcpListener],
-    pub scoreboard: &'a Scoreboard,
-    pub site: &'a Arc<Site>,
-    /// 0 (or less) = never recycle.
-    pub max_connections: i64,
-    pub drop_to: Option<(String, String)>,
-    /// event only: AsyncRequestWorkerFactor.
-    pub async_factor: f64,
-}
-
-impl ChildContext<'_> {
-    /// ThreadStackSize for this child's threads (`None`: the default).
-    pub fn stack_size(&self) -> Option<usize> {
-        super::settings::thread_stack_size(&self.site.cfg)
-    }
-}
 
 /// ThreadStackSize on a thread builder: `None` keeps the default stack size.
 pub trait WithStackSize {
@@ -149,7 +126,7 @@ impl ConnQueue {
 
 /// The child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
+    if let Err(code) = super::child::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
         return code;
     }
     let sigs = match SignalPipe::new(&[sig::USR1]) {
@@ -294,7 +271,7 @@ fn listener_loop(
         if ctx.scoreboard.global().running_generation() != ctx.generation {
             return;
         }
-        if ctx.max_connections > 0 && accepted.load(Ordering::Relaxed) as i64 >= ctx.max_connections
+        if ctx.max_connections > 0 && accepted.load(Ordering::Relaxed) as u64 >= ctx.max_connections
         {
             return;
         }

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use crate::cli::{self, Args};
 use crate::conf::MpmKind;
+use crate::mpm::prefork::Prefork;
+use crate::mpm::threaded::{Event, Worker};
 
 /// What `rhttpd` does when asked to run (no informational flag).
 pub fn run(args: &Args) -> ExitCode {
@@ -26,8 +28,11 @@ pub fn run(args: &Args) -> ExitCode {
         println!("rhttpd (pid {pid}) already running");
         return ExitCode::SUCCESS;
     }
+    // How the configuration was found, for the restarts: below this point nothing sees
+    // the command line.
+    let opts = cli::load_options(args);
     if args.one_process {
-        return one_process::run(&cli::load_options(args), cfg);
+        return one_process::run(&opts, cfg);
     }
     // Apache detaches unless told not to; the embedded default configuration is a
     // development setup and stays in the foreground, logging to the terminal.
@@ -35,28 +40,14 @@ pub fn run(args: &Args) -> ExitCode {
         .defines
         .iter()
         .any(|d| d == "FOREGROUND" || d == "NO_DETACH")
-        || cli::load_options(args).embedded.is_some();
+        || opts.embedded.is_some();
     // apachectl runs `ulimit -n` at its maximum before starting httpd; do the same, so
     // that an event child can hold thousands of idle connections.
     let _ = rhttpd_sys::limits::raise_nofile_limit();
     // No MPM loaded: event, the default MPM of Apache's own build (and of `-V`).
     match cfg.mpm.unwrap_or(MpmKind::Event) {
-        MpmKind::Prefork => crate::mpm::prefork::run(args, cfg, foreground),
-        MpmKind::Worker => crate::mpm::threaded::run(
-            args,
-            cfg,
-            foreground,
-            crate::mpm::settings::Threaded::Worker,
-            crate::mpm::worker_child::run,
-            crate::mpm::threaded::no_handlers,
-        ),
-        MpmKind::Event => crate::mpm::threaded::run(
-            args,
-            cfg,
-            foreground,
-            crate::mpm::settings::Threaded::Event,
-            crate::mpm::event::run,
-            crate::mpm::threaded::no_handlers,
-        ),
+        MpmKind::Prefork => crate::mpm::run::<Prefork>(&opts, cfg, foreground),
+        MpmKind::Worker => crate::mpm::run::<Worker>(&opts, cfg, foreground),
+        MpmKind::Event => crate::mpm::run::<Event>(&opts, cfg, foreground),
     }
 }

@@ -17,7 +17,7 @@ use crate::conn::readiness::{self, Next};
 use crate::conn::{Connection, PlainTcp, Want};
 use crate::handler::ConnInfo;
 use crate::log::{self, Level};
-use crate::mpm::worker_child::ChildContext;
+use crate::mpm::child::ChildContext;
 use crate::scoreboard::WorkerStatus;
 
 /// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
@@ -302,7 +302,7 @@ impl<'a> Listener<'a> {
             return;
         }
         let limit_reached =
-            self.ctx.max_connections > 0 && self.accepted as i64 >= self.ctx.max_connections;
+            self.ctx.max_connections > 0 && self.accepted >= self.ctx.max_connections;
         let new_generation =
             self.ctx.scoreboard.global().running_generation() != self.ctx.generation;
         if !(self.stopping.load(Ordering::Relaxed) || limit_reached || new_generation) {
@@ -381,9 +381,7 @@ impl<'a> Listener<'a> {
                         keepalives: 0,
                     };
                     self.park(Connection::new(Box::new(transport), info), Next::ReadMore);
-                    if self.ctx.max_connections > 0
-                        && self.accepted as i64 >= self.ctx.max_connections
-                    {
+                    if self.ctx.max_connections > 0 && self.accepted >= self.ctx.max_connections {
                         return;
                     }
                 }

@@ -2,7 +2,8 @@
 //!
 //! **Threads.** ThreadsPerChild worker threads, one listener thread, and the main
 //! thread, which only waits for the parent's signals (SIGUSR1: stop gracefully). The
-//! parent side is shared with worker (`mpm::threaded`).
+//! parent is the one parent loop of every MPM (`mpm::parent_loop`) run with
+//! `mpm::threaded::Event`.
 //!
 //! **Who owns which socket.** The listener thread owns an epoll set holding the
 //! listening sockets (EPOLLEXCLUSIVE: one connection wakes one child), a wake-up
@@ -50,8 +51,8 @@ use std::time::Duration;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use super::common::CellObserver;
-use super::worker_child::{ChildContext, WithStackSize};
+use super::child::{CellObserver, ChildContext};
+use super::worker_child::WithStackSize;
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
 use listener::{Jobs, Listener};
@@ -59,7 +60,7 @@ use rhttpd_sys::sig;
 
 /// The event child's life; returns its exit status.
 pub fn run(ctx: ChildContext<'_>) -> i32 {
-    if let Err(code) = super::common::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
+    if let Err(code) = super::child::child_prologue(ctx.scoreboard, &ctx.drop_to, true) {
         return code;
     }
     let Ok(sigs) = SignalPipe::new(&[sig::USR1]) else {

@@ -1,0 +1,125 @@
+//! The child side every MPM shares: the one [`ChildContext`] a parent builds before it
+//! forks (prefork, worker and event children all take it), the first steps of every
+//! child after fork ([`child_prologue`]), and the [`CellObserver`] that keeps a worker
+//! cell of the scoreboard up to date while a connection is served.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::log::{self, Level};
+use crate::scoreboard::Scoreboard;
+use crate::site::Site;
+use rhttpd_sys::sig;
+
+/// Everything a child needs, built by the parent before fork.
+pub struct ChildContext<'a> {
+    /// The scoreboard slot the parent forked the child into.
+    pub slot: usize,
+    /// The generation the child serves (the scoreboard's running generation at fork).
+    pub generation: u64,
+    /// Worker threads (ThreadsPerChild; 1 for prefork).
+    pub threads: usize,
+    pub listeners: &'a [TcpListener],
+    pub scoreboard: &'a Scoreboard,
+    pub site: &'a Arc<Site>,
+    /// MaxConnectionsPerChild: connections to accept before exiting; 0 = never recycle.
+    pub max_connections: u64,
+    /// Resolved User/Group to switch to when running as root.
+    pub drop_to: Option<(String, String)>,
+    /// event only: AsyncRequestWorkerFactor.
+    pub async_factor: f64,
+}
+
+impl ChildContext<'_> {
+    /// ThreadStackSize for this child's threads (`None`: the default).
+    pub fn stack_size(&self) -> Option<usize> {
+        super::settings::thread_stack_size(&self.site.cfg)
+    }
+}
+
+/// What every child does first after fork: forget the parent's signal handling, drop
+/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies.
+/// That request must come after the privilege drop, because changing credentials
+/// clears it; and a parent that died before it is caught by the check that follows.
+/// `Err(status)` = exit with that status.
+pub fn child_prologue(
+    scoreboard: &Scoreboard,
+    drop_to: &Option<(String, String)>,
+    threaded: bool,
+) -> Result<(), i32> {
+    let _ = rhttpd_sys::signals::reset_after_fork();
+    log::set_threaded_mpm(threaded);
+    if let Some((user, group)) = drop_to
+        && let Err(e) = rhttpd_sys::privileges::drop_privileges(user, group)
+    {
+        log::log(
+            "unixd",
+            Level::Alert,
+            None,
+            &format!("AH02156: setgid/setuid to {user}/{group} failed: {e}"),
+        );
+        return Err(15); // APEXIT_CHILDFATAL
+    }
+    let _ = rhttpd_sys::process::set_parent_death_signal(sig::TERM);
+    let parent = scoreboard.global().parent_pid();
+    if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
+        return Err(0);
+    }
+    Ok(())
+}
+
+/// Follows a connection into one worker cell of the scoreboard (R/W/K/L/C, request
+/// text, counters): prefork's child and every thread of worker and event.
+pub struct CellObserver<'a> {
+    pub cell: crate::scoreboard::WorkerRecord<'a>,
+    pub stopping: &'a std::sync::atomic::AtomicBool,
+    /// SeeRequestTail: keep the end of a long request line rather than its start.
+    pub see_request_tail: bool,
+}
+
+impl crate::conn::ConnObserver for CellObserver<'_> {
+    fn phase(&mut self, phase: crate::conn::Phase) {
+        use crate::conn::Phase;
+        use crate::scoreboard::WorkerStatus;
+        self.cell.set_status(match phase {
+            Phase::Read => WorkerStatus::BusyRead,
+            Phase::Write => WorkerStatus::BusyWrite,
+            Phase::KeepAlive => WorkerStatus::BusyKeepalive,
+            Phase::Log => WorkerStatus::BusyLog,
+            Phase::Closing => WorkerStatus::Closing,
+        });
+    }
+
+    fn request_started(
+        &mut self,
+        head: &rhttpd_http::RequestHead,
+        conn: &crate::handler::ConnInfo,
+    ) {
+        self.cell.mark_request_start();
+        let proto = if head.version == rhttpd_http::Version::HTTP_10 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        };
+        let vhost = format!(
+            "{}:{}",
+            head.host.as_deref().unwrap_or(""),
+            conn.local.port()
+        );
+        self.cell.set_request_info(
+            &conn.client.ip().to_string(),
+            &vhost,
+            crate::scoreboard::request_line_shown(&head.request_line, self.see_request_tail),
+            proto,
+        );
+    }
+
+    fn request_finished(&mut self, f: &crate::conn::Finished<'_>) {
+        self.cell.record_request(f.bytes, f.duration);
+        self.cell.record_thread_cpu();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
