@@ -10,7 +10,7 @@ use rhttpd_config::{Arity, Contexts, ModuleInfo};
 
 use crate::conf::{self, LoadOptions, MpmKind, ServerConfig};
 use crate::modules::MODULES;
-use crate::server::pidfile::SignalAction;
+use crate::pidfile::SignalAction;
 
 /// The embedded default configuration (used when no `-f` is given).
 pub const DEFAULT_CONFIG: &str = include_str!("../conf/default.conf");
@@ -541,7 +541,27 @@ pub fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Action::Run => crate::server::run(&a),
+        Action::Run => {
+            let cfg = match load_or_report(&a) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let load = load_options(&a);
+            // Apache detaches unless told not to; the embedded default configuration is
+            // a development setup and stays in the foreground, logging to the terminal.
+            let foreground = a
+                .defines
+                .iter()
+                .any(|d| d == "FOREGROUND" || d == "NO_DETACH")
+                || load.embedded.is_some();
+            let req = crate::server::RunRequest {
+                load,
+                signal: a.signal,
+                one_process: a.one_process,
+                foreground,
+            };
+            crate::server::run(&req, cfg)
+        }
     }
 }
 

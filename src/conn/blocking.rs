@@ -6,7 +6,6 @@
 //! side, then discard input until EOF, 2 s idle / 30 s in all).
 
 use std::io::{ErrorKind, Read};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use rhttpd_http::{After, Event, StatusCode};
@@ -15,13 +14,6 @@ use super::exchange::{self, Clock};
 use super::protocol::Protocol;
 use super::{ConnObserver, Connection, Outgoing, Phase, Progress};
 use crate::site::Site;
-
-/// Serve a plain TCP connection to completion.
-pub fn serve(stream: TcpStream, site: &Site, obs: &mut dyn ConnObserver) {
-    if let Ok(conn) = Connection::plain(stream) {
-        drive(conn, site, obs);
-    }
-}
 
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)

@@ -91,16 +91,6 @@ impl Connection {
         }
     }
 
-    /// A plain TCP connection.
-    pub fn plain(stream: std::net::TcpStream) -> std::io::Result<Connection> {
-        let info = ConnInfo {
-            client: stream.peer_addr()?,
-            local: stream.local_addr()?,
-            keepalives: 0,
-        };
-        Ok(Connection::new(Box::new(PlainTcp::new(stream)), info))
-    }
-
     /// The HTTP/1.1 engine.
     pub fn h1(&self) -> &ServerConn {
         let Protocol::H1(h1) = &self.protocol;

@@ -3,7 +3,7 @@
 //! child after fork ([`child_prologue`]), and the [`CellObserver`] that keeps a worker
 //! cell of the scoreboard up to date while a connection is served.
 
-use std::net::TcpListener;
+use crate::listen::Listener;
 use std::sync::Arc;
 
 use crate::log::{self, Level};
@@ -19,7 +19,7 @@ pub struct ChildContext<'a> {
     pub generation: u64,
     /// Worker threads (ThreadsPerChild; 1 for prefork).
     pub threads: usize,
-    pub listeners: &'a [TcpListener],
+    pub listeners: &'a [Listener],
     pub scoreboard: &'a Scoreboard,
     pub site: &'a Arc<Site>,
     /// MaxConnectionsPerChild: connections to accept before exiting; 0 = never recycle.

@@ -2,7 +2,7 @@
 //! startup (bind, logs, generation, detach, signals, pid file), the privilege target of
 //! children, and re-reading the configuration on restart with listeners kept open.
 
-use std::net::TcpListener;
+use crate::listen::Listener;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -10,9 +10,9 @@ use rhttpd_sys::signals::SignalPipe;
 
 use crate::conf::{LoadOptions, MpmKind, ServerConfig};
 use crate::handler::Handler;
+use crate::listen;
 use crate::log::{self, Level};
-use crate::server::listeners;
-use crate::server::pidfile;
+use crate::pidfile;
 use crate::site::Site;
 use crate::site::open_error_log;
 use rhttpd_sys::sig;
@@ -51,7 +51,7 @@ pub fn privilege_target(cfg: &ServerConfig) -> Result<Option<(String, String)>, 
 
 /// What a parent has once it is up.
 pub struct Started {
-    pub listeners: Vec<TcpListener>,
+    pub listeners: Vec<Listener>,
     pub current: Arc<Site>,
     pub sigs: SignalPipe,
     pub drop_to: Option<(String, String)>,
@@ -68,7 +68,7 @@ pub fn start(
         eprintln!("{e}");
         ExitCode::from(1)
     })?;
-    let listeners = listeners::bind_all(&cfg).map_err(|e| {
+    let listeners = listen::bind_all(&cfg).map_err(|e| {
         eprintln!(
             "{e}\nno listening sockets available, shutting down\nAH00015: Unable to open logs"
         );
@@ -153,8 +153,8 @@ pub fn reload(opts: &LoadOptions, mpm: MpmKind) -> Option<ServerConfig> {
 
 /// Keep listeners whose address is still configured, bind new ones, close the rest.
 /// On a bind failure the old set is kept and the error returned.
-pub fn rebind(current: &mut Vec<TcpListener>, cfg: &ServerConfig) -> std::io::Result<()> {
-    let mut keep: Vec<Option<TcpListener>> = current.drain(..).map(Some).collect();
+pub fn rebind(current: &mut Vec<Listener>, cfg: &ServerConfig) -> std::io::Result<()> {
+    let mut keep: Vec<Option<Listener>> = current.drain(..).map(Some).collect();
     let mut out = Vec::new();
     let mut to_bind = cfg.clone();
     to_bind.listeners.clear();
@@ -170,7 +170,7 @@ pub fn rebind(current: &mut Vec<TcpListener>, cfg: &ServerConfig) -> std::io::Re
         }
     }
     if !to_bind.listeners.is_empty() {
-        match listeners::bind_all(&to_bind) {
+        match listen::bind_all(&to_bind) {
             Ok(new) => {
                 for l in &new {
                     let _ = l.set_nonblocking(true);

@@ -68,8 +68,8 @@ use super::parent::{self, Started};
 use crate::conf::{LoadOptions, MpmKind, ServerConfig};
 use crate::handler::Handler;
 use crate::log::{self, Level};
+use crate::pidfile;
 use crate::scoreboard::{Scoreboard, ScoreboardSnapshot, WorkerStatus, now_micros};
-use crate::server::pidfile;
 
 /// What the parent loop reads from an MPM's settings.
 #[derive(Clone, Copy, Debug)]

@@ -78,16 +78,18 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
             ready.iter().copied().filter(|&i| i < n).collect()
         };
         for i in candidates {
-            match ctx.listeners[i].accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
+            let listener = &ctx.listeners[i];
+            match listener.accept() {
+                Ok((stream, client)) => {
                     served += 1;
                     let mut obs = CellObserver {
                         cell: ctx.scoreboard.worker(ctx.slot, 0),
                         stopping: &stopping,
                         see_request_tail: ctx.site.cfg.see_request_tail,
                     };
-                    conn::blocking::serve(stream, ctx.site, &mut obs);
+                    if let Ok(conn) = listener.connection(stream, client, false) {
+                        conn::blocking::drive(conn, ctx.site, &mut obs);
+                    }
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -18,7 +18,6 @@
 //! worker thread owns cell (slot, thread) and updates it at each state change.
 
 use std::collections::VecDeque;
-use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -29,7 +28,7 @@ use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::SignalPipe;
 
 use super::child::{CellObserver, ChildContext};
-use crate::conn;
+use crate::conn::{self, Connection};
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
 use rhttpd_sys::sig;
@@ -57,7 +56,7 @@ struct ConnQueue {
 }
 
 struct QueueState {
-    conns: VecDeque<TcpStream>,
+    conns: VecDeque<Connection>,
     idle_workers: usize,
     closed: bool,
 }
@@ -80,7 +79,7 @@ impl ConnQueue {
     }
 
     /// Worker side: become idle and wait for a connection; `None` when closed.
-    fn pop(&self) -> Option<TcpStream> {
+    fn pop(&self) -> Option<Connection> {
         let mut st = self.lock();
         st.idle_workers += 1;
         self.idle_changed.notify_all();
@@ -112,7 +111,7 @@ impl ConnQueue {
         st.idle_workers > st.conns.len()
     }
 
-    fn push(&self, c: TcpStream) {
+    fn push(&self, c: Connection) {
         self.lock().conns.push_back(c);
         self.ready.notify_one();
     }
@@ -161,16 +160,15 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                     cell.claim(pid, rhttpd_sys::process::gettid(), ctx.generation);
                     loop {
                         cell.set_status(WorkerStatus::Ready);
-                        let Some(stream) = queue.pop() else {
+                        let Some(conn) = queue.pop() else {
                             break;
                         };
-                        let _ = stream.set_nonblocking(false);
                         let mut obs = CellObserver {
                             cell: sb.worker(slot, t),
                             stopping,
                             see_request_tail: site.cfg.see_request_tail,
                         };
-                        conn::blocking::serve(stream, site, &mut obs);
+                        conn::blocking::drive(conn, site, &mut obs);
                     }
                     cell.set_status(WorkerStatus::Dead);
                 });
@@ -290,9 +288,11 @@ fn listener_loop(
         };
         for i in candidates {
             match ctx.listeners[i].accept() {
-                Ok((stream, _)) => {
+                Ok((stream, client)) => {
                     accepted.fetch_add(1, Ordering::Relaxed);
-                    queue.push(stream);
+                    if let Ok(conn) = ctx.listeners[i].connection(stream, client, false) {
+                        queue.push(conn);
+                    }
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

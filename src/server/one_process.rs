@@ -1,6 +1,6 @@
 //! One process, one thread (`rhttpd -X`, Apache's ONE_PROCESS/DEBUG mode): the process
 //! that parsed the configuration binds the listeners and serves one connection at a time
-//! in the foreground. It is the base the MPMs build on: the same [`crate::conn::blocking::serve`]
+//! in the foreground. It is the base the MPMs build on: the same [`crate::conn::blocking::drive`]
 //! runs here, in prefork children and in worker threads.
 //!
 //! Signals: TERM, INT and WINCH stop (after the connection being served); USR1 and HUP
@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use rhttpd_sys::signals::SignalPipe;
 
-use super::listeners;
-use super::pidfile;
 use crate::conf::{LoadOptions, ServerConfig};
 use crate::conn::{self, NoObserver};
+use crate::listen;
 use crate::log::{self, Level};
+use crate::pidfile;
 use crate::site::Site;
 use rhttpd_sys::sig;
 
@@ -59,7 +59,7 @@ pub fn run(load: &LoadOptions, cfg: ServerConfig) -> ExitCode {
     };
     // Bound last: once a client can connect, the pid file and every log are in place
     // (tests and `-k` rely on that).
-    let listeners = match listeners::bind_all(&site.cfg) {
+    let listeners = match listen::bind_all(&site.cfg) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");
@@ -144,9 +144,10 @@ pub fn run(load: &LoadOptions, cfg: ServerConfig) -> ExitCode {
         }
         for &i in ready.iter().filter(|&&i| i < n) {
             match listeners[i].accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    conn::blocking::serve(stream, &site, &mut NoObserver);
+                Ok((stream, client)) => {
+                    if let Ok(conn) = listeners[i].connection(stream, client, false) {
+                        conn::blocking::drive(conn, &site, &mut NoObserver);
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

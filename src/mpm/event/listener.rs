@@ -14,8 +14,7 @@ use rhttpd_sys::{Interest, Poller, Ready};
 
 use crate::conf::vhost;
 use crate::conn::readiness::{self, Next};
-use crate::conn::{Connection, PlainTcp, Want};
-use crate::handler::ConnInfo;
+use crate::conn::{Connection, Want};
 use crate::log::{self, Level};
 use crate::mpm::child::ChildContext;
 use crate::scoreboard::WorkerStatus;
@@ -368,19 +367,11 @@ impl<'a> Listener<'a> {
             }
             match sock.accept() {
                 Ok((stream, client)) => {
-                    let Ok(local) = stream.local_addr() else {
-                        continue;
-                    };
-                    let Ok(transport) = PlainTcp::nonblocking(stream) else {
+                    let Ok(conn) = sock.connection(stream, client, true) else {
                         continue;
                     };
                     self.accepted += 1;
-                    let info = ConnInfo {
-                        client,
-                        local,
-                        keepalives: 0,
-                    };
-                    self.park(Connection::new(Box::new(transport), info), Next::ReadMore);
+                    self.park(conn, Next::ReadMore);
                     if self.ctx.max_connections > 0 && self.accepted >= self.ctx.max_connections {
                         return;
                     }

@@ -1,15 +1,64 @@
 //! Binding the `Listen` sockets, once, in the parent (they stay open across restarts).
+//! Each listener keeps the protocol its `Listen` line declared (`Listen 8443 https`;
+//! `https` by default on port 443), which chooses the transport of the connections it
+//! accepts.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::ops::Deref;
+
+use crate::conn::{Connection, PlainTcp};
+use crate::handler::ConnInfo;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::conf::ServerConfig;
 
+/// A bound listening socket and the protocol its `Listen` line declared.
+#[derive(Debug)]
+pub struct Listener {
+    pub socket: TcpListener,
+    /// `http`, `https`, or another name given on the `Listen` line.
+    pub protocol: String,
+}
+
+/// The socket's own methods (`accept`, `as_fd`, `local_addr` ...) on the listener.
+impl Deref for Listener {
+    type Target = TcpListener;
+
+    fn deref(&self) -> &TcpListener {
+        &self.socket
+    }
+}
+
+impl Listener {
+    /// The connection for a socket this listener accepted, with the transport its
+    /// protocol calls for; `nonblocking` for the event MPM.
+    pub fn connection(
+        &self,
+        stream: TcpStream,
+        client: SocketAddr,
+        nonblocking: bool,
+    ) -> io::Result<Connection> {
+        let info = ConnInfo {
+            client,
+            local: stream.local_addr()?,
+            keepalives: 0,
+        };
+        // TLS is not implemented yet: `https` listeners carry plain HTTP, as Apache's
+        // do when no virtual host on them has `SSLEngine on` (announced at start-up).
+        let transport = if nonblocking {
+            PlainTcp::nonblocking(stream)?
+        } else {
+            PlainTcp::new(stream)
+        };
+        Ok(Connection::new(Box::new(transport), info))
+    }
+}
+
 /// Bind every listener with Apache's socket options (SO_REUSEADDR, IPV6_V6ONLY,
 /// SendBufferSize/ReceiveBufferSize, ListenBacklog). Errors read like Apache's AH00072.
-pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<TcpListener>> {
+pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<Listener>> {
     let mut out = Vec::with_capacity(cfg.listeners.len());
     for l in &cfg.listeners {
         let sock = Socket::new(
@@ -34,7 +83,21 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<TcpListener>> {
             )
         })?;
         sock.listen(cfg.listen_backlog)?;
-        out.push(sock.into());
+        if l.protocol != "http" {
+            crate::log::log(
+                "core",
+                crate::log::Level::Notice,
+                None,
+                &format!(
+                    "Listen {} {}: TLS (mod_ssl) is not implemented yet, connections on this port are plain HTTP",
+                    l.addr, l.protocol
+                ),
+            );
+        }
+        out.push(Listener {
+            socket: sock.into(),
+            protocol: l.protocol.clone(),
+        });
     }
     if out.is_empty() {
         return Err(io::Error::other(
@@ -73,6 +136,37 @@ fn set_buffer_sizes(sock: &Socket, cfg: &ServerConfig, addr: SocketAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listeners_keep_their_declared_protocol() {
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (a, b) = (free(), free());
+        let text = format!("Listen 127.0.0.1:{a} https\nListen 127.0.0.1:{b}\n");
+        let cfg = crate::conf::load(&crate::conf::LoadOptions {
+            file: "embedded.conf".into(),
+            embedded: Some(Box::leak(text.into_boxed_str())),
+            ..Default::default()
+        })
+        .unwrap();
+        let bound = bind_all(&cfg).unwrap();
+        let got: Vec<(u16, &str)> = bound
+            .iter()
+            .map(|l| (l.local_addr().unwrap().port(), l.protocol.as_str()))
+            .collect();
+        assert_eq!(got, [(a, "https"), (b, "http")]);
+        // A connection accepted on it gets its transport from the listener.
+        let client = TcpStream::connect(("127.0.0.1", a)).unwrap();
+        let (stream, peer) = bound[0].accept().unwrap();
+        let conn = bound[0].connection(stream, peer, false).unwrap();
+        assert_eq!(conn.info.client, client.local_addr().unwrap());
+        assert!(conn.transport.can_sendfile(), "plain TCP until TLS exists");
+    }
 
     #[test]
     fn buffer_sizes_are_set_on_the_listening_socket() {
