@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests use (real peers,
-# not mocks), then runs every unit, property and end-to-end test of the workspace.
+# not mocks), then runs every unit, property and end-to-end test of the workspace, and
+# fails if any process the tests started is still running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,11 +23,64 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
+# Every process the tests start comes from tests/common/mod.rs `command`, which puts it
+# in a process group of its own and sets RHTTPD_TEST_SUITE=<run dir>/<test pid>.<n>; a
+# long-running one also records its group in <run dir>/groups/. The run dir is given to
+# the tests only (not exported), so this script's own helpers carry none of it.
+if grep -rn --include='*.rs' 'Command::new' tests crates/*/tests | grep -v '^tests/common/mod.rs:'; then
+    echo "scripts/test.sh: tests start processes through tests/common/mod.rs command()" >&2
+    exit 1
+fi
+run_dir=$(mktemp -d "${TMPDIR:-/tmp}/rhttpd-test-run-XXXXXX")
+read -r self_stat </proc/$$/stat
+self_fields=(${self_stat##*) }) # after the last ')': the comm may hold spaces
+run_start=${self_fields[19]}    # starttime, in clock ticks since boot
+
 # nextest runs every test binary in parallel with per-test time limits (.config/nextest.toml);
 # plain cargo test is the fallback.
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast "$@"
-    cargo test --workspace --doc -q
+    RHTTPD_TEST_RUN=$run_dir cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+    doc_status=0
+    RHTTPD_TEST_RUN=$run_dir cargo test --workspace --doc -q || doc_status=$?
+    [ "$status" != 0 ] || status=$doc_status
 else
-    cargo test --workspace --no-fail-fast "$@"
+    RHTTPD_TEST_RUN=$run_dir cargo test --workspace --no-fail-fast "$@" || status=$?
 fi
+
+# Processes left behind: any process with this run's marker in its environment, or in a
+# process group a test recorded and started after this script (php-fpm's workers
+# overwrite their environment with their title; a started-later check keeps a group id
+# reused by an unrelated process from being named). This script and its ancestors are
+# never counted.
+declare -A mine=()
+p=$$
+while [ "$p" -gt 1 ] 2>/dev/null; do
+    mine[$p]=1
+    p=$(awk '/^PPid:/ { print $2 }' /proc/"$p"/status 2>/dev/null || echo 0)
+done
+left=()
+for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ -z "${mine[$pid]:-}" ] || continue
+    { read -r stat <"$dir/stat"; } 2>/dev/null || continue
+    fields=(${stat##*) })
+    state=${fields[0]} pgid=${fields[2]} start=${fields[19]}
+    [ "$state" != Z ] || continue
+    if grep -qz "^RHTTPD_TEST_SUITE=$run_dir/" "$dir/environ" 2>/dev/null ||
+        { [ -e "$run_dir/groups/$pgid" ] && [ "$start" -ge "$run_start" ]; }; then
+        left+=("$pid")
+    fi
+done
+rm -rf "$run_dir"
+if [ ${#left[@]} -gt 0 ]; then
+    echo "scripts/test.sh: ${#left[@]} process(es) started by the tests are still running:" >&2
+    for pid in "${left[@]}"; do
+        cmd=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null || true)
+        echo "  pid $pid: ${cmd:-(gone)}" >&2
+    done
+    [ "$status" != 0 ] || status=1
+else
+    echo "scripts/test.sh: no process started by the tests is left running"
+fi
+exit "$status"

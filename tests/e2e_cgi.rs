@@ -320,7 +320,7 @@ fn cgi_killed_with_client_and_server(mpm: Mpm) {
     s.stop();
     let gone = wait_until(Duration::from_secs(15), || !pid_alive(pid));
     if !gone {
-        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        let _ = command("kill").arg("-9").arg(pid.to_string()).status();
     }
     assert!(gone, "CGI process {pid} survived the server");
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -42,7 +42,7 @@ fn run_conf(root: &Path, file: &Path, args: &[&str]) -> Output {
 const BASE: &str = "Listen 127.0.0.1:1\nServerName localhost\n";
 
 fn signal(pid: u32, sig: &str) {
-    let st = Command::new("kill")
+    let st = command("kill")
         .arg(format!("-{sig}"))
         .arg(pid.to_string())
         .status()
@@ -601,13 +601,14 @@ fn default_config_serves_the_repository_htdocs() {
         eprintln!("note: a default-config rhttpd already runs, not started");
         return;
     }
-    let mut child = Command::new(BIN)
-        .args(["-d", REPO, "-X"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Spawned::spawn(
+        command(BIN)
+            .args(["-d", REPO, "-X"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     let up = wait_until(Duration::from_secs(15), || {
         matches!(child.try_wait(), Ok(Some(_))) || TcpStream::connect("127.0.0.1:8080").is_ok()
     });
@@ -634,7 +635,7 @@ fn default_config_serves_the_repository_htdocs() {
     if !wait_until(Duration::from_secs(10), || {
         matches!(child.try_wait(), Ok(Some(_)))
     }) {
-        let _ = child.kill();
+        child.kill();
     }
     let output = child.wait_with_output().unwrap();
     assert!(
@@ -662,18 +663,19 @@ fn start_fails_cleanly_when_the_port_is_taken() {
     ));
     let r = root.path().display().to_string();
     let fs = f.display().to_string();
-    let mut child = Command::new(BIN)
-        .args(["-d", &r, "-f", &fs, "-X"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Spawned::spawn(
+        command(BIN)
+            .args(["-d", &r, "-f", &fs, "-X"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     let done = wait_until(Duration::from_secs(10), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
     if !done {
-        let _ = child.kill();
+        child.kill();
     }
     let o = child.wait_with_output().unwrap();
     assert!(done, "rhttpd kept running without its listener");
@@ -691,4 +693,60 @@ fn start_fails_cleanly_when_the_port_is_taken() {
     );
     assert!(!root.path().join("logs/httpd.pid").exists());
     drop(taken);
+}
+
+// ---------------------------------------------------------------------------------------
+// The harness itself
+
+/// Dropping a `Spawned` leaves nothing behind: neither a member of its process group that
+/// cleared its environment (as php-fpm's workers overwrite theirs), nor a process that
+/// left the group for a session of its own (as a daemon does) but kept the marker.
+#[test]
+fn dropping_a_spawned_kills_its_group_and_its_escaped_descendants() {
+    let mut cmd = command("sh");
+    cmd.arg("-c")
+        .arg("env -i sleep 300 & echo $!; setsid sleep 300 & wait")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let mut sh = Spawned::spawn(&mut cmd).unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(sh.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let in_group: i32 = line.trim().parse().unwrap();
+    let sh_pid = sh.id() as i32;
+    let marker = cmd
+        .get_envs()
+        .find_map(|(k, v)| (k == MARKER).then_some(v?))
+        .map(|v| format!("{MARKER}={}", v.to_string_lossy()))
+        .unwrap();
+    // setsid(1) forks (its caller leads a group) and the child makes its own session:
+    // found by the marker, its pid also its group's and session's id.
+    let mut escaped = Vec::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        escaped = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|&p| p != sh_pid && pid_alive(p))
+            .filter(|&p| {
+                std::fs::read(format!("/proc/{p}/environ"))
+                    .is_ok_and(|e| e.split(|&b| b == 0).any(|v| v == marker.as_bytes()))
+            })
+            .filter(|&p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .is_ok_and(|s| s.contains(&format!(" {p} {p} ")))
+            })
+            .collect();
+        !escaped.is_empty() && pid_alive(in_group)
+    }));
+    drop(sh);
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            !pid_alive(in_group) && escaped.iter().all(|&p| !pid_alive(p))
+        }),
+        "left running: group member {in_group}, escaped {escaped:?}"
+    );
 }

@@ -407,14 +407,15 @@ fn relative_paths_resolve_against_server_root() {
     );
     let root = r.s();
     // -f relative to -d (run from another directory).
-    let mut child = Command::new(BIN)
-        .args(["-d", &root, "-f", "conf/httpd.conf", "-X"])
-        .current_dir("/")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Spawned::spawn(
+        command(BIN)
+            .args(["-d", &root, "-f", "conf/httpd.conf", "-X"])
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     assert!(wait_until(Duration::from_secs(15), || TcpStream::connect(
         ("127.0.0.1", port)
     )

@@ -449,7 +449,7 @@ fn pid_file_written_and_removed_on_term() {
     let pid_path = s.path("logs/other.pid");
     let text = std::fs::read_to_string(&pid_path).expect("pid file");
     assert_eq!(text.trim(), s.child.id().to_string());
-    let st = Command::new("kill")
+    let st = command("kill")
         .args(["-TERM", &s.child.id().to_string()])
         .status()
         .unwrap();

@@ -114,7 +114,7 @@ fn per_module_log_level() {
     assert_eq!(s.get("/denied/x").status, 403);
     // A sentinel written after both requests: a TERM makes rhttpd log its shutdown.
     let mut s = s;
-    let _ = std::process::Command::new("kill")
+    let _ = command("kill")
         .args(["-TERM", &s.child.id().to_string()])
         .status();
     let log = s.wait_log("error_log", "AH00169");

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -272,16 +272,6 @@ fn without_status_module_there_is_no_status_page() {
     assert_eq!(r.status, 404, "{}", r.text());
 }
 
-/// A process this test started; killed on drop.
-struct Spawned(Child);
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn http_get(addr: &str, path: &str) -> Option<String> {
     let mut c = TcpStream::connect(addr).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
@@ -313,8 +303,8 @@ fn prometheus_apache_exporter_reads_auto() {
     let slow = slow_clients(&s, 2);
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let exporter = Spawned(
-        Command::new(EXPORTER)
+    let exporter = Spawned::spawn(
+        command(EXPORTER)
             .arg(format!(
                 "--scrape_uri=http://127.0.0.1:{}/server-status?auto",
                 s.port
@@ -322,10 +312,9 @@ fn prometheus_apache_exporter_reads_auto() {
             .arg(format!("--telemetry.address={addr}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus-apache-exporter"),
-    );
+            .stderr(Stdio::null()),
+    )
+    .expect("start prometheus-apache-exporter");
     // Each scrape is itself a request (one `W`) besides the two readers (`R`).
     let mut last = HashMap::new();
     let ok = wait_until(Duration::from_secs(20), || {

@@ -14,7 +14,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -763,7 +762,7 @@ fn privileges_dropped_in_every_thread_of_every_child() {
     // Children serve as that user: make the tree readable to it.
     s.write("htdocs/index.html", "hello\n");
     if root_user {
-        let ok = Command::new("chmod")
+        let ok = common::command("chmod")
             .args(["-R", "a+rX"])
             .arg(s.root.path())
             .status()

@@ -1,14 +1,19 @@
 //! Shared end-to-end harness: starts the real `rhttpd` binary with an inline
 //! configuration in a temporary ServerRoot on an ephemeral loopback port, waits for it
-//! by polling, and speaks raw HTTP/1.1 to it. Every wait is bounded; only the child this
-//! harness started is ever signalled.
+//! by polling, and speaks raw HTTP/1.1 to it. Every wait is bounded; only processes this
+//! harness started are ever signalled. Every process a test starts comes from
+//! [`command`] and, when it outlives the call that starts it, is held as a [`Spawned`]
+//! that kills its whole process group on drop.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rhttpd");
@@ -34,7 +39,7 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 pub struct Server {
-    pub child: Child,
+    pub child: Spawned,
     pub port: u16,
     pub root: tempfile::TempDir,
 }
@@ -54,20 +59,7 @@ impl Server {
         std::fs::create_dir_all(root.path().join("conf")).unwrap();
         let conf = Server::config_text(root.path(), port, body);
         std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
-        let child = Command::new(BIN)
-            .arg("-d")
-            .arg(root.path())
-            .arg("-f")
-            .arg(root.path().join("conf/httpd.conf"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rhttpd");
-        let mut s = Server { child, port, root };
-        s.wait_ready();
-        s
+        Server::launch(root, port, args)
     }
 
     pub fn config_text(root: &Path, port: u16, body: &str) -> String {
@@ -75,6 +67,31 @@ impl Server {
             "ServerRoot \"{root}\"\nListen 127.0.0.1:{port}\nServerName localhost\nPidFile logs/httpd.pid\nErrorLog logs/error_log\nLogLevel info\nDocumentRoot \"{root}/htdocs\"\nLogFormat \"%h %l %u %t \\\"%r\\\" %>s %b\" common\nCustomLog logs/access_log common\n{body}\n",
             root = root.display()
         )
+    }
+
+    /// Start `rhttpd -d ROOT -f ROOT/conf/httpd.conf <args>` and wait until it listens.
+    /// `args` must keep it in the foreground (`-X` or `-D FOREGROUND`): a daemon would
+    /// leave the process group its [`Spawned`] kills.
+    fn launch(root: tempfile::TempDir, port: u16, args: &[&str]) -> Server {
+        assert!(
+            args.contains(&"-X") || args.windows(2).any(|w| w == ["-D", "FOREGROUND"]),
+            "the tests run rhttpd in the foreground (-X or -D FOREGROUND), not {args:?}"
+        );
+        let child = Spawned::spawn(
+            command(BIN)
+                .arg("-d")
+                .arg(root.path())
+                .arg("-f")
+                .arg(root.path().join("conf/httpd.conf"))
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        )
+        .expect("spawn rhttpd");
+        let mut s = Server { child, port, root };
+        s.wait_ready();
+        s
     }
 
     fn wait_ready(&mut self) {
@@ -151,9 +168,9 @@ impl Server {
         text
     }
 
+    /// SIGKILL the server's process group (parent and children) and reap the parent.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
     }
 }
 
@@ -290,18 +307,27 @@ fn dechunk(mut raw: &[u8]) -> Option<(Vec<u8>, usize)> {
 }
 
 /// Run the binary with arguments and capture its output (bounded by the process itself:
-/// these are the non-serving commands such as -t, -V, -S).
+/// these are the non-serving commands such as -t, -V, -S, -k stop). Anything it leaves
+/// running is killed when it returns (see [`output`]).
 pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rhttpd")
+    output(command(BIN).args(args)).expect("run rhttpd")
 }
 
-/// Whether `curl` is installed (the README's test command installs it).
+/// `cmd` (from [`command`]) run to its end with stdin at /dev/null and its stdout and
+/// stderr captured, like `Command::output`; then whatever it left in its process group or
+/// carrying its marker (a daemon it started) is killed.
+pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    Spawned::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )?
+    .wait_with_output()
+}
+
+/// Whether `cmd` is installed (scripts/test.sh installs what the tests use).
 pub fn have(cmd: &str) -> bool {
-    Command::new("sh")
+    command("sh")
         .arg("-c")
         .arg(format!("command -v {cmd} >/dev/null 2>&1"))
         .status()
@@ -328,20 +354,7 @@ impl Server {
         }
         let conf = Server::config_text(root.path(), port, &body(port));
         std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
-        let child = Command::new(BIN)
-            .arg("-d")
-            .arg(root.path())
-            .arg("-f")
-            .arg(root.path().join("conf/httpd.conf"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rhttpd");
-        let mut s = Server { child, port, root };
-        s.wait_ready();
-        s
+        Server::launch(root, port, args)
     }
 
     /// The ServerRoot as a string (for `Alias` and `<Directory>` paths in configs built
@@ -443,12 +456,7 @@ pub fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
 
 /// Run `curl` with `args` (bounded by `--max-time 20`) and return its output.
 pub fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["-sS", "--max-time", "20"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run curl")
+    output(command("curl").args(["-sS", "--max-time", "20"]).args(args)).expect("run curl")
 }
 
 /// Whether `::1` can be bound (IPv6 loopback available).
@@ -558,20 +566,7 @@ impl Server {
         setup(root.path());
         let conf = Server::config_text(root.path(), port, body);
         std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
-        let child = Command::new(BIN)
-            .arg("-d")
-            .arg(root.path())
-            .arg("-f")
-            .arg(root.path().join("conf/httpd.conf"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rhttpd");
-        let mut s = Server { child, port, root };
-        s.wait_ready();
-        s
+        Server::launch(root, port, args)
     }
 
     /// The server's (parent's) pid.
@@ -598,15 +593,15 @@ impl Server {
     /// Run `rhttpd -d ROOT -f CONF <args>` against this server's files (`-k graceful`,
     /// `-t`, ...).
     pub fn run_ctl(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("-d")
-            .arg(self.root.path())
-            .arg("-f")
-            .arg(self.path("conf/httpd.conf"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run rhttpd")
+        output(
+            command(BIN)
+                .arg("-d")
+                .arg(self.root.path())
+                .arg("-f")
+                .arg(self.path("conf/httpd.conf"))
+                .args(args),
+        )
+        .expect("run rhttpd")
     }
 
     /// Wait up to `limit` for the parent to exit; its status if it did.
@@ -631,8 +626,7 @@ impl Server {
         let _ = rhttpd_sys::process::send_signal(self.pid(), 15);
         let parent_gone = self.wait_exit(Duration::from_secs(20)).is_some();
         if !parent_gone {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.child.kill();
         }
         let kids_gone = wait_until(Duration::from_secs(15), || {
             kids.iter().all(|&p| !pid_alive(p))
@@ -666,19 +660,159 @@ impl Server {
         }
         let conf = Server::config_text(root.path(), port, &body(root.path(), port));
         std::fs::write(root.path().join("conf/httpd.conf"), conf).unwrap();
-        let child = Command::new(BIN)
-            .arg("-d")
-            .arg(root.path())
-            .arg("-f")
-            .arg(root.path().join("conf/httpd.conf"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rhttpd");
-        let mut s = Server { child, port, root };
-        s.wait_ready();
-        s
+        Server::launch(root, port, args)
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Starting processes. Every process a test starts is built by [`command`]: it runs in a
+// process group of its own and carries [`MARKER`] in its environment, with a value unique
+// to that start. A long-running one is held as a [`Spawned`], which on drop (panics
+// included) kills its whole group and every process still carrying its marker value (a
+// daemon that left the group), then reaps it. scripts/test.sh names any process of the
+// run still alive after the suite (by the marker, or by a group [`Spawned`] recorded).
+
+/// The environment variable every process the tests start carries.
+pub const MARKER: &str = "RHTTPD_TEST_SUITE";
+
+/// Set by scripts/test.sh to a directory of its own: marker values start with it, and a
+/// [`Spawned`] records its process group in `groups/` there (a process that overwrites
+/// its environment, as php-fpm's retitled workers do, is still found by its group).
+pub const RUN_DIR_ENV: &str = "RHTTPD_TEST_RUN";
+
+static STARTS: AtomicU64 = AtomicU64::new(0);
+
+/// A `Command` for `program`, started in a new process group (its pid is the group id)
+/// with [`MARKER`] set to a value no other start shares.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let run = std::env::var(RUN_DIR_ENV).unwrap_or_else(|_| "adhoc".to_string());
+    let n = STARTS.fetch_add(1, Ordering::Relaxed);
+    let mut cmd = Command::new(program);
+    cmd.process_group(0)
+        .env(MARKER, format!("{run}/{}.{n}", std::process::id()));
+    cmd
+}
+
+/// A process started from a [`command`]: derefs to its `Child`; dropping it (or
+/// [`Spawned::kill`]) SIGKILLs its process group and every process still carrying its
+/// marker, and reaps it.
+pub struct Spawned {
+    /// `None` only inside [`Spawned::wait_with_output`].
+    child: Option<Child>,
+    marker: String,
+    /// Killed and reaped: the pid may name another process group by now.
+    done: bool,
+}
+
+impl Spawned {
+    /// Spawn `cmd`, which must come from [`command`].
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Spawned> {
+        let marker = cmd
+            .get_envs()
+            .find(|(k, _)| *k == MARKER)
+            .and_then(|(_, v)| v)
+            .map(|v| format!("{MARKER}={}", v.to_string_lossy()))
+            .expect("Spawned::spawn takes a Command built by common::command");
+        let child = cmd.spawn()?;
+        if let Ok(run) = std::env::var(RUN_DIR_ENV) {
+            let groups = Path::new(&run).join("groups");
+            let _ = std::fs::create_dir_all(&groups);
+            let _ = std::fs::write(groups.join(child.id().to_string()), "");
+        }
+        Ok(Spawned {
+            child: Some(child),
+            marker,
+            done: false,
+        })
+    }
+
+    /// SIGKILL the process group and whatever still carries the marker, and reap the
+    /// process (its exit status stays available through `try_wait`). Only the first call
+    /// does anything.
+    pub fn kill(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        let pid = child.id() as i32;
+        if matches!(child.try_wait(), Ok(None)) {
+            // Not reaped: its pid names its group (whether it is alive or a zombie).
+            let _ = rhttpd_sys::child::kill_process_group(pid, 9);
+            let _ = child.wait();
+        } else {
+            kill_group_of_reaped(pid);
+        }
+        kill_marked(&self.marker);
+    }
+
+    /// Like `Child::wait_with_output` (read stdout and stderr to their end, then reap);
+    /// then whatever is left of the group or carries the marker is killed as on drop.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        let child = self.child.take().expect("present until here");
+        let pid = child.id() as i32;
+        let out = child.wait_with_output();
+        if !self.done {
+            self.done = true;
+            kill_group_of_reaped(pid);
+            kill_marked(&self.marker);
+        }
+        out
+    }
+}
+
+/// SIGKILL what is left of the process group of `leader`, a reaped process that led it.
+/// The group id stays reserved while any member lives; if a process holds the pid now,
+/// the number was reused, which means no member of the old group was left.
+fn kill_group_of_reaped(leader: i32) {
+    if !Path::new(&format!("/proc/{leader}")).exists() {
+        let _ = rhttpd_sys::child::kill_process_group(leader, 9);
+    }
+}
+
+impl std::ops::Deref for Spawned {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.child.as_ref().expect("present until wait_with_output")
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.child.as_mut().expect("present until wait_with_output")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Pids whose environment holds the entry `marker` (`NAME=value`). Zombies have none.
+fn pids_with_env_entry(marker: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|e| e == marker.as_bytes()))
+        })
+        .collect()
+}
+
+/// SIGKILL every process whose environment holds `marker`, until none is left (bounded:
+/// 5 s, for a process tree that keeps forking).
+fn kill_marked(marker: &str) {
+    wait_until(Duration::from_secs(5), || {
+        let pids = pids_with_env_entry(marker);
+        for &pid in &pids {
+            let _ = rhttpd_sys::process::send_signal(pid, 9);
+        }
+        pids.is_empty()
+    });
 }

@@ -87,15 +87,16 @@ pub fn assert_syntax_error(o: &Output, file: &Path, line: usize, reason: &str) {
 pub const BASE: &str = "Listen 127.0.0.1:1\nServerName localhost\n";
 
 /// Spawn `rhttpd -X` with explicit arguments (no harness header) and wait for `port`.
-pub fn spawn_x(args: &[&str], port: u16) -> std::process::Child {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("-X")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+pub fn spawn_x(args: &[&str], port: u16) -> Spawned {
+    let mut child = Spawned::spawn(
+        command(BIN)
+            .args(args)
+            .arg("-X")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     let ok = wait_until(Duration::from_secs(15), || {
         if let Ok(Some(st)) = child.try_wait() {
             let mut e = String::new();
@@ -121,9 +122,9 @@ pub fn get_at(port: u16, path: &str, host: &str) -> Resp {
     parse_response(&raw).unwrap_or_else(|| panic!("bad response {raw:?}"))
 }
 
-pub fn kill(child: &mut std::process::Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// Kill the server's process group and reap it (what dropping it does too).
+pub fn kill(child: &mut Spawned) {
+    child.kill();
 }
 
 // ---------------------------------------------------------------------------------------
