@@ -286,12 +286,13 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!((rs[6].status, rs[6].text().as_str()), (200, "bravo\n"));
     assert!(rs.iter().all(kept_alive), "{rs:?}");
     // And the connection still works after the pipeline.
-    c.write_all(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    c.write_all(b"GET /a.txt?after HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut buf = Vec::new();
     let r = read_response(&mut c, &mut buf, false).expect("after the pipeline");
     assert_eq!(r.text(), "alpha\n");
-    let log = s.wait_log("access_log", "GET /b.txt?last");
+    // The access log line is written once the response is on its way: wait for the last.
+    let log = s.wait_log("access_log", "GET /a.txt?after");
     let order: Vec<&str> = log
         .lines()
         .filter_map(|l| l.split('"').nth(1))
@@ -307,7 +308,7 @@ fn pipelined_requests_are_answered_in_order() {
             "GET /missing.txt HTTP/1.1",
             "POST /cgi-bin/echo.cgi HTTP/1.1",
             "GET /b.txt?last HTTP/1.1",
-            "GET /a.txt HTTP/1.1",
+            "GET /a.txt?after HTTP/1.1",
         ][..],
         "{log}"
     );
