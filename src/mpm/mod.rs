@@ -7,7 +7,7 @@
 //! - `prefork`: single-threaded children, one connection each (prefork.rs: `impl Mpm`,
 //!   prefork_child.rs: the child).
 //! - `worker`: ThreadsPerChild threads per child, a connection glued to its thread
-//!   (threaded.rs: `impl Mpm` for worker and event, worker_child.rs: the child).
+//!   (threaded.rs: `impl Mpm` for every threaded `Flavor`, worker and event; worker_child.rs: the child).
 //! - `event`: worker plus a listener thread that parks idle connections in epoll
 //!   (event/).
 //!

@@ -44,57 +44,53 @@ pub struct Worker;
 /// The event MPM, for `parent_loop::run::<Event>`.
 pub struct Event;
 
-impl Mpm for Worker {
+/// What tells worker and event apart in the parent; everything else they share.
+pub trait Flavor {
+    const KIND: MpmKind;
+    const MESSAGES: &'static Messages;
+    const WHICH: Threaded;
+    /// The MPM's name on the status page.
+    const NAME: &'static str;
+    /// A child that turned its listeners off for overload (`not_accepting`, event
+    /// only) offers no spare threads.
+    const OVERLOAD_FLAG: bool;
+    fn child_main(ctx: ChildContext<'_>) -> i32;
+}
+
+impl Flavor for Worker {
     const KIND: MpmKind = MpmKind::Worker;
     const MESSAGES: &'static Messages = &messages::WORKER;
-    const THREADED: bool = true;
-    type Settings = ThreadedSettings;
-
-    fn settings(cfg: &ServerConfig) -> (ThreadedSettings, Vec<String>) {
-        ThreadedSettings::from_config(cfg, Threaded::Worker)
-    }
-
-    fn keep_limits(next: &mut ThreadedSettings, running: &ThreadedSettings) -> Vec<String> {
-        next.keep_limits_of(running, Threaded::Worker)
-    }
-
-    fn sizing(s: &ThreadedSettings) -> Sizing {
-        sizing(s)
-    }
-
-    fn refuse(cfg: &ServerConfig) -> Option<String> {
-        thread_unsafe_handler(cfg)
-    }
-
-    fn handlers(
-        cfg: &ServerConfig,
-        scoreboard: &Scoreboard,
-        s: &ThreadedSettings,
-    ) -> Vec<Arc<dyn Handler>> {
-        status_handlers(cfg, scoreboard, s, "worker", false)
-    }
-
-    fn units(snap: &ScoreboardSnapshot, slot: usize, threads_per_child: usize) -> Units {
-        thread_units(snap, slot, threads_per_child, false)
-    }
-
+    const WHICH: Threaded = Threaded::Worker;
+    const NAME: &'static str = "worker";
+    const OVERLOAD_FLAG: bool = false;
     fn child_main(ctx: ChildContext<'_>) -> i32 {
         super::worker_child::run(ctx)
     }
 }
 
-impl Mpm for Event {
+impl Flavor for Event {
     const KIND: MpmKind = MpmKind::Event;
     const MESSAGES: &'static Messages = &messages::EVENT;
+    const WHICH: Threaded = Threaded::Event;
+    const NAME: &'static str = "event";
+    const OVERLOAD_FLAG: bool = true;
+    fn child_main(ctx: ChildContext<'_>) -> i32 {
+        super::event::run(ctx)
+    }
+}
+
+impl<F: Flavor> Mpm for F {
+    const KIND: MpmKind = F::KIND;
+    const MESSAGES: &'static Messages = F::MESSAGES;
     const THREADED: bool = true;
     type Settings = ThreadedSettings;
 
     fn settings(cfg: &ServerConfig) -> (ThreadedSettings, Vec<String>) {
-        ThreadedSettings::from_config(cfg, Threaded::Event)
+        ThreadedSettings::from_config(cfg, F::WHICH)
     }
 
     fn keep_limits(next: &mut ThreadedSettings, running: &ThreadedSettings) -> Vec<String> {
-        next.keep_limits_of(running, Threaded::Event)
+        next.keep_limits_of(running, F::WHICH)
     }
 
     fn sizing(s: &ThreadedSettings) -> Sizing {
@@ -110,17 +106,15 @@ impl Mpm for Event {
         scoreboard: &Scoreboard,
         s: &ThreadedSettings,
     ) -> Vec<Arc<dyn Handler>> {
-        status_handlers(cfg, scoreboard, s, "event", true)
+        status_handlers(cfg, scoreboard, s, F::NAME, F::OVERLOAD_FLAG)
     }
 
-    /// A child that turned its listeners off for overload (`not_accepting`) offers no
-    /// spare threads.
     fn units(snap: &ScoreboardSnapshot, slot: usize, threads_per_child: usize) -> Units {
-        thread_units(snap, slot, threads_per_child, true)
+        thread_units(snap, slot, threads_per_child, F::OVERLOAD_FLAG)
     }
 
     fn child_main(ctx: ChildContext<'_>) -> i32 {
-        super::event::run(ctx)
+        F::child_main(ctx)
     }
 }
 
