@@ -85,7 +85,10 @@ impl Outgoing {
                 Body::File {
                     file, offset, len, ..
                 } if len <= SMALL_BODY => {
-                    head.extend_from_slice(&read_at(&file, offset, len)?);
+                    // Read straight behind the head: one buffer, one write.
+                    let start = head.len();
+                    head.resize(start + len as usize, 0);
+                    file.read_exact_at(&mut head[start..], offset)?;
                 }
                 Body::File {
                     file,

@@ -126,6 +126,8 @@ enum Parked {
 struct Slot {
     conn: Connection,
     state: Parked,
+    /// What the connection is registered for in epoll.
+    interest: Interest,
     /// Distinguishes this parking from earlier ones of the same slot index in the
     /// timeout queues (entries are removed lazily).
     stamp: u64,
@@ -457,7 +459,12 @@ impl<'a> Listener<'a> {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
         self.count(state, true);
-        self.slots[idx] = Some(Slot { conn, state, stamp });
+        self.slots[idx] = Some(Slot {
+            conn,
+            state,
+            interest,
+            stamp,
+        });
         let at = Instant::now() + deadline;
         self.queue_for(state, deadline)
             .entries
@@ -568,8 +575,8 @@ impl<'a> Listener<'a> {
                 self.close(idx);
                 return;
             }
-            Next::ReadMore => (Parked::Reading, Interest::Read),
-            Next::KeepAlive => (Parked::KeepAlive, Interest::Read),
+            Next::ReadMore => (Parked::Reading, slot.conn.transport.interest(Want::Read)),
+            Next::KeepAlive => (Parked::KeepAlive, slot.conn.transport.interest(Want::Read)),
             Next::WriteCompletion => (Parked::Writing, slot.conn.transport.interest(Want::Write)),
             Next::Linger => {
                 // Re-park through the full path (shutdown, counters).
@@ -579,12 +586,11 @@ impl<'a> Listener<'a> {
                 return;
             }
         };
-        if state == Parked::Writing
-            && let Some(s) = self.slots[idx].as_ref()
-        {
+        // Touch the registration only when the transport wants something else.
+        if interest != slot.interest {
             let _ = self
                 .poller
-                .modify(s.conn.transport.fd(), CONN_BASE + idx as u64, interest);
+                .modify(slot.conn.transport.fd(), CONN_BASE + idx as u64, interest);
         }
         let (timeout, ka_timeout) = match self.slots[idx].as_ref() {
             Some(s) => self.host_timeouts(&s.conn),
@@ -602,6 +608,7 @@ impl<'a> Listener<'a> {
         if let Some(s) = self.slots[idx].as_mut() {
             s.state = state;
             s.stamp = stamp;
+            s.interest = interest;
             if state == Parked::KeepAlive {
                 s.conn.shrink_idle();
             }
