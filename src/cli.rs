@@ -345,11 +345,19 @@ fn dump_vhost_part(cfg: &ServerConfig) -> String {
             None => groups.push((key, vec![i])),
         }
     }
+    // Apache prints no TLS mark; rhttpd appends " [TLS]" after the location of a
+    // host with SSLEngine on, so the line's start reads as Apache's.
     let loc = |v: &crate::conf::VirtualHost| {
-        v.location
+        let at = v
+            .location
             .as_ref()
             .map(|l| format!("({}:{})", l.file.display(), l.line))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if v.ssl.engine {
+            format!("{at} [TLS]")
+        } else {
+            at
+        }
     };
     let name = |v: &crate::conf::VirtualHost| {
         v.server_name
@@ -456,6 +464,11 @@ pub fn load_or_report(a: &Args) -> Result<ServerConfig, ExitCode> {
             }
             for w in &cfg.warnings {
                 eprintln!("{w}");
+            }
+            // Certificates and keys are part of the configuration: `-t` reads them.
+            if let Err(e) = crate::tls::check(&cfg) {
+                eprintln!("{e}");
+                return Err(ExitCode::from(1));
             }
             Ok(cfg)
         }

@@ -27,6 +27,116 @@ pub struct ConnInfo {
     pub local: SocketAddr,
     /// Requests served on this connection before this one.
     pub keepalives: u32,
+    /// What the TLS handshake agreed (`None`: plain TCP, or the handshake has not
+    /// finished).
+    pub tls: Option<Arc<TlsInfo>>,
+    /// A client spoke plain HTTP to a TLS port (answered with Apache's 400).
+    pub plain_http_on_tls: bool,
+}
+
+impl ConnInfo {
+    pub fn new(client: SocketAddr, local: SocketAddr) -> ConnInfo {
+        ConnInfo {
+            client,
+            local,
+            keepalives: 0,
+            tls: None,
+            plain_http_on_tls: false,
+        }
+    }
+}
+
+/// What a TLS handshake agreed, as plain data for the request core, the CGI variables
+/// (mod_ssl's `SSL_*`) and the access log (`%{SSL_PROTOCOL}x`). Filled by the TLS
+/// transport; no TLS library type appears here.
+#[derive(Clone, Debug, Default)]
+pub struct TlsInfo {
+    /// `TLSv1.2`, `TLSv1.3`.
+    pub protocol: &'static str,
+    /// The OpenSSL name of the cipher suite (`SSL_CIPHER`).
+    pub cipher: &'static str,
+    pub cipher_bits: u16,
+    /// The SNI name the client sent (lower case).
+    pub sni: Option<String>,
+    pub resumed: bool,
+    /// The host whose TLS configuration served the handshake: `None` = main server,
+    /// `Some(i)` = `cfg.vhosts[i]`.
+    pub host: Option<usize>,
+    /// `SSL_CLIENT_VERIFY`: `NONE`, `SUCCESS`, `GENEROUS`.
+    pub client_verify: &'static str,
+    /// `SSL_CLIENT_*` and `SSL_SERVER_*` certificate variables (subject, issuer, serial,
+    /// validity ...), in Apache's names.
+    pub cert_vars: Vec<(String, String)>,
+    /// The certificates as PEM, for `SSLOptions +ExportCertData`.
+    pub client_pem: Option<String>,
+    pub server_pem: Option<Arc<str>>,
+}
+
+impl TlsInfo {
+    /// One mod_ssl variable by name (`SSL_PROTOCOL`, `SSL_CLIENT_S_DN_CN`, `HTTPS` ...).
+    pub fn var(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        Some(match name {
+            "HTTPS" => Cow::Borrowed("on"),
+            "SSL_PROTOCOL" => Cow::Borrowed(self.protocol),
+            "SSL_CIPHER" => Cow::Borrowed(self.cipher),
+            "SSL_CIPHER_USEKEYSIZE" | "SSL_CIPHER_ALGKEYSIZE" => {
+                Cow::Owned(self.cipher_bits.to_string())
+            }
+            "SSL_CIPHER_EXPORT" => Cow::Borrowed("false"),
+            "SSL_SESSION_RESUMED" => {
+                Cow::Borrowed(if self.resumed { "Resumed" } else { "Initial" })
+            }
+            "SSL_SECURE_RENEG" => Cow::Borrowed("false"),
+            "SSL_COMPRESS_METHOD" => Cow::Borrowed("NULL"),
+            "SSL_TLS_SNI" => Cow::Borrowed(self.sni.as_deref()?),
+            "SSL_CLIENT_VERIFY" => Cow::Borrowed(self.client_verify),
+            "SSL_VERSION_INTERFACE" => Cow::Borrowed(concat!("rhttpd/", env!("CARGO_PKG_VERSION"))),
+            "SSL_VERSION_LIBRARY" => Cow::Borrowed("rustls/0.23"),
+            "SSL_CLIENT_CERT" => Cow::Borrowed(self.client_pem.as_deref()?),
+            "SSL_SERVER_CERT" => Cow::Borrowed(self.server_pem.as_deref()?),
+            _ => {
+                return self
+                    .cert_vars
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| Cow::Borrowed(v.as_str()));
+            }
+        })
+    }
+
+    /// The variables `SSLOptions +StdEnvVars` gives CGI and FastCGI (`HTTPS` is set for
+    /// every TLS request whatever the options, as mod_ssl does).
+    pub fn std_env_vars(&self, export_cert_data: bool) -> Vec<(String, String)> {
+        let mut out = Vec::with_capacity(16 + self.cert_vars.len());
+        for name in [
+            "SSL_VERSION_INTERFACE",
+            "SSL_VERSION_LIBRARY",
+            "SSL_PROTOCOL",
+            "SSL_SECURE_RENEG",
+            "SSL_COMPRESS_METHOD",
+            "SSL_CIPHER",
+            "SSL_CIPHER_EXPORT",
+            "SSL_CIPHER_USEKEYSIZE",
+            "SSL_CIPHER_ALGKEYSIZE",
+            "SSL_CLIENT_VERIFY",
+            "SSL_SESSION_RESUMED",
+            "SSL_TLS_SNI",
+        ] {
+            if let Some(v) = self.var(name) {
+                out.push((name.to_string(), v.into_owned()));
+            }
+        }
+        out.extend(self.cert_vars.iter().cloned());
+        if export_cert_data {
+            for name in ["SSL_CLIENT_CERT", "SSL_SERVER_CERT"] {
+                if let Some(v) = self.var(name) {
+                    out.push((name.to_string(), v.into_owned()));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Everything a handler may look at. Built by the request pipeline after vhost selection,
@@ -77,14 +187,15 @@ pub fn absolute_url(
     path_and_query: &str,
 ) -> String {
     let local = conn.local;
-    let https = server
-        .listeners
-        .iter()
-        .find(|l| {
-            l.addr == local || (l.addr.ip().is_unspecified() && l.addr.port() == local.port())
-        })
-        .map(|l| l.protocol.eq_ignore_ascii_case("https"))
-        .unwrap_or(local.port() == 443);
+    let https = conn.tls.is_some()
+        || server
+            .listeners
+            .iter()
+            .find(|l| {
+                l.addr == local || (l.addr.ip().is_unspecified() && l.addr.port() == local.port())
+            })
+            .map(|l| l.protocol.eq_ignore_ascii_case("https"))
+            .unwrap_or(local.port() == 443);
     let (scheme, default_port) = if https { ("https", 443) } else { ("http", 80) };
     let host_header = head
         .headers

@@ -38,4 +38,6 @@ pub mod pipeline;
 pub mod scoreboard;
 pub mod server;
 pub mod site;
+pub mod tls;
+pub mod transport;
 pub mod uri;

@@ -1,14 +1,17 @@
-//! Binding the `Listen` sockets, once, in the parent (they stay open across restarts).
-//! Each listener keeps the protocol its `Listen` line declared (`Listen 8443 https`;
-//! `https` by default on port 443), which chooses the transport of the connections it
-//! accepts.
+//! Binding the `Listen` sockets, once, in the parent (they stay open across restarts),
+//! and making the connection (plain TCP or TLS) for what a listener accepts. Each
+//! listener keeps the protocol its `Listen` line declared (`Listen 8443 https`;
+//! `https` by default on port 443).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::ops::Deref;
 
-use crate::conn::{Connection, PlainTcp};
+use std::sync::Arc;
+
+use crate::conn::{Connection, PlainTcp, Transport};
 use crate::handler::ConnInfo;
+use crate::tls::{TlsSite, TlsTcp};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -32,27 +35,29 @@ impl Deref for Listener {
 }
 
 impl Listener {
-    /// The connection for a socket this listener accepted, with the transport its
-    /// protocol calls for; `nonblocking` for the event MPM.
+    /// The connection for a socket this listener accepted; `nonblocking` for the event
+    /// MPM. As mod_ssl decides it, the connection is TLS when the host that answers
+    /// the address by default (its first virtual host) has `SSLEngine on`, whatever
+    /// protocol the `Listen` line named.
     pub fn connection(
         &self,
         stream: TcpStream,
         client: SocketAddr,
         nonblocking: bool,
+        tls: Option<&Arc<TlsSite>>,
     ) -> io::Result<Connection> {
-        let info = ConnInfo {
-            client,
-            local: stream.local_addr()?,
-            keepalives: 0,
+        let local = stream.local_addr()?;
+        let info = ConnInfo::new(client, local);
+        let mut transport: Box<dyn Transport> = match tls {
+            Some(site) if site.serves(local) => {
+                Box::new(TlsTcp::new(stream, site.clone(), local, client))
+            }
+            _ => Box::new(PlainTcp::new(stream)),
         };
-        // TLS is not implemented yet: `https` listeners carry plain HTTP, as Apache's
-        // do when no virtual host on them has `SSLEngine on` (announced at start-up).
-        let transport = if nonblocking {
-            PlainTcp::nonblocking(stream)?
-        } else {
-            PlainTcp::new(stream)
-        };
-        Ok(Connection::new(Box::new(transport), info))
+        if nonblocking {
+            transport.set_blocking(None)?;
+        }
+        Ok(Connection::new(transport, info))
     }
 }
 
@@ -83,17 +88,6 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<Listener>> {
             )
         })?;
         sock.listen(cfg.listen_backlog)?;
-        if l.protocol != "http" {
-            crate::log::log(
-                "core",
-                crate::log::Level::Notice,
-                None,
-                &format!(
-                    "Listen {} {}: TLS (mod_ssl) is not implemented yet, connections on this port are plain HTTP",
-                    l.addr, l.protocol
-                ),
-            );
-        }
         out.push(Listener {
             socket: sock.into(),
             protocol: l.protocol.clone(),
@@ -163,9 +157,9 @@ mod tests {
         // A connection accepted on it gets its transport from the listener.
         let client = TcpStream::connect(("127.0.0.1", a)).unwrap();
         let (stream, peer) = bound[0].accept().unwrap();
-        let conn = bound[0].connection(stream, peer, false).unwrap();
+        let conn = bound[0].connection(stream, peer, false, None).unwrap();
         assert_eq!(conn.info.client, client.local_addr().unwrap());
-        assert!(conn.transport.can_sendfile(), "plain TCP until TLS exists");
+        assert!(conn.transport.can_sendfile(), "no TLS host: plain TCP");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::conf::ServerConfig;
 use crate::handler::{ConnInfo, Handler};
 use crate::log::{AccessLog, LogRecord};
 use crate::pipeline::{Handlers, Outcome, server_banner};
+use crate::tls::TlsSite;
 
 pub struct Site {
     pub cfg: Arc<ServerConfig>,
@@ -22,6 +23,8 @@ pub struct Site {
     /// Access logs per host: index 0 = main server, i + 1 = `cfg.vhosts[i]`. Hosts that
     /// share a target share the open file.
     access_logs: Vec<Vec<Arc<AccessLog>>>,
+    /// The TLS configurations of the hosts with `SSLEngine on` (`None`: no TLS host).
+    pub tls: Option<Arc<TlsSite>>,
 }
 
 /// What the connection driver reports about a finished request.
@@ -74,6 +77,13 @@ impl Site {
             }
             access_logs.push(logs);
         }
+        let cfg = Arc::new(cfg);
+        // Certificates and keys are read here, by the parent (still root), before the
+        // children are forked; a bad one refuses the generation (exit 1 at start, the
+        // old generation keeps serving on restart).
+        let tls = TlsSite::build(&cfg)
+            .map_err(io::Error::other)?
+            .map(Arc::new);
         Ok(Site {
             banner: server_banner(cfg.server_tokens),
             handlers: Handlers::new(
@@ -81,8 +91,9 @@ impl Site {
                     .chain(extra_handlers)
                     .collect(),
             ),
-            cfg: Arc::new(cfg),
+            cfg,
             access_logs,
+            tls,
         })
     }
 
@@ -141,6 +152,7 @@ impl Site {
             filename: e.outcome.filename.as_deref(),
             keepalives: e.info.keepalives,
             conn_status: if e.keep_alive { '+' } else { '-' },
+            ssl_var: &|name| Some(e.info.tls.as_ref()?.var(name)?.into_owned()),
         };
         for l in logs {
             l.log(&rec);

@@ -175,6 +175,8 @@ pub struct DirConfig {
     /// mod_alias `Redirect URL-path URL` inside a section, most specific section first
     /// (Apache's merge appends the base's list after the more specific one's).
     pub redirects: Vec<super::Redirect>,
+    /// mod_ssl's `SSLOptions` and `SSLRequireSSL`.
+    pub ssl: super::ssl::SslDir,
 }
 
 /// A section's one-argument `Redirect [status] URL` (or `Redirect gone`).
@@ -242,6 +244,7 @@ impl DirConfig {
                 .chain(&self.redirects)
                 .cloned()
                 .collect(),
+            ssl: self.ssl.merge(&more.ssl),
         }
     }
 

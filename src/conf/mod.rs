@@ -7,6 +7,7 @@ mod dir;
 mod mime;
 pub mod proxy;
 mod require;
+pub mod ssl;
 pub mod tables;
 mod values;
 pub mod vhost;
@@ -132,6 +133,8 @@ pub struct VirtualHost {
     pub trace_enable: bool,
     /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
     pub proxy: Arc<proxy::ProxyConfig>,
+    /// mod_ssl: TLS for this host (`conf/ssl.rs`).
+    pub ssl: Arc<ssl::SslHost>,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -168,6 +171,7 @@ impl Default for VirtualHost {
             redirects: Vec::new(),
             trace_enable: false,
             proxy: Arc::default(),
+            ssl: Arc::default(),
         }
     }
 }
@@ -233,4 +237,6 @@ pub struct ServerConfig {
     /// Startup warnings collected while loading (printed before detaching, as Apache's
     /// console "WARNING: ..." lines).
     pub warnings: Vec<String>,
+    /// mod_ssl's server-wide settings (the session cache).
+    pub ssl: ssl::SslGlobal,
 }

@@ -38,6 +38,8 @@ pub enum FcgiBackendType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
     Http,
+    /// HTTP over TLS (`SSLProxyEngine on` in the host).
+    Https,
     Fcgi,
 }
 
@@ -108,11 +110,7 @@ impl Backend {
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "http" => Scheme::Http,
             "fcgi" => Scheme::Fcgi,
-            "https" => {
-                return Err(format!(
-                    "ProxyPass {url}: https backends are not supported by rhttpd (no TLS client yet)"
-                ));
-            }
+            "https" => Scheme::Https,
             other => {
                 return Err(format!(
                     "ProxyPass {url}: scheme '{other}' is not supported by rhttpd (http and fcgi are)"
@@ -128,6 +126,7 @@ impl Backend {
         }
         let default_port = match scheme {
             Scheme::Http => 80,
+            Scheme::Https => 443,
             Scheme::Fcgi => 8000,
         };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -171,6 +170,9 @@ impl Backend {
     /// The key of this backend's connection pool and error state.
     pub fn key(&self) -> String {
         match &self.addr {
+            BackendAddr::Tcp { host, port } if self.scheme == Scheme::Https => {
+                format!("https://{host}:{port}")
+            }
             BackendAddr::Tcp { host, port } => format!("{host}:{port}"),
             BackendAddr::Unix(p) => format!("unix:{}", p.display()),
         }
@@ -494,7 +496,11 @@ mod tests {
         let b = Backend::parse("fcgi://[::1]:9000/srv/").unwrap();
         assert_eq!(b.key(), "::1:9000");
         assert!(Backend::parse("ftp://x/").is_err());
-        assert!(Backend::parse("https://x/").is_err());
+        let tls = Backend::parse("https://x/").unwrap();
+        assert_eq!(
+            (tls.scheme, tls.key()),
+            (Scheme::Https, "https://x:443".to_string())
+        );
         assert!(Backend::parse("/relative").is_err());
         let mut b = Backend::parse("http://h/").unwrap();
         b.apply_params(&[

@@ -6,7 +6,7 @@ use std::io::{self, ErrorKind, Read};
 
 use rhttpd_http::{BodyRead, CONTINUE_100, ServerConn};
 
-use super::transport::Transport;
+use crate::transport::Transport;
 
 pub(crate) struct BodyReader<'a> {
     pub(crate) transport: &'a mut dyn Transport,

@@ -70,6 +70,7 @@ pub fn run(
     ready: Option<(Response, Outcome)>,
 ) -> (Exchange, Option<Outgoing>) {
     let cfg = &site.cfg;
+    conn.note_transport();
     let Protocol::H1(h1) = &mut conn.protocol;
     obs.phase(Phase::Write);
     let (resp, outcome) = match ready {
@@ -193,6 +194,7 @@ impl Exchange {
 /// Answer input that is not a valid request (or a head that timed out) with `status`,
 /// and log it. The connection closes after the response.
 pub fn reject(conn: &mut Connection, site: &Site, status: StatusCode, clock: Clock) -> Outgoing {
+    conn.note_transport();
     let Protocol::H1(h1) = &mut conn.protocol;
     let bytes_in = h1.buffered().len() as u64;
     let resp = crate::pipeline::bare_error(&site.cfg, &conn.info, status);

@@ -17,7 +17,6 @@ pub mod exchange;
 pub mod outgoing;
 pub mod protocol;
 pub mod readiness;
-pub mod transport;
 
 #[cfg(test)]
 mod tests;
@@ -28,8 +27,8 @@ use rhttpd_http::{RequestHead, ServerConn};
 
 pub use self::outgoing::{Outgoing, Progress};
 pub use self::protocol::Protocol;
-pub use self::transport::{PlainTcp, Transport, Want};
 use crate::handler::ConnInfo;
+pub use crate::transport::{PlainTcp, Transport, Want};
 
 /// What a connection is doing, for the scoreboard (Apache's R/W/K/L/C letters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +87,15 @@ impl Connection {
             protocol,
             info,
             out: None,
+        }
+    }
+
+    /// Take what the transport's handshake agreed into the request's connection facts
+    /// (once: the handshake ends before the first request is complete).
+    pub fn note_transport(&mut self) {
+        if self.info.tls.is_none() && !self.info.plain_http_on_tls {
+            self.info.tls = self.transport.tls_info();
+            self.info.plain_http_on_tls = self.transport.plain_http_on_tls();
         }
     }
 

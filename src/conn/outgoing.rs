@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rhttpd_http::{CHUNK_END, LAST_CHUNK, write_chunk_header};
 
-use super::transport::Transport;
 use crate::handler::{Body, BodyPart};
+use crate::transport::Transport;
 
 /// Bodies up to this size are copied behind the head and leave with it in one write
 /// (one write beats a write plus a sendfile for small files).
@@ -155,7 +155,14 @@ impl Outgoing {
         loop {
             let more = self.parts.len() > 1;
             let Some(part) = self.parts.front_mut() else {
-                return Progress::Done;
+                // A transport that buffers (TLS) has taken everything: done once it is
+                // on the socket.
+                return match t.flush() {
+                    Ok(()) => Progress::Done,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => Progress::WouldBlock,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => Progress::Failed,
+                };
             };
             let r = match part {
                 Part::Bytes(b) => {

@@ -54,7 +54,11 @@ fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
             Ok(n) => {
                 h1.feed(&scratch[..n]);
                 total += n;
-                if n < scratch.len() || total >= READ_BUDGET {
+                // Input a TLS transport holds already is read now: epoll would not
+                // announce it.
+                if (n < scratch.len() || total >= READ_BUDGET)
+                    && !conn.transport.has_pending_input()
+                {
                     return true;
                 }
             }
@@ -125,6 +129,7 @@ pub fn try_inline(
     let limit = host.base_dir.limit_request_body();
     loop {
         let clock = Clock::now();
+        conn.note_transport();
         let Protocol::H1(h1) = &mut conn.protocol;
         let head = match h1.peek_request(&host.limits) {
             Ok(Some(h)) => h,

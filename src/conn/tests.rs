@@ -111,11 +111,7 @@ fn exchange(driver: Driver, request: &str, keep_open: bool) -> String {
         String::from_utf8_lossy(&got).into_owned()
     });
     let (stream, client_addr) = listener.accept().unwrap();
-    let info = ConnInfo {
-        client: client_addr,
-        local: stream.local_addr().unwrap(),
-        keepalives: 0,
-    };
+    let info = ConnInfo::new(client_addr, stream.local_addr().unwrap());
     let started = Instant::now();
     match driver {
         Driver::Blocking => blocking::drive(

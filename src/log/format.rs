@@ -19,7 +19,7 @@ use super::sink;
 pub const DEFAULT_LOG_FORMAT: &str = "%h %l %u %t \"%r\" %>s %b";
 
 /// Everything a log line can show about one finished request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct LogRecord<'a> {
     pub client: SocketAddr,
     pub local: SocketAddr,
@@ -59,6 +59,8 @@ pub struct LogRecord<'a> {
     pub keepalives: u32,
     /// `%X`: `X` aborted, `+` may be kept alive, `-` will be closed.
     pub conn_status: char,
+    /// `%{NAME}x`: a mod_ssl variable of the connection (`None` on plain HTTP).
+    pub ssl_var: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// A compiled `LogFormat` string. `Default` is [`DEFAULT_LOG_FORMAT`].
@@ -128,6 +130,8 @@ enum Kind {
     Unavailable,
     /// A bogus `{arg}` that Apache echoes verbatim (`%{foo}T`, `%{foo}p`, `%{foo}P`).
     Echo(Box<str>),
+    /// `%{SSL_PROTOCOL}x` ...: mod_ssl's variables.
+    SslVar(Box<str>),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -337,6 +341,7 @@ fn lookup(s: &str, arg: &str) -> Result<(Kind, bool, usize), String> {
         'v' => Kind::ServerName,
         'V' => Kind::HostName,
         'X' => Kind::ConnStatus,
+        'x' => Kind::SslVar(arg.into()),
         other => return Err(format!("Unrecognized LogFormat directive %{other}")),
     };
     let orig_default = matches!(c, 'r' | 'D' | 'T' | 'U' | 's' | 'L' | 'R');
@@ -474,6 +479,10 @@ impl Field {
                 None => out.push(b'-'),
             },
             Kind::Echo(a) => out.extend_from_slice(a.as_bytes()),
+            Kind::SslVar(name) => match (rec.ssl_var)(name) {
+                Some(v) => push_escaped(out, v.as_bytes()),
+                None => out.push(b'-'),
+            },
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) fn record<'a>(req: &'a HeaderMap, resp: &'a HeaderMap) -> LogRecord<'
         filename: Some(Path::new("/var/www/html/index.html")),
         keepalives: 3,
         conn_status: '+',
+        ssl_var: &|_| None,
     }
 }
 

@@ -147,7 +147,12 @@ pub(crate) fn cgi_env(
     put("REMOTE_ADDR", req.conn.client.ip().to_string());
     let docroot = req.vhost.document_root.to_string_lossy().into_owned();
     put("DOCUMENT_ROOT", docroot.clone());
-    put("REQUEST_SCHEME", "http".to_string());
+    let scheme = if req.conn.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    put("REQUEST_SCHEME", scheme.to_string());
     let alias = req
         .vhost
         .aliases
@@ -196,6 +201,15 @@ pub(crate) fn cgi_env(
     if !script.path_info.is_empty() {
         put("PATH_INFO", script.path_info.clone());
         put("PATH_TRANSLATED", format!("{docroot}{}", script.path_info));
+    }
+    // mod_ssl's fixup: HTTPS=on for every TLS request, the SSL_* variables with
+    // `SSLOptions +StdEnvVars` (and the PEM certificates with +ExportCertData).
+    if let Some(tls) = &req.conn.tls {
+        put("HTTPS", "on".to_string());
+        if req.dir.ssl.std_env_vars == Some(true) {
+            let export = req.dir.ssl.export_cert_data == Some(true);
+            env.extend(tls.std_env_vars(export));
+        }
     }
     env
 }

@@ -82,7 +82,9 @@ impl Handler for ProxyServer {
             target.push_str(q);
         }
         match backend.scheme {
-            Scheme::Http if self.http => super::proxy_http::serve(req, body, backend, &target),
+            Scheme::Http | Scheme::Https if self.http => {
+                super::proxy_http::serve(req, body, backend, &target)
+            }
             Scheme::Fcgi if self.fcgi => {
                 let decoded_rest = prefix_rest(&rule.path, &req.uri_path).unwrap_or("");
                 super::proxy_fcgi::serve_proxypass(req, body, backend, decoded_rest)
@@ -113,7 +115,7 @@ impl Handler for ProxySetHandler {
         };
         match backend.scheme {
             Scheme::Fcgi if self.fcgi => super::proxy_fcgi::serve_file(req, body, &backend),
-            Scheme::Http if self.http => {
+            Scheme::Http | Scheme::Https if self.http => {
                 let mut target = crate::uri::encode_path(&req.uri_path);
                 if let Some(q) = &req.head.query {
                     target.push('?');

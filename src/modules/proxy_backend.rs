@@ -31,6 +31,7 @@ pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
 pub(crate) enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<crate::tls::client::ClientStream>),
 }
 
 impl Read for Conn {
@@ -38,6 +39,7 @@ impl Read for Conn {
         match self {
             Conn::Tcp(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
         }
     }
 }
@@ -47,17 +49,21 @@ impl Write for Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Conn::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
 impl Conn {
-    pub(crate) fn set_timeout(&self, t: Duration) {
-        let t = Some(t.max(Duration::from_millis(1)));
+    pub(crate) fn set_timeout(&self, timeout: Duration) {
+        let t = Some(timeout.max(Duration::from_millis(1)));
         match self {
             Conn::Tcp(s) => {
                 let _ = s.set_read_timeout(t);
@@ -67,14 +73,25 @@ impl Conn {
                 let _ = s.set_read_timeout(t);
                 let _ = s.set_write_timeout(t);
             }
+            Conn::Tls(s) => s.set_timeout(timeout),
         }
     }
 
     /// An idle pooled connection is usable when the backend has neither closed it nor
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`).
-    fn is_reusable(&self) -> bool {
+    fn is_reusable(&mut self) -> bool {
         let mut b = [0u8; 1];
         let r = match self {
+            Conn::Tls(s) => {
+                if s.has_buffered_input() {
+                    return false;
+                }
+                let tcp = s.tcp();
+                let _ = tcp.set_nonblocking(true);
+                let r = tcp.peek(&mut b);
+                let _ = tcp.set_nonblocking(false);
+                r
+            }
             Conn::Tcp(s) => {
                 let _ = s.set_nonblocking(true);
                 let r = s.peek(&mut b);
@@ -117,7 +134,7 @@ fn down() -> MutexGuard<'static, HashMap<String, Instant>> {
 pub(crate) fn pool_take(key: &str) -> Option<Conn> {
     let mut p = pool();
     let list = p.get_mut(key)?;
-    while let Some(c) = list.pop() {
+    while let Some(mut c) = list.pop() {
         if c.is_reusable() {
             return Some(c);
         }
@@ -156,8 +173,19 @@ pub(crate) fn connect(
     let key = backend.key();
     let proto = match backend.scheme {
         Scheme::Http => "HTTP",
+        Scheme::Https => "HTTPS",
         Scheme::Fcgi => "FCGI",
     };
+    if backend.scheme == Scheme::Https && !req.vhost.ssl.proxy_engine {
+        log(
+            req,
+            Level::Error,
+            &format!(
+                "AH00961: HTTPS: failed to enable ssl support for {key}: SSLProxyEngine is not on in this virtual host"
+            ),
+        );
+        return Err(ConnectError::Failed);
+    }
     if in_error(&key) {
         log(
             req,
@@ -188,11 +216,19 @@ pub(crate) fn connect(
             })
         }
     };
-    match result {
-        Ok(c) => {
-            c.set_timeout(io_timeout);
-            Ok(c)
+    let result = result.and_then(|c| {
+        c.set_timeout(io_timeout);
+        match (c, &backend.addr) {
+            (Conn::Tcp(tcp), BackendAddr::Tcp { host, .. }) if backend.scheme == Scheme::Https => {
+                crate::tls::client::connect(tcp, host, &req.vhost.ssl)
+                    .map(|s| Conn::Tls(Box::new(s)))
+                    .map_err(io::Error::other)
+            }
+            (c, _) => Ok(c),
         }
+    });
+    match result {
+        Ok(c) => Ok(c),
         Err(e) => {
             log(
                 req,

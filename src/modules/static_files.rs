@@ -443,6 +443,7 @@ mod tests {
             core_dump_directory: None,
             includes: Vec::new(),
             warnings: Vec::new(),
+            ssl: Default::default(),
         };
         Fixture {
             root,
@@ -451,11 +452,10 @@ mod tests {
                 server_name: Some("www.example.org".into()),
                 ..VirtualHost::default()
             },
-            conn: ConnInfo {
-                client: "127.0.0.1:40000".parse().unwrap(),
-                local: "127.0.0.1:8080".parse().unwrap(),
-                keepalives: 0,
-            },
+            conn: ConnInfo::new(
+                "127.0.0.1:40000".parse().unwrap(),
+                "127.0.0.1:8080".parse().unwrap(),
+            ),
             dir: DirConfig::default(),
         }
     }

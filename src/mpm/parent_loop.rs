@@ -388,6 +388,10 @@ impl<M: Mpm> Parent<'_, M> {
     /// One idle-server maintenance pass: describe the children, let `maintain::plan`
     /// decide, carry it out.
     fn maintain(&mut self) {
+        // TLS session ticket keys live in shared memory; only the parent rotates them.
+        if let Some(tls) = &self.started.current.tls {
+            tls.maintain();
+        }
         let snap = self.scoreboard.snapshot();
         let tpc = self.sizing.threads_per_child;
         let views: Vec<ChildView> = self

@@ -87,7 +87,9 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
                         stopping: &stopping,
                         see_request_tail: ctx.site.cfg.see_request_tail,
                     };
-                    if let Ok(conn) = listener.connection(stream, client, false) {
+                    if let Ok(conn) =
+                        listener.connection(stream, client, false, ctx.site.tls.as_ref())
+                    {
                         conn::blocking::drive(conn, ctx.site, &mut obs);
                     }
                     break;

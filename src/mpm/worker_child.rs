@@ -290,7 +290,9 @@ fn listener_loop(
             match ctx.listeners[i].accept() {
                 Ok((stream, client)) => {
                     accepted.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(conn) = ctx.listeners[i].connection(stream, client, false) {
+                    if let Ok(conn) =
+                        ctx.listeners[i].connection(stream, client, false, ctx.site.tls.as_ref())
+                    {
                         queue.push(conn);
                     }
                     break;

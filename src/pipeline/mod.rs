@@ -103,12 +103,85 @@ fn run(
         vhost: sel,
         ..Outcome::default()
     };
-    let mut resp = route(cfg, host, handlers, conn, head, body, &mut out, inline)?;
+    let mut resp = match tls_mismatch(cfg, conn, head, sel) {
+        Some(r) => r,
+        None => route(cfg, host, handlers, conn, head, body, &mut out, inline)?,
+    };
     out.original_status = resp.status.as_u16();
     if resp.error_page {
         resp = error_response(cfg, host, handlers, conn, head, resp, &out);
     }
     Ok((resp, out))
+}
+
+/// mod_ssl's checks before a request on a TLS port is served (`ssl_hook_ReadReq`): plain
+/// HTTP spoken to it gets 400; without SNI, `SSLStrictSNIVHostCheck on` refuses a
+/// name-based host (403, AH02033); a Host naming a host whose TLS setup differs from
+/// the one the SNI name chose gets 421 (AH02032).
+fn tls_mismatch(
+    cfg: &ServerConfig,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    sel: Option<usize>,
+) -> Option<Response> {
+    let host = crate::conf::vhost::host(cfg, sel);
+    if conn.plain_http_on_tls {
+        // Apache's 400 page with mod_ssl's note in it.
+        let page = crate::error_pages::error_page(
+            cfg,
+            host,
+            host.base_dir.server_signature(),
+            StatusCode::BAD_REQUEST,
+            head.method.as_str(),
+            head.host.as_deref(),
+            None,
+            conn.local.port(),
+        );
+        let text = String::from_utf8_lossy(&page).replacen(
+            "understand.<br />\n",
+            "understand.<br />\nReason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n \
+             Instead use the HTTPS scheme to access this URL, please.<br />\n",
+            1,
+        );
+        // 400 ends the connection (`status_drops_connection`).
+        return Some(crate::error_pages::html_response(
+            StatusCode::BAD_REQUEST,
+            Bytes::from(text),
+        ));
+    }
+    let tls = conn.tls.as_ref()?;
+    let handshake_host = crate::conf::vhost::host(cfg, tls.host);
+    match &tls.sni {
+        None => {
+            let name_based = crate::conf::vhost::candidates(cfg, conn.local)
+                .nth(1)
+                .is_some();
+            if name_based && (host.ssl.strict_sni || handshake_host.ssl.strict_sni) {
+                crate::log::log(
+                    "ssl",
+                    Level::Error,
+                    Some(conn.client),
+                    "AH02033: No hostname was provided via SNI for a name based virtual host",
+                );
+                return Some(Response::error(StatusCode::FORBIDDEN));
+            }
+        }
+        Some(sni) => {
+            if sel != tls.host && !handshake_host.ssl.compatible(&host.ssl) {
+                crate::log::log(
+                    "ssl",
+                    Level::Error,
+                    Some(conn.client),
+                    &format!(
+                        "AH02032: Hostname {sni} provided via SNI and hostname {} provided via HTTP have no compatible SSL setup",
+                        head.host.as_deref().unwrap_or("")
+                    ),
+                );
+                return Some(Response::error(StatusCode::MISDIRECTED_REQUEST));
+            }
+        }
+    }
+    None
 }
 
 #[allow(clippy::too_many_arguments)] // the request's parts, passed through as they are
@@ -149,6 +222,19 @@ fn route(
     let (filename, url_prefix, alias_handler) = map_to_file(host, &uri_path);
     out.filename = Some(filename.clone());
     let dir = merged_dir_config(host, &filename, &uri_path);
+
+    if dir.ssl.require_ssl == Some(true) && conn.tls.is_none() {
+        crate::log::log(
+            "ssl",
+            Level::Error,
+            Some(conn.client),
+            &format!(
+                "AH02219: access to {} failed, reason: SSL connection required",
+                filename.display()
+            ),
+        );
+        return Ok(Response::error(StatusCode::FORBIDDEN));
+    }
 
     if !authorized(&dir, conn, head) {
         crate::log::log(

@@ -145,7 +145,9 @@ pub fn run(load: &LoadOptions, cfg: ServerConfig) -> ExitCode {
         for &i in ready.iter().filter(|&&i| i < n) {
             match listeners[i].accept() {
                 Ok((stream, client)) => {
-                    if let Ok(conn) = listeners[i].connection(stream, client, false) {
+                    if let Ok(conn) =
+                        listeners[i].connection(stream, client, false, site.tls.as_ref())
+                    {
                         conn::blocking::drive(conn, &site, &mut NoObserver);
                     }
                 }

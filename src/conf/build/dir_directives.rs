@@ -20,6 +20,9 @@ impl Builder {
         let a0 = d.args.first().map(String::as_str).unwrap_or("");
         match d.name {
             "Options" => dc.options.push(parse_options(d)?),
+            name if name.starts_with("SSL") => {
+                return crate::conf::ssl::dir_directive(&mut dc.ssl, d);
+            }
             "ErrorDocument" => {
                 let code: u16 = a0
                     .parse()

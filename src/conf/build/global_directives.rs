@@ -22,7 +22,27 @@ impl Builder {
             | "MaxMemFree"
             | "BufferedLogs"
             | "ListenCoresBucketsRatio"
-            | "ScriptSock" => {}
+            | "ScriptSock"
+            | "SSLRandomSeed"
+            | "SSLPassPhraseDialog"
+            | "SSLStaplingCache" => {}
+            "SSLSessionCache" => self.cfg.ssl.session_cache = crate::conf::ssl::session_cache(d)?,
+            "SSLCryptoDevice" if !a0.eq_ignore_ascii_case("builtin") => {
+                return Err(err(
+                    &d.location,
+                    format!(
+                        "SSLCryptoDevice: Invalid argument; engine '{a0}' not supported (rhttpd uses rustls: builtin only)"
+                    ),
+                ));
+            }
+            "SSLCryptoDevice" => {}
+            "SSLFIPS" if flag(d) => {
+                return Err(err(
+                    &d.location,
+                    "SSLFIPS invalid, rebuild rhttpd with a FIPS-capable TLS library",
+                ));
+            }
+            "SSLFIPS" => {}
             "Listen" => {
                 let l = parse_listen(d)?;
                 if self.cfg.listeners.iter().any(|x| x.addr == l.addr) {

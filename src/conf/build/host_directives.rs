@@ -137,6 +137,19 @@ impl Builder {
                 host.redirects.push(parse_redirect(d)?);
             }
             name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
+            name if name.starts_with("SSL") => {
+                let root = self.cfg.server_root.clone();
+                let resolve = |p: &str| {
+                    let p = std::path::Path::new(p);
+                    if p.is_absolute() {
+                        p.to_path_buf()
+                    } else {
+                        root.join(p)
+                    }
+                };
+                let ssl = std::sync::Arc::make_mut(&mut host.ssl);
+                return super::ssl::host_directive(ssl, d, &resolve, &mut self.cfg.warnings);
+            }
             "TraceEnable" => {
                 host.trace_enable = match a0.to_ascii_lowercase().as_str() {
                     "on" => true,

@@ -121,6 +121,7 @@ impl Builder {
                 core_dump_directory: None,
                 includes: Vec::new(),
                 warnings: Vec::new(),
+                ssl: Default::default(),
             },
             formats: LogFormats::default(),
             main_logs: Vec::new(),
@@ -205,6 +206,13 @@ impl Builder {
         };
         for a in &s.args {
             v.addrs.push(parse_vhost_addr(a, &s.location)?);
+        }
+        // mod_ssl's merge: the main server's TLS settings are inherited; the vhost's
+        // own SSLCertificateFile lines replace its certificates.
+        {
+            let ssl = Arc::make_mut(&mut v.ssl);
+            ssl.certs_inherited = !ssl.certs.is_empty();
+            ssl.pending_keys.clear();
         }
         if v.addrs.is_empty() {
             return Err(err(

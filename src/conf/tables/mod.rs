@@ -24,11 +24,13 @@ const SERVER_VHOST_DIR_FILES: C = C(1 | 2 | 4 | 16);
 mod dynamic;
 mod mpm;
 mod server;
+mod ssl;
 mod standard;
 
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, UNIXD};
+pub use ssl::SSL;
 pub use standard::{ALIAS, AUTHZ_CORE, AUTOINDEX, DIR, LOG_CONFIG, MIME, STATUS};
 
 const fn module(
@@ -67,6 +69,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("proxy_module", "mod_proxy.c", false, PROXY),
     module("proxy_http_module", "mod_proxy_http.c", false, &[]),
     module("proxy_fcgi_module", "mod_proxy_fcgi.c", false, PROXY_FCGI),
+    module("ssl_module", "mod_ssl.c", false, SSL),
     module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
     module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
     module("mpm_worker_module", "worker.c", false, MPM_WORKER),

@@ -57,5 +57,23 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "ConnsAsyncClosing: {closing}");
     }
     let _ = writeln!(o, "Scoreboard: {}", r.scoreboard);
+    // mod_ssl's section, in Apache's keys (the counters rhttpd's cache keeps).
+    if let Some(tls) = &r.env.tls {
+        let _ = writeln!(o, "TLSSessionCacheStatus");
+        match &tls.cache {
+            Some((bytes, entries, s)) => {
+                let _ = writeln!(o, "CacheType: SHMCB");
+                let _ = writeln!(o, "CacheSharedMemory: {bytes}");
+                let _ = writeln!(o, "CacheMaximumEntries: {entries}");
+                let _ = writeln!(o, "CacheStoreCount: {}", s.stored);
+                let _ = writeln!(o, "CacheRetrieveHitCount: {}", s.hits);
+                let _ = writeln!(o, "CacheRetrieveMissCount: {}", s.misses);
+                let _ = writeln!(o, "CacheRemoveHitCount: {}", s.removed);
+            }
+            None => {
+                let _ = writeln!(o, "CacheType: NONE");
+            }
+        }
+    }
     o
 }

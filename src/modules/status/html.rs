@@ -206,6 +206,28 @@ pub fn render(r: &Report, opts: &PageOptions<'_>) -> String {
         }
         o.push_str(DETAILS_LEGEND);
     }
+    if let Some(tls) = &r.env.tls {
+        o.push_str("<hr />\n<h2>SSL/TLS</h2>\n<dl><dt>Hosts with SSLEngine on: ");
+        let names: Vec<String> = tls
+            .hosts
+            .iter()
+            .map(|h| crate::error_pages::html_escape(h))
+            .collect();
+        o.push_str(&names.join(", "));
+        o.push_str("</dt>\n");
+        match &tls.cache {
+            Some((bytes, entries, s)) => {
+                let _ = writeln!(
+                    o,
+                    "<dt>Session cache: shared memory, {bytes} bytes, up to {entries} sessions; \
+                     {} stored, {} hits, {} misses</dt>",
+                    s.stored, s.hits, s.misses
+                );
+            }
+            None => o.push_str("<dt>Session cache: none (session tickets only)</dt>\n"),
+        }
+        o.push_str("</dl>\n");
+    }
     o.push_str(opts.signature);
     o.push_str("</body></html>\n");
     o

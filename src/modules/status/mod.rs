@@ -246,6 +246,7 @@ impl Handler for StatusHandler {
             now_micros: now_micros(),
             load: report::load_average(),
             extended: req.server.extended_status.unwrap_or(true),
+            tls: tls_status(req.server),
         };
         let report = self.report(env);
         let (content_type, text) = match query.format {
@@ -310,4 +311,26 @@ fn signature(req: &Request<'_>, env: &Env) -> String {
         server_banner(req.server.server_tokens),
         env.local_port
     )
+}
+
+/// The TLS hosts of the configuration and the session cache's counters.
+fn tls_status(cfg: &crate::conf::ServerConfig) -> Option<report::TlsStatus> {
+    let hosts: Vec<String> = std::iter::once(&cfg.main)
+        .chain(&cfg.vhosts)
+        .filter(|h| h.ssl.engine)
+        .map(|h| {
+            let name = h.server_name.as_deref().unwrap_or("localhost");
+            match h.addrs.first().and_then(|a| a.port) {
+                Some(p) => format!("{name}:{p}"),
+                None => name.to_string(),
+            }
+        })
+        .collect();
+    if hosts.is_empty() {
+        return None;
+    }
+    Some(report::TlsStatus {
+        hosts,
+        cache: crate::tls::session_cache_status(),
+    })
 }

@@ -24,6 +24,17 @@ pub struct Env {
     pub load: [f64; 3],
     /// `ExtendedStatus`.
     pub extended: bool,
+    /// mod_ssl's part (`None` without TLS hosts).
+    pub tls: Option<TlsStatus>,
+}
+
+/// The TLS hosts and the shared session cache, for the status page.
+#[derive(Clone, Debug, Default)]
+pub struct TlsStatus {
+    /// `name:port` of every host with `SSLEngine on`.
+    pub hosts: Vec<String>,
+    /// `SSLSessionCache` size in bytes and its counters (`None`: no cache).
+    pub cache: Option<(usize, usize, crate::tls::session_cache::SessionStats)>,
 }
 
 /// Sums over every cell (only meaningful with ExtendedStatus).

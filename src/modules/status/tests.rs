@@ -9,6 +9,7 @@ const UPTIME: u64 = 3725; // 1 hour 2 minutes 5 seconds
 
 fn env(extended: bool) -> Env {
     Env {
+        tls: None,
         server_name: "www.example.org".into(),
         local_ip: "127.0.0.1".into(),
         local_port: 8080,

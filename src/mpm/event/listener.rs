@@ -369,7 +369,9 @@ impl<'a> Listener<'a> {
             }
             match sock.accept() {
                 Ok((stream, client)) => {
-                    let Ok(conn) = sock.connection(stream, client, true) else {
+                    let Ok(conn) =
+                        sock.connection(stream, client, true, self.ctx.site.tls.as_ref())
+                    else {
                         continue;
                     };
                     self.accepted += 1;

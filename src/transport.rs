@@ -1,6 +1,7 @@
 //! The transport seam: what a connection's bytes travel over. The protocol engines and
-//! the drivers see only [`Transport`]; plain TCP is [`PlainTcp`], and TLS plugs in as
-//! another implementation without touching them.
+//! the drivers see only [`Transport`]; plain TCP is [`PlainTcp`], TLS is
+//! `tls::TlsTcp` (rustls stays behind it). What the handshake agreed reaches the
+//! request pipeline as plain data ([`Transport::tls_info`]).
 
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
@@ -8,7 +9,11 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use rhttpd_sys::Interest;
+
+pub use crate::handler::TlsInfo;
 
 /// What the connection wants to do next, before the transport adds its own needs (a TLS
 /// transport that wants to read may first have to write a handshake record).
@@ -33,6 +38,23 @@ pub trait Transport: Read + Write + Send {
     /// The protocol agreed during the handshake (ALPN), if any.
     fn alpn(&self) -> Option<&[u8]> {
         None
+    }
+
+    /// What the TLS handshake agreed, once it is complete (`None` for plain TCP).
+    fn tls_info(&self) -> Option<Arc<TlsInfo>> {
+        None
+    }
+
+    /// A client spoke plain HTTP to this TLS port: the bytes pass through unencrypted
+    /// so that the request can be answered with Apache's 400.
+    fn plain_http_on_tls(&self) -> bool {
+        false
+    }
+
+    /// Input the transport holds already (decrypted or not yet decrypted), which the
+    /// socket's readiness will not announce: the event loop reads on without waiting.
+    fn has_pending_input(&mut self) -> bool {
+        false
     }
 
     /// `Some(timeout)`: blocking reads and writes, each bounded by `timeout`; `None`:
