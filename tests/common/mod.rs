@@ -16,6 +16,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod tls;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_rhttpd");
 
 /// A free TCP port on 127.0.0.1 (bound then released; the server binds it next).
