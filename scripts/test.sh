@@ -9,6 +9,8 @@ need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # TLS tests make their keys and certificates with the openssl CLI and use s_client.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# A browser over HTTPS (tests/e2e_tls_clients.rs).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus-apache-exporter >/dev/null 2>&1 || need+=(prometheus-apache-exporter)
 # Real peers of the dynamic-content tests (tests/e2e_dynamic.rs): an upstream HTTP
 # server for mod_proxy_http and PHP-FPM for mod_proxy_fcgi.
