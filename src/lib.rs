@@ -16,9 +16,14 @@
 //!    (`handler::Handlers`) that `site` fills from `modules`;
 //! 7. `error_pages` (built-in error pages, the `Server` banner) and `authz` (`Require`,
 //!    the symlink policy), used by both;
-//! 8. `handler`: the handler interface, the registry, response bodies;
-//! 9. `conf`: typed configuration built from the parse tree;
-//! 10. `log`, `uri`, `scoreboard`: leaves that use no other module;
+//! 8. `tls`: mod_ssl with rustls (per-host configurations chosen by SNI, the TLS
+//!    transport, shared session cache and ticket keys, the client for https://
+//!    backends); no rustls type leaves it;
+//! 9. `transport`: what a connection's bytes travel over (the trait, plain TCP);
+//! 10. `handler`: the handler interface, the registry, response bodies, and what a
+//!    TLS handshake agreed (`TlsInfo`, plain data);
+//! 11. `conf`: typed configuration built from the parse tree;
+//! 12. `log`, `uri`, `scoreboard`: leaves that use no other module;
 //!
 //! then the `rhttpd-config`, `rhttpd-http` and `rhttpd-sys` crates. Only `rhttpd-sys`
 //! contains `unsafe`.

@@ -273,8 +273,10 @@ impl Read for TlsTcp {
     }
 }
 
-impl Write for TlsTcp {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl TlsTcp {
+    /// Encrypt `buf` into rustls's send buffer; `flush_now`: also try to put it on the
+    /// socket (a part that more parts follow stays buffered: one write for both).
+    fn write_plain(&mut self, buf: &[u8], flush_now: bool) -> io::Result<usize> {
         if let State::Plain = self.state {
             return self.stream.write(buf);
         }
@@ -294,15 +296,23 @@ impl Write for TlsTcp {
             return Err(io::Error::new(ErrorKind::InvalidData, "TLS failed"));
         };
         let n = conn.writer().write(buf)?;
-        match self.flush_tls() {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
+        if flush_now || n < buf.len() {
+            match self.flush_tls() {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
         }
         if n == 0 && !buf.is_empty() {
             return Err(ErrorKind::WouldBlock.into());
         }
         Ok(n)
+    }
+}
+
+impl Write for TlsTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_plain(buf, true)
     }
 
     /// Everything accepted by `write` is on the socket; `WouldBlock` until then.
@@ -328,6 +338,10 @@ impl Transport for TlsTcp {
 
     fn can_sendfile(&self) -> bool {
         matches!(self.state, State::Plain)
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_plain(buf, false)
     }
 
     fn alpn(&self) -> Option<&[u8]> {
