@@ -21,7 +21,7 @@
 //!    backends); no rustls type leaves it;
 //! 9. `transport`: what a connection's bytes travel over (the trait, plain TCP);
 //! 10. `handler`: the handler interface, the registry, response bodies, and what a
-//!    TLS handshake agreed (`TlsInfo`, plain data);
+//!     TLS handshake agreed (`TlsInfo`, plain data);
 //! 11. `conf`: typed configuration built from the parse tree;
 //! 12. `log`, `uri`, `scoreboard`: leaves that use no other module;
 //!

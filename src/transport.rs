@@ -45,6 +45,11 @@ pub trait Transport: Read + Write + Send {
         None
     }
 
+    /// The TLS handshake has not finished yet (always false for plain TCP).
+    fn handshake_pending(&self) -> bool {
+        false
+    }
+
     /// A client spoke plain HTTP to this TLS port: the bytes pass through unencrypted
     /// so that the request can be answered with Apache's 400.
     fn plain_http_on_tls(&self) -> bool {

@@ -589,10 +589,15 @@ fn graceful_restart_under_load_loses_no_request() {
         bodies.contains_key("v2\n") && bodies.contains_key("v1\n"),
         "{bodies:?}"
     );
-    // The requests were spread over the three generations of children.
+    // The requests were spread over the three generations of children (which child
+    // of a generation takes a connection is the kernel's choice: under a loaded
+    // machine one child may take them all).
     let pids: BTreeSet<i32> = pids_in_log(&s.log("pid_log")).into_iter().collect();
-    for p in before.iter().chain(&after).chain(&last) {
-        assert!(pids.contains(p), "child {p} served nothing: {pids:?}");
+    for (name, generation) in [("first", &before), ("second", &after), ("third", &last)] {
+        assert!(
+            generation.iter().any(|p| pids.contains(p)),
+            "no child of the {name} generation ({generation:?}) served a request: {pids:?}"
+        );
     }
     stop_server(&mut s);
 }

@@ -6,6 +6,7 @@ mod build;
 mod dir;
 mod mime;
 pub mod proxy;
+pub mod reqtimeout;
 mod require;
 pub mod ssl;
 pub mod tables;
@@ -135,6 +136,8 @@ pub struct VirtualHost {
     pub proxy: Arc<proxy::ProxyConfig>,
     /// mod_ssl: TLS for this host (`conf/ssl.rs`).
     pub ssl: Arc<ssl::SslHost>,
+    /// mod_reqtimeout's `RequestReadTimeout` (`conf/reqtimeout.rs`).
+    pub req_timeout: reqtimeout::ReqTimeout,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -172,6 +175,7 @@ impl Default for VirtualHost {
             trace_enable: false,
             proxy: Arc::default(),
             ssl: Arc::default(),
+            req_timeout: reqtimeout::ReqTimeout::default(),
         }
     }
 }

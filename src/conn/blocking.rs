@@ -31,6 +31,7 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         crate::conf::vhost::host(cfg, crate::conf::vhost::select(cfg, conn.info.local, None));
     let limit = default_host.base_dir.limit_request_body();
     let timeout = default_host.timeout;
+    let rt = default_host.req_timeout;
     if conn.transport.set_blocking(Some(timeout)).is_err() {
         return;
     }
@@ -39,12 +40,13 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         let Protocol::H1(h1) = &mut conn.protocol;
         let mut idle = h1.is_idle();
         obs.phase(if idle { Phase::KeepAlive } else { Phase::Read });
-        let first = if idle {
+        let mut wait = if idle {
             default_host.keep_alive_timeout
         } else {
             timeout
         };
-        let _ = conn.transport.set_read_timeout(first);
+        let mut socket_wait = wait;
+        let _ = conn.transport.set_read_timeout(wait);
         let mut clock = Clock::now();
         let head = loop {
             let Protocol::H1(h1) = &mut conn.protocol;
@@ -59,15 +61,37 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                 }
                 Event::NeedInput => {}
             }
+            // RequestReadTimeout: no read waits past the head's (or handshake's) limit.
+            conn.head_read(&rt, 0);
+            let now = Instant::now();
+            let step = conn
+                .head_timer
+                .deadline()
+                .map_or(wait, |at| wait.min(at.saturating_duration_since(now)));
+            if step.is_zero() {
+                head_timed_out(conn, site, clock);
+                return;
+            }
+            if step != socket_wait {
+                let _ = conn.transport.set_read_timeout(step);
+                socket_wait = step;
+            }
+            let Protocol::H1(h1) = &mut conn.protocol;
             match h1.read_from(&mut *conn.transport) {
                 Ok(0) => return,
-                Ok(_) if idle => {
-                    idle = false;
-                    clock = Clock::now();
-                    obs.phase(Phase::Read);
-                    let _ = conn.transport.set_read_timeout(timeout);
+                Ok(n) => {
+                    if idle {
+                        idle = false;
+                        clock = Clock::now();
+                        obs.phase(Phase::Read);
+                        wait = timeout;
+                    }
+                    conn.head_read(&rt, n);
                 }
-                Ok(_) => {}
+                Err(e) if is_timeout(&e) && conn.head_timer.expired(Instant::now()) => {
+                    head_timed_out(conn, site, clock);
+                    return;
+                }
                 Err(e) if is_timeout(&e) => {
                     // Apache answers 408 to a request that started arriving; a
                     // connection that sent nothing is just closed.
@@ -103,6 +127,17 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                 return;
             }
         }
+    }
+}
+
+/// mod_reqtimeout's limit passed while a head (or the handshake) was awaited: log it
+/// and, if part of a request arrived, answer 408; then close.
+fn head_timed_out(mut conn: Connection, site: &Site, clock: Clock) {
+    super::deadline::log_timeout(conn.head_timer.stage(), conn.info.client);
+    let Protocol::H1(h1) = &conn.protocol;
+    if !h1.buffered().is_empty() && !conn.transport.handshake_pending() {
+        let mut out = exchange::reject(&mut conn, site, StatusCode::REQUEST_TIMEOUT, clock);
+        write_all(&mut conn, &mut out);
     }
 }
 

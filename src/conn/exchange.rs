@@ -71,14 +71,24 @@ pub fn run(
 ) -> (Exchange, Option<Outgoing>) {
     let cfg = &site.cfg;
     conn.note_transport();
+    conn.head_timer.clear();
     let Protocol::H1(h1) = &mut conn.protocol;
     obs.phase(Phase::Write);
     let (resp, outcome) = match ready {
         Some(r) => r,
         None => {
+            let req_host = crate::conf::vhost::host(
+                cfg,
+                crate::conf::vhost::select(cfg, conn.info.local, head.host.as_deref()),
+            );
+            let body_limit = req_host.req_timeout.body;
             let mut reader = BodyReader {
                 transport: &mut *conn.transport,
                 h1: &mut *h1,
+                limit: (!body_limit.is_off()).then_some(body_limit),
+                deadline: None,
+                timeout: req_host.timeout,
+                client: conn.info.client,
             };
             let ran = crate::pipeline::process(cfg, &site.handlers, &conn.info, &head, &mut reader);
             if reader.h1.handler_done() {
@@ -195,6 +205,7 @@ impl Exchange {
 /// and log it. The connection closes after the response.
 pub fn reject(conn: &mut Connection, site: &Site, status: StatusCode, clock: Clock) -> Outgoing {
     conn.note_transport();
+    conn.head_timer.clear();
     let Protocol::H1(h1) = &mut conn.protocol;
     let bytes_in = h1.buffered().len() as u64;
     let resp = crate::pipeline::bare_error(&site.cfg, &conn.info, status);

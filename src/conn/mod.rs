@@ -13,6 +13,7 @@
 
 pub mod blocking;
 mod body;
+pub mod deadline;
 pub mod exchange;
 pub mod outgoing;
 pub mod protocol;
@@ -21,7 +22,7 @@ pub mod readiness;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rhttpd_http::{RequestHead, ServerConn};
 
@@ -76,6 +77,10 @@ pub struct Connection {
     pub info: ConnInfo,
     /// A response the transport has not taken in full yet (event: write completion).
     pub out: Option<Outgoing>,
+    /// When the connection was accepted.
+    pub opened: Instant,
+    /// RequestReadTimeout's limit for the handshake or the head being read.
+    pub head_timer: deadline::HeadTimer,
 }
 
 impl Connection {
@@ -87,6 +92,8 @@ impl Connection {
             protocol,
             info,
             out: None,
+            opened: Instant::now(),
+            head_timer: deadline::HeadTimer::default(),
         }
     }
 
@@ -97,6 +104,23 @@ impl Connection {
             self.info.tls = self.transport.tls_info();
             self.info.plain_http_on_tls = self.transport.plain_http_on_tls();
         }
+    }
+
+    /// Arm or extend the head timer after a read of `n` bytes (see `deadline.rs`).
+    pub fn head_read(&mut self, rt: &crate::conf::reqtimeout::ReqTimeout, n: usize) {
+        let first = self.info.keepalives == 0;
+        let Protocol::H1(h1) = &self.protocol;
+        let pending = !h1.buffered().is_empty();
+        let handshaking = self.transport.handshake_pending();
+        self.head_timer.update(
+            rt,
+            self.opened,
+            first,
+            pending,
+            handshaking,
+            n,
+            Instant::now(),
+        );
     }
 
     /// The HTTP/1.1 engine.

@@ -44,13 +44,21 @@ pub fn default_host<'s>(site: &'s Site, conn: &Connection) -> &'s VirtualHost {
 }
 
 /// Read what the transport has without blocking (through `scratch`, so that a
-/// connection's buffer holds only what arrived). False when the peer closed or failed.
-fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
+/// connection's buffer holds only what arrived), and move the head's RequestReadTimeout
+/// limit accordingly. False when the peer closed or failed.
+fn read_available(conn: &mut Connection, host: &VirtualHost, scratch: &mut [u8]) -> bool {
+    let open = read_into(conn, scratch);
+    conn.head_read(&host.req_timeout, open.1);
+    open.0
+}
+
+/// The reads of [`read_available`]: (still open, bytes read).
+fn read_into(conn: &mut Connection, scratch: &mut [u8]) -> (bool, usize) {
     let Protocol::H1(h1) = &mut conn.protocol;
     let mut total = 0usize;
     loop {
         match conn.transport.read(scratch) {
-            Ok(0) => return false,
+            Ok(0) => return (false, total),
             Ok(n) => {
                 h1.feed(&scratch[..n]);
                 total += n;
@@ -59,12 +67,12 @@ fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
                 if (n < scratch.len() || total >= READ_BUDGET)
                     && !conn.transport.has_pending_input()
                 {
-                    return true;
+                    return (true, total);
                 }
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return (true, total),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => return (false, total),
         }
     }
 }
@@ -86,10 +94,10 @@ pub fn serve_available(
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Next {
-    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+    let host = default_host(site, conn);
+    if !read_available(conn, host, scratch) && conn.h1().buffered().is_empty() {
         return Next::Close;
     }
-    let host = default_host(site, conn);
     let limit = host.base_dir.limit_request_body();
     loop {
         obs.phase(Phase::Read);
@@ -122,10 +130,10 @@ pub fn try_inline(
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Option<Next> {
-    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+    let host = default_host(site, conn);
+    if !read_available(conn, host, scratch) && conn.h1().buffered().is_empty() {
         return Some(Next::Close);
     }
-    let host = default_host(site, conn);
     let limit = host.base_dir.limit_request_body();
     loop {
         let clock = Clock::now();
@@ -214,6 +222,16 @@ fn answer_invalid(
     }
     conn.out = Some(out);
     continue_write(conn)
+}
+
+/// mod_reqtimeout's limit for the head (or the handshake) passed while the connection
+/// was parked: log it, answer 408 when part of a request arrived, and close.
+pub fn head_timed_out(conn: &mut Connection, site: &Site) -> Next {
+    super::deadline::log_timeout(conn.head_timer.stage(), conn.info.client);
+    if conn.h1().buffered().is_empty() || conn.transport.handshake_pending() {
+        return Next::Close;
+    }
+    answer_invalid(conn, site, http::StatusCode::REQUEST_TIMEOUT, Clock::now())
 }
 
 /// Continue writing `conn.out` (write completion on the listener thread).

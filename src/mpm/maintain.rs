@@ -11,7 +11,8 @@
 //! - fewer than MinSpare idle units:
 //!   - at MaxRequestWorkers (active units, or children allowed): "reached" when no unit
 //!     is idle, "within MinSpareThreads of" otherwise, each once per lifetime;
-//!   - no free slot although not at the limit: "scoreboard is full" every pass;
+//!   - no free slot although not at the limit: "scoreboard is full" every pass (the
+//!     parent logs it when it starts and when it ends);
 //!   - otherwise fork into up to `spawn_rate` free slots (never more children than
 //!     allowed), "server seems busy" when the rate is 8 or more, and double the rate
 //!     (at most [`MAX_SPAWN_RATE`]) unless hold-off passes remain after a graceful

@@ -176,6 +176,9 @@ struct Parent<'a, M: Mpm> {
     generation: u64,
     children: HashMap<i32, Child>,
     maintenance: maintain::State,
+    /// Since when (and for how many passes) the scoreboard has had no free slot: the
+    /// condition is logged when it starts and when it ends.
+    scoreboard_full: Option<(Instant, u64)>,
     /// Children still to start after a graceful restart: each old child that exits is
     /// replaced 1-for-1 in its slot, the rest start at the first quiet second.
     remaining_to_start: usize,
@@ -227,6 +230,7 @@ pub fn run<M: Mpm>(opts: &LoadOptions, cfg: ServerConfig, foreground: bool) -> E
         generation: 0,
         children: HashMap::new(),
         maintenance: maintain::State::default(),
+        scoreboard_full: None,
         remaining_to_start: 0,
         successive_kills: 0,
     };
@@ -413,22 +417,39 @@ impl<M: Mpm> Parent<'_, M> {
         let plan = maintain::plan(&views, &self.sizing.limits, self.maintenance);
         self.maintenance = plan.next;
         let msgs = M::MESSAGES;
+        let mut full_now = false;
         for notice in plan.notices {
             match notice {
                 Notice::ReachedMax => self.log(Level::Error, msgs.reached_max),
                 Notice::NearMax => {
                     self.log(Level::Error, msgs.near_max.unwrap_or(msgs.reached_max))
                 }
-                Notice::ScoreboardFull => self.log(
-                    Level::Error,
-                    msgs.scoreboard_full.unwrap_or(msgs.reached_max),
-                ),
+                Notice::ScoreboardFull => {
+                    // Once when it starts, once when it ends (below), not every pass.
+                    if self.scoreboard_full.is_none() {
+                        self.log(
+                            Level::Error,
+                            msgs.scoreboard_full.unwrap_or(msgs.reached_max),
+                        );
+                    }
+                    self.scoreboard_full.get_or_insert((Instant::now(), 0)).1 += 1;
+                    full_now = true;
+                }
                 Notice::Busy {
                     spawning,
                     idle,
                     total,
                 } => self.log(Level::Info, &msgs.busy(spawning, idle, total)),
             }
+        }
+        if !full_now && let Some((since, passes)) = self.scoreboard_full.take() {
+            self.log(
+                Level::Notice,
+                &format!(
+                    "scoreboard no longer full: it was for {} s ({passes} maintenance passes)",
+                    since.elapsed().as_secs()
+                ),
+            );
         }
         if let Some(pid) = plan.stop {
             if let Some(c) = self.children.get_mut(&pid) {

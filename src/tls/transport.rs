@@ -355,6 +355,14 @@ impl Transport for TlsTcp {
         self.info.clone()
     }
 
+    fn handshake_pending(&self) -> bool {
+        match &self.state {
+            State::Sniff | State::Accepting(_) => true,
+            State::Open(c) => c.is_handshaking(),
+            State::Plain | State::Failed => false,
+        }
+    }
+
     fn plain_http_on_tls(&self) -> bool {
         matches!(self.state, State::Plain)
     }

@@ -25,6 +25,7 @@ impl ParseError {
             | ParseError::BadChunk
             | ParseError::BadHost
             | ParseError::IncompleteBody => StatusCode::BAD_REQUEST,
+            ParseError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -41,6 +42,7 @@ impl ParseError {
                 "The number of request header fields exceeds this server's limit."
             }
             ParseError::BadRequestLine => "HTTP Request Line; Invalid request line",
+            ParseError::BodyTimeout => "Request body read timeout",
             ParseError::BadHeader => "Request header field is malformed.",
             ParseError::Http09 => "HTTP Request Line; Rejected HTTP/0.9 request",
             ParseError::UnsupportedVersion => "HTTP Request Line; Unsupported HTTP version",
@@ -97,6 +99,7 @@ mod tests {
         assert_eq!(ParseError::UnsupportedExpectation.status().as_u16(), 417);
         assert_eq!(ParseError::BodyTooLarge.status().as_u16(), 413);
         assert_eq!(ParseError::BadChunk.status().as_u16(), 400);
+        assert_eq!(ParseError::BodyTimeout.status().as_u16(), 408);
         assert_eq!(ParseError::BadHost.status().as_u16(), 400);
         assert_eq!(ParseError::IncompleteBody.status().as_u16(), 400);
         assert_eq!(ParseError::BadStatusLine.status().as_u16(), 502);

@@ -332,6 +332,15 @@ impl ServerConn {
         }
     }
 
+    /// The body did not arrive within its time limit (`RequestReadTimeout body=`): the
+    /// handler's response is replaced by 408 and the connection closes.
+    pub fn input_timed_out(&mut self) {
+        if let Some(b) = self.body.as_mut() {
+            b.input_failed = true;
+            b.error.get_or_insert(ParseError::BodyTimeout);
+        }
+    }
+
     /// The body failed to decode (the handler's response must be replaced by an error
     /// for its status).
     pub fn body_error(&self) -> Option<&ParseError> {

@@ -101,6 +101,8 @@ pub enum ParseError {
     UnsupportedExpectation,
     /// The peer closed the connection before the body was complete → 400.
     IncompleteBody,
+    /// The body did not arrive in time (`RequestReadTimeout body=`) → 408.
+    BodyTimeout,
     /// Client role: the backend's status line or head could not be parsed → 502.
     BadStatusLine,
     /// Body larger than LimitRequestBody → 413.

@@ -150,6 +150,9 @@ impl Builder {
                 let ssl = std::sync::Arc::make_mut(&mut host.ssl);
                 return super::ssl::host_directive(ssl, d, &resolve, &mut self.cfg.warnings);
             }
+            "RequestReadTimeout" => {
+                host.req_timeout = super::reqtimeout::parse(d, host.req_timeout)?;
+            }
             "TraceEnable" => {
                 host.trace_enable = match a0.to_ascii_lowercase().as_str() {
                     "on" => true,

@@ -29,7 +29,7 @@ mod standard;
 
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
-pub use server::{CORE, HTTP_CORE, LISTEN, UNIXD};
+pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
 pub use ssl::SSL;
 pub use standard::{ALIAS, AUTHZ_CORE, AUTOINDEX, DIR, LOG_CONFIG, MIME, STATUS};
 
@@ -63,6 +63,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("authz_core_module", "mod_authz_core.c", true, AUTHZ_CORE),
     module("authz_host_module", "mod_authz_host.c", true, &[]),
     module("autoindex_module", "mod_autoindex.c", true, AUTOINDEX),
+    module("reqtimeout_module", "mod_reqtimeout.c", true, REQTIMEOUT),
     module("status_module", "mod_status.c", false, STATUS),
     module("cgi_module", "mod_cgi.c", false, CGI),
     module("cgid_module", "mod_cgid.c", false, CGID),

@@ -362,3 +362,12 @@ pub const UNIXD: &[DirectiveSpec] = &[
         "Effective group id for this server",
     ),
 ];
+
+/// mod_reqtimeout.c (built in: its defaults apply unless `RequestReadTimeout` says
+/// otherwise).
+pub const REQTIMEOUT: &[DirectiveSpec] = &[d(
+    "RequestReadTimeout",
+    C::SERVER_VHOST,
+    Arity::OneOrMore,
+    "Set various timeout parameters for TLS handshake and reading request headers and body (handshake=, header=, body= with ranges and MinRate=)",
+)];

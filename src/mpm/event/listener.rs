@@ -2,7 +2,8 @@
 //! wake-up socket and every parked connection, the timeout queues, admission control,
 //! write completion and lingering close. See the module header in `mod.rs`.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{ErrorKind, Read};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -18,6 +19,9 @@ use crate::conn::{Connection, Want};
 use crate::log::{self, Level};
 use crate::mpm::child::ChildContext;
 use crate::scoreboard::WorkerStatus;
+use pressure::FD_RESERVE;
+
+mod pressure;
 
 /// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
 /// 2 s after the response at the latest, which also bounds Apache's 30 s total).
@@ -150,6 +154,9 @@ pub struct Listener<'a> {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     queues: Vec<TimeoutQueue>,
+    /// RequestReadTimeout limits of connections parked while reading a head (or the
+    /// TLS handshake): (deadline, slot, stamp), removed lazily like the queues' entries.
+    head_deadlines: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     next_stamp: u64,
     accepting: bool,
     accepted: u64,
@@ -162,6 +169,14 @@ pub struct Listener<'a> {
     dying: bool,
     /// Read buffer for inline requests.
     scratch: Vec<u8>,
+    /// Descriptors this process may hold for connections (RLIMIT_NOFILE less a
+    /// reserve for logs, listeners, CGI pipes and backends).
+    fd_budget: usize,
+    /// Accepting pauses until then after EMFILE/ENFILE with nothing left to shed.
+    accept_paused_until: Option<Instant>,
+    /// Descriptor pressure: when it was last logged, connections closed since.
+    pressure: Option<Instant>,
+    shed_since_log: u64,
 }
 
 /// The listener's observer for inline requests: it has no scoreboard cell of its own,
@@ -200,6 +215,7 @@ impl<'a> Listener<'a> {
             slots: Vec::new(),
             free: Vec::new(),
             queues: Vec::new(),
+            head_deadlines: BinaryHeap::new(),
             next_stamp: 0,
             accepting: false,
             accepted: 0,
@@ -210,6 +226,13 @@ impl<'a> Listener<'a> {
             lingering: 0,
             dying: false,
             scratch: vec![0u8; 16 * 1024],
+            fd_budget: rhttpd_sys::limits::nofile_limit()
+                .map(|(soft, _)| soft.saturating_sub(FD_RESERVE) as usize)
+                .unwrap_or(1024 - FD_RESERVE as usize)
+                .max(16),
+            accept_paused_until: None,
+            pressure: None,
+            shed_since_log: 0,
         };
         l.set_accepting(true);
         Ok(l)
@@ -249,7 +272,12 @@ impl<'a> Listener<'a> {
         }
         let factor = self.ctx.async_factor.floor().max(1.0) as usize;
         let limit = self.ctx.threads + idle * factor;
-        self.open_connections().saturating_sub(self.lingering) >= limit
+        // Connections still reading a head cost memory, not workers: a slow client
+        // (slowloris) cannot use up the budget; RequestReadTimeout and the descriptor
+        // limit bound them instead.
+        self.open_connections()
+            .saturating_sub(self.lingering + self.reading)
+            >= limit
     }
 
     pub fn run(&mut self) {
@@ -280,7 +308,13 @@ impl<'a> Listener<'a> {
                 self.park(conn, next);
             }
             self.expire();
-            if !self.dying {
+            if self
+                .accept_paused_until
+                .is_some_and(|t| Instant::now() >= t)
+            {
+                self.accept_paused_until = None;
+            }
+            if !self.dying && self.accept_paused_until.is_none() {
                 let above = self.above_limit();
                 if above && self.accepting {
                     log::log(
@@ -367,13 +401,21 @@ impl<'a> Listener<'a> {
             if self.dying || self.above_limit() {
                 return;
             }
+            if self.open_connections() >= self.fd_budget && self.shed_partial(16) == 0 {
+                self.pause_accepting();
+                return;
+            }
             match sock.accept() {
                 Ok((stream, client)) => {
-                    let Ok(conn) =
+                    let Ok(mut conn) =
                         sock.connection(stream, client, true, self.ctx.site.tls.as_ref())
                     else {
                         continue;
                     };
+                    // RequestReadTimeout runs from the accept for the first request.
+                    let cfg = &self.ctx.site.cfg;
+                    let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
+                    conn.head_read(&host.req_timeout, 0);
                     self.accepted += 1;
                     self.park(conn, Next::ReadMore);
                     if self.ctx.max_connections > 0 && self.accepted >= self.ctx.max_connections {
@@ -382,6 +424,15 @@ impl<'a> Listener<'a> {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // EMFILE / ENFILE: out of descriptors. Make room by closing the oldest
+                // connections that have not sent a complete head; with none, pause
+                // accepting briefly rather than spin on a readable listener.
+                Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) => {
+                    if self.shed_partial(16) == 0 {
+                        self.pause_accepting();
+                    }
+                    return;
+                }
                 Err(e) => {
                     log::log(
                         "mpm_event",
@@ -461,6 +512,11 @@ impl<'a> Listener<'a> {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
         self.count(state, true);
+        if state == Parked::Reading
+            && let Some(limit) = conn.head_timer.deadline()
+        {
+            self.head_deadlines.push(Reverse((limit, idx, stamp)));
+        }
         self.slots[idx] = Some(Slot {
             conn,
             state,
@@ -614,6 +670,11 @@ impl<'a> Listener<'a> {
             if state == Parked::KeepAlive {
                 s.conn.shrink_idle();
             }
+            if state == Parked::Reading
+                && let Some(limit) = s.conn.head_timer.deadline()
+            {
+                self.head_deadlines.push(Reverse((limit, idx, stamp)));
+            }
         }
         let at = Instant::now() + wait;
         self.queue_for(state, wait)
@@ -625,6 +686,8 @@ impl<'a> Listener<'a> {
         self.queues
             .iter()
             .filter_map(|q| q.entries.front().map(|e| e.2))
+            .chain(self.head_deadlines.peek().map(|e| e.0.0))
+            .chain(self.accept_paused_until)
             .min()
     }
 
@@ -648,6 +711,24 @@ impl<'a> Listener<'a> {
         }
         for idx in victims {
             self.close(idx);
+        }
+        // RequestReadTimeout: heads (and handshakes) that took too long get 408.
+        while let Some(&Reverse((at, idx, stamp))) = self.head_deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.head_deadlines.pop();
+            let expired = self
+                .slots
+                .get(idx)
+                .and_then(|s| s.as_ref())
+                .is_some_and(|s| {
+                    s.stamp == stamp && s.state == Parked::Reading && s.conn.head_timer.expired(now)
+                });
+            if expired && let Some(mut conn) = self.unpark(idx) {
+                let next = readiness::head_timed_out(&mut conn, self.ctx.site);
+                self.park(conn, next);
+            }
         }
     }
 

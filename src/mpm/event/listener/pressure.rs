@@ -1,0 +1,72 @@
+//! Slow clients and descriptor pressure on the event listener: when the process runs
+//! out of descriptors (its share of RLIMIT_NOFILE, or EMFILE/ENFILE on accept), the
+//! connections that have waited longest for a complete request head are closed first —
+//! never keep-alive connections, never ones with a request in flight — and if there are
+//! none, accepting pauses briefly instead of spinning on a readable listener. Logged at
+//! most every ten seconds, with a count.
+
+use std::time::{Duration, Instant};
+
+use super::{Listener, Parked};
+use crate::log::{self, Level};
+
+/// Descriptors kept free of connections: log files, listeners, the epoll set, CGI pipes
+/// and backend connections of requests in flight.
+pub(super) const FD_RESERVE: u64 = 128;
+/// How long accepting pauses when the descriptor limit is reached and no partial
+/// connection is left to close (the listener must not spin on EMFILE).
+pub(super) const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// Descriptor pressure is logged at most this often (with a count).
+const PRESSURE_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl Listener<'_> {
+    /// Close up to `n` of the connections that have waited longest for a complete
+    /// request head (never keep-alive ones, never ones with a request in flight);
+    /// returns how many. Logged at most every PRESSURE_LOG_EVERY, with a count.
+    pub(super) fn shed_partial(&mut self, n: usize) -> usize {
+        let mut victims = Vec::new();
+        for q in self.queues.iter().filter(|q| q.state == Parked::Reading) {
+            for &(idx, stamp, _) in &q.entries {
+                if victims.len() >= n {
+                    break;
+                }
+                let live = self
+                    .slots
+                    .get(idx)
+                    .and_then(|s| s.as_ref())
+                    .is_some_and(|s| s.stamp == stamp && s.state == Parked::Reading);
+                if live && !victims.contains(&idx) {
+                    victims.push(idx);
+                }
+            }
+        }
+        for &idx in &victims {
+            self.close(idx);
+        }
+        self.shed_since_log += victims.len() as u64;
+        let due = self
+            .pressure
+            .is_none_or(|t| t.elapsed() >= PRESSURE_LOG_EVERY);
+        if due {
+            log::log(
+                "mpm_event",
+                Level::Warn,
+                None,
+                &format!(
+                    "descriptor limit reached ({} connections open, room for {}): closed {} connections that had not sent a complete request head, oldest first",
+                    self.open_connections(),
+                    self.fd_budget,
+                    self.shed_since_log
+                ),
+            );
+            self.pressure = Some(Instant::now());
+            self.shed_since_log = 0;
+        }
+        victims.len()
+    }
+
+    pub(super) fn pause_accepting(&mut self) {
+        self.set_accepting(false);
+        self.accept_paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+    }
+}

@@ -1,0 +1,273 @@
+//! mod_reqtimeout (`RequestReadTimeout`) under every MPM, and slow clients against the
+//! event MPM: a head or body that does not arrive in time gets 408 and the connection
+//! closes (AH01382 in the error log); MinRate extends the limit up to its maximum;
+//! thousands of slowloris connections neither keep fresh clients waiting nor outlive
+//! the header limit.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+const MPMS: &[(&str, &str, &[&str])] = &[
+    (
+        "prefork",
+        "LoadModule mpm_prefork_module m\nStartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n",
+        &["-D", "FOREGROUND"],
+    ),
+    (
+        "worker",
+        "LoadModule mpm_worker_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\n",
+        &["-D", "FOREGROUND"],
+    ),
+    (
+        "event",
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\n",
+        &["-D", "FOREGROUND"],
+    ),
+    ("one process", "", &["-X"]),
+];
+
+/// Read until the server closes (or `limit` passes): what arrived and when it closed.
+fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Option<Duration>) {
+    let t0 = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(t0.elapsed());
+        if left.is_zero() {
+            return (got, None);
+        }
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return (got, Some(t0.elapsed())),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (got, None);
+            }
+            Err(_) => return (got, Some(t0.elapsed())),
+        }
+    }
+}
+
+#[test]
+fn a_head_that_does_not_arrive_in_time_gets_408_under_every_mpm() {
+    for (name, mpm, args) in MPMS {
+        let s = Server::start_with(
+            &format!("{mpm}Timeout 30\nRequestReadTimeout header=2 body=0\n"),
+            args,
+        );
+        let mut c = s.connect();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+            .unwrap();
+        let (got, closed) = read_until_closed(&mut c, Duration::from_secs(10));
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{name}: expected 408, got {text:?}"
+        );
+        let after = closed.unwrap_or_else(|| panic!("{name}: the connection stayed open"));
+        assert!(
+            after >= Duration::from_millis(1500) && after < Duration::from_secs(6),
+            "{name}: closed after {after:?}, the header limit is 2 s (Timeout 30)"
+        );
+        let log = s.wait_log("error_log", "AH01382");
+        assert!(
+            log.contains("[reqtimeout:info]")
+                && log.contains("AH01382: Request header read timeout"),
+            "{name}: {log}"
+        );
+        // A connection that sends nothing at all is closed at the same limit, silently.
+        let mut idle = s.connect();
+        let (got, closed) = read_until_closed(&mut idle, Duration::from_secs(10));
+        assert!(
+            got.is_empty(),
+            "{name}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(closed.is_some(), "{name}: a silent connection stayed open");
+        // A complete request is still served.
+        s.write("htdocs/index.html", "ok\n");
+        assert_eq!(s.get("/index.html").status, 200, "{name}");
+    }
+}
+
+#[test]
+fn min_rate_extends_the_head_limit_up_to_its_maximum() {
+    for (name, mpm, args) in MPMS.iter().filter(|m| m.0 == "worker" || m.0 == "event") {
+        let s = Server::start_with(
+            &format!("{mpm}Timeout 30\nRequestReadTimeout header=1-3,MinRate=100\n"),
+            args,
+        );
+        let mut c = s.connect();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+            .unwrap();
+        // 60 bytes every 250 ms (240 B/s): each chunk buys 0.6 s, more than it costs,
+        // so only the 3 s maximum ends it.
+        let t0 = Instant::now();
+        let mut refused_at = None;
+        while t0.elapsed() < Duration::from_secs(8) {
+            if c.write_all(format!("X-Pad: {}\r\n", "a".repeat(50)).as_bytes())
+                .is_err()
+            {
+                refused_at = Some(t0.elapsed());
+                break;
+            }
+            let mut b = [0u8; 64];
+            c.set_read_timeout(Some(Duration::from_millis(250)))
+                .unwrap();
+            match c.read(&mut b) {
+                Ok(n) if n > 0 => {
+                    assert!(
+                        b.starts_with(b"HTTP/1.1 408"),
+                        "{name}: {:?}",
+                        String::from_utf8_lossy(&b[..n])
+                    );
+                    refused_at = Some(t0.elapsed());
+                    break;
+                }
+                Ok(_) => {
+                    refused_at = Some(t0.elapsed());
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        let at = refused_at.unwrap_or_else(|| panic!("{name}: never timed out"));
+        assert!(
+            at >= Duration::from_millis(2300) && at < Duration::from_secs(6),
+            "{name}: timed out after {at:?}; the rate should have carried it to the 3 s maximum"
+        );
+    }
+}
+
+#[test]
+fn a_body_that_does_not_arrive_in_time_gets_408() {
+    for (name, mpm, args) in MPMS {
+        let s = Server::start_with(
+            &format!("{mpm}Timeout 30\nRequestReadTimeout header=10 body=2\n"),
+            args,
+        );
+        s.write("htdocs/index.html", "hello\n");
+        let mut c = s.connect();
+        c.write_all(
+            b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789",
+        )
+        .unwrap();
+        let (got, closed) = read_until_closed(&mut c, Duration::from_secs(10));
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{name}: expected 408, got {text:?}"
+        );
+        assert!(closed.is_some(), "{name}: the connection stayed open");
+        let log = s.wait_log("error_log", "Request body read timeout");
+        assert!(
+            log.contains("AH01382: Request body read timeout"),
+            "{name}: {log}"
+        );
+    }
+}
+
+#[test]
+fn bad_request_read_timeout_lines_are_syntax_errors() {
+    for (arg, reason) in [
+        (
+            "header=10-20",
+            "Must set MinRate option if using timeout range",
+        ),
+        ("head=10", "Unknown RequestReadTimeout parameter"),
+        ("header=x", "Invalid RequestReadTimeout timeout value"),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("conf")).unwrap();
+        let conf = root.path().join("conf/httpd.conf");
+        std::fs::write(
+            &conf,
+            Server::config_text(root.path(), 1, &format!("\nRequestReadTimeout {arg}\n")),
+        )
+        .unwrap();
+        let out = common::run(&["-t", "-f", conf.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{arg}: {err}");
+        assert!(
+            err.contains("AH00526: Syntax error on line") && err.contains(reason),
+            "{arg}: {err}"
+        );
+    }
+}
+
+/// Slowloris against the event MPM with its compiled-in defaults: 3,000 connections
+/// that each send a partial head and then one header line a second. Fresh clients are
+/// answered at once throughout, and every slow connection is gone soon after the
+/// header limit (3-6 s here so that the test is short; the default is 20-40 s).
+#[test]
+fn slowloris_cannot_starve_the_event_mpm() {
+    const SLOW: usize = 3000;
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nRequestReadTimeout header=3-6,MinRate=500\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let mut slow = Vec::with_capacity(SLOW);
+    for _ in 0..SLOW {
+        let mut c = s.connect();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+            .unwrap();
+        c.set_nonblocking(true).unwrap();
+        slow.push(c);
+    }
+    let started = Instant::now();
+    let fresh = |round: usize| {
+        for i in 0..20 {
+            let t = Instant::now();
+            let r = s.get("/index.html");
+            let took = t.elapsed();
+            assert_eq!(r.status, 200, "round {round}, fresh client {i}");
+            assert!(
+                took < Duration::from_secs(1),
+                "round {round}, fresh client {i} waited {took:?} with {SLOW} slow connections open"
+            );
+        }
+    };
+    fresh(0);
+    // Trickle one header line a second until the server has closed every one.
+    let mut open = SLOW;
+    let mut round = 1;
+    while open > 0 && started.elapsed() < Duration::from_secs(20) {
+        open = 0;
+        for c in &mut slow {
+            let mut b = [0u8; 512];
+            let closed = match c.read(&mut b) {
+                Ok(0) => true,
+                Ok(_) => true, // the 408 page: closing follows
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+                Err(_) => true,
+            };
+            if !closed && c.write_all(b"X-Slow: 1\r\n").is_ok() {
+                open += 1;
+            }
+        }
+        if open > 0 {
+            fresh(round);
+            round += 1;
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let gone_after = started.elapsed();
+    assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
+    assert!(
+        gone_after < Duration::from_secs(12),
+        "the slow connections took {gone_after:?} to go; the header limit is 3-6 s"
+    );
+    fresh(round);
+}
