@@ -11,6 +11,7 @@ mod conditional;
 mod date;
 mod error;
 mod h1_conn;
+pub mod hpack;
 mod names;
 mod range;
 mod request;
