@@ -62,7 +62,7 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                 Event::NeedInput => {}
             }
             // RequestReadTimeout: no read waits past the head's (or handshake's) limit.
-            conn.head_read(&rt, 0);
+            conn.arm_head_timer(&rt);
             let now = Instant::now();
             let step = conn
                 .head_timer
@@ -86,7 +86,7 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                         obs.phase(Phase::Read);
                         wait = timeout;
                     }
-                    conn.head_read(&rt, n);
+                    conn.head_timer.received(n);
                 }
                 Err(e) if is_timeout(&e) && conn.head_timer.expired(Instant::now()) => {
                     head_timed_out(conn, site, clock);

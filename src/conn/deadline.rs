@@ -20,20 +20,18 @@ pub struct HeadTimer {
 }
 
 impl HeadTimer {
-    /// Called after each read while a head is awaited: `n` bytes came in (0: none
-    /// yet). `opened`: when the connection was accepted; `first`: no request was
-    /// served on it yet; `pending`: bytes of a head are buffered; `handshaking`: the
-    /// TLS handshake has not finished.
-    #[allow(clippy::too_many_arguments)] // each is one fact the rule needs
-    pub fn update(
+    /// Called before the driver waits for (more of) a head: start the limit if it is
+    /// not running. `opened`: when the connection was accepted; `first`: no request was
+    /// served on it yet; `pending`: bytes of a head are buffered; `handshaking`: the TLS
+    /// handshake has not finished. The clock is read only when a limit starts now (a
+    /// request whose head arrives in one read never reads it).
+    pub fn arm(
         &mut self,
         rt: &ReqTimeout,
         opened: Instant,
         first: bool,
         pending: bool,
         handshaking: bool,
-        n: usize,
-        now: Instant,
     ) {
         if handshaking && !rt.handshake.is_off() {
             if self.deadline.is_none() {
@@ -45,12 +43,18 @@ impl HeadTimer {
         if self.handshake {
             // The handshake is done: the head's own limit starts now.
             self.handshake = false;
-            self.deadline = rt.header.start(now);
+            self.deadline = rt.header.start(Instant::now());
         }
         if self.deadline.is_none() && (first || pending) {
-            self.deadline = rt.header.start(if first { opened } else { now });
+            self.deadline = rt.header.start(if first { opened } else { Instant::now() });
         }
-        if let Some(d) = &mut self.deadline {
+    }
+
+    /// `n` bytes of the head arrived: MinRate moves the limit.
+    pub fn received(&mut self, n: usize) {
+        if !self.handshake
+            && let Some(d) = &mut self.deadline
+        {
             d.received(n);
         }
     }
@@ -96,28 +100,23 @@ mod tests {
     #[test]
     fn first_request_counts_from_accept_later_ones_from_their_first_byte() {
         let rt = ReqTimeout::default();
-        let t0 = Instant::now();
+        let t0 = Instant::now() - Duration::from_secs(5);
         let mut t = HeadTimer::default();
-        t.update(&rt, t0, true, false, false, 0, t0 + Duration::from_secs(5));
+        t.arm(&rt, t0, true, false, false);
         assert_eq!(t.deadline(), Some(t0 + Duration::from_secs(20)));
         t.clear();
         // Kept alive, nothing buffered: no head limit (KeepAliveTimeout applies).
-        t.update(
-            &rt,
-            t0,
-            false,
-            false,
-            false,
-            0,
-            t0 + Duration::from_secs(30),
-        );
+        t.arm(&rt, t0, false, false, false);
         assert_eq!(t.deadline(), None);
         // The next head's first bytes: from now, extended by MinRate.
-        let t1 = t0 + Duration::from_secs(31);
-        t.update(&rt, t0, false, true, false, 500, t1);
-        assert_eq!(t.deadline(), Some(t1 + Duration::from_secs(21)));
-        assert!(!t.expired(t1));
-        assert!(t.expired(t1 + Duration::from_secs(21)));
+        let before = Instant::now();
+        t.arm(&rt, t0, false, true, false);
+        t.received(500);
+        let at = t.deadline().unwrap();
+        assert!(at >= before + Duration::from_secs(21));
+        assert!(at <= Instant::now() + Duration::from_secs(21));
+        assert!(!t.expired(before));
+        assert!(t.expired(at));
     }
 
     #[test]
@@ -126,16 +125,15 @@ mod tests {
         rt.handshake.initial = Duration::from_secs(5);
         let t0 = Instant::now();
         let mut t = HeadTimer::default();
-        t.update(&rt, t0, true, false, true, 300, t0);
+        t.arm(&rt, t0, true, false, true);
+        t.received(300); // handshake bytes do not extend it
         assert_eq!(
             (t.deadline(), t.stage()),
             (Some(t0 + Duration::from_secs(5)), "handshake")
         );
-        let t1 = t0 + Duration::from_secs(1);
-        t.update(&rt, t0, true, false, false, 0, t1);
-        assert_eq!(
-            (t.deadline(), t.stage()),
-            (Some(t1 + Duration::from_secs(20)), "header")
-        );
+        let before = Instant::now();
+        t.arm(&rt, t0, true, false, false);
+        assert_eq!(t.stage(), "header");
+        assert!(t.deadline().unwrap() >= before + Duration::from_secs(20));
     }
 }

@@ -106,21 +106,15 @@ impl Connection {
         }
     }
 
-    /// Arm or extend the head timer after a read of `n` bytes (see `deadline.rs`).
-    pub fn head_read(&mut self, rt: &crate::conf::reqtimeout::ReqTimeout, n: usize) {
+    /// Start the head timer if it is not running, before waiting for head bytes (see
+    /// `deadline.rs`).
+    pub fn arm_head_timer(&mut self, rt: &crate::conf::reqtimeout::ReqTimeout) {
         let first = self.info.keepalives == 0;
         let Protocol::H1(h1) = &self.protocol;
         let pending = !h1.buffered().is_empty();
         let handshaking = self.transport.handshake_pending();
-        self.head_timer.update(
-            rt,
-            self.opened,
-            first,
-            pending,
-            handshaking,
-            n,
-            Instant::now(),
-        );
+        self.head_timer
+            .arm(rt, self.opened, first, pending, handshaking);
     }
 
     /// The HTTP/1.1 engine.

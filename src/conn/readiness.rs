@@ -46,9 +46,9 @@ pub fn default_host<'s>(site: &'s Site, conn: &Connection) -> &'s VirtualHost {
 /// Read what the transport has without blocking (through `scratch`, so that a
 /// connection's buffer holds only what arrived), and move the head's RequestReadTimeout
 /// limit accordingly. False when the peer closed or failed.
-fn read_available(conn: &mut Connection, host: &VirtualHost, scratch: &mut [u8]) -> bool {
+fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
     let open = read_into(conn, scratch);
-    conn.head_read(&host.req_timeout, open.1);
+    conn.head_timer.received(open.1);
     open.0
 }
 
@@ -77,11 +77,13 @@ fn read_into(conn: &mut Connection, scratch: &mut [u8]) -> (bool, usize) {
     }
 }
 
-/// Where to wait when no complete request is buffered.
-fn wait_for_input(conn: &Connection) -> Next {
+/// Where to wait when no complete request is buffered (a head on its way starts its
+/// RequestReadTimeout limit).
+fn wait_for_input(conn: &mut Connection, host: &VirtualHost) -> Next {
     if conn.h1().is_idle() {
         Next::KeepAlive
     } else {
+        conn.arm_head_timer(&host.req_timeout);
         Next::ReadMore
     }
 }
@@ -95,7 +97,7 @@ pub fn serve_available(
     scratch: &mut [u8],
 ) -> Next {
     let host = default_host(site, conn);
-    if !read_available(conn, host, scratch) && conn.h1().buffered().is_empty() {
+    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
         return Next::Close;
     }
     let limit = host.base_dir.limit_request_body();
@@ -105,7 +107,7 @@ pub fn serve_available(
         let Protocol::H1(h1) = &mut conn.protocol;
         let head = match h1.next_request(&host.limits, limit) {
             Event::Request(h) => h,
-            Event::NeedInput => return wait_for_input(conn),
+            Event::NeedInput => return wait_for_input(conn, host),
             Event::Invalid(e) => return answer_invalid(conn, site, e.status(), clock),
         };
         obs.request_started(&head, &conn.info);
@@ -131,7 +133,7 @@ pub fn try_inline(
     scratch: &mut [u8],
 ) -> Option<Next> {
     let host = default_host(site, conn);
-    if !read_available(conn, host, scratch) && conn.h1().buffered().is_empty() {
+    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
         return Some(Next::Close);
     }
     let limit = host.base_dir.limit_request_body();
@@ -141,7 +143,7 @@ pub fn try_inline(
         let Protocol::H1(h1) = &mut conn.protocol;
         let head = match h1.peek_request(&host.limits) {
             Ok(Some(h)) => h,
-            Ok(None) => return Some(wait_for_input(conn)),
+            Ok(None) => return Some(wait_for_input(conn, host)),
             Err(e) => {
                 let _ = h1.next_request(&host.limits, limit);
                 return Some(answer_invalid(conn, site, e.status(), clock));

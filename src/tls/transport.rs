@@ -27,6 +27,8 @@ use crate::transport::{Transport, Want};
 
 /// Plaintext rustls may hold for sending before `write` says `WouldBlock`.
 const SEND_BUFFER: usize = 64 * 1024;
+/// `write_more` holds at most this much to join the next write's record.
+const HOLD_MAX: usize = 8 * 1024;
 
 enum State {
     /// Nothing read yet: the first byte decides between TLS and plain HTTP.
@@ -53,6 +55,9 @@ pub struct TlsTcp {
     info: Option<Arc<TlsInfo>>,
     /// An alert the Acceptor produced, not yet written.
     alert: Vec<u8>,
+    /// Plaintext `write_more` was given (a response head before its body): it goes
+    /// into the same TLS record as what follows.
+    held: Vec<u8>,
     /// The mode last set with `set_blocking`: `Some(timeout)` blocking.
     mode: Option<Option<Duration>>,
 }
@@ -75,6 +80,7 @@ impl TlsTcp {
             sni: None,
             info: None,
             alert: Vec::new(),
+            held: Vec::new(),
             mode: None,
         }
     }
@@ -253,8 +259,11 @@ impl Read for TlsTcp {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) => return if got > 0 { Ok(got) } else { Err(e) },
             }
-            // With something to return, a blocking transport must not wait for more.
-            if got > 0 && self.blocking() {
+            // With something to return, do not read the socket again: a blocking
+            // transport must not wait, and under epoll (level-triggered) what is left
+            // in the socket is announced again; what rustls holds, `has_pending_input`
+            // reports.
+            if got > 0 {
                 return Ok(got);
             }
             match self.pull() {
@@ -292,10 +301,29 @@ impl TlsTcp {
             }
             self.flush_tls()?;
         }
+        if !flush_now && self.held.is_empty() && buf.len() <= HOLD_MAX {
+            self.held.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
         let State::Open(conn) = &mut self.state else {
             return Err(io::Error::new(ErrorKind::InvalidData, "TLS failed"));
         };
-        let n = conn.writer().write(buf)?;
+        // What was held and `buf` leave as one payload (one record when small).
+        let held = self.held.len();
+        let total = conn
+            .writer()
+            .write_vectored(&[io::IoSlice::new(&self.held), io::IoSlice::new(buf)])?;
+        let n = if total >= held {
+            self.held.clear();
+            if self.held.capacity() > 1024 {
+                // An idle connection keeps no large buffer.
+                self.held = Vec::new();
+            }
+            total - held
+        } else {
+            self.held.drain(..total);
+            0
+        };
         if flush_now || n < buf.len() {
             match self.flush_tls() {
                 Ok(()) => {}
@@ -317,6 +345,17 @@ impl Write for TlsTcp {
 
     /// Everything accepted by `write` is on the socket; `WouldBlock` until then.
     fn flush(&mut self) -> io::Result<()> {
+        while !self.held.is_empty() {
+            let State::Open(conn) = &mut self.state else {
+                self.held.clear();
+                break;
+            };
+            let n = conn.writer().write(&self.held)?;
+            self.held.drain(..n);
+            if n == 0 {
+                self.flush_tls()?;
+            }
+        }
         self.flush_tls()
     }
 }
@@ -403,6 +442,7 @@ impl Transport for TlsTcp {
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
+        let _ = Write::flush(self);
         if let State::Open(conn) = &mut self.state {
             conn.send_close_notify();
         }

@@ -415,7 +415,7 @@ impl<'a> Listener<'a> {
                     // RequestReadTimeout runs from the accept for the first request.
                     let cfg = &self.ctx.site.cfg;
                     let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
-                    conn.head_read(&host.req_timeout, 0);
+                    conn.arm_head_timer(&host.req_timeout);
                     self.accepted += 1;
                     self.park(conn, Next::ReadMore);
                     if self.ctx.max_connections > 0 && self.accepted >= self.ctx.max_connections {
