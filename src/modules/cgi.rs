@@ -29,7 +29,7 @@ use crate::log::Level;
 
 pub use super::cgi_env::CGI_HANDLER;
 pub(crate) use super::cgi_env::{ScriptInfo, cgi_env, script_aliased, split_path_info};
-pub(crate) use super::cgi_output::{cgi_response, header_end, parse_header_block};
+pub(crate) use super::cgi_output::{CgiHead, cgi_response, header_end, parse_header_block};
 
 /// Longest header block accepted from a script.
 pub(crate) const MAX_HEADER_BLOCK: usize = 64 * 1024;

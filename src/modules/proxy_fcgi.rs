@@ -21,7 +21,7 @@ use std::io::{self, ErrorKind, Read, Write};
 
 use rhttpd_http::{BodyFraming, StatusCode};
 
-use super::cgi::{self, ScriptInfo};
+use super::cgi::{self, CgiHead, ScriptInfo};
 use super::proxy_backend::{self, Conn, ConnectError};
 use crate::conf::proxy::{Backend, FcgiBackendType};
 use crate::handler::{Body, Request, RequestBody, Response};
@@ -107,7 +107,7 @@ struct Rec {
     content: Vec<u8>,
 }
 
-fn read_record(conn: &mut Conn) -> io::Result<Rec> {
+fn read_record(conn: &mut impl Read) -> io::Result<Rec> {
     let mut h = [0u8; 8];
     conn.read_exact(&mut h)?;
     if h[0] != VERSION {
@@ -125,6 +125,74 @@ fn read_record(conn: &mut Conn) -> io::Result<Rec> {
         kind: h[1],
         content,
     })
+}
+
+/// Why the response head could not be had.
+enum HeadFail {
+    /// Reading a record failed.
+    Io(io::Error),
+    /// No complete CGI header block within `MAX_HEADER_BLOCK` bytes or before END_REQUEST.
+    Incomplete,
+    /// The header block does not parse (Apache's complaint).
+    Bad(String),
+}
+
+/// The answer up to its body: STDOUT records until the CGI header block is complete
+/// (STDERR contents go to `stderr`), the block parsed. Returns the head, the STDOUT bytes
+/// after it, and whether END_REQUEST came.
+fn read_head(
+    conn: &mut impl Read,
+    stderr: &mut dyn FnMut(&[u8]),
+) -> Result<(CgiHead, Vec<u8>, bool), HeadFail> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut ended = false;
+    let (head_end, body_start) = loop {
+        if let Some(found) = cgi::header_end(&out) {
+            break found;
+        }
+        if out.len() > MAX_HEADER_BLOCK || ended {
+            return Err(HeadFail::Incomplete);
+        }
+        let r = read_record(conn).map_err(HeadFail::Io)?;
+        match r.kind {
+            STDOUT => out.extend_from_slice(&r.content),
+            STDERR => stderr(&r.content),
+            END_REQUEST => ended = true,
+            _ => {}
+        }
+    };
+    let head = cgi::parse_header_block(&out[..head_end]).map_err(HeadFail::Bad)?;
+    let rest = out.split_off(body_start);
+    Ok((head, rest, ended))
+}
+
+/// What the fuzz target `fuzz/fuzz_targets/fcgi_response.rs` runs: an application's
+/// answer given as bytes, read with the record reader and head parser of a real request
+/// (`read_head`), then the body records to END_REQUEST or the end of the input, as
+/// `FcgiBody` reads them. `None` where a real request answers 502 or 503; else the
+/// `Status` code, the number of header fields, the body and the STDERR byte count.
+#[doc(hidden)]
+pub fn fuzz_response(mut input: &[u8]) -> Option<(Option<u16>, usize, Vec<u8>, usize)> {
+    let mut stderr_bytes = 0usize;
+    let (head, mut body, mut ended) =
+        read_head(&mut input, &mut |c| stderr_bytes += c.len()).ok()?;
+    while !ended {
+        match read_record(&mut input) {
+            Ok(r) => match r.kind {
+                STDOUT => body.extend_from_slice(&r.content),
+                STDERR => stderr_bytes += r.content.len(),
+                END_REQUEST => ended = true,
+                _ => {}
+            },
+            Err(_) => break,
+        }
+    }
+    Some((
+        head.status.map(|s| s.as_u16()),
+        head.headers.len(),
+        body,
+        stderr_bytes,
+    ))
 }
 
 /// `ProxyPass /app/ fcgi://host:port/path/`: `rest` is the decoded URL after `/app/`.
@@ -278,13 +346,11 @@ fn fcgi_request(
     }
 
     // The answer: STDOUT until the CGI header block is complete.
-    let mut out: Vec<u8> = Vec::new();
-    let mut ended = false;
-    let (head_end, body_start) = loop {
-        if let Some(found) = cgi::header_end(&out) {
-            break found;
-        }
-        if out.len() > MAX_HEADER_BLOCK || ended {
+    let client = req.conn.client;
+    let (head, rest, ended) = match read_head(&mut conn, &mut |c| log_stderr(client, c)) {
+        Ok(h) => h,
+        Err(HeadFail::Io(e)) => return fail(&e, "reading the response"),
+        Err(HeadFail::Incomplete) => {
             proxy_backend::log(
                 req,
                 Level::Error,
@@ -292,19 +358,7 @@ fn fcgi_request(
             );
             return Response::error(StatusCode::BAD_GATEWAY);
         }
-        match read_record(&mut conn) {
-            Ok(r) => match r.kind {
-                STDOUT => out.extend_from_slice(&r.content),
-                STDERR => log_stderr(req.conn.client, &r.content),
-                END_REQUEST => ended = true,
-                _ => {}
-            },
-            Err(e) => return fail(&e, "reading the response"),
-        }
-    };
-    let head = match cgi::parse_header_block(&out[..head_end]) {
-        Ok(h) => h,
-        Err(why) => {
+        Err(HeadFail::Bad(why)) => {
             proxy_backend::log(
                 req,
                 Level::Error,
@@ -313,7 +367,6 @@ fn fcgi_request(
             return Response::error(StatusCode::BAD_GATEWAY);
         }
     };
-    let rest = out.split_off(body_start);
     let body = Body::Stream(Box::new(FcgiBody {
         conn: if ended { None } else { Some(conn) },
         pending: rest,

@@ -69,13 +69,15 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let mut count = 0usize;
     loop {
         let rest = &buf[pos..];
+        // The count is checked before the length, complete line or not, so that the
+        // error does not depend on how much of the line has arrived.
         let Some(lf) = memchr::memchr(b'\n', rest) else {
-            if rest.len() > limits.field_size.saturating_add(1) {
-                return Err(ParseError::HeaderFieldTooLong);
-            }
             // Another field is on its way but the count is already at the limit.
             if count >= max_fields && !rest.is_empty() && rest != b"\r" {
                 return Err(ParseError::TooManyHeaders);
+            }
+            if rest.len() > limits.field_size.saturating_add(1) {
+                return Err(ParseError::HeaderFieldTooLong);
             }
             return Ok(None);
         };
@@ -84,12 +86,12 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         if line.is_empty() {
             break;
         }
-        if line.len() > limits.field_size {
-            return Err(ParseError::HeaderFieldTooLong);
-        }
         count += 1;
         if count > max_fields {
             return Err(ParseError::TooManyHeaders);
+        }
+        if line.len() > limits.field_size {
+            return Err(ParseError::HeaderFieldTooLong);
         }
         if line[0] == b' ' || line[0] == b'\t' {
             // obs-fold: rejected (RFC 9112 §5.2 allows a 400).

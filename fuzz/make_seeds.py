@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of fuzz/corpus/<target>/ (seed-* files) and the dictionaries
+of fuzz/dict/. Run by hand when a target or its input format changes; the fuzzers' own
+finds are merged into the corpus with `scripts/fuzz.sh --merge`. The x509 seeds are made
+with the openssl command-line tool."""
+
+import os
+import re
+import struct
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def dict_file(target, words):
+    d = os.path.join(HERE, "dict")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, target + ".dict"), "w") as f:
+        for w in sorted(set(words)):
+            esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in w)
+            f.write('"%s"\n' % esc)
+
+
+# --- HTTP requests ------------------------------------------------------------------
+REQUESTS = {
+    "get": "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n",
+    "get-query": "GET /a/b%20c?x=1&y=%2F HTTP/1.1\r\nHost: Example.ORG:8080\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n",
+    "get-10": "GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    "head-lf": "HEAD /x HTTP/1.1\nHost: a\n\n",
+    "blank-lines": "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "options-star": "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+    "absolute": "GET http://Example.com:81/p?q HTTP/1.1\r\nHost: other\r\n\r\n",
+    "connect": "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    "ipv6": "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+    "post-cl": "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
+    "post-chunked": "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "expect": "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    "close": "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, TE\r\nTE: trailers\r\n\r\n",
+    "cl-te": "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "two-hosts": "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "no-host-11": "GET / HTTP/1.1\r\n\r\n",
+    "fold": "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+    "http2": "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "http09": "GET /\r\n",
+    "obs-text": "GET /\xe9 HTTP/1.1\r\nHost: a\r\nX-Y: caf\xe9\t \r\n\r\n",
+}
+for i, (name, req) in enumerate(REQUESTS.items()):
+    put("h1_request", name, bytes([i % 4]) + req.encode("latin-1"))
+
+# The connection: 4 control bytes, then a pipelined stream.
+PIPELINES = {
+    "pipeline": REQUESTS["get"] + REQUESTS["post-cl"] + REQUESTS["post-chunked"] + REQUESTS["get-10"],
+    "expect-body": REQUESTS["expect"] + REQUESTS["get"],
+    "chunk-trailers": "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Sum: 1\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n",
+    "close-then-more": REQUESTS["close"] + REQUESTS["get"],
+    "bad-second": REQUESTS["get"] + "GET  / HTTP/1.1\r\n\r\n",
+    "too-large": "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n" + "x" * 40,
+}
+for i, (name, s) in enumerate(PIPELINES.items()):
+    put("h1_conn", name, bytes([i % 4, i, 3 + i, 7 * i]) + s.encode("latin-1"))
+dict_file("h1_request", [
+    "GET", "HEAD", "POST", "PUT", "OPTIONS", "CONNECT", "TRACE", "DELETE", "PRI", " HTTP/1.1\r\n",
+    " HTTP/1.0\r\n", "HTTP/2.0", "\r\n", "\r\n\r\n", "Host: ", "Content-Length: ",
+    "Transfer-Encoding: ", "chunked", "gzip", "identity", "Expect: ", "100-continue",
+    "Connection: ", "close", "keep-alive", "Upgrade", "http://", "https://", "*", "?", "%2F",
+    "[::1]", ":8080", "0\r\n\r\n",
+])
+with open(os.path.join(HERE, "dict", "h1_request.dict")) as f:
+    h1_dict = f.read()
+with open(os.path.join(HERE, "dict", "h1_conn.dict"), "w") as f:
+    f.write(h1_dict)
+
+# --- bodies ---------------------------------------------------------------------------
+BODIES = {
+    "chunked": (0, "5\r\nhello\r\n0\r\n\r\n"),
+    "chunked-ext": (1, "3;name=\"v,a\";flag\r\nabc\r\n1A \r\n" + "z" * 26 + "\r\n0\r\nX-A: 1\r\nX-B: 2\r\n\r\nrest"),
+    "chunked-lf": (2, "2\nab\n0\n\n"),
+    "chunked-big": (3, "FFFFFFFFFFFFFFFF\r\n"),
+    "chunked-limit": (0x43, "40\r\n" + "y" * 64 + "\r\n1\r\nz\r\n0\r\n\r\n"),
+    "until-close": (5, "everything until the end"),
+    "length": (6, "0123456789"),
+    "length-half": (7, "abcdefgh"),
+}
+for name, (ctl, body) in BODIES.items():
+    put("chunked", name, bytes([ctl, 5]) + body.encode())
+dict_file("chunked", ["\r\n", "0\r\n\r\n", ";", "=", "\"", "FFFFFFFF", "Trailer: ", "Content-Length: "])
+
+# --- ranges ---------------------------------------------------------------------------
+RANGES = [
+    (100, 0x83, "bytes=0-4"),
+    (100, 0xc3, "bytes=0-4,10-19,-5"),
+    (100, 0x02, "bytes=-0"),
+    (100, 0x83, "bytes=50-"),
+    (100, 0x83, "bytes=0-,5-6"),
+    (10, 0x83, "bytes=5-1"),
+    (10, 0x9b, "bytes=1-2,0-3,2-5,8-9,7-7"),
+    (1000, 0x85, "BYTES= 1-2 , ,3-4"),
+    (7, 0x83, "bytes=200-300"),
+    (2**63, 0xc5, "bytes=9223372036854775806-,-9223372036854775807"),
+    (50, 0x84, "bytes=" + ",".join("%d-%d" % (i, i) for i in range(0, 50, 2))),
+]
+for i, (length, sel, hdr) in enumerate(RANGES):
+    put("range", "r%02d" % i, struct.pack("<Q", length) + bytes([sel]) + hdr.encode())
+dict_file("range", ["bytes=", "-", ",", "0-", "-1", "9223372036854775807", "18446744073709551615"])
+
+# --- configuration ---------------------------------------------------------------------
+for name in ("default.conf", "tls-example.conf"):
+    with open(os.path.join(ROOT, "conf", name), "rb") as f:
+        put("config", name.replace(".conf", ""), f.read())
+CONFIGS = {
+    "sections": """ServerName a.example
+Listen 8080
+<VirtualHost *:8080>
+    ServerName b.example
+    DocumentRoot "/srv/b"
+    <Directory "/srv/b">
+        Options -Indexes +FollowSymLinks
+        Require ip 127.0.0.1 ::1
+    </Directory>
+    <LocationMatch "^/api/(?<name>[a-z]+)">
+        Require all granted
+    </LocationMatch>
+</VirtualHost>
+""",
+    "ifs": """<IfModule mod_status.c>
+  ExtendedStatus On
+</IfModule>
+<IfModule !cgi_module>
+  Define NOCGI
+</IfModule>
+<IfDefine FUZZ>
+  <IfDefine !NOCGI>
+    ServerAdmin x@y
+  </IfDefine>
+</IfDefine>
+LoadModule cgi_module modules/mod_cgi.so
+LoadModule cgi_module modules/mod_cgi.so
+""",
+    "quotes": """LogFormat "%h \\"%r\\" %>s" q
+ErrorDocument 404 'Not \\'here\\''
+Alias /x\\\\y "/a b/c"
+KeepAlive \\
+    On
+# comment \\
+Timeout 30
+""",
+    "errors": """<Directory /a>
+Listen 80
+</Directory>
+</VirtualHost>
+<Files
+NoSuchDirective x
+KeepAlive Maybe
+""",
+    "vars": "ServerName ${UNSET}\nDocumentRoot ${FUZZ}/x\n",
+}
+for name, text in CONFIGS.items():
+    put("config", name, text)
+words = set()
+for fn in os.listdir(os.path.join(ROOT, "src", "conf", "tables")):
+    with open(os.path.join(ROOT, "src", "conf", "tables", fn)) as f:
+        words.update(re.findall(r'"([A-Z][A-Za-z0-9]+|[a-z0-9_]+_module|mod_[a-z0-9_]+\.c)"', f.read()))
+dict_file("config", sorted(words) + ["<", "</", ">", "\\\n", "${", "}", "\"", "'", "#",
+                                     "<IfModule ", "<IfDefine ", "<VirtualHost ", "<Directory ",
+                                     " On", " Off", "!"])
+
+# --- FastCGI ----------------------------------------------------------------------------
+def rec(kind, content, pad=None, version=1):
+    if pad is None:
+        pad = (8 - len(content) % 8) % 8
+    return struct.pack(">BBHHBB", version, kind, 1, len(content), pad, 0) + content + b"\0" * pad
+
+
+END = rec(3, b"\0\0\0\0\0\0\0\0")
+FCGI = {
+    "simple": rec(6, b"Content-Type: text/html\r\n\r\n<p>hi</p>") + rec(6, b"") + END,
+    "status": rec(6, b"Status: 404 Not Found\r\nX-A: 1\r\n\r\n") + rec(6, b"gone") + END,
+    "stderr": rec(7, b"PHP Warning: x\nline 2\n") + rec(6, b"Location: /else\n\n") + END,
+    "split-head": rec(6, b"Content-Ty") + rec(6, b"pe: text/plain\r") + rec(6, b"\n\r\nbody") + rec(6, b"more") + END,
+    "no-end": rec(6, b"Content-Type: a/b\n\nxyz"),
+    "bad-header": rec(6, b"Bad header line\r\n\r\n") + END,
+    "end-first": END + rec(6, b"X: y\r\n\r\n"),
+    "other-types": rec(9, b"\0\0\0\0") + rec(11, b"?") + rec(6, b"X: 1\n\n", pad=255) + END,
+    "bad-version": rec(6, b"X: 1\n\n", version=2),
+}
+for name, data in FCGI.items():
+    put("fcgi_response", name, data)
+
+# --- mod_ssl strings --------------------------------------------------------------------
+SSL = [
+    (3, "HIGH:!aNULL:!MD5", "", "all -SSLv3"),
+    (1, "ECDHE+AESGCM:ECDHE+CHACHA20", "", "TLSv1.2"),
+    (3, "DEFAULT:@STRENGTH", "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "-all +TLSv1.3"),
+    (3, "SUITEB128", "TLS_AES_128_GCM_SHA256", "+TLSv1.2 +TLSv1.3"),
+    (1, "RC4-SHA:DHE-RSA-AES128-GCM-SHA256", "TLS_AES_128_CCM_SHA256", "SSLv3 TLSv1 TLSv1.1"),
+    (2, "ALL:-ECDSA:+kRSA:COMPLEMENTOFALL", "bogus,TLS_AES_128_GCM_SHA256;x", "SSLv2"),
+    (3, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:!SHA1:@SECLEVEL=2", "", "all"),
+    (7, "eNULL:aNULL", "", ""),
+]
+for i, (ctl, t12, t13, proto) in enumerate(SSL):
+    put("ssl_cipher", "s%02d" % i, bytes([ctl]) + ("%s\0%s\0%s" % (t12, t13, proto)).encode())
+dict_file("ssl_cipher", ["HIGH", "MEDIUM", "LOW", "ALL", "DEFAULT", "COMPLEMENTOFALL", "COMPLEMENTOFDEFAULT",
+                         "aNULL", "eNULL", "ECDHE", "ECDSA", "RSA", "kRSA", "aRSA", "AESGCM", "AES128", "AES256",
+                         "CHACHA20", "SHA256", "SHA384", "TLSv1.2", "TLSv1.3", "SSLv3", "@STRENGTH",
+                         "@SECLEVEL=", "!", "+", "-", ":", "SUITEB128", "SUITEB192",
+                         "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                         "all", "\0"])
+
+# --- certificates -----------------------------------------------------------------------
+CERTS = {
+    "rsa-san": ["-newkey", "rsa:1024", "-subj", "/C=DE/ST=Berlin/O=Ex Co/OU=Web/CN=www.example.org/emailAddress=a@example.org",
+                "-addext", "subjectAltName=DNS:www.example.org,DNS:*.example.org,email:b@example.org,IP:127.0.0.1"],
+    "ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-subj", "/CN=ec.example/O=\u00c9cole"],
+    "ed25519": ["-newkey", "ed25519", "-subj", "/CN=ed/serialNumber=42/DC=example/DC=org"],
+    "multi-rdn": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-multivalue-rdn",
+                  "-subj", "/CN=a+UID=b/O=x, y/L=\\+plus"],
+}
+with tempfile.TemporaryDirectory() as tmp:
+    for name, args in CERTS.items():
+        der = os.path.join(tmp, name + ".der")
+        subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "30", "-keyout", os.path.join(tmp, "k"),
+                        "-outform", "DER", "-out", der, "-set_serial", "-1234567" if name == "ec" else "0x0102030405060708090a0b0c0d0e0f10"]
+                       + args, check=True, capture_output=True)
+        with open(der, "rb") as f:
+            put("x509", name, f.read())
