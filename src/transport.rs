@@ -87,17 +87,67 @@ pub trait Transport: Read + Write + Send {
     fn peer_has_sent(&mut self) -> bool;
 }
 
+/// A TCP socket's blocking mode as last set (`set_blocking`), so that asking again for
+/// the same mode costs no system call. Shared by every transport over TCP.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SocketMode(Option<Option<Duration>>);
+
+impl SocketMode {
+    /// `Some(timeout)`: blocking, each read and write bounded by `timeout`; `None`:
+    /// non-blocking.
+    pub fn set(&mut self, stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+        if self.0 == Some(timeout) {
+            return Ok(());
+        }
+        stream.set_nonblocking(timeout.is_none())?;
+        if let Some(t) = timeout {
+            let t = t.max(Duration::from_millis(1));
+            stream.set_read_timeout(Some(t))?;
+            stream.set_write_timeout(Some(t))?;
+        }
+        self.0 = Some(timeout);
+        Ok(())
+    }
+
+    /// Blocking (also before any `set`: sockets start blocking).
+    pub fn blocking(&self) -> bool {
+        self.0.is_none_or(|m| m.is_some())
+    }
+
+    /// Whether the peer has sent bytes nobody read yet, peeked without blocking.
+    pub fn peer_has_sent(&self, stream: &TcpStream) -> bool {
+        let blocking = self.blocking();
+        if blocking && stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut one = [0u8; 1];
+        let r = stream.peek(&mut one);
+        if blocking {
+            let _ = stream.set_nonblocking(false);
+        }
+        !matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
+    }
+}
+
+/// The bound of the next blocking reads on `stream` (at least 1 ms: zero would mean
+/// "no timeout").
+pub fn set_read_timeout(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+}
+
 /// Plain TCP.
 pub struct PlainTcp {
     stream: TcpStream,
-    /// The mode last set with `set_blocking`: `Some(timeout)` blocking.
-    mode: Option<Option<Duration>>,
+    mode: SocketMode,
 }
 
 impl PlainTcp {
     pub fn new(stream: TcpStream) -> PlainTcp {
         let _ = stream.set_nodelay(true);
-        PlainTcp { stream, mode: None }
+        PlainTcp {
+            stream,
+            mode: SocketMode::default(),
+        }
     }
 
     /// A plain TCP connection in non-blocking mode (the event MPM's).
@@ -141,22 +191,11 @@ impl Transport for PlainTcp {
     }
 
     fn set_blocking(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.mode == Some(timeout) {
-            return Ok(());
-        }
-        self.stream.set_nonblocking(timeout.is_none())?;
-        if let Some(t) = timeout {
-            let t = t.max(Duration::from_millis(1));
-            self.stream.set_read_timeout(Some(t))?;
-            self.stream.set_write_timeout(Some(t))?;
-        }
-        self.mode = Some(timeout);
-        Ok(())
+        self.mode.set(&self.stream, timeout)
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        self.stream
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+        set_read_timeout(&self.stream, timeout)
     }
 
     fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -175,15 +214,6 @@ impl Transport for PlainTcp {
     }
 
     fn peer_has_sent(&mut self) -> bool {
-        let blocking = self.mode.is_none_or(|m| m.is_some());
-        if blocking && self.stream.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let mut one = [0u8; 1];
-        let r = self.stream.peek(&mut one);
-        if blocking {
-            let _ = self.stream.set_nonblocking(false);
-        }
-        !matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
+        self.mode.peer_has_sent(&self.stream)
     }
 }

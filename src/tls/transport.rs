@@ -23,7 +23,7 @@ use rustls::server::{Acceptor, ServerConnection};
 use super::TlsSite;
 use crate::handler::TlsInfo;
 use crate::log::{self, Level};
-use crate::transport::{Transport, Want};
+use crate::transport::{SocketMode, Transport, Want};
 
 /// Plaintext rustls may hold for sending before `write` says `WouldBlock`.
 const SEND_BUFFER: usize = 64 * 1024;
@@ -58,8 +58,7 @@ pub struct TlsTcp {
     /// Plaintext `write_more` was given (a response head before its body): it goes
     /// into the same TLS record as what follows.
     held: Vec<u8>,
-    /// The mode last set with `set_blocking`: `Some(timeout)` blocking.
-    mode: Option<Option<Duration>>,
+    mode: SocketMode,
 }
 
 impl TlsTcp {
@@ -81,12 +80,8 @@ impl TlsTcp {
             info: None,
             alert: Vec::new(),
             held: Vec::new(),
-            mode: None,
+            mode: SocketMode::default(),
         }
-    }
-
-    fn blocking(&self) -> bool {
-        self.mode.is_none_or(|m| m.is_some())
     }
 
     fn handshake_failed(&mut self, what: &str, e: impl std::fmt::Display) -> io::Error {
@@ -416,22 +411,11 @@ impl Transport for TlsTcp {
     }
 
     fn set_blocking(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.mode == Some(timeout) {
-            return Ok(());
-        }
-        self.stream.set_nonblocking(timeout.is_none())?;
-        if let Some(t) = timeout {
-            let t = t.max(Duration::from_millis(1));
-            self.stream.set_read_timeout(Some(t))?;
-            self.stream.set_write_timeout(Some(t))?;
-        }
-        self.mode = Some(timeout);
-        Ok(())
+        self.mode.set(&self.stream, timeout)
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        self.stream
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+        crate::transport::set_read_timeout(&self.stream, timeout)
     }
 
     fn send_file(&mut self, _file: &File, _offset: &mut u64, _count: usize) -> io::Result<usize> {
@@ -451,19 +435,7 @@ impl Transport for TlsTcp {
     }
 
     fn peer_has_sent(&mut self) -> bool {
-        if self.has_pending_input() {
-            return true;
-        }
-        let blocking = self.blocking();
-        if blocking && self.stream.set_nonblocking(true).is_err() {
-            return true;
-        }
-        let mut one = [0u8; 1];
-        let r = self.stream.peek(&mut one);
-        if blocking {
-            let _ = self.stream.set_nonblocking(false);
-        }
-        !matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
+        self.has_pending_input() || self.mode.peer_has_sent(&self.stream)
     }
 }
 
