@@ -271,3 +271,74 @@ fn slowloris_cannot_starve_the_event_mpm() {
     );
     fresh(round);
 }
+
+/// CPU time (user + system, clock ticks) of `pid` and its threads.
+fn cpu_ticks(pid: i32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = text.rfind(')').map(|i| &text[i + 1..]).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state(0) ppid(1) ... utime(11) stime(12).
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// Out of descriptors (the child's RLIMIT_NOFILE lowered under it, so accept fails with
+/// EMFILE): the event child closes the connections that have waited longest for a head,
+/// keeps serving fresh clients, and does not spin on its readable listener.
+#[test]
+fn descriptor_exhaustion_sheds_the_oldest_partial_connections_and_never_spins() {
+    if !common::have("prlimit") {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\nRequestReadTimeout header=120\nTimeout 120\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let mut child = Vec::new();
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            child = s.children();
+            child.len() == 1
+        }),
+        "one child expected: {child:?}"
+    );
+    let pid = child[0];
+    let out = common::output(
+        common::command("prlimit").args([&format!("--pid={pid}"), "--nofile=120:120"]),
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Far more slow connections than the child has descriptors for.
+    let mut slow = Vec::new();
+    for _ in 0..400 {
+        let mut c = s.connect();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+            .unwrap();
+        slow.push(c);
+    }
+    // Fresh clients are still answered (each after the oldest partial connections made
+    // room), one after another.
+    for i in 0..20 {
+        let r = s.get("/index.html");
+        assert_eq!(r.status, 200, "fresh client {i}:\n{}", s.log("error_log"));
+    }
+    let log = s.wait_log("error_log", "descriptor limit reached");
+    assert!(log.contains("closed"), "{log}");
+    // With the backlog full of connections it cannot take, the child waits instead of
+    // spinning on EMFILE: over 3 s it uses well under one second of CPU.
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(pid) - t0;
+    assert!(
+        used < 100,
+        "the child used {used} ticks in 3 s (spinning on EMFILE?)"
+    );
+    assert_eq!(s.get("/index.html").status, 200);
+    drop(slow);
+}
