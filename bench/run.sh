@@ -24,7 +24,8 @@
 #   ROUNDS2      [2 / 1]     interleaved rounds of every other throughput test
 #   IDLE_COUNTS  ["1000 10000" / "1000"]   idle keep-alive connections held (phase 2)
 #   IDLE_WRK_DUR [5s / 1s]   wrk -c50 run while the idle connections are held
-#   PHASES       ["tput idle" / "tput+idle"]  which phases to run; tput+idle: one start for both
+#   PHASES       ["tput idle" / "tput+idle"]  which phases to run; tput+idle: one start for both;
+#                slowloris (on demand): SLOW_CONNS [10000] half-sent heads for SLOW_DUR [60] s
 #                (KeepAliveTimeout IDLE_KA_TIMEOUT throughout, idle test after the wrk tests)
 #   PORT_BASE    [28180]     server i (in the list above) listens on PORT_BASE+i
 #   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
@@ -147,6 +148,7 @@ port_of() {
 
 declare -A S_PID S_PORT S_TREE S_CGI
 CMD=()
+APACHE_EXTRA=()
 # build_cmd NAME KATIMEOUT: sets CMD (the server in the foreground) and writes its config copy
 build_cmd() {
   local name=$1 ka=$2 port run conf
@@ -161,7 +163,7 @@ build_cmd() {
             -C "Define BENCH_DOCROOT $DOCROOT" -C "Define BENCH_CGI $CGIDIR" -C "Define BENCH_KA $ka"
             -C "Define BENCH_MODS $APACHE_MODS" -C "Define BENCH_CONFIGS $HERE/configs")
       if [[ $impl == rhttpd ]]; then bin=$RHTTPD; CMD=("$bin" -f "$conf" -D FOREGROUND "${defs[@]}")
-      else bin=/usr/sbin/apache2; CMD=("$bin" -f "$conf" -DFOREGROUND "${defs[@]}"); fi
+      else bin=/usr/sbin/apache2; CMD=("$bin" -f "$conf" -DFOREGROUND "${defs[@]}" "${APACHE_EXTRA[@]}"); fi
       # a build without CGI support rejects `LoadModule cgi_module`: run it without CGI
       if ! "${CMD[@]}" -t >"$run/configtest.txt" 2>&1; then
         if "${CMD[@]}" -D BENCH_NO_CGI -t >>"$run/configtest.txt" 2>&1; then
@@ -373,11 +375,33 @@ phase_idle() {
   done
 }
 
+# ------------------------------------------------------------------------------ slowloris
+# PHASES=slowloris (not in the defaults): one server at a time, SLOW_CONNS connections that
+# never finish their request head (a header line a second) for SLOW_DUR s, while fresh
+# clients are timed (bench/slowloris.py). Apache gets mod_reqtimeout (Debian enables it by
+# default; its defaults apply); rhttpd has it built in; nginx keeps its defaults.
+SLOW_CONNS=${SLOW_CONNS:-10000}
+SLOW_DUR=${SLOW_DUR:-60}
+phase_slowloris() {
+  local name
+  log "=== slowloris: $SLOW_CONNS connections for ${SLOW_DUR}s, one server at a time"
+  APACHE_EXTRA=(-C "LoadModule reqtimeout_module $APACHE_MODS/mod_reqtimeout.so")
+  for name in $SERVERS; do
+    start_server "$name" "$KA_TIMEOUT" || continue
+    run_bg timeout -k 5 $((SLOW_DUR + 180)) "$PY" "$HERE/slowloris.py" --server "$name" \
+      --port "${S_PORT[$name]}" --tree "${S_PID[$name]}" --conns "$SLOW_CONNS" \
+      --duration "$SLOW_DUR" --results "$RESULTS"
+    stop_server "$name"
+  done
+  APACHE_EXTRA=()
+}
+
 for ph in $PHASES; do
   case $ph in
     tput) phase_tput ;;
     tput+idle) phase_tput 1 ;;
     idle) phase_idle ;;
+    slowloris) phase_slowloris ;;
     *) log "unknown phase $ph" ;;
   esac
 done
