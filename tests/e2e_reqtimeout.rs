@@ -342,3 +342,46 @@ fn descriptor_exhaustion_sheds_the_oldest_partial_connections_and_never_spins() 
     assert_eq!(s.get("/index.html").status, 200);
     drop(slow);
 }
+
+/// A slow but steady reader of a large response under event: write completion waits in
+/// the listener, and `Timeout` bounds each wait without progress (as Apache), not the
+/// whole download, so a download longer than Timeout arrives intact.
+#[test]
+fn a_steady_slow_reader_outlasting_timeout_gets_the_whole_response() {
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 2\nMinSpareThreads 1\nMaxSpareThreads 2\nMaxRequestWorkers 2\nTimeout 2\nSendBufferSize 32768\n",
+        &["-D", "FOREGROUND"],
+    );
+    let size = 6 * 1024 * 1024;
+    let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    s.write("htdocs/big.bin", &content);
+    let mut c = s.connect();
+    // A small receive buffer so that the server's writes really wait on this reader.
+    socket2::SockRef::from(&c)
+        .set_recv_buffer_size(32 * 1024)
+        .unwrap();
+    c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    let mut got = Vec::with_capacity(size + 1024);
+    let mut buf = vec![0u8; 32 * 1024];
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("read failed after {:?}: {e}", t0.elapsed()),
+        }
+        // About 1.5 MiB/s: the download takes ~4 s, twice Timeout.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = t0.elapsed();
+    let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    let body = &got[body_at.expect("a response head")..];
+    assert_eq!(body.len(), size, "the download was cut after {took:?}");
+    assert!(body == &content[..], "the body differs");
+    assert!(
+        took > Duration::from_secs(2),
+        "too fast to test anything: {took:?}"
+    );
+}

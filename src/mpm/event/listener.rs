@@ -585,10 +585,20 @@ impl<'a> Listener<'a> {
                     self.close(idx);
                     return;
                 }
-                let next = match self.slots[idx].as_mut() {
-                    Some(s) => readiness::continue_write(&mut s.conn),
+                let (next, progressed) = match self.slots[idx].as_mut() {
+                    Some(s) => {
+                        let before = s.conn.out.as_ref().map_or(0, |o| o.written);
+                        let next = readiness::continue_write(&mut s.conn);
+                        let after = s.conn.out.as_ref().map_or(0, |o| o.written);
+                        (next, after != before)
+                    }
                     None => return,
                 };
+                // Timeout bounds each wait without progress, as Apache's: a slow but
+                // steady reader of a large response is not cut off.
+                if next == Next::WriteCompletion && progressed {
+                    self.reparked(idx, next);
+                }
                 if next != Next::WriteCompletion
                     && let Some(conn) = self.unpark(idx)
                 {
