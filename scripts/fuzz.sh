@@ -72,7 +72,8 @@ for t in "${targets[@]}"; do
     [ ! -f "dict/$t.dict" ] || opts+=(-dict="dict/$t.dict")
     log=$scratch/$t.log
     status=0
-    "$bin_dir/$t" "${opts[@]}" "$scratch/$t" "corpus/$t" >"$log" 2>&1 || status=$?
+    # An empty environment: the config target must not see ${HOME} and friends.
+    env -i "$bin_dir/$t" "${opts[@]}" "$scratch/$t" "corpus/$t" >"$log" 2>&1 || status=$?
     inited=$(grep -m1 -oE 'INITED cov: [0-9]+ ft: [0-9]+' "$log" | sed 's/INITED //' || true)
     done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

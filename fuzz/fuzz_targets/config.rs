@@ -10,18 +10,16 @@
 //!
 //! The parser reads files only for `Include`/`IncludeOptional`: texts that contain
 //! "include", or both `${` and "define" (a name built from a variable), are given to
-//! the lexer only, and the environment is emptied at the start (`${HOME}` would
-//! otherwise name a real directory), so a run never walks the file system.
+//! the lexer only, and scripts/fuzz.sh runs every target with an empty environment
+//! (`${HOME}` would otherwise name a real directory), so a run never walks the file
+//! system.
 #![no_main]
 
 use std::path::PathBuf;
-use std::sync::Once;
 
 use libfuzzer_sys::fuzz_target;
 use rhttpd_config::lexer::{getword_conf, logical_lines, quote, resolve_vars, split_words};
 use rhttpd_config::{Arity, Node, ParseOptions, parse};
-
-static CLEAR_ENV: Once = Once::new();
 
 fn check_nodes(nodes: &[Node]) {
     for n in nodes {
@@ -59,12 +57,6 @@ fn check_nodes(nodes: &[Node]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    CLEAR_ENV.call_once(|| {
-        for (k, _) in std::env::vars_os() {
-            // SAFETY: once, before the parser runs, and the fuzzer runs one thread.
-            unsafe { std::env::remove_var(k) };
-        }
-    });
     let text = String::from_utf8_lossy(data);
 
     let lines = logical_lines(&text);

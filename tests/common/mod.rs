@@ -16,6 +16,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod pki;
 pub mod tls;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rhttpd");
