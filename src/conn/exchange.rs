@@ -6,7 +6,7 @@
 use std::time::{Instant, SystemTime};
 
 use http::HeaderMap;
-use rhttpd_http::{KeepAliveSettings, RequestHead, ResponseLength, StatusCode};
+use rhttpd_http::{BodyFraming, KeepAliveSettings, RequestHead, ResponseLength, StatusCode};
 
 use super::body::BodyReader;
 use super::outgoing::Outgoing;
@@ -77,17 +77,22 @@ pub fn run(
     let (resp, outcome) = match ready {
         Some(r) => r,
         None => {
-            let req_host = crate::conf::vhost::host(
-                cfg,
-                crate::conf::vhost::select(cfg, conn.info.local, head.host.as_deref()),
-            );
-            let body_limit = req_host.req_timeout.body;
+            // RequestReadTimeout body= of the host the request names; looked up only
+            // when there is a body to read.
+            let (limit, timeout) = if head.body == BodyFraming::None {
+                (None, cfg.main.timeout)
+            } else {
+                let sel = crate::conf::vhost::select(cfg, conn.info.local, head.host.as_deref());
+                let req_host = crate::conf::vhost::host(cfg, sel);
+                let body = req_host.req_timeout.body;
+                ((!body.is_off()).then_some(body), req_host.timeout)
+            };
             let mut reader = BodyReader {
                 transport: &mut *conn.transport,
                 h1: &mut *h1,
-                limit: (!body_limit.is_off()).then_some(body_limit),
+                limit,
                 deadline: None,
-                timeout: req_host.timeout,
+                timeout,
                 client: conn.info.client,
             };
             let ran = crate::pipeline::process(cfg, &site.handlers, &conn.info, &head, &mut reader);

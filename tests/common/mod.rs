@@ -75,7 +75,7 @@ impl Server {
     /// Start `rhttpd -d ROOT -f ROOT/conf/httpd.conf <args>` and wait until it listens.
     /// `args` must keep it in the foreground (`-X` or `-D FOREGROUND`): a daemon would
     /// leave the process group its [`Spawned`] kills.
-    fn launch(root: tempfile::TempDir, port: u16, args: &[&str]) -> Server {
+    pub fn launch(root: tempfile::TempDir, port: u16, args: &[&str]) -> Server {
         assert!(
             args.contains(&"-X") || args.windows(2).any(|w| w == ["-D", "FOREGROUND"]),
             "the tests run rhttpd in the foreground (-X or -D FOREGROUND), not {args:?}"
@@ -105,7 +105,10 @@ impl Server {
                 if let Some(e) = self.child.stderr.as_mut() {
                     let _ = e.read_to_string(&mut err);
                 }
-                panic!("rhttpd exited early ({status}): {err}");
+                panic!(
+                    "rhttpd exited early ({status}):\n--- stderr ---\n{err}\n--- error_log ---\n{}",
+                    self.log("error_log")
+                );
             }
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
         });
