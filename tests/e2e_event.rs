@@ -359,6 +359,77 @@ fn slow_reader_of_a_worker_response_frees_the_worker() {
 // ---------------------------------------------------------------------------------------
 // Request kinds: inline on the listener or on a worker
 
+/// Request bodies that arrive in pieces: small ones are collected on the listener and
+/// then run on a worker with the whole body there; one over the collection size (16 KiB)
+/// goes to a worker that reads the rest. All are echoed intact, on a kept-alive
+/// connection that goes on afterwards.
+#[test]
+fn bodies_sent_in_pieces_are_collected_then_served_whole() {
+    let mut s = start_cgi(
+        "ServerLimit 1\nStartServers 1\nThreadsPerChild 2\nMaxRequestWorkers 2\nMinSpareThreads 1\nMaxSpareThreads 3\n",
+    );
+    s.write("htdocs/index.html", "hello\n");
+    await_children(&s, 1, 2, Duration::from_secs(20));
+    let big: String = (0..40_000)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let cases: Vec<(&str, Vec<Vec<u8>>, String)> = vec![
+        (
+            "length",
+            vec![
+                b"POST /cgi-bin/echo.cgi?k=pieces-cl HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\n".to_vec(),
+                b"hello".to_vec(),
+                b" world".to_vec(),
+            ],
+            "hello world".into(),
+        ),
+        (
+            "chunked",
+            vec![
+                b"POST /cgi-bin/echo.cgi?k=pieces-chunked HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab".to_vec(),
+                b"c\r\n2\r\nde\r\n0\r".to_vec(),
+                b"\n\r\n".to_vec(),
+            ],
+            "abcde".into(),
+        ),
+        (
+            "large",
+            vec![
+                format!("POST /cgi-bin/echo.cgi?k=pieces-large HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{}", big.len(), &big[..10_000]).into_bytes(),
+                big.as_bytes()[10_000..30_000].to_vec(),
+                big.as_bytes()[30_000..].to_vec(),
+            ],
+            big.clone(),
+        ),
+    ];
+    let mut c = s.connect();
+    let mut buf = Vec::new();
+    for (name, pieces, want) in &cases {
+        for p in pieces {
+            c.write_all(p).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        let r =
+            read_response(&mut c, &mut buf, false).unwrap_or_else(|| panic!("{name}: no response"));
+        assert_eq!(r.status, 200, "{name}");
+        assert!(
+            r.text() == format!("method=POST\n{want}"),
+            "{name}: {:?}",
+            &r.text()[..r.text().len().min(80)]
+        );
+    }
+    for k in ["pieces-cl", "pieces-chunked", "pieces-large"] {
+        assert!(thread_that_served(&s, k).starts_with("worker-"), "{k}");
+    }
+    c.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_response(&mut c, &mut buf, false).unwrap().text(),
+        "hello\n"
+    );
+    s.stop();
+}
+
 #[test]
 fn request_kinds_inline_and_on_workers() {
     let mut s = start_cgi(

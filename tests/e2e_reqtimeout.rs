@@ -1,8 +1,8 @@
 //! mod_reqtimeout (`RequestReadTimeout`) under every MPM, and slow clients against the
 //! event MPM: a head or body that does not arrive in time gets 408 and the connection
 //! closes (AH01382 in the error log); MinRate extends the limit up to its maximum;
-//! thousands of slowloris connections neither keep fresh clients waiting nor outlive
-//! the header limit.
+//! thousands of slowloris, slow-body or slow-reading connections neither keep fresh
+//! clients waiting nor outlive their limits; SendMinRate closes a reader too slow.
 
 mod common;
 
@@ -224,44 +224,17 @@ fn slowloris_cannot_starve_the_event_mpm() {
         c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
             .unwrap();
         c.set_nonblocking(true).unwrap();
-        slow.push(c);
+        slow.push((c, Vec::new()));
     }
     let started = Instant::now();
-    let fresh = |round: usize| {
-        for i in 0..20 {
-            let t = Instant::now();
-            let r = s.get("/index.html");
-            let took = t.elapsed();
-            assert_eq!(r.status, 200, "round {round}, fresh client {i}");
-            assert!(
-                took < Duration::from_secs(1),
-                "round {round}, fresh client {i} waited {took:?} with {SLOW} slow connections open"
-            );
-        }
-    };
-    fresh(0);
     // Trickle one header line a second until the server has closed every one.
     let mut open = SLOW;
-    let mut round = 1;
+    let mut round = 0;
     while open > 0 && started.elapsed() < Duration::from_secs(20) {
-        open = 0;
-        for c in &mut slow {
-            let mut b = [0u8; 512];
-            let closed = match c.read(&mut b) {
-                Ok(0) => true,
-                Ok(_) => true, // the 408 page: closing follows
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
-                Err(_) => true,
-            };
-            if !closed && c.write_all(b"X-Slow: 1\r\n").is_ok() {
-                open += 1;
-            }
-        }
-        if open > 0 {
-            fresh(round);
-            round += 1;
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        fresh_clients(&s, round, SLOW);
+        round += 1;
+        open = trickle(&mut slow, b"X-Slow: 1\r\n");
+        std::thread::sleep(Duration::from_millis(500));
     }
     let gone_after = started.elapsed();
     assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
@@ -269,7 +242,196 @@ fn slowloris_cannot_starve_the_event_mpm() {
         gone_after < Duration::from_secs(12),
         "the slow connections took {gone_after:?} to go; the header limit is 3-6 s"
     );
-    fresh(round);
+    fresh_clients(&s, round, SLOW);
+}
+
+/// R-U-Dead-Yet against the event MPM with its compiled-in defaults: 3,000 connections
+/// that send a complete head announcing a body and then one body byte every half
+/// second. Their bodies are collected on the listeners, so no worker waits for them:
+/// fresh clients are answered at once throughout, and every slow connection gets 408
+/// at the body limit (3 s here; the default is 20 s).
+#[test]
+fn slow_request_bodies_cannot_starve_the_event_mpm() {
+    const SLOW: usize = 3000;
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nRequestReadTimeout header=3-6,MinRate=500 body=3\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let mut slow = Vec::with_capacity(SLOW);
+    for _ in 0..SLOW {
+        let mut c = s.connect();
+        c.write_all(b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n0123456789")
+            .unwrap();
+        c.set_nonblocking(true).unwrap();
+        slow.push((c, Vec::new()));
+    }
+    let started = Instant::now();
+    let mut open = SLOW;
+    let mut round = 0;
+    while open > 0 && started.elapsed() < Duration::from_secs(20) {
+        fresh_clients(&s, round, SLOW);
+        round += 1;
+        open = trickle(&mut slow, b"x");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let gone_after = started.elapsed();
+    assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
+    assert!(
+        gone_after < Duration::from_secs(9),
+        "the slow connections took {gone_after:?} to go; the body limit is 3 s"
+    );
+    let timed_out = slow
+        .iter()
+        .filter(|(_, got)| got.starts_with(b"HTTP/1.1 408 "))
+        .count();
+    assert!(
+        timed_out > SLOW * 9 / 10,
+        "only {timed_out} of {SLOW} got 408"
+    );
+    fresh_clients(&s, round, SLOW);
+}
+
+/// Slow readers against the event MPM (defaults but for a short Timeout): 3,000
+/// connections that each ask for a 1 MiB file and read nothing. Their responses wait in
+/// write completion on the listeners, so fresh clients are answered at once, and each
+/// slow connection is closed once Timeout passes without progress (its response cut).
+#[test]
+fn slow_readers_cannot_starve_the_event_mpm() {
+    const SLOW: usize = 3000;
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nTimeout 3\nSendBufferSize 32768\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let size = 1024 * 1024;
+    s.write("htdocs/big.bin", vec![b'b'; size]);
+    let mut slow = Vec::with_capacity(SLOW);
+    for _ in 0..SLOW {
+        // Small buffers (set before connecting, so the window is scaled for them): the
+        // server's writes wait on this reader after a few KiB.
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.set_recv_buffer_size(16 * 1024).unwrap();
+        let addr: std::net::SocketAddr = s.addr().parse().unwrap();
+        sock.connect(&addr.into()).unwrap();
+        let mut c: TcpStream = sock.into();
+        c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        slow.push(c);
+    }
+    let started = Instant::now();
+    let mut round = 0;
+    while started.elapsed() < Duration::from_secs(5) {
+        fresh_clients(&s, round, SLOW);
+        round += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Timeout (3 s) has passed for every one of them: what each got ends short of the
+    // file, and the server has closed the connection.
+    for (i, c) in slow.iter_mut().enumerate() {
+        let (got, closed) = read_until_closed(c, Duration::from_secs(10));
+        assert!(closed.is_some(), "slow reader {i} is still open");
+        assert!(got.starts_with(b"HTTP/1.1 200 "), "slow reader {i}");
+        assert!(got.len() < size, "slow reader {i} got the whole file");
+    }
+    // All of them were taken at once (write completion does not count against a
+    // child's connection budget), so all were closed at about the same time.
+    let gone_after = started.elapsed();
+    assert!(
+        gone_after < Duration::from_secs(9),
+        "the slow readers took {gone_after:?} to go; Timeout is 3 s"
+    );
+    fresh_clients(&s, round, SLOW);
+}
+
+/// SendMinRate: a reader that takes a response at ~160 KiB/s is closed once it has been
+/// in write completion for Timeout (1 s here) and stays below the rate (1 MB/s here),
+/// and the error log says why. (At the default rate, 240 bytes/s, the steady slow
+/// reader above gets its whole download.) A value that is not a number is a syntax
+/// error.
+#[test]
+fn a_reader_below_send_min_rate_is_closed_after_timeout() {
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 2\nMinSpareThreads 1\nMaxSpareThreads 2\nMaxRequestWorkers 2\nTimeout 1\nSendBufferSize 16384\nLogLevel info\nSendMinRate 1000000\n",
+        &["-D", "FOREGROUND"],
+    );
+    let size = 4 * 1024 * 1024;
+    s.write("htdocs/big.bin", vec![b'r'; size]);
+    let mut c = s.connect();
+    c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    let mut got = 0;
+    let mut buf = [0u8; 8192];
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while t0.elapsed() < Duration::from_secs(40) {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        got < size,
+        "the slow reader got the whole file in {:?}",
+        t0.elapsed()
+    );
+    let log = s.wait_log("error_log", "below SendMinRate");
+    assert!(log.contains("below SendMinRate 1000000: closing"), "{log}");
+
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("conf")).unwrap();
+    let conf = root.path().join("conf/httpd.conf");
+    std::fs::write(
+        &conf,
+        Server::config_text(root.path(), 1, "\nSendMinRate fast\n"),
+    )
+    .unwrap();
+    let out = common::run(&["-t", "-f", conf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AH00526: Syntax error on line")
+            && err.contains("SendMinRate argument 'fast' is not a valid number"),
+        "{err}"
+    );
+}
+
+/// Twenty fresh clients one after another, each answered within a second.
+fn fresh_clients(s: &Server, round: usize, slow: usize) {
+    for i in 0..20 {
+        let t = Instant::now();
+        let r = s.get("/index.html");
+        let took = t.elapsed();
+        assert_eq!(r.status, 200, "round {round}, fresh client {i}");
+        assert!(
+            took < Duration::from_secs(1),
+            "round {round}, fresh client {i} waited {took:?} with {slow} slow connections open"
+        );
+    }
+}
+
+/// Send `byte` on every slow connection the server has not closed (keeping what it
+/// answered); how many are still open.
+fn trickle(slow: &mut [(TcpStream, Vec<u8>)], byte: &[u8]) -> usize {
+    let mut open = 0;
+    for (c, got) in slow.iter_mut() {
+        let mut b = [0u8; 512];
+        let closed = match c.read(&mut b) {
+            Ok(0) => true,
+            Ok(n) => {
+                got.extend_from_slice(&b[..n]);
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(_) => true,
+        };
+        if !closed && c.write_all(byte).is_ok() {
+            open += 1;
+        }
+    }
+    open
 }
 
 /// CPU time (user + system, clock ticks) of `pid` and its threads.

@@ -117,6 +117,9 @@ pub struct VirtualHost {
     /// 0 = unlimited.
     pub max_keep_alive_requests: u32,
     pub timeout: Duration,
+    /// `SendMinRate` (rhttpd): bytes per second a client must take, on average, of a
+    /// response in event's write completion once it has waited there for Timeout.
+    pub send_min_rate: u32,
     pub limits: Limits,
     pub aliases: Vec<Alias>,
     pub custom_logs: Vec<CustomLog>,
@@ -149,6 +152,10 @@ pub struct Redirect {
     pub target: Option<String>,
 }
 
+/// `SendMinRate`'s default: IIS's `minBytesPerSecond` (a client below it is an attack
+/// or a dead link, not a slow network).
+pub const DEFAULT_SEND_MIN_RATE: u32 = 240;
+
 /// `Timeout`, `KeepAliveTimeout` ... defaults as in Apache's httpd-default.conf.
 impl Default for VirtualHost {
     fn default() -> Self {
@@ -163,6 +170,7 @@ impl Default for VirtualHost {
             keep_alive_timeout: Duration::from_secs(5),
             max_keep_alive_requests: 100,
             timeout: Duration::from_secs(60),
+            send_min_rate: DEFAULT_SEND_MIN_RATE,
             limits: Limits::default(),
             aliases: Vec::new(),
             custom_logs: Vec::new(),

@@ -1,6 +1,8 @@
 //! mod_reqtimeout on a connection: the running limit for the TLS handshake and the
 //! request head ([`HeadTimer`]), which every driver arms, extends by `MinRate` as bytes
-//! arrive, and checks; the body's limit is kept by the body reader (`body.rs`).
+//! arrive, and checks; the body's limit is kept by the body reader (`body.rs`), which
+//! takes over the one the event listener started while it collected a small body
+//! ([`HeadTimer::arm_body`]).
 //!
 //! When the head timer starts, as Apache's: for the first request when the connection
 //! was accepted (after the handshake when `handshake=` has its own limit); for later
@@ -9,14 +11,25 @@
 
 use std::time::Instant;
 
-use crate::conf::reqtimeout::{ReadDeadline, ReqTimeout};
+use crate::conf::reqtimeout::{ReadDeadline, ReqTimeout, Stage};
 
-/// The limit of the handshake or of the head now being read.
+/// The limit of the handshake, of the head now being read, or of a body the event
+/// listener collects before a worker runs the request.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HeadTimer {
     deadline: Option<ReadDeadline>,
-    /// The deadline is the handshake's (`RequestReadTimeout handshake=`).
-    handshake: bool,
+    stage: Running,
+}
+
+/// Which of mod_reqtimeout's limits runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Running {
+    /// `RequestReadTimeout handshake=`.
+    Handshake,
+    #[default]
+    Header,
+    /// `RequestReadTimeout body=` (event: the body is collected on the listener).
+    Body,
 }
 
 impl HeadTimer {
@@ -33,16 +46,19 @@ impl HeadTimer {
         pending: bool,
         handshaking: bool,
     ) {
+        if self.stage == Running::Body {
+            return;
+        }
         if handshaking && !rt.handshake.is_off() {
             if self.deadline.is_none() {
                 self.deadline = rt.handshake.start(opened);
-                self.handshake = true;
+                self.stage = Running::Handshake;
             }
             return;
         }
-        if self.handshake {
+        if self.stage == Running::Handshake {
             // The handshake is done: the head's own limit starts now.
-            self.handshake = false;
+            self.stage = Running::Header;
             self.deadline = rt.header.start(Instant::now());
         }
         if self.deadline.is_none() && (first || pending) {
@@ -50,9 +66,23 @@ impl HeadTimer {
         }
     }
 
-    /// `n` bytes of the head arrived: MinRate moves the limit.
+    /// The head is complete and its body is being collected (event): the body's limit
+    /// replaces the head's, once.
+    pub fn arm_body(&mut self, body: &Stage) {
+        if self.stage != Running::Body {
+            self.stage = Running::Body;
+            self.deadline = body.start(Instant::now());
+        }
+    }
+
+    /// The running body limit, for the body reader to go on with.
+    pub fn body_deadline(&self) -> Option<ReadDeadline> {
+        self.deadline.filter(|_| self.stage == Running::Body)
+    }
+
+    /// `n` bytes of the head (or collected body) arrived: MinRate moves the limit.
     pub fn received(&mut self, n: usize) {
-        if !self.handshake
+        if self.stage != Running::Handshake
             && let Some(d) = &mut self.deadline
         {
             d.received(n);
@@ -72,12 +102,12 @@ impl HeadTimer {
         self.deadline.is_some_and(|d| d.at <= now)
     }
 
-    /// What timed out, for the log: `handshake` or `header`.
+    /// What timed out, for the log: `handshake`, `header` or `body`.
     pub fn stage(&self) -> &'static str {
-        if self.handshake {
-            "handshake"
-        } else {
-            "header"
+        match self.stage {
+            Running::Handshake => "handshake",
+            Running::Header => "header",
+            Running::Body => "body",
         }
     }
 }
@@ -117,6 +147,31 @@ mod tests {
         assert!(at <= Instant::now() + Duration::from_secs(21));
         assert!(!t.expired(before));
         assert!(t.expired(at));
+    }
+
+    #[test]
+    fn a_collected_body_runs_the_body_limit_once() {
+        let rt = ReqTimeout::default();
+        let t0 = Instant::now() - Duration::from_secs(5);
+        let mut t = HeadTimer::default();
+        t.arm(&rt, t0, true, true, false);
+        assert_eq!(t.body_deadline(), None);
+        let before = Instant::now();
+        t.arm_body(&rt.body);
+        let at = t.deadline().unwrap();
+        assert!(at >= before + Duration::from_secs(20));
+        assert_eq!(
+            (t.stage(), t.body_deadline().map(|d| d.at)),
+            ("body", Some(at))
+        );
+        // Re-arming (the listener parks it again) changes nothing; bytes extend it.
+        t.arm(&rt, t0, true, true, false);
+        t.arm_body(&rt.body);
+        assert_eq!(t.deadline(), Some(at));
+        t.received(1000);
+        assert!(t.deadline().unwrap() > at);
+        t.clear();
+        assert_eq!((t.stage(), t.deadline()), ("header", None));
     }
 
     #[test]

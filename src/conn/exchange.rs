@@ -71,6 +71,8 @@ pub fn run(
 ) -> (Exchange, Option<Outgoing>) {
     let cfg = &site.cfg;
     conn.note_transport();
+    // A body the event listener began collecting goes on under the limit it started.
+    let collected = conn.head_timer.body_deadline();
     conn.head_timer.clear();
     let Protocol::H1(h1) = &mut conn.protocol;
     obs.phase(Phase::Write);
@@ -91,7 +93,7 @@ pub fn run(
                 transport: &mut *conn.transport,
                 h1: &mut *h1,
                 limit,
-                deadline: None,
+                deadline: collected,
                 timeout,
                 client: conn.info.client,
             };

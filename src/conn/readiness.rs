@@ -5,12 +5,16 @@
 //! right there, with no hand-off) and [`continue_write`] for write completion; a worker
 //! thread calls [`serve_available`] for everything else.
 //!
-//! Request bodies and streamed responses (CGI, proxy) are transferred with blocking I/O
+//! A request body of up to [`BODY_COLLECT_MAX`] bytes is collected on the listener (the
+//! connection parked in epoll, bounded by `RequestReadTimeout body=` and Timeout) before
+//! a worker runs the request, so a client that sends its body slowly holds no thread, as
+//! nginx buffers bodies before proxying. Larger bodies, bodies after `Expect:
+//! 100-continue` and streamed responses (CGI, proxy) are transferred with blocking I/O
 //! bounded by Timeout on the worker, as Apache's event MPM does.
 
 use std::io::ErrorKind;
 
-use rhttpd_http::{After, BodyFraming, Event};
+use rhttpd_http::{After, BodyBuffered, BodyFraming, Event, RequestHead};
 
 use super::exchange::{self, Clock, Exchange};
 use super::protocol::Protocol;
@@ -36,6 +40,9 @@ pub enum Next {
 
 /// Bytes read per call at most, so one busy connection does not hold the thread.
 const READ_BUDGET: usize = 64 * 1024;
+/// Request bodies up to this size are collected on the listener before a worker runs
+/// the request (nginx's client_body_buffer_size on 64-bit systems).
+pub const BODY_COLLECT_MAX: usize = 16 * 1024;
 
 /// The host that answers before a request names one (limits and timeouts).
 pub fn default_host<'s>(site: &'s Site, conn: &Connection) -> &'s VirtualHost {
@@ -150,7 +157,7 @@ pub fn try_inline(
             }
         };
         if head.body != BodyFraming::None {
-            return None;
+            return collect_body(conn, site, &head, limit).then_some(Next::ReadMore);
         }
         let ran =
             crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head).ok()?;
@@ -165,6 +172,26 @@ pub fn try_inline(
             next => return Some(next),
         }
     }
+}
+
+/// Whether to keep collecting the body of `head` on the listener (true: park it for more
+/// input under the body's RequestReadTimeout limit) rather than hand the request to a
+/// worker now: the whole body is here, it is larger than [`BODY_COLLECT_MAX`], the
+/// client waits for `100 Continue`, or its length is over LimitRequestBody (answered at
+/// once).
+fn collect_body(conn: &mut Connection, site: &Site, head: &RequestHead, limit: u64) -> bool {
+    let over_limit = matches!(head.body, BodyFraming::Length(n) if limit != 0 && n > limit);
+    if head.expect_continue || over_limit {
+        return false;
+    }
+    if conn.h1().body_buffered(head, BODY_COLLECT_MAX) != BodyBuffered::Partial {
+        return false;
+    }
+    let cfg = &site.cfg;
+    let host = crate::conf::vhost::select(cfg, conn.info.local, head.host.as_deref());
+    let body = crate::conf::vhost::host(cfg, host).req_timeout.body;
+    conn.head_timer.arm_body(&body);
+    true
 }
 
 /// Start writing a prepared response, log it, and say where the connection goes.

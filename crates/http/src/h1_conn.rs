@@ -99,6 +99,17 @@ pub enum After {
     Close { clean: bool },
 }
 
+/// How much of a peeked request's body the buffer holds ([`ServerConn::body_buffered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyBuffered {
+    /// The whole body is buffered, or its framing is invalid: reading it will not wait.
+    Whole,
+    /// Part of it, fewer than the cap's bytes: more is on its way.
+    Partial,
+    /// More than the cap's bytes are needed: the body is read while the handler runs.
+    Large,
+}
+
 /// The keep-alive settings of the virtual host that answers (KeepAlive,
 /// KeepAliveTimeout, MaxKeepAliveRequests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +239,38 @@ impl ServerConn {
             return Ok(None);
         }
         parse_request_head(self.buffered(), limits)
+    }
+
+    /// Whether the body of `head` (returned by [`ServerConn::peek_request`], not taken
+    /// yet) is in the buffer: the event MPM collects bodies of up to `cap` bytes on its
+    /// listener thread before a worker runs the request, so a slow sender holds no
+    /// thread. Chunked bodies are decoded in a scratch decoder to find their end.
+    pub fn body_buffered(&self, head: &RequestHead, cap: usize) -> BodyBuffered {
+        let rest = self.buffered().get(head.head_len..).unwrap_or_default();
+        match head.body {
+            BodyFraming::None | BodyFraming::Length(0) => BodyBuffered::Whole,
+            BodyFraming::Length(n) if n > cap as u64 => BodyBuffered::Large,
+            BodyFraming::Length(n) if rest.len() as u64 >= n => BodyBuffered::Whole,
+            BodyFraming::Length(_) => BodyBuffered::Partial,
+            BodyFraming::UntilClose => BodyBuffered::Large,
+            BodyFraming::Chunked => {
+                let mut decoder = BodyDecoder::new(BodyFraming::Chunked, 0);
+                let mut pos = 0;
+                loop {
+                    match decoder.decode(&rest[pos..]) {
+                        Err(_) => return BodyBuffered::Whole,
+                        Ok(d) if d.done => return BodyBuffered::Whole,
+                        Ok(d) if d.consumed == 0 => break,
+                        Ok(d) => pos += d.consumed,
+                    }
+                }
+                if rest.len() > cap {
+                    BodyBuffered::Large
+                } else {
+                    BodyBuffered::Partial
+                }
+            }
+        }
     }
 
     /// Take a head returned by [`ServerConn::peek_request`]: its bytes are consumed and
@@ -737,6 +780,41 @@ mod tests {
         assert_eq!(c.read_from(&mut src).unwrap(), 0);
         request(&mut c);
         c.shrink_idle();
+    }
+
+    #[test]
+    fn body_buffered_says_when_a_body_has_arrived() {
+        let lim = Limits::default();
+        let mut c = ServerConn::new();
+        c.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab");
+        let h = c.peek_request(&lim).unwrap().unwrap();
+        assert_eq!(c.body_buffered(&h, 16), BodyBuffered::Partial);
+        assert_eq!(c.body_buffered(&h, 4), BodyBuffered::Large);
+        c.feed(b"cde");
+        assert_eq!(c.body_buffered(&h, 16), BodyBuffered::Whole);
+
+        let mut c = ServerConn::new();
+        c.feed(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+        let h = c.peek_request(&lim).unwrap().unwrap();
+        assert_eq!(c.body_buffered(&h, 64), BodyBuffered::Partial);
+        assert_eq!(c.body_buffered(&h, 4), BodyBuffered::Large);
+        c.feed(b"0\r\n");
+        assert_eq!(c.body_buffered(&h, 64), BodyBuffered::Partial);
+        c.feed(b"\r\n");
+        assert_eq!(c.body_buffered(&h, 64), BodyBuffered::Whole);
+        // Taking the request afterwards reads the same body.
+        c.accept_request(&h, 0);
+        let mut out = [0u8; 8];
+        assert_eq!(c.read_body(&mut out), BodyRead::Data(3));
+        assert_eq!(c.read_body(&mut out), BodyRead::End);
+
+        // Bad framing is for the handler's reader to report: nothing to wait for.
+        let mut c = ServerConn::new();
+        c.feed(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        let h = c.peek_request(&lim).unwrap().unwrap();
+        assert_eq!(c.body_buffered(&h, 64), BodyBuffered::Whole);
+        let g = c.peek_request(&lim).unwrap().unwrap();
+        assert_eq!(c.body_buffered(&g, 64), BodyBuffered::Whole);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use rhttpd_http::{
-    After, BodyRead, Event, HeaderMap, KeepAliveSettings, Limits, ResponseLength, ServerConn,
-    StatusCode,
+    After, BodyBuffered, BodyRead, Event, HeaderMap, KeepAliveSettings, Limits, ResponseLength,
+    ServerConn, StatusCode,
 };
 
 const KA: KeepAliveSettings = KeepAliveSettings {
@@ -155,6 +155,28 @@ proptest! {
                     prop_assert_eq!(&g.2, b);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_body_is_whole_exactly_when_all_of_it_arrived(
+        body in proptest::collection::vec(any::<u8>(), 0..60),
+        chunked in any::<bool>(),
+        more in proptest::collection::vec(req(), 0..2),
+    ) {
+        let mut reqs = vec![Req::Post("/p".into(), body, chunked)];
+        let one = wire(&reqs).len();
+        reqs.extend(more);
+        let input = wire(&reqs);
+        for end in 0..=input.len() {
+            let mut c = ServerConn::new();
+            c.feed(&input[..end]);
+            let Ok(Some(head)) = c.peek_request(&Limits::default()) else {
+                continue;
+            };
+            let got = c.body_buffered(&head, 1 << 20);
+            let want = if end >= one { BodyBuffered::Whole } else { BodyBuffered::Partial };
+            prop_assert_eq!(got, want, "fed {} of {} bytes", end, one);
         }
     }
 

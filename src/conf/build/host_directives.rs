@@ -40,6 +40,7 @@ impl Builder {
                 host.document_root = PathBuf::from(s);
             }
             "Timeout" => host.timeout = duration(d)?,
+            "SendMinRate" => host.send_min_rate = number(d, "number of bytes per second")?,
             "KeepAlive" => host.keep_alive = flag(d),
             "KeepAliveTimeout" => host.keep_alive_timeout = duration(d)?,
             "MaxKeepAliveRequests" => host.max_keep_alive_requests = number(d, "number")?,

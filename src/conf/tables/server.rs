@@ -97,6 +97,13 @@ pub const CORE: &[DirectiveSpec] = &[
         Arity::Take1,
         "Timeout duration (sec)",
     ),
+    // rhttpd's own: the minimum send rate of event's write completion.
+    d(
+        "SendMinRate",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Minimum average rate (bytes/s) at which a client must take a response once it has waited in write completion for Timeout, or 0 for none",
+    ),
     d(
         "LimitRequestLine",
         C::SERVER_VHOST,

@@ -135,6 +135,9 @@ struct Slot {
     /// Distinguishes this parking from earlier ones of the same slot index in the
     /// timeout queues (entries are removed lazily).
     stamp: u64,
+    /// Write completion: when it began and how much of the response was written then
+    /// (SendMinRate).
+    write_since: Option<(Instant, u64)>,
 }
 
 /// A FIFO of (slot, stamp, deadline) for one (state, timeout): deadlines are appended
@@ -272,11 +275,12 @@ impl<'a> Listener<'a> {
         }
         let factor = self.ctx.async_factor.floor().max(1.0) as usize;
         let limit = self.ctx.threads + idle * factor;
-        // Connections still reading a head cost memory, not workers: a slow client
-        // (slowloris) cannot use up the budget; RequestReadTimeout and the descriptor
-        // limit bound them instead.
+        // Connections still reading a head (or collecting a small body) and ones in
+        // write completion cost memory, not workers: slow clients (slowloris, slow
+        // bodies, slow readers) cannot use up the budget; RequestReadTimeout, Timeout,
+        // SendMinRate and the descriptor limit bound them instead.
         self.open_connections()
-            .saturating_sub(self.lingering + self.reading)
+            .saturating_sub(self.lingering + self.reading + self.writing)
             >= limit
     }
 
@@ -517,11 +521,14 @@ impl<'a> Listener<'a> {
         {
             self.head_deadlines.push(Reverse((limit, idx, stamp)));
         }
+        let write_since = (state == Parked::Writing)
+            .then(|| (Instant::now(), conn.out.as_ref().map_or(0, |o| o.written)));
         self.slots[idx] = Some(Slot {
             conn,
             state,
             interest,
             stamp,
+            write_since,
         });
         let at = Instant::now() + deadline;
         self.queue_for(state, deadline)
@@ -595,8 +602,13 @@ impl<'a> Listener<'a> {
                     None => return,
                 };
                 // Timeout bounds each wait without progress, as Apache's: a slow but
-                // steady reader of a large response is not cut off.
+                // steady reader of a large response is not cut off, unless it stays
+                // below SendMinRate.
                 if next == Next::WriteCompletion && progressed {
+                    if self.sends_too_slowly(idx) {
+                        self.close(idx);
+                        return;
+                    }
                     self.reparked(idx, next);
                 }
                 if next != Next::WriteCompletion
@@ -674,6 +686,12 @@ impl<'a> Listener<'a> {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
         if let Some(s) = self.slots[idx].as_mut() {
+            if state != Parked::Writing {
+                s.write_since = None;
+            } else if old != Parked::Writing {
+                s.write_since =
+                    Some((Instant::now(), s.conn.out.as_ref().map_or(0, |o| o.written)));
+            }
             s.state = state;
             s.stamp = stamp;
             s.interest = interest;

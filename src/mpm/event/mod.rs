@@ -9,8 +9,9 @@
 //! listening sockets (EPOLLEXCLUSIVE: one connection wakes one child), a wake-up
 //! socket, and every connection that is waiting: for its first bytes (new connections
 //! never cost a worker before a request arrives — an improvement on Apache, whose
-//! workers read the first request with blocking I/O), for the rest of a request head,
-//! idle in keep-alive, waiting to write (write completion), or in lingering close. A
+//! workers read the first request with blocking I/O), for the rest of a request head
+//! or of a small request body (up to 16 KiB, collected before a worker runs it), idle
+//! in keep-alive, waiting to write (write completion), or in lingering close. A
 //! connection with input is first offered to `conn::readiness::try_inline` on the
 //! listener itself: a request without a body whose handler cannot block (static files,
 //! status) is served right there. Anything else goes to a worker through the job queue;
@@ -25,12 +26,16 @@
 //!
 //! **Timeouts.** FIFO queues per (state, timeout): keep-alive per KeepAliveTimeout, head
 //! reading and write completion per Timeout, lingering close 2 s. Appends go to the tail
-//! so each queue stays sorted and expiry is O(expired).
+//! so each queue stays sorted and expiry is O(expired). RequestReadTimeout limits of
+//! heads and collected bodies sit in a heap; SendMinRate is checked as a write
+//! completion progresses.
 //!
 //! **Admission control** (AsyncRequestWorkerFactor, Apache §4.4): the child stops
 //! polling its listeners and sets `not_accepting` while it has no idle worker or
-//! `connections - lingering >= ThreadsPerChild + idle_workers × factor`; connections
-//! then wait in the kernel backlog or go to another child. Unlike Apache, busy workers
+//! `connections - lingering >= ThreadsPerChild + idle_workers × factor`, where, unlike
+//! Apache, connections still reading a head or body and ones in write completion do
+//! not count (they cost memory, not workers); connections then wait in the kernel
+//! backlog or go to another child. Unlike Apache, busy workers
 //! never cause keep-alive connections to be closed: a readable keep-alive connection
 //! waits in the job queue for the next free worker.
 //!

@@ -1,13 +1,17 @@
 //! Slow clients and descriptor pressure on the event listener: when the process runs
 //! out of descriptors (its share of RLIMIT_NOFILE, or EMFILE/ENFILE on accept), the
-//! connections that have waited longest for a complete request head are closed first —
-//! never keep-alive connections, never ones with a request in flight — and if there are
-//! none, accepting pauses briefly instead of spinning on a readable listener. Logged at
-//! most every ten seconds, with a count.
+//! connections that have waited longest for a complete request head (or a small body
+//! being collected) are closed first — never keep-alive connections, never ones with a
+//! request in flight — and if there are none, accepting pauses briefly instead of
+//! spinning on a readable listener. Logged at most every ten seconds, with a count.
+//!
+//! A slow reader in write completion is closed when, after waiting there for Timeout,
+//! it has taken the response at less than SendMinRate bytes a second on average.
 
 use std::time::{Duration, Instant};
 
 use super::{Listener, Parked};
+use crate::conf::vhost;
 use crate::log::{self, Level};
 
 /// Descriptors kept free of connections: log files, listeners, the epoll set, CGI pipes
@@ -63,6 +67,42 @@ impl Listener<'_> {
             self.shed_since_log = 0;
         }
         victims.len()
+    }
+
+    /// SendMinRate: whether the connection in write completion at `idx` has, after
+    /// Timeout there, taken less than the rate's bytes for every second beyond it
+    /// (logged at info level when so).
+    pub(super) fn sends_too_slowly(&self, idx: usize) -> bool {
+        let Some(s) = self.slots.get(idx).and_then(|s| s.as_ref()) else {
+            return false;
+        };
+        let Some((since, written_then)) = s.write_since else {
+            return false;
+        };
+        let cfg = &self.ctx.site.cfg;
+        let host = vhost::host(cfg, vhost::select(cfg, s.conn.info.local, None));
+        if host.send_min_rate == 0 {
+            return false;
+        }
+        let waited = since.elapsed();
+        let Some(beyond) = waited.checked_sub(host.timeout) else {
+            return false;
+        };
+        let sent = s.conn.out.as_ref().map_or(0, |o| o.written) - written_then;
+        if sent as f64 >= f64::from(host.send_min_rate) * beyond.as_secs_f64() {
+            return false;
+        }
+        log::log(
+            "core",
+            Level::Info,
+            Some(s.conn.info.client),
+            &format!(
+                "client took {sent} bytes in {:.1} s of write completion, below SendMinRate {}: closing",
+                waited.as_secs_f64(),
+                host.send_min_rate
+            ),
+        );
+        true
     }
 
     pub(super) fn pause_accepting(&mut self) {
