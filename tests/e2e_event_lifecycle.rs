@@ -106,12 +106,25 @@ fn graceful_stop_closes_idle_keepalive_and_completes_in_flight() {
         "GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n",
         256 * 1024,
     );
-    // A POST whose body is half sent: a worker is reading it.
+    // A POST whose body (over the 16 KiB the listener collects) is half sent: a worker
+    // is reading it.
+    let filler = "x".repeat(20_000);
     let mut post = s.connect();
     post.write_all(
-        b"POST /cgi-bin/echo.cgi HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nfirst",
+        format!(
+            "POST /cgi-bin/echo.cgi HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\nfirst",
+            10 + filler.len()
+        )
+        .as_bytes(),
     )
     .unwrap();
+    // A small POST body half sent: the listener is collecting it.
+    let mut small = s.connect();
+    small
+        .write_all(
+            b"POST /cgi-bin/echo.cgi HTTP/1.1\r\nHost: localhost\r\nContent-Length: 6\r\n\r\nsma",
+        )
+        .unwrap();
     let mut text = String::new();
     let ok = wait_until(Duration::from_secs(20), || {
         text = auto(&s);
@@ -141,10 +154,15 @@ fn graceful_stop_closes_idle_keepalive_and_completes_in_flight() {
     // New connections are no longer served by the stopping child (the parent is gone
     // or going); in-flight work completes.
     std::thread::sleep(Duration::from_millis(300));
-    post.write_all(b"-last").unwrap();
+    post.write_all(format!("-last{filler}").as_bytes()).unwrap();
     let mut buf = Vec::new();
     let r = read_response(&mut post, &mut buf, false).expect("in-flight POST answered");
-    assert_eq!(r.text(), "method=POST\nfirst-last");
+    assert!(r.text() == format!("method=POST\nfirst-last{filler}"));
+    assert!(!kept_alive(&r), "answered with Connection: close");
+    small.write_all(b"ll!").unwrap();
+    let mut buf = Vec::new();
+    let r = read_response(&mut small, &mut buf, false).expect("collected POST answered");
+    assert_eq!(r.text(), "method=POST\nsmall!");
     assert!(!kept_alive(&r), "answered with Connection: close");
     let r = finish_download(&mut dl, got, &content);
     assert_eq!(r.status, 200);
