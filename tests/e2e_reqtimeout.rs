@@ -212,37 +212,15 @@ fn bad_request_read_timeout_lines_are_syntax_errors() {
 /// header limit (3-6 s here so that the test is short; the default is 20-40 s).
 #[test]
 fn slowloris_cannot_starve_the_event_mpm() {
-    const SLOW: usize = 3000;
-    let s = Server::start_with(
-        "LoadModule mpm_event_module m\nRequestReadTimeout header=3-6,MinRate=500\n",
-        &["-D", "FOREGROUND"],
+    let (_, gone_after) = slow_senders(
+        "RequestReadTimeout header=3-6,MinRate=500\n",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n",
+        b"X-Slow: 1\r\n",
     );
-    s.write("htdocs/index.html", "fresh\n");
-    let mut slow = Vec::with_capacity(SLOW);
-    for _ in 0..SLOW {
-        let mut c = s.connect();
-        c.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
-            .unwrap();
-        c.set_nonblocking(true).unwrap();
-        slow.push((c, Vec::new()));
-    }
-    let started = Instant::now();
-    // Trickle one header line a second until the server has closed every one.
-    let mut open = SLOW;
-    let mut round = 0;
-    while open > 0 && started.elapsed() < Duration::from_secs(20) {
-        fresh_clients(&s, round, SLOW);
-        round += 1;
-        open = trickle(&mut slow, b"X-Slow: 1\r\n");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let gone_after = started.elapsed();
-    assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
     assert!(
         gone_after < Duration::from_secs(12),
         "the slow connections took {gone_after:?} to go; the header limit is 3-6 s"
     );
-    fresh_clients(&s, round, SLOW);
 }
 
 /// R-U-Dead-Yet against the event MPM with its compiled-in defaults: 3,000 connections
@@ -252,44 +230,58 @@ fn slowloris_cannot_starve_the_event_mpm() {
 /// at the body limit (3 s here; the default is 20 s).
 #[test]
 fn slow_request_bodies_cannot_starve_the_event_mpm() {
-    const SLOW: usize = 3000;
-    let s = Server::start_with(
-        "LoadModule mpm_event_module m\nRequestReadTimeout header=3-6,MinRate=500 body=3\n",
-        &["-D", "FOREGROUND"],
+    let (answers, gone_after) = slow_senders(
+        "RequestReadTimeout header=3-6,MinRate=500 body=3\n",
+        b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n0123456789",
+        b"x",
     );
-    s.write("htdocs/index.html", "fresh\n");
-    let mut slow = Vec::with_capacity(SLOW);
-    for _ in 0..SLOW {
-        let mut c = s.connect();
-        c.write_all(b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n0123456789")
-            .unwrap();
-        c.set_nonblocking(true).unwrap();
-        slow.push((c, Vec::new()));
-    }
-    let started = Instant::now();
-    let mut open = SLOW;
-    let mut round = 0;
-    while open > 0 && started.elapsed() < Duration::from_secs(20) {
-        fresh_clients(&s, round, SLOW);
-        round += 1;
-        open = trickle(&mut slow, b"x");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let gone_after = started.elapsed();
-    assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
     assert!(
         gone_after < Duration::from_secs(9),
         "the slow connections took {gone_after:?} to go; the body limit is 3 s"
     );
-    let timed_out = slow
+    let timed_out = answers
         .iter()
-        .filter(|(_, got)| got.starts_with(b"HTTP/1.1 408 "))
+        .filter(|got| got.starts_with(b"HTTP/1.1 408 "))
         .count();
     assert!(
-        timed_out > SLOW * 9 / 10,
-        "only {timed_out} of {SLOW} got 408"
+        timed_out > SLOW_SENDERS * 9 / 10,
+        "only {timed_out} of {SLOW_SENDERS} got 408"
     );
-    fresh_clients(&s, round, SLOW);
+}
+
+/// A collected chunked body that outgrows what the listener collects goes to a worker
+/// under the body limit that started at the end of the head (not a fresh one): 408
+/// about 3 s after the head, although the worker took over 2 s later.
+#[test]
+fn a_body_limit_started_on_the_listener_goes_on_on_the_worker() {
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 2\nMinSpareThreads 1\nMaxSpareThreads 2\nMaxRequestWorkers 2\nRequestReadTimeout body=3\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "x\n");
+    let mut c = s.connect();
+    let t0 = Instant::now();
+    c.write_all(b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // Over 16 KiB: the listener hands the request to a worker, which waits for the rest.
+    let big = vec![b'y'; 20_000];
+    c.write_all(format!("{:x}\r\n", big.len()).as_bytes())
+        .unwrap();
+    c.write_all(&big).unwrap();
+    c.write_all(b"\r\n").unwrap();
+    let (got, closed) = read_until_closed(&mut c, Duration::from_secs(10));
+    let took = t0.elapsed();
+    assert!(
+        got.starts_with(b"HTTP/1.1 408 "),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(closed.is_some());
+    assert!(
+        took < Duration::from_millis(4300),
+        "408 after {took:?}: the worker started a fresh body limit"
+    );
 }
 
 /// Slow readers against the event MPM (defaults but for a short Timeout): 3,000
@@ -396,6 +388,40 @@ fn a_reader_below_send_min_rate_is_closed_after_timeout() {
             && err.contains("SendMinRate argument 'fast' is not a valid number"),
         "{err}"
     );
+}
+
+const SLOW_SENDERS: usize = 3000;
+
+/// Hold SLOW_SENDERS connections against the event MPM with its compiled-in defaults
+/// (plus `conf`): each sends `first`, then `drip` every half second until the server
+/// closes it, while 20 fresh clients a round must each be answered within a second.
+/// Returns what each slow connection was answered and how long until all were gone.
+fn slow_senders(conf: &str, first: &[u8], drip: &[u8]) -> (Vec<Vec<u8>>, Duration) {
+    let s = Server::start_with(
+        &format!("LoadModule mpm_event_module m\n{conf}"),
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let mut slow = Vec::with_capacity(SLOW_SENDERS);
+    for _ in 0..SLOW_SENDERS {
+        let mut c = s.connect();
+        c.write_all(first).unwrap();
+        c.set_nonblocking(true).unwrap();
+        slow.push((c, Vec::new()));
+    }
+    let started = Instant::now();
+    let mut open = SLOW_SENDERS;
+    let mut round = 0;
+    while open > 0 && started.elapsed() < Duration::from_secs(20) {
+        fresh_clients(&s, round, SLOW_SENDERS);
+        round += 1;
+        open = trickle(&mut slow, drip);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let gone_after = started.elapsed();
+    assert_eq!(open, 0, "slow connections still open after {gone_after:?}");
+    fresh_clients(&s, round, SLOW_SENDERS);
+    (slow.into_iter().map(|(_, got)| got).collect(), gone_after)
 }
 
 /// Twenty fresh clients one after another, each answered within a second.

@@ -48,6 +48,9 @@ pub struct Outgoing {
     pub written: u64,
     /// Body bytes taken from a stream so far (a stream's length is known only at its end).
     pub stream_body: u64,
+    /// When a write first found the transport full, and `written` then: the start of
+    /// write completion (the event listener's SendMinRate counts from it).
+    pub blocked_since: Option<(std::time::Instant, u64)>,
 }
 
 /// How far a write attempt got.
@@ -131,6 +134,7 @@ impl Outgoing {
             parts,
             written: 0,
             stream_body: 0,
+            blocked_since: None,
         })
     }
 
@@ -140,6 +144,7 @@ impl Outgoing {
             parts: VecDeque::from([Part::Bytes(Bytes::from(head)), Part::Bytes(body)]),
             written: 0,
             stream_body: 0,
+            blocked_since: None,
         }
     }
 
@@ -234,7 +239,12 @@ impl Outgoing {
             match r {
                 Ok(0) => return Progress::Failed,
                 Ok(n) => self.written += n as u64,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::WouldBlock,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if self.blocked_since.is_none() {
+                        self.blocked_since = Some((std::time::Instant::now(), self.written));
+                    }
+                    return Progress::WouldBlock;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return Progress::Failed,
             }

@@ -135,9 +135,6 @@ struct Slot {
     /// Distinguishes this parking from earlier ones of the same slot index in the
     /// timeout queues (entries are removed lazily).
     stamp: u64,
-    /// Write completion: when it began and how much of the response was written then
-    /// (SendMinRate).
-    write_since: Option<(Instant, u64)>,
 }
 
 /// A FIFO of (slot, stamp, deadline) for one (state, timeout): deadlines are appended
@@ -521,14 +518,11 @@ impl<'a> Listener<'a> {
         {
             self.head_deadlines.push(Reverse((limit, idx, stamp)));
         }
-        let write_since = (state == Parked::Writing)
-            .then(|| (Instant::now(), conn.out.as_ref().map_or(0, |o| o.written)));
         self.slots[idx] = Some(Slot {
             conn,
             state,
             interest,
             stamp,
-            write_since,
         });
         let at = Instant::now() + deadline;
         self.queue_for(state, deadline)
@@ -686,12 +680,6 @@ impl<'a> Listener<'a> {
         self.next_stamp += 1;
         let stamp = self.next_stamp;
         if let Some(s) = self.slots[idx].as_mut() {
-            if state != Parked::Writing {
-                s.write_since = None;
-            } else if old != Parked::Writing {
-                s.write_since =
-                    Some((Instant::now(), s.conn.out.as_ref().map_or(0, |o| o.written)));
-            }
             s.state = state;
             s.stamp = stamp;
             s.interest = interest;

@@ -76,7 +76,10 @@ impl Listener<'_> {
         let Some(s) = self.slots.get(idx).and_then(|s| s.as_ref()) else {
             return false;
         };
-        let Some((since, written_then)) = s.write_since else {
+        let Some(out) = &s.conn.out else {
+            return false;
+        };
+        let Some((since, written_then)) = out.blocked_since else {
             return false;
         };
         let cfg = &self.ctx.site.cfg;
@@ -88,7 +91,7 @@ impl Listener<'_> {
         let Some(beyond) = waited.checked_sub(host.timeout) else {
             return false;
         };
-        let sent = s.conn.out.as_ref().map_or(0, |o| o.written) - written_then;
+        let sent = out.written - written_then;
         if sent as f64 >= f64::from(host.send_min_rate) * beyond.as_secs_f64() {
             return false;
         }
