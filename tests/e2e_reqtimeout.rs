@@ -531,6 +531,139 @@ fn descriptor_exhaustion_sheds_the_oldest_partial_connections_and_never_spins() 
     drop(slow);
 }
 
+/// worker out of descriptors (the child's RLIMIT_NOFILE lowered under it): accept
+/// fails with EMFILE while clients wait in the backlog. The condition is logged once
+/// when it starts and once when it ends, with a count (Apache logs AH02179 at every
+/// retry), and the waiting clients are served once descriptors free up.
+#[test]
+fn worker_out_of_descriptors_logs_once_and_recovers() {
+    if !common::have("prlimit") {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let s = Server::start_with(
+        "LoadModule mpm_worker_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 64\nThreadLimit 64\nMinSpareThreads 1\nMaxSpareThreads 64\nMaxRequestWorkers 64\nKeepAliveTimeout 30\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "fresh\n");
+    let mut child = Vec::new();
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            child = s.children();
+            child.len() == 1
+        }),
+        "one child expected: {child:?}"
+    );
+    let before = std::fs::read_dir(format!("/proc/{}/fd", child[0]))
+        .unwrap()
+        .count();
+    let limit = before + 8;
+    let out = common::output(common::command("prlimit").args([
+        &format!("--pid={}", child[0]),
+        &format!("--nofile={limit}:{limit}"),
+    ]))
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // More idle connections than descriptors: the first few hold a thread each (a
+    // keep-alive wait), the rest wait in the backlog while accept fails.
+    let mut held = Vec::new();
+    for _ in 0..24 {
+        held.push(s.connect());
+    }
+    let log = s.wait_log("error_log", "AH02179");
+    assert!(log.contains("Too many open files"), "{log}");
+    // Over a second and a half of retries, still one line.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = s.log("error_log");
+    assert_eq!(log.matches("AH02179").count(), 1, "{log}");
+    // Descriptors free up (every connection the child holds closes, and more): the
+    // last clients, waiting in the backlog, are taken and served, and the end is logged.
+    let mut waiting = held.split_off(20);
+    drop(held);
+    for c in &mut waiting {
+        c.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        let _ = c.read_to_end(&mut got);
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    // The end is logged at the first accept a second after the last failure.
+    let mut log = String::new();
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            assert_eq!(s.get("/index.html").status, 200);
+            log = s.log("error_log");
+            log.contains("accepting connections again")
+        }),
+        "{log}"
+    );
+    assert!(log.contains("failed accepts"), "{log}");
+    assert_eq!(log.matches("AH02179").count(), 1, "{log}");
+}
+
+/// A storm of short connections leaves thousands of timer entries behind (keep-alive
+/// and RequestReadTimeout deadlines of connections long gone). They must not keep
+/// epoll_wait returning at once when their moment comes: after the storm, the idle
+/// event child uses next to no CPU through the window where those deadlines fall.
+#[test]
+fn timers_left_by_a_connection_storm_do_not_spin_the_listener() {
+    let s = Server::start_with(
+        "LoadModule mpm_event_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 4\nMinSpareThreads 1\nMaxSpareThreads 4\nMaxRequestWorkers 4\nKeepAliveTimeout 2\nRequestReadTimeout header=3\n",
+        &["-D", "FOREGROUND"],
+    );
+    s.write("htdocs/index.html", "storm\n");
+    let mut child = Vec::new();
+    assert!(
+        common::wait_until(Duration::from_secs(10), || {
+            child = s.children();
+            child.len() == 1
+        }),
+        "one child expected: {child:?}"
+    );
+    let pid = child[0];
+    // Each connection: one keep-alive request, its response read, then closed by the
+    // client, which leaves a stale keep-alive deadline (2 s on) and a stale head
+    // deadline (3 s on) in the listener.
+    let storm_start = Instant::now();
+    let mut served = 0;
+    for _ in 0..8000 {
+        let mut c = s.connect();
+        c.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        while !got.ends_with(b"storm\n") {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        if got.starts_with(b"HTTP/1.1 200") {
+            served += 1;
+        }
+    }
+    assert_eq!(served, 8000, "{}", s.log("error_log"));
+    // Through the window where the storm's deadlines fall (from 2 s after its start to
+    // 3 s after its end, plus a margin), the child sleeps.
+    let storm = storm_start.elapsed();
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(storm + Duration::from_secs(4));
+    let used = cpu_ticks(pid) - t0;
+    assert!(
+        used < 50,
+        "the idle child used {used} ticks while the storm's stale deadlines fell due (storm took {storm:?})"
+    );
+    assert_eq!(s.get("/index.html").status, 200);
+}
+
 /// A slow but steady reader of a large response under event: write completion waits in
 /// the listener, and `Timeout` bounds each wait without progress (as Apache), not the
 /// whole download, so a download longer than Timeout arrives intact.

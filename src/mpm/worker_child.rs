@@ -22,7 +22,7 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rhttpd_sys::ListenPoll;
 use rhttpd_sys::signals::SignalPipe;
@@ -241,6 +241,13 @@ impl WakeByte for &UnixStream {
     }
 }
 
+/// A spell of EMFILE/ENFILE on accept: when it began, the last failure, how many.
+struct OutOfFds {
+    since: Instant,
+    last: Instant,
+    failed: u64,
+}
+
 fn listener_loop(
     ctx: &ChildContext<'_>,
     queue: &ConnQueue,
@@ -262,6 +269,11 @@ fn listener_loop(
         }
     };
     let n = ctx.listeners.len();
+    // Out of descriptors (EMFILE/ENFILE on accept): logged when it starts and when it
+    // ends, with a count, not at every retry. It has ended at the first accept a second
+    // or more after the last failure (accepts between failures do not end it: the
+    // limit is usually hit again at once).
+    let mut out_of_fds: Option<OutOfFds> = None;
     loop {
         if stopping.load(Ordering::Relaxed) {
             return;
@@ -289,6 +301,21 @@ fn listener_loop(
         for i in candidates {
             match ctx.listeners[i].accept() {
                 Ok((stream, client)) => {
+                    if let Some(o) = &out_of_fds
+                        && o.last.elapsed() >= Duration::from_secs(1)
+                    {
+                        log::log(
+                            "mpm_worker",
+                            Level::Notice,
+                            None,
+                            &format!(
+                                "accepting connections again: out of descriptors for {:.1} s ({} failed accepts)",
+                                (o.last - o.since).as_secs_f64(),
+                                o.failed
+                            ),
+                        );
+                        out_of_fds = None;
+                    }
                     accepted.fetch_add(1, Ordering::Relaxed);
                     if let Ok(conn) =
                         ctx.listeners[i].connection(stream, client, false, ctx.site.tls.as_ref())
@@ -299,6 +326,27 @@ fn listener_loop(
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.raw_os_error(), Some(24) | Some(23)) => {
+                    let now = Instant::now();
+                    let o = out_of_fds.get_or_insert_with(|| {
+                        log::log(
+                            "mpm_worker",
+                            Level::Error,
+                            None,
+                            &format!(
+                                "AH02179: apr_socket_accept: {e}; retrying every 100 ms until descriptors free up"
+                            ),
+                        );
+                        OutOfFds {
+                            since: now,
+                            last: now,
+                            failed: 0,
+                        }
+                    });
+                    o.last = now;
+                    o.failed += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
                 Err(e) => {
                     log::log(
                         "mpm_worker",
@@ -306,9 +354,6 @@ fn listener_loop(
                         None,
                         &format!("AH02179: apr_socket_accept: {e}"),
                     );
-                    if matches!(e.raw_os_error(), Some(24) | Some(23)) {
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
                 }
             }
         }

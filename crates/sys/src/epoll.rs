@@ -47,7 +47,9 @@ impl ListenPoll {
     /// on timeout or on EINTR).
     pub fn wait(&self, timeout: Duration) -> io::Result<Vec<usize>> {
         let mut events = vec![EpollEvent::empty(); self.count.max(1)];
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // Rounded up: a deadline less than a millisecond away must not become a zero
+        // timeout and a busy loop until it passes.
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         let t = EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::NONE);
         match self.epoll.wait(&mut events, t) {
             Ok(n) => Ok(events[..n].iter().map(|e| e.data() as usize).collect()),
@@ -138,7 +140,9 @@ impl Poller {
     /// Wait at most `timeout`; appends what is ready to `out` (cleared first).
     pub fn wait(&mut self, timeout: Duration, out: &mut Vec<Ready>) -> io::Result<()> {
         out.clear();
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // Rounded up: a deadline less than a millisecond away must not become a zero
+        // timeout and a busy loop until it passes.
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         let t = EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::NONE);
         let n = match self.epoll.wait(&mut self.events, t) {
             Ok(n) => n,

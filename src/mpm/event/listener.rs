@@ -19,9 +19,11 @@ use crate::conn::{Connection, Want};
 use crate::log::{self, Level};
 use crate::mpm::child::ChildContext;
 use crate::scoreboard::WorkerStatus;
-use pressure::FD_RESERVE;
+use pressure::{FD_RESERVE, PressureLog};
+use timers::TimeoutQueue;
 
 mod pressure;
+mod timers;
 
 /// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
 /// 2 s after the response at the latest, which also bounds Apache's 30 s total).
@@ -137,14 +139,6 @@ struct Slot {
     stamp: u64,
 }
 
-/// A FIFO of (slot, stamp, deadline) for one (state, timeout): deadlines are appended
-/// in order, so expiry looks only at the front.
-struct TimeoutQueue {
-    state: Parked,
-    timeout: Duration,
-    entries: VecDeque<(usize, u64, Instant)>,
-}
-
 pub struct Listener<'a> {
     ctx: &'a ChildContext<'a>,
     jobs: &'a Jobs,
@@ -174,9 +168,8 @@ pub struct Listener<'a> {
     fd_budget: usize,
     /// Accepting pauses until then after EMFILE/ENFILE with nothing left to shed.
     accept_paused_until: Option<Instant>,
-    /// Descriptor pressure: when it was last logged, connections closed since.
-    pressure: Option<Instant>,
-    shed_since_log: u64,
+    /// Descriptor pressure's rate-limited reports.
+    pressure: PressureLog,
 }
 
 /// The listener's observer for inline requests: it has no scoreboard cell of its own,
@@ -231,8 +224,7 @@ impl<'a> Listener<'a> {
                 .unwrap_or(1024 - FD_RESERVE as usize)
                 .max(16),
             accept_paused_until: None,
-            pressure: None,
-            shed_since_log: 0,
+            pressure: PressureLog::default(),
         };
         l.set_accepting(true);
         Ok(l)
@@ -451,25 +443,6 @@ impl<'a> Listener<'a> {
         let cfg = &self.ctx.site.cfg;
         let host = vhost::host(cfg, vhost::select(cfg, conn.info.local, None));
         (host.timeout, host.keep_alive_timeout)
-    }
-
-    fn queue_for(&mut self, state: Parked, timeout: Duration) -> &mut TimeoutQueue {
-        let pos = self
-            .queues
-            .iter()
-            .position(|q| q.state == state && q.timeout == timeout);
-        let idx = match pos {
-            Some(i) => i,
-            None => {
-                self.queues.push(TimeoutQueue {
-                    state,
-                    timeout,
-                    entries: VecDeque::new(),
-                });
-                self.queues.len() - 1
-            }
-        };
-        &mut self.queues[idx]
     }
 
     /// Put a connection into the epoll set in the state `next` asks for.
@@ -696,56 +669,6 @@ impl<'a> Listener<'a> {
         self.queue_for(state, wait)
             .entries
             .push_back((idx, stamp, at));
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.queues
-            .iter()
-            .filter_map(|q| q.entries.front().map(|e| e.2))
-            .chain(self.head_deadlines.peek().map(|e| e.0.0))
-            .chain(self.accept_paused_until)
-            .min()
-    }
-
-    /// Close what timed out: keep-alive, unfinished heads and writes, lingering.
-    fn expire(&mut self) {
-        let now = Instant::now();
-        let mut victims = Vec::new();
-        for q in &mut self.queues {
-            while let Some(&(idx, stamp, at)) = q.entries.front() {
-                if at > now {
-                    break;
-                }
-                q.entries.pop_front();
-                if let Some(s) = self.slots.get(idx).and_then(|s| s.as_ref())
-                    && s.stamp == stamp
-                    && s.state == q.state
-                {
-                    victims.push(idx);
-                }
-            }
-        }
-        for idx in victims {
-            self.close(idx);
-        }
-        // RequestReadTimeout: heads (and handshakes) that took too long get 408.
-        while let Some(&Reverse((at, idx, stamp))) = self.head_deadlines.peek() {
-            if at > now {
-                break;
-            }
-            self.head_deadlines.pop();
-            let expired = self
-                .slots
-                .get(idx)
-                .and_then(|s| s.as_ref())
-                .is_some_and(|s| {
-                    s.stamp == stamp && s.state == Parked::Reading && s.conn.head_timer.expired(now)
-                });
-            if expired && let Some(mut conn) = self.unpark(idx) {
-                let next = readiness::head_timed_out(&mut conn, self.ctx.site);
-                self.park(conn, next);
-            }
-        }
     }
 
     fn count(&mut self, state: Parked, add: bool) {

@@ -1,9 +1,9 @@
 //! Slow clients and descriptor pressure on the event listener: when the process runs
 //! out of descriptors (its share of RLIMIT_NOFILE, or EMFILE/ENFILE on accept), the
 //! connections that have waited longest for a complete request head (or a small body
-//! being collected) are closed first — never keep-alive connections, never ones with a
-//! request in flight — and if there are none, accepting pauses briefly instead of
-//! spinning on a readable listener. Logged at most every ten seconds, with a count.
+//! being collected) are closed first — never ones open less than a second, never
+//! keep-alive connections, never ones with a request in flight — and if there are
+//! none, accepting pauses briefly instead of spinning on a readable listener. Logged at most every ten seconds, with a count.
 //!
 //! A slow reader in write completion is closed when, after waiting there for Timeout,
 //! it has taken the response at less than SendMinRate bytes a second on average.
@@ -20,14 +20,36 @@ pub(super) const FD_RESERVE: u64 = 128;
 /// How long accepting pauses when the descriptor limit is reached and no partial
 /// connection is left to close (the listener must not spin on EMFILE).
 pub(super) const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// A connection younger than this is never closed to make room: under ordinary load
+/// the newest partial connections are clients whose head is on its way (closing them
+/// fails real requests); a slow client is older than this by the time it matters, and
+/// new connections wait in the kernel's backlog meanwhile.
+const SHED_MIN_AGE: Duration = Duration::from_secs(1);
 /// Descriptor pressure is logged at most this often (with a count).
 const PRESSURE_LOG_EVERY: Duration = Duration::from_secs(10);
 
+/// Descriptor pressure's reports: when each was last logged, and what happened since.
+#[derive(Default)]
+pub(super) struct PressureLog {
+    shed_logged: Option<Instant>,
+    /// Connections closed to make room since the last report.
+    shed: u64,
+    pause_logged: Option<Instant>,
+    /// Accept pauses since the last report.
+    pauses: u64,
+}
+
+fn due(last: Option<Instant>) -> bool {
+    last.is_none_or(|t| t.elapsed() >= PRESSURE_LOG_EVERY)
+}
+
 impl Listener<'_> {
     /// Close up to `n` of the connections that have waited longest for a complete
-    /// request head (never keep-alive ones, never ones with a request in flight);
-    /// returns how many. Logged at most every PRESSURE_LOG_EVERY, with a count.
+    /// request head and are at least SHED_MIN_AGE old (never keep-alive ones, never
+    /// ones with a request in flight); returns how many. Logged at most every
+    /// PRESSURE_LOG_EVERY, with a count.
     pub(super) fn shed_partial(&mut self, n: usize) -> usize {
+        let now = Instant::now();
         let mut victims = Vec::new();
         for q in self.queues.iter().filter(|q| q.state == Parked::Reading) {
             for &(idx, stamp, _) in &q.entries {
@@ -38,7 +60,11 @@ impl Listener<'_> {
                     .slots
                     .get(idx)
                     .and_then(|s| s.as_ref())
-                    .is_some_and(|s| s.stamp == stamp && s.state == Parked::Reading);
+                    .is_some_and(|s| {
+                        s.stamp == stamp
+                            && s.state == Parked::Reading
+                            && now.duration_since(s.conn.opened) >= SHED_MIN_AGE
+                    });
                 if live && !victims.contains(&idx) {
                     victims.push(idx);
                 }
@@ -47,24 +73,21 @@ impl Listener<'_> {
         for &idx in &victims {
             self.close(idx);
         }
-        self.shed_since_log += victims.len() as u64;
-        let due = self
-            .pressure
-            .is_none_or(|t| t.elapsed() >= PRESSURE_LOG_EVERY);
-        if due {
+        self.pressure.shed += victims.len() as u64;
+        if self.pressure.shed > 0 && due(self.pressure.shed_logged) {
             log::log(
                 "mpm_event",
                 Level::Warn,
                 None,
                 &format!(
-                    "descriptor limit reached ({} connections open, room for {}): closed {} connections that had not sent a complete request head, oldest first",
+                    "descriptor limit reached ({} connections open, room for {}): closed {} connections open over a second without a complete request head, oldest first",
                     self.open_connections(),
                     self.fd_budget,
-                    self.shed_since_log
+                    self.pressure.shed
                 ),
             );
-            self.pressure = Some(Instant::now());
-            self.shed_since_log = 0;
+            self.pressure.shed_logged = Some(Instant::now());
+            self.pressure.shed = 0;
         }
         victims.len()
     }
@@ -108,8 +131,28 @@ impl Listener<'_> {
         true
     }
 
+    /// Out of descriptors with no connection old enough to close: stop accepting for
+    /// ACCEPT_PAUSE (new clients wait in the backlog). Logged at most every
+    /// PRESSURE_LOG_EVERY, with a count.
     pub(super) fn pause_accepting(&mut self) {
         self.set_accepting(false);
         self.accept_paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+        self.pressure.pauses += 1;
+        if due(self.pressure.pause_logged) {
+            log::log(
+                "mpm_event",
+                Level::Warn,
+                None,
+                &format!(
+                    "descriptor limit reached ({} connections open, room for {}): accepting paused {} times ({} ms each): no connection had been open a second without a complete request head",
+                    self.open_connections(),
+                    self.fd_budget,
+                    self.pressure.pauses,
+                    ACCEPT_PAUSE.as_millis()
+                ),
+            );
+            self.pressure.pause_logged = Some(Instant::now());
+            self.pressure.pauses = 0;
+        }
     }
 }
