@@ -23,6 +23,9 @@ pub struct Listener {
     pub socket: TcpListener,
     /// `http`, `https`, or another name given on the `Listen` line.
     pub protocol: String,
+    /// The address connections arrive on when the listener is bound to one address
+    /// (not a wildcard): then no getsockname(2) per connection.
+    local: Option<SocketAddr>,
 }
 
 /// The socket's own methods (`accept`, `as_fd`, `local_addr` ...) on the listener.
@@ -35,8 +38,22 @@ impl Deref for Listener {
 }
 
 impl Listener {
-    /// The connection for a socket this listener accepted; `nonblocking` for the event
-    /// MPM. As mod_ssl decides it, the connection is TLS when the host that answers
+    /// Accept a client. `nonblocking` (the event MPM): the socket arrives non-blocking
+    /// from accept4(2) itself. TCP_NODELAY is inherited from the listening socket.
+    pub fn accept_client(&self, nonblocking: bool) -> io::Result<(TcpStream, SocketAddr)> {
+        if !nonblocking {
+            return self.socket.accept();
+        }
+        let (sock, addr) =
+            socket2::SockRef::from(&self.socket).accept4(rhttpd_sys::net::ACCEPT_NONBLOCKING)?;
+        let client = addr
+            .as_socket()
+            .ok_or_else(|| io::Error::other("accept: not an IP peer"))?;
+        Ok((sock.into(), client))
+    }
+
+    /// The connection for a socket this listener accepted with
+    /// [`accept_client`](Listener::accept_client) (`nonblocking` as given there). As mod_ssl decides it, the connection is TLS when the host that answers
     /// the address by default (its first virtual host) has `SSLEngine on`, whatever
     /// protocol the `Listen` line named.
     pub fn connection(
@@ -46,17 +63,21 @@ impl Listener {
         nonblocking: bool,
         tls: Option<&Arc<TlsSite>>,
     ) -> io::Result<Connection> {
-        let local = stream.local_addr()?;
-        let info = ConnInfo::new(client, local);
-        let mut transport: Box<dyn Transport> = match tls {
-            Some(site) if site.serves(local) => {
-                Box::new(TlsTcp::new(stream, site.clone(), local, client))
-            }
-            _ => Box::new(PlainTcp::new(stream)),
+        let local = match self.local {
+            Some(a) => a,
+            None => stream.local_addr()?,
         };
-        if nonblocking {
-            transport.set_blocking(None)?;
-        }
+        let info = ConnInfo::new(client, local);
+        let transport: Box<dyn Transport> = match tls {
+            Some(site) if site.serves(local) => {
+                let mut t = TlsTcp::new(stream, site.clone(), local, client);
+                if nonblocking {
+                    t.set_blocking(None)?;
+                }
+                Box::new(t)
+            }
+            _ => Box::new(PlainTcp::accepted(stream, nonblocking)),
+        };
         Ok(Connection::new(transport, info))
     }
 }
@@ -87,10 +108,15 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<Listener>> {
                 ),
             )
         })?;
+        // Accepted sockets inherit it (Linux): no setsockopt per connection.
+        sock.set_tcp_nodelay(true)?;
         sock.listen(cfg.listen_backlog)?;
+        let socket: TcpListener = sock.into();
+        let local = socket.local_addr()?;
         out.push(Listener {
-            socket: sock.into(),
+            socket,
             protocol: l.protocol.clone(),
+            local: (!local.ip().is_unspecified()).then_some(local),
         });
     }
     if out.is_empty() {
@@ -156,10 +182,23 @@ mod tests {
         assert_eq!(got, [(a, "https"), (b, "http")]);
         // A connection accepted on it gets its transport from the listener.
         let client = TcpStream::connect(("127.0.0.1", a)).unwrap();
-        let (stream, peer) = bound[0].accept().unwrap();
+        let (stream, peer) = bound[0].accept_client(false).unwrap();
         let conn = bound[0].connection(stream, peer, false, None).unwrap();
         assert_eq!(conn.info.client, client.local_addr().unwrap());
+        assert_eq!(conn.info.local, client.peer_addr().unwrap());
         assert!(conn.transport.can_sendfile(), "no TLS host: plain TCP");
+        // Non-blocking from accept4 itself, TCP_NODELAY inherited from the listener.
+        let client = TcpStream::connect(("127.0.0.1", b)).unwrap();
+        let (stream, peer) = bound[1].accept_client(true).unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        assert!(stream.nodelay().unwrap());
+        let mut one = [0u8; 1];
+        assert_eq!(
+            std::io::Read::read(&mut &stream, &mut one)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::WouldBlock
+        );
     }
 
     #[test]

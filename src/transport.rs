@@ -109,6 +109,11 @@ impl SocketMode {
         Ok(())
     }
 
+    /// The mode of a socket that was made non-blocking when it was created.
+    pub fn nonblocking() -> SocketMode {
+        SocketMode(Some(None))
+    }
+
     /// Blocking (also before any `set`: sockets start blocking).
     pub fn blocking(&self) -> bool {
         self.0.is_none_or(|m| m.is_some())
@@ -151,6 +156,19 @@ impl PlainTcp {
     }
 
     /// A plain TCP connection in non-blocking mode (the event MPM's).
+    /// A socket a listener accepted: TCP_NODELAY came from the listening socket, and
+    /// `nonblocking` says whether accept4(2) made it non-blocking.
+    pub fn accepted(stream: TcpStream, nonblocking: bool) -> PlainTcp {
+        PlainTcp {
+            stream,
+            mode: if nonblocking {
+                SocketMode::nonblocking()
+            } else {
+                SocketMode::default()
+            },
+        }
+    }
+
     pub fn nonblocking(stream: TcpStream) -> io::Result<PlainTcp> {
         let mut t = PlainTcp::new(stream);
         t.set_blocking(None)?;

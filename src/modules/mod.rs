@@ -5,6 +5,7 @@ pub mod cgi;
 mod cgi_env;
 mod cgi_output;
 pub mod dynamic;
+pub mod file_cache;
 pub mod mime;
 pub mod proxy;
 mod proxy_backend;

@@ -14,11 +14,10 @@
 //! - 304 and 412 are sent as plain responses with the validators (no error page), as
 //!   `default_handler` does; 416 is an error page with `Content-Range: bytes */LEN`.
 
-use std::fs::{self, File, Metadata};
+use std::fs::{self, Metadata};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -36,6 +35,7 @@ use crate::handler::{
     Body, BodyPart, DEFAULT_HANDLER, Handler, Request, RequestBody, Response, allow_header,
 };
 use crate::modules::autoindex::{self, IndexOptions};
+use crate::modules::file_cache;
 use crate::modules::mime::{content_encoding_for, content_type_for};
 use crate::uri::encode_path;
 
@@ -140,7 +140,10 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
     };
     let meta = match meta {
         Ok(m) => m,
-        Err(e) => return Response::error(stat_error_status(&e)),
+        Err(e) => {
+            file_cache::global().forget(path);
+            return Response::error(stat_error_status(&e));
+        }
     };
     if meta.is_dir() {
         return serve_directory(req, path);
@@ -153,7 +156,7 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
     if req.uri_path.ends_with('/') {
         return Response::error(StatusCode::NOT_FOUND);
     }
-    serve_file(req, path)
+    serve_file(req, path, &meta)
 }
 
 fn stat_error_status(e: &io::Error) -> StatusCode {
@@ -168,9 +171,9 @@ fn serve_directory(req: &Request<'_>, dir_path: &Path) -> Response {
     // mod_dir looks for the DirectoryIndex only for a URL ending in `/` (reached without
     // one only under `DirectorySlash Off`: Apache then goes straight to the listing).
     if req.uri_path.ends_with('/')
-        && let Some(index) = find_index(dir_path, &req.dir.directory_index(), opts)
+        && let Some((index, stat)) = find_index_stat(dir_path, &req.dir.directory_index(), opts)
     {
-        return serve_file(req, &index);
+        return serve_file(req, &index, &stat);
     }
     // mod_autoindex declines anything but GET (and HEAD); the default handler then
     // refuses to serve a directory.
@@ -198,6 +201,11 @@ fn serve_directory(req: &Request<'_>, dir_path: &Path) -> Response {
 /// the index off; entries that are URL paths (`/cgi-bin/index.pl`) or contain `..` are
 /// left to the pipeline.
 pub fn find_index(dir: &Path, names: &[String], opts: Options) -> Option<PathBuf> {
+    find_index_stat(dir, names, opts).map(|(p, _)| p)
+}
+
+/// [`find_index`] with the index file's stat.
+fn find_index_stat(dir: &Path, names: &[String], opts: Options) -> Option<(PathBuf, Metadata)> {
     if names
         .first()
         .is_some_and(|n| n.eq_ignore_ascii_case("disabled"))
@@ -213,7 +221,11 @@ pub fn find_index(dir: &Path, names: &[String], opts: Options) -> Option<PathBuf
                 .all(|c| matches!(c, Component::Normal(_)))
         })
         .map(|n| dir.join(n))
-        .find(|p| check_symlinks(dir, p, opts) && fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .filter(|p| check_symlinks(dir, p, opts))
+        .find_map(|p| match fs::metadata(&p) {
+            Ok(m) if m.is_file() => Some((p, m)),
+            _ => None,
+        })
 }
 
 struct FileInfo {
@@ -225,17 +237,18 @@ struct FileInfo {
     content_encoding: Option<String>,
 }
 
-fn serve_file(req: &Request<'_>, path: &Path) -> Response {
-    let file = match File::open(path) {
-        Ok(f) => f,
+/// `stat`: this request's stat of `path` (a regular file); the open-file cache reuses a
+/// descriptor only while it matches.
+fn serve_file(req: &Request<'_>, path: &Path, stat: &Metadata) -> Response {
+    let (file, meta) = match file_cache::global().open(path, stat) {
+        Ok(o) => (o.file, o.meta),
         Err(e) if e.kind() == ErrorKind::NotFound => return Response::error(StatusCode::NOT_FOUND),
         // AH00132: file permissions deny server access.
         Err(_) => return Response::error(StatusCode::FORBIDDEN),
     };
-    let meta = match file.metadata() {
-        Ok(m) if m.is_file() => m,
-        _ => return Response::error(StatusCode::FORBIDDEN),
-    };
+    if !meta.is_file() {
+        return Response::error(StatusCode::FORBIDDEN);
+    }
     let info = file_info(req, path, meta);
     let size = info.meta.len();
 
@@ -258,7 +271,6 @@ fn serve_file(req: &Request<'_>, path: &Path) -> Response {
     }
 
     let sendfile = req.dir.enable_sendfile();
-    let file = Arc::new(file);
     let range_header = req
         .head
         .headers
@@ -397,8 +409,10 @@ mod tests {
     use crate::handler::ConnInfo;
     use crate::log::LogLevels;
     use rhttpd_http::{HeaderMap, HeaderName, HeaderValue, RequestHead, Version};
+    use std::fs::File;
     use std::io::Read;
     use std::os::unix::fs::FileExt;
+    use std::sync::Arc;
 
     struct Fixture {
         root: tempfile::TempDir,

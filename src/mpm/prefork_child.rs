@@ -65,6 +65,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         if ctx.scoreboard.global().running_generation() != ctx.generation {
             break;
         }
+        crate::modules::file_cache::global().sweep();
         let ready = poll.wait(Duration::from_secs(1)).unwrap_or_default();
         if ready.iter().any(|&i| i >= n) {
             let _ = sigs.wait(Duration::ZERO);
@@ -79,7 +80,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         };
         for i in candidates {
             let listener = &ctx.listeners[i];
-            match listener.accept() {
+            match listener.accept_client(false) {
                 Ok((stream, client)) => {
                     served += 1;
                     let mut obs = CellObserver {

@@ -278,6 +278,7 @@ fn listener_loop(
         if stopping.load(Ordering::Relaxed) {
             return;
         }
+        crate::modules::file_cache::global().sweep();
         if ctx.scoreboard.global().running_generation() != ctx.generation {
             return;
         }
@@ -299,7 +300,7 @@ fn listener_loop(
             ready
         };
         for i in candidates {
-            match ctx.listeners[i].accept() {
+            match ctx.listeners[i].accept_client(false) {
                 Ok((stream, client)) => {
                     if let Some(o) = &out_of_fds
                         && o.last.elapsed() >= Duration::from_secs(1)

@@ -143,7 +143,7 @@ pub fn run(load: &LoadOptions, cfg: ServerConfig) -> ExitCode {
             }
         }
         for &i in ready.iter().filter(|&&i| i < n) {
-            match listeners[i].accept() {
+            match listeners[i].accept_client(false) {
                 Ok((stream, client)) => {
                     if let Ok(conn) =
                         listeners[i].connection(stream, client, false, site.tls.as_ref())

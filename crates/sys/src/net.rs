@@ -43,6 +43,10 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
         .collect())
 }
 
+/// accept4(2) flags for a connection the caller drives without blocking: the socket
+/// arrives non-blocking (no `ioctl(FIONBIO)` after) and close-on-exec.
+pub const ACCEPT_NONBLOCKING: i32 = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+
 /// Write all of `buf` to a socket with MSG_MORE: the kernel holds a partial packet back
 /// because more (a sendfile body) follows at once.
 pub fn send_more(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {

@@ -301,6 +301,7 @@ impl<'a> Listener<'a> {
                 self.park(conn, next);
             }
             self.expire();
+            crate::modules::file_cache::global().sweep();
             if self
                 .accept_paused_until
                 .is_some_and(|t| Instant::now() >= t)
@@ -398,7 +399,7 @@ impl<'a> Listener<'a> {
                 self.pause_accepting();
                 return;
             }
-            match sock.accept() {
+            match sock.accept_client(true) {
                 Ok((stream, client)) => {
                     let Ok(mut conn) =
                         sock.connection(stream, client, true, self.ctx.site.tls.as_ref())

@@ -15,8 +15,8 @@ use crate::conf::vhost;
 use crate::log::{self, Level};
 
 /// Descriptors kept free of connections: log files, listeners, the epoll set, CGI pipes
-/// and backend connections of requests in flight.
-pub(super) const FD_RESERVE: u64 = 128;
+/// and backend connections of requests in flight, and the open-file cache.
+pub(super) const FD_RESERVE: u64 = 128 + crate::modules::file_cache::CAPACITY as u64;
 /// How long accepting pauses when the descriptor limit is reached and no partial
 /// connection is left to close (the listener must not spin on EMFILE).
 pub(super) const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
