@@ -87,39 +87,63 @@ pub trait Transport: Read + Write + Send {
     fn peer_has_sent(&mut self) -> bool;
 }
 
-/// A TCP socket's blocking mode as last set (`set_blocking`), so that asking again for
-/// the same mode costs no system call. Shared by every transport over TCP.
+/// A TCP socket's blocking mode and read timeout as last set (`set_blocking`,
+/// `set_read_timeout`), so that asking again for the same costs no system call. Shared
+/// by every transport over TCP.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SocketMode(Option<Option<Duration>>);
+pub struct SocketMode {
+    /// `None`: never set (sockets start blocking, without timeouts).
+    mode: Option<Option<Duration>>,
+    /// SO_RCVTIMEO as last set here.
+    read_timeout: Option<Duration>,
+}
 
 impl SocketMode {
     /// `Some(timeout)`: blocking, each read and write bounded by `timeout`; `None`:
     /// non-blocking.
     pub fn set(&mut self, stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
-        if self.0 == Some(timeout) {
+        if self.mode != Some(timeout) {
+            stream.set_nonblocking(timeout.is_none())?;
+            if let Some(t) = timeout {
+                stream.set_write_timeout(Some(t.max(Duration::from_millis(1))))?;
+            }
+            self.mode = Some(timeout);
+        }
+        match timeout {
+            // The read bound may have moved since (set_read_timeout).
+            Some(t) => self.set_read_timeout(stream, t),
+            None => Ok(()),
+        }
+    }
+
+    /// Bound the next blocking reads by `timeout` (at least 1 ms: zero would mean no
+    /// limit); no system call when it is already the bound.
+    pub fn set_read_timeout(&mut self, stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+        let t = timeout.max(Duration::from_millis(1));
+        if self.read_timeout == Some(t) {
             return Ok(());
         }
-        stream.set_nonblocking(timeout.is_none())?;
-        if let Some(t) = timeout {
-            let t = t.max(Duration::from_millis(1));
-            stream.set_read_timeout(Some(t))?;
-            stream.set_write_timeout(Some(t))?;
-        }
-        self.0 = Some(timeout);
+        stream.set_read_timeout(Some(t))?;
+        self.read_timeout = Some(t);
         Ok(())
     }
 
     /// The mode of a socket that was made non-blocking when it was created.
     pub fn nonblocking() -> SocketMode {
-        SocketMode(Some(None))
+        SocketMode {
+            mode: Some(None),
+            read_timeout: None,
+        }
     }
 
     /// Blocking (also before any `set`: sockets start blocking).
     pub fn blocking(&self) -> bool {
-        self.0.is_none_or(|m| m.is_some())
+        self.mode.is_none_or(|m| m.is_some())
     }
 
-    /// Whether the peer has sent bytes nobody read yet, peeked without blocking.
+    /// Whether the peer has sent bytes nobody read yet, peeked without blocking. A peer
+    /// that has closed its side with everything read has not: closing then sends no
+    /// reset, so no lingering close is needed.
     pub fn peer_has_sent(&self, stream: &TcpStream) -> bool {
         let blocking = self.blocking();
         if blocking && stream.set_nonblocking(true).is_err() {
@@ -130,14 +154,11 @@ impl SocketMode {
         if blocking {
             let _ = stream.set_nonblocking(false);
         }
-        !matches!(r, Err(ref e) if e.kind() == ErrorKind::WouldBlock)
+        match r {
+            Ok(n) => n > 0,
+            Err(e) => e.kind() != ErrorKind::WouldBlock,
+        }
     }
-}
-
-/// The bound of the next blocking reads on `stream` (at least 1 ms: zero would mean
-/// "no timeout").
-pub fn set_read_timeout(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
-    stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
 }
 
 /// Plain TCP.
@@ -213,7 +234,7 @@ impl Transport for PlainTcp {
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        set_read_timeout(&self.stream, timeout)
+        self.mode.set_read_timeout(&self.stream, timeout)
     }
 
     fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -233,5 +254,59 @@ impl Transport for PlainTcp {
 
     fn peer_has_sent(&mut self) -> bool {
         self.mode.peer_has_sent(&self.stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        (client, server)
+    }
+
+    /// Waits (bounded) until the server side sees what the client did.
+    fn settle(server: &TcpStream, want: bool) -> bool {
+        let mode = SocketMode::default();
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = mode.peer_has_sent(server);
+            if got == want || std::time::Instant::now() > end {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn unread_bytes_need_lingering_a_clean_close_does_not() {
+        let (mut client, mut server) = pair();
+        let mode = SocketMode::default();
+        assert!(!mode.peer_has_sent(&server), "nothing sent yet");
+        client.write_all(b"x").unwrap();
+        assert!(settle(&server, true), "a byte nobody read");
+        let mut one = [0u8; 1];
+        server.read_exact(&mut one).unwrap();
+        drop(client);
+        assert!(
+            !settle(&server, false),
+            "closed with everything read: no linger"
+        );
+        // The socket is still blocking afterwards.
+        assert!(mode.blocking());
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(server.read(&mut one).unwrap(), 0);
+
+        let (mut client, server) = pair();
+        client.write_all(b"late").unwrap();
+        drop(client);
+        assert!(settle(&server, true), "bytes then a close: linger");
     }
 }

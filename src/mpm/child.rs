@@ -68,6 +68,16 @@ pub fn child_prologue(
     Ok(())
 }
 
+/// A worker cell's CPU times (mod_status's CPU figures) are refreshed after a request at
+/// most this often: reading them is a system call, and a request takes microseconds.
+const CPU_RECORD_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+thread_local! {
+    /// When this thread last recorded its CPU time in its cell.
+    static CPU_RECORDED: std::cell::Cell<Option<std::time::Instant>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// Follows a connection into one worker cell of the scoreboard (R/W/K/L/C, request
 /// text, counters): prefork's child and every thread of worker and event.
 pub struct CellObserver<'a> {
@@ -116,7 +126,15 @@ impl crate::conn::ConnObserver for CellObserver<'_> {
 
     fn request_finished(&mut self, f: &crate::conn::Finished<'_>) {
         self.cell.record_request(f.bytes, f.duration);
-        self.cell.record_thread_cpu();
+        // The thread's CPU time (a getrusage(2) call) at most every CPU_RECORD_EVERY.
+        let now = std::time::Instant::now();
+        if CPU_RECORDED
+            .get()
+            .is_none_or(|t| now.duration_since(t) >= CPU_RECORD_EVERY)
+        {
+            self.cell.record_thread_cpu();
+            CPU_RECORDED.set(Some(now));
+        }
     }
 
     fn stopping(&self) -> bool {

@@ -415,7 +415,7 @@ impl Transport for TlsTcp {
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        crate::transport::set_read_timeout(&self.stream, timeout)
+        self.mode.set_read_timeout(&self.stream, timeout)
     }
 
     fn send_file(&mut self, _file: &File, _offset: &mut u64, _count: usize) -> io::Result<usize> {
