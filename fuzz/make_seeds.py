@@ -218,6 +218,41 @@ dict_file("ssl_cipher", ["HIGH", "MEDIUM", "LOW", "ALL", "DEFAULT", "COMPLEMENTO
                          "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
                          "all", "\0"])
 
+# --- HTTP/2 frames ---------------------------------------------------------------------
+def h2(kind, flags, stream, payload=b""):
+    """One frame: 24-bit length, type, flags, stream (RFC 9113 4.1)."""
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def h2_settings(*pairs, ack=False):
+    return h2(4, 1 if ack else 0, 0, b"".join(struct.pack(">HI", i, v) for i, v in pairs))
+
+
+GET_BLOCK = bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff")  # RFC 7541 C.4.1
+END_STREAM, END_HEADERS, PADDED, PRIORITY = 0x1, 0x4, 0x8, 0x20
+# Control byte (SETTINGS_MAX_FRAME_SIZE: 0 = 16384, 1 = 2^24-1, 2 = ctl >> 2, 3 = 1000),
+# cut seed, frames.
+H2_FRAMES = {
+    "client-start": (0, 1, h2_settings((3, 100), (4, 1 << 20), (2, 0), (0x99, 7))
+                     + h2(8, 0, 0, struct.pack(">I", 15 << 20))
+                     + h2(1, END_STREAM | END_HEADERS, 1, GET_BLOCK) + h2_settings(ack=True)),
+    "padded-priority": (0, 2, h2(1, PADDED | PRIORITY, 3, b"\x02" + struct.pack(">IB", 0x80000001, 15)
+                                 + GET_BLOCK[:5] + b"\0\0")
+                        + h2(9, END_HEADERS, 3, GET_BLOCK[5:])
+                        + h2(0, PADDED, 3, b"\x03abc\0\0\0") + h2(0, END_STREAM, 3, b"")),
+    "control": (1, 3, h2(6, 0, 0, b"01234567") + h2(6, 1, 0, b"01234567")
+                + h2(2, 0, 5, struct.pack(">IB", 3, 200)) + h2(3, 0, 5, struct.pack(">I", 8))
+                + h2(8, 0, 5, struct.pack(">I", 1)) + h2(7, 0, 0, struct.pack(">II", 5, 0) + b"bye")),
+    "push-unknown": (0, 4, h2(5, PADDED, 1, b"\x01" + struct.pack(">I", 2) + GET_BLOCK[:3] + b"\0")
+                     + h2(9, END_HEADERS, 1, GET_BLOCK[3:]) + h2(0x10, 0xff, 0, b"extension")),
+    "stream-errors": (0, 5, h2(2, 0, 7, b"\0\0\0\x01") + h2(8, 0, 9, b"\0\0\0\0")
+                      + h2(0, 0, 0, b"DATA on stream 0")),
+    "small-limit": (2 | 16 << 2, 6, h2(0, 0, 1, b"0123456789abcdef") + h2(0, 0, 1, b"x" * 17)),
+    "bad-settings": (3, 7, h2_settings((5, 16383)) + h2_settings((4, 1 << 31)) + h2_settings((2, 2))),
+}
+for name, (ctl, seed, frames) in H2_FRAMES.items():
+    put("h2_frame", name, bytes([ctl, seed]) + frames)
+
 # --- certificates -----------------------------------------------------------------------
 CERTS = {
     "rsa-san": ["-newkey", "rsa:1024", "-subj", "/C=DE/ST=Berlin/O=Ex Co/OU=Web/CN=www.example.org/emailAddress=a@example.org",

@@ -11,6 +11,7 @@ mod conditional;
 mod date;
 mod error;
 mod h1_conn;
+pub mod h2;
 pub mod hpack;
 mod names;
 mod range;
