@@ -30,9 +30,19 @@ mod decode;
 mod encode;
 mod error;
 mod frame;
+mod recv;
+mod request;
+mod send;
+mod session;
+mod settings;
+mod stream;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod session_proptests;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +57,8 @@ pub use frame::{
     PushPromise, RstStream, Setting, Settings, SettingsIter, StreamDependency, Unknown,
     WindowUpdate, flags,
 };
+pub use session::{Event, SendError, ServerSession, SessionError};
+pub use settings::{FloodLimits, MAX_DERIVED_HEADER_LIST_SIZE, SessionSettings};
 
 /// What a client sends before its first frame (RFC 9113 §3.4): the 24 octets
 /// `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, followed by a SETTINGS frame. The same constant the
