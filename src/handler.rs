@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -149,11 +149,11 @@ pub struct Request<'a> {
     /// The merged `<Directory>`/`<Files>`/`<Location>` configuration for this request.
     pub dir: &'a DirConfig,
     /// The URL path, percent-decoded and normalised (no `.`/`..` segments, no `//`).
-    pub uri_path: String,
+    pub uri_path: &'a str,
     /// The file the URL maps to (DocumentRoot or an Alias target joined with the
     /// remaining path); `None` when the URL maps to no file (e.g. a `<Location>` handler
     /// such as `server-status`).
-    pub filename: Option<PathBuf>,
+    pub filename: Option<&'a Path>,
     /// For an Alias or DocumentRoot mapping: the URL prefix that was replaced, so that a
     /// directory listing can print URLs.
     pub url_prefix: String,

@@ -206,9 +206,23 @@ impl MpmKind {
     }
 }
 
+/// Tells configurations apart (a fresh one for every configuration built), so that
+/// what is derived from one (the merged per-directory configurations cached per
+/// thread) is never taken for another's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConfigId(pub u64);
+
+impl ConfigId {
+    pub fn fresh() -> ConfigId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ConfigId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// The whole configuration of one generation.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    pub id: ConfigId,
     pub config_file: PathBuf,
     pub server_root: PathBuf,
     pub listeners: Vec<Listen>,

@@ -116,7 +116,7 @@ pub fn run(
         Some(n) => ResponseLength::Known(n),
         None => ResponseLength::Unknown,
     };
-    let date = rhttpd_http::http_date_now();
+    let date = rhttpd_http::http_date_at(clock.started);
     let mut head_bytes = Vec::with_capacity(512);
     let framing = h1.respond(
         &head,

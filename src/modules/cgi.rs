@@ -355,10 +355,10 @@ fn isindex_args(query: Option<&str>) -> Vec<String> {
 }
 
 fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
-    let Some(filename) = req.filename.as_deref() else {
+    let Some(filename) = req.filename else {
         return Response::error(StatusCode::NOT_FOUND);
     };
-    let script = match split_path_info(filename, &req.uri_path) {
+    let script = match split_path_info(filename, req.uri_path) {
         Ok(s) => s,
         Err(status) => {
             log(

@@ -60,7 +60,7 @@ pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptI
 pub(crate) fn script_aliased(req: &Request<'_>) -> bool {
     req.vhost.aliases.iter().any(|a| {
         a.handler.as_deref() == Some(CGI_HANDLER)
-            && crate::conf::proxy::prefix_rest(&a.url, &req.uri_path).is_some()
+            && crate::conf::proxy::prefix_rest(&a.url, req.uri_path).is_some()
     })
 }
 

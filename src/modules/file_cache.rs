@@ -12,11 +12,18 @@
 //! descriptor reads what the file holds now, and the headers (size, Last-Modified,
 //! ETag) come from the fresh stat. A request saves `openat`, `fstat` and `close`.
 //!
+//! The stat itself is shared only within one batch of readiness events of the event MPM's
+//! listener ([`stat_batch`]), as h2o shares its file cache within one event-loop
+//! iteration: requests answered in the same batch (microseconds apart) see the path as
+//! the batch's first stat of it did; the next batch stats again. Worker and prefork
+//! stat every request.
+//!
 //! Per process, at most [`CAPACITY`] descriptors (opened `O_CLOEXEC`: CGI children do
 //! not inherit them); the least recently used goes first, and [`FileCache::sweep`] (called from
 //! the MPMs' loops) closes entries unused for [`IDLE`] to [`IDLE`] × 2, so a deleted
 //! file's space is not held for long.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io;
@@ -83,6 +90,87 @@ pub fn global() -> &'static FileCache {
     &GLOBAL
 }
 
+/// Paths stat'ed in one listener batch at most (more are stat'ed every time).
+const BATCH_STATS: usize = 64;
+
+thread_local! {
+    /// The stats of the current batch; `None` outside a batch.
+    static BATCH: RefCell<Option<HashMap<Vec<u8>, Metadata, PathBytesHash>>> = const { RefCell::new(None) };
+}
+
+/// FNV-1a for the batch's keys (path bytes): `Path`'s own `Hash` walks components.
+#[derive(Clone, Copy, Default)]
+struct PathBytesHash;
+
+impl std::hash::BuildHasher for PathBytesHash {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn path_key(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+/// While the returned guard lives, [`stat`] on this thread reuses the first successful
+/// stat of each path (one batch of the event listener's readiness events).
+pub fn stat_batch() -> StatBatch {
+    BATCH.with_borrow_mut(|b| *b = Some(HashMap::with_hasher(PathBytesHash)));
+    StatBatch(())
+}
+
+/// Ends the batch of [`stat_batch`] when dropped.
+pub struct StatBatch(());
+
+impl Drop for StatBatch {
+    fn drop(&mut self) {
+        BATCH.with_borrow_mut(|b| *b = None);
+    }
+}
+
+/// `fs::metadata(path)`, shared within a [`stat_batch`]. Failures are never shared.
+pub fn stat(path: &Path) -> io::Result<Metadata> {
+    let cached = BATCH.with_borrow(|b| b.as_ref().map(|m| m.get(path_key(path)).cloned()));
+    match cached {
+        None => std::fs::metadata(path),
+        Some(Some(m)) => Ok(m),
+        Some(None) => {
+            let m = std::fs::metadata(path)?;
+            BATCH.with_borrow_mut(|b| {
+                if let Some(b) = b
+                    && b.len() < BATCH_STATS
+                {
+                    b.insert(path_key(path).to_vec(), m.clone());
+                }
+            });
+            Ok(m)
+        }
+    }
+}
+
+/// Forget `path`'s stat in the current batch (a failure opening it).
+fn forget_batch_stat(path: &Path) {
+    BATCH.with_borrow_mut(|b| {
+        if let Some(b) = b {
+            b.remove(path_key(path));
+        }
+    });
+}
+
 /// A file opened for a response, with the metadata its headers come from.
 pub struct Opened {
     pub file: Arc<File>,
@@ -141,6 +229,7 @@ impl FileCache {
 
     /// The path no longer names a file (its stat failed): drop any entry for it.
     pub fn forget(&self, path: &Path) {
+        forget_batch_stat(path);
         let mut c = self.lock();
         if !c.map.is_empty() {
             c.map.remove(path);
@@ -313,5 +402,33 @@ mod tests {
         c.sweep_at(t0 + IDLE * 2); // q unused for a whole period: closed
         assert_eq!(c.held(), 1);
         assert!(c.lock().map.contains_key(&p));
+    }
+
+    #[test]
+    fn a_batch_shares_a_path_s_stat_and_the_next_batch_stats_again() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, "one").unwrap();
+        {
+            let _batch = stat_batch();
+            assert_eq!(stat(&p).unwrap().len(), 3);
+            std::fs::write(&p, "three").unwrap();
+            // Within the batch the first stat stands.
+            assert_eq!(stat(&p).unwrap().len(), 3);
+            // Failures are not shared: a missing path is stat'ed each time.
+            let q = d.path().join("missing");
+            assert!(stat(&q).is_err());
+            std::fs::write(&q, "x").unwrap();
+            assert_eq!(stat(&q).unwrap().len(), 1);
+            // forget() (a failed stat or open) drops the batch's entry too.
+            global().forget(&p);
+            assert_eq!(stat(&p).unwrap().len(), 5);
+            std::fs::write(&p, "four").unwrap();
+        }
+        // A new batch (and no batch at all) stats afresh.
+        assert_eq!(stat(&p).unwrap().len(), 4);
+        let _batch = stat_batch();
+        std::fs::write(&p, "sixsix").unwrap();
+        assert_eq!(stat(&p).unwrap().len(), 6);
     }
 }

@@ -28,17 +28,24 @@ pub fn content_type_for(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Optio
         .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("none"));
     let ty = match forced {
         Some(t) => Some(t.to_string()),
-        None => type_from_name(path, dir, mime).map(|mut ty| {
-            let charset = extensions(path)
-                .filter_map(|e| dir.add_charsets.get(&e))
-                .next_back();
-            if let Some(cs) = charset
-                && !ty.to_ascii_lowercase().contains("charset=")
-            {
-                ty = format!("{ty}; charset={cs}");
-            }
-            ty
-        }),
+        None => {
+            let part = extension_part(path);
+            type_from_name(&part, dir, mime).map(|mut ty| {
+                let charset = if dir.add_charsets.is_empty() {
+                    None
+                } else {
+                    extensions(&part)
+                        .filter_map(|e| dir.add_charsets.get(e))
+                        .next_back()
+                };
+                if let Some(cs) = charset
+                    && !ty.to_ascii_lowercase().contains("charset=")
+                {
+                    ty = format!("{ty}; charset={cs}");
+                }
+                ty
+            })
+        }
     }?;
     Some(add_default_charset(ty, dir.default_charset()))
 }
@@ -51,37 +58,37 @@ pub fn content_encoding_for(path: &Path, dir: &DirConfig) -> Option<String> {
     if dir.add_encodings.is_empty() {
         return None;
     }
-    let codings: Vec<&str> = extensions(path)
-        .filter_map(|e| dir.add_encodings.get(&e).map(String::as_str))
+    let part = extension_part(path);
+    let codings: Vec<&str> = extensions(&part)
+        .filter_map(|e| dir.add_encodings.get(e).map(String::as_str))
         .collect();
     (!codings.is_empty()).then(|| codings.join(", "))
 }
 
-/// The lower-case extensions of a file name, in order: every dot-separated part after
-/// the base name (which keeps its leading dots), empty ones skipped.
-fn extensions(path: &Path) -> impl DoubleEndedIterator<Item = String> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let exts = name
-        .trim_start_matches('.')
+/// The lower-case extension part of a file name: what follows the first dot after the
+/// base name (which keeps its leading dots): `A.Tar.GZ` → `tar.gz`.
+fn extension_part(path: &Path) -> String {
+    let Some(name) = path.file_name() else {
+        return String::new();
+    };
+    let name = name.to_string_lossy();
+    name.trim_start_matches('.')
         .split_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    exts.split('.')
-        .filter(|e| !e.is_empty())
-        .map(str::to_string)
-        .collect::<Vec<_>>()
-        .into_iter()
+        .unwrap_or_default()
 }
 
-fn type_from_name(path: &Path, dir: &DirConfig, mime: &MimeTypes) -> Option<String> {
+/// The extensions in an [`extension_part`], in order, empty ones skipped.
+fn extensions(part: &str) -> impl DoubleEndedIterator<Item = &str> {
+    part.split('.').filter(|e| !e.is_empty())
+}
+
+fn type_from_name(part: &str, dir: &DirConfig, mime: &MimeTypes) -> Option<String> {
     let mut found: Option<&str> = None;
-    for lower in extensions(path) {
-        if let Some(t) = dir.add_types.get(&lower) {
+    for lower in extensions(part) {
+        if let Some(t) = dir.add_types.get(lower) {
             found = Some(t);
-        } else if let Some(t) = mime.lookup(&lower) {
+        } else if let Some(t) = mime.lookup(lower) {
             found = Some(t);
         }
     }

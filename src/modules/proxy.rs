@@ -59,7 +59,7 @@ impl Handler for ProxyServer {
     }
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
-        let Some(rule) = req.vhost.proxy.find(&req.uri_path) else {
+        let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
             return Response::error(StatusCode::NOT_FOUND);
         };
         let Some(backend) = rule.backend.as_deref() else {
@@ -70,7 +70,7 @@ impl Handler for ProxyServer {
         let rest = match prefix_rest(&rule.path, &req.head.path) {
             Some(raw) => raw.to_string(),
             None => {
-                let decoded = prefix_rest(&rule.path, &req.uri_path).unwrap_or("");
+                let decoded = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
                 crate::uri::encode_path(decoded)
             }
         };
@@ -86,7 +86,7 @@ impl Handler for ProxyServer {
                 super::proxy_http::serve(req, body, backend, &target)
             }
             Scheme::Fcgi if self.fcgi => {
-                let decoded_rest = prefix_rest(&rule.path, &req.uri_path).unwrap_or("");
+                let decoded_rest = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
                 super::proxy_fcgi::serve_proxypass(req, body, backend, decoded_rest)
             }
             _ => no_protocol(req, &backend.url),
@@ -116,7 +116,7 @@ impl Handler for ProxySetHandler {
         match backend.scheme {
             Scheme::Fcgi if self.fcgi => super::proxy_fcgi::serve_file(req, body, &backend),
             Scheme::Http | Scheme::Https if self.http => {
-                let mut target = crate::uri::encode_path(&req.uri_path);
+                let mut target = crate::uri::encode_path(req.uri_path);
                 if let Some(q) = &req.head.query {
                     target.push('?');
                     target.push_str(q);

@@ -206,11 +206,11 @@ pub(crate) fn serve_proxypass(
     // When the application's files are visible here (PHP-FPM on the same machine),
     // split the path info off as for a local file (Apache's `proxy-fcgi-pathinfo`);
     // otherwise pass the whole path and let the application split it.
-    let script = match cgi::split_path_info(std::path::Path::new(&path), &req.uri_path) {
+    let script = match cgi::split_path_info(std::path::Path::new(&path), req.uri_path) {
         Ok(s) if !s.path_info.is_empty() && s.filename.is_file() => s,
         _ => ScriptInfo {
             filename: path.into(),
-            script_name: req.uri_path.clone(),
+            script_name: req.uri_path.to_string(),
             path_info: String::new(),
         },
     };
@@ -228,10 +228,10 @@ pub(crate) fn serve_file(
     body: &mut RequestBody<'_>,
     backend: &Backend,
 ) -> Response {
-    let Some(filename) = req.filename.as_deref() else {
+    let Some(filename) = req.filename else {
         return Response::error(StatusCode::NOT_FOUND);
     };
-    let script = match cgi::split_path_info(filename, &req.uri_path) {
+    let script = match cgi::split_path_info(filename, req.uri_path) {
         Ok(s) => s,
         Err(status) => {
             crate::log::log(

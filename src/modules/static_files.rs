@@ -14,7 +14,7 @@
 //! - 304 and 412 are sent as plain responses with the validators (no error page), as
 //!   `default_handler` does; 416 is an error page with `Content-Range: bytes */LEN`.
 
-use std::fs::{self, Metadata};
+use std::fs::Metadata;
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -91,7 +91,7 @@ impl Handler for StaticFiles {
 
 fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
     let allow = allow_header(req.vhost.trace_enable);
-    let meta = req.filename.as_deref().map(fs::metadata);
+    let meta = req.filename.map(file_cache::stat);
 
     // mod_dir's DirectorySlash runs as a fixup, before the handler, for every method.
     // With `DirectorySlash Off` the directory is left to the handler as it is.
@@ -100,7 +100,7 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         && !req.uri_path.ends_with('/')
         && req.dir.directory_slash()
     {
-        let mut target = encode_path(&req.uri_path);
+        let mut target = encode_path(req.uri_path);
         target.push('/');
         if let Some(q) = &req.head.query {
             target.push('?');
@@ -135,7 +135,7 @@ fn serve(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         });
     }
 
-    let (Some(path), Some(meta)) = (req.filename.as_deref(), meta) else {
+    let (Some(path), Some(meta)) = (req.filename, meta) else {
         return Response::error(StatusCode::NOT_FOUND);
     };
     let meta = match meta {
@@ -190,7 +190,7 @@ fn serve_directory(req: &Request<'_>, dir_path: &Path) -> Response {
         options: opts,
         ..IndexOptions::default()
     };
-    match autoindex::render_listing(&req.uri_path, dir_path, &iopts) {
+    match autoindex::render_listing(req.uri_path, dir_path, &iopts) {
         Ok(html) => Response::new(StatusCode::OK, Body::Bytes(Bytes::from(html)))
             .header(header::CONTENT_TYPE, autoindex::CONTENT_TYPE),
         Err(_) => Response::error(StatusCode::FORBIDDEN),
@@ -222,7 +222,7 @@ fn find_index_stat(dir: &Path, names: &[String], opts: Options) -> Option<(PathB
         })
         .map(|n| dir.join(n))
         .filter(|p| check_symlinks(dir, p, opts))
-        .find_map(|p| match fs::metadata(&p) {
+        .find_map(|p| match file_cache::stat(&p) {
             Ok(m) if m.is_file() => Some((p, m)),
             _ => None,
         })
@@ -409,6 +409,7 @@ mod tests {
     use crate::handler::ConnInfo;
     use crate::log::LogLevels;
     use rhttpd_http::{HeaderMap, HeaderName, HeaderValue, RequestHead, Version};
+    use std::fs;
     use std::fs::File;
     use std::io::Read;
     use std::os::unix::fs::FileExt;
@@ -431,6 +432,7 @@ mod tests {
         fs::create_dir(root.path().join("list")).unwrap();
         fs::write(root.path().join("list/x.txt"), "x").unwrap();
         let server = ServerConfig {
+            id: crate::conf::ConfigId::fresh(),
             config_file: PathBuf::new(),
             server_root: PathBuf::new(),
             listeners: Vec::new(),
@@ -510,14 +512,15 @@ mod tests {
 
         fn run_body(&self, h: &RequestHead, uri: &str, body: &mut dyn Read) -> Response {
             let rel = uri.trim_start_matches('/');
+            let filename = self.root.path().join(rel);
             let req = Request {
                 head: h,
                 conn: &self.conn,
                 server: &self.server,
                 vhost: &self.vhost,
                 dir: &self.dir,
-                uri_path: uri.to_string(),
-                filename: Some(self.root.path().join(rel)),
+                uri_path: uri,
+                filename: Some(&filename),
                 url_prefix: "/".into(),
                 internal_redirect: &no_redirect,
             };
@@ -625,8 +628,8 @@ mod tests {
             server: &f.server,
             vhost: &f.vhost,
             dir: &f.dir,
-            uri_path: "/null".into(),
-            filename: Some(PathBuf::from("/dev/null")),
+            uri_path: "/null",
+            filename: Some(Path::new("/dev/null")),
             url_prefix: "/".into(),
             internal_redirect: &no_redirect,
         };

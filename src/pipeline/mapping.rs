@@ -3,11 +3,14 @@
 //! `<DirectoryMatch>`, `<Files>`/`<FilesMatch>` and `<Location>`/`<LocationMatch>`
 //! sections in Apache's order.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rhttpd_http::StatusCode;
 
-use crate::conf::{self, DirConfig, PathPattern, SectionMatch, VirtualHost};
+use crate::conf::{self, ConfigId, DirConfig, PathPattern, SectionMatch, VirtualHost};
 use crate::handler::Response;
 use crate::uri;
 
@@ -183,6 +186,82 @@ fn fnmatch_pathname(p: &[u8], t: &[u8]) -> bool {
     }
 }
 
+/// Merged configurations a thread keeps at most: a request for a file and URL seen
+/// before reuses the merge (a few sections' worth of clones) instead of redoing it.
+const DIR_CACHE_ENTRIES: usize = 64;
+/// Longer file names and URLs are merged afresh each time (they bound the cache's
+/// memory: at most 64 × 1 KiB of keys per thread).
+const DIR_CACHE_MAX_KEY: usize = 1024;
+
+struct CachedDir {
+    config: ConfigId,
+    vhost: Option<usize>,
+    filename: PathBuf,
+    uri_path: String,
+    dir: Arc<DirConfig>,
+}
+
+thread_local! {
+    static DIR_CACHE: RefCell<HashMap<u64, CachedDir>> = RefCell::new(HashMap::new());
+}
+
+/// FNV-1a over the key's parts: cheap for the short keys of a URL cache.
+fn dir_cache_hash(config: ConfigId, vhost: Option<usize>, filename: &Path, uri_path: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&config.0.to_le_bytes());
+    eat(&vhost.map_or(u64::MAX, |v| v as u64).to_le_bytes());
+    eat(filename.as_os_str().as_encoded_bytes());
+    eat(&[0]);
+    eat(uri_path.as_bytes());
+    h
+}
+
+/// [`merged_dir_config`] through a per-thread cache keyed by the configuration, the
+/// virtual host (`None`: the main server), the file and the URL: the merge depends on
+/// nothing else, and a configuration never changes once built.
+pub fn dir_config_for(
+    config: ConfigId,
+    vhost: Option<usize>,
+    host: &VirtualHost,
+    filename: &Path,
+    uri_path: &str,
+) -> Arc<DirConfig> {
+    if filename.as_os_str().len() + uri_path.len() > DIR_CACHE_MAX_KEY {
+        return Arc::new(merged_dir_config(host, filename, uri_path));
+    }
+    let key = dir_cache_hash(config, vhost, filename, uri_path);
+    DIR_CACHE.with_borrow_mut(|cache| {
+        if let Some(c) = cache.get(&key)
+            && c.config == config
+            && c.vhost == vhost
+            && c.filename == filename
+            && c.uri_path == uri_path
+        {
+            return c.dir.clone();
+        }
+        let dir = Arc::new(merged_dir_config(host, filename, uri_path));
+        if cache.len() >= DIR_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            CachedDir {
+                config,
+                vhost,
+                filename: filename.to_path_buf(),
+                uri_path: uri_path.to_string(),
+                dir: dir.clone(),
+            },
+        );
+        dir
+    })
+}
+
 /// The per-directory configuration for a file and URL (Apache's merge order).
 pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) -> DirConfig {
     let mut dc = host.base_dir.clone();
@@ -278,5 +357,45 @@ mod tests {
         assert!(!pattern_matches(&w("/[!a-c]x"), "/bx", true));
         assert!(pattern_matches(&w("/[!a-c]x"), "/dx", true));
         assert!(pattern_matches(&w("/x[*"), "/x[yz", true));
+    }
+
+    #[test]
+    fn merged_configurations_are_cached_per_configuration_host_file_and_url() {
+        let host_with = |index: &str| {
+            let mut h = VirtualHost::default();
+            h.base_dir.directory_index = Some(vec![index.to_string()]);
+            h
+        };
+        let (a, b) = (host_with("a.html"), host_with("b.html"));
+        let (ida, idb) = (ConfigId::fresh(), ConfigId::fresh());
+        let f = Path::new("/srv/www/x.html");
+        let first = dir_config_for(ida, None, &a, f, "/x.html");
+        let again = dir_config_for(ida, None, &a, f, "/x.html");
+        assert!(Arc::ptr_eq(&first, &again));
+        // Another configuration, host, file or URL never gets that merge.
+        let other = dir_config_for(idb, None, &b, f, "/x.html");
+        assert_eq!(other.directory_index(), vec!["b.html".to_string()]);
+        assert_eq!(first.directory_index(), vec!["a.html".to_string()]);
+        assert!(!Arc::ptr_eq(
+            &first,
+            &dir_config_for(ida, Some(0), &a, f, "/x.html")
+        ));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &dir_config_for(ida, None, &a, Path::new("/y"), "/x.html")
+        ));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &dir_config_for(ida, None, &a, f, "/y.html")
+        ));
+        // Long keys are merged afresh each time (not kept).
+        let long = "/".to_string() + &"a".repeat(DIR_CACHE_MAX_KEY);
+        let l1 = dir_config_for(ida, None, &a, f, &long);
+        assert!(!Arc::ptr_eq(&l1, &dir_config_for(ida, None, &a, f, &long)));
+        // The cache stays bounded.
+        for i in 0..DIR_CACHE_ENTRIES * 3 {
+            dir_config_for(ida, None, &a, f, &format!("/{i}"));
+        }
+        assert!(DIR_CACHE.with_borrow(|c| c.len()) <= DIR_CACHE_ENTRIES);
     }
 }

@@ -213,15 +213,16 @@ fn route(
         Err(UriError::BadRequest) => return Ok(Response::error(StatusCode::BAD_REQUEST)),
         Err(UriError::NotFound) => return Ok(Response::error(StatusCode::NOT_FOUND)),
     };
-    out.uri_path = uri_path.clone();
+    out.uri_path = uri_path;
+    let uri_path: &str = &out.uri_path;
 
-    if let Some(r) = redirect_for(host, &uri_path, head.query.as_deref()) {
+    if let Some(r) = redirect_for(host, uri_path, head.query.as_deref()) {
         return Ok(r);
     }
 
-    let (filename, url_prefix, alias_handler) = map_to_file(host, &uri_path);
-    out.filename = Some(filename.clone());
-    let dir = merged_dir_config(host, &filename, &uri_path);
+    let (filename, url_prefix, alias_handler) = map_to_file(host, uri_path);
+    let dir = mapping::dir_config_for(cfg.id, out.vhost, host, &filename, uri_path);
+    let filename: &Path = out.filename.insert(filename);
 
     if dir.ssl.require_ssl == Some(true) && conn.tls.is_none() {
         crate::log::log(
@@ -250,7 +251,7 @@ fn route(
     }
 
     // mod_alias's fixup: Redirect inside <Location>/<Directory>.
-    if let Some((status, target)) = dir.section_redirect(&uri_path, head.query.as_deref()) {
+    if let Some((status, target)) = dir.section_redirect(uri_path, head.query.as_deref()) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
         return Ok(match target {
             Some(t) if t.starts_with('/') => {
@@ -261,9 +262,9 @@ fn route(
         });
     }
 
-    let chosen = match handlers.claiming(host, &uri_path) {
+    let chosen = match handlers.claiming(host, uri_path) {
         Some(h) => Some(h.clone()),
-        None => match choose_handler(&dir, &filename, alias_handler.as_deref()) {
+        None => match choose_handler(&dir, filename, alias_handler.as_deref()) {
             Some(name) => match handlers.find(&name) {
                 Some(h) => Some(h.clone()),
                 None if alias_handler.is_some() || name == "cgi-script" => {
@@ -302,8 +303,8 @@ fn route(
         .is_some_and(|d| Arc::ptr_eq(&handler, d));
 
     if is_default {
-        let root = file_root(host, &uri_path);
-        if !check_symlinks(&root, &filename, dir.options()) {
+        let root = file_root(host, uri_path);
+        if !check_symlinks(&root, filename, dir.options()) {
             crate::log::log(
                 "core",
                 Level::Error,
@@ -344,7 +345,7 @@ fn route(
             Some(conn.client),
             &format!(
                 "AH00128: File does not exist: {}",
-                req.filename.as_deref().unwrap_or(Path::new("")).display()
+                req.filename.unwrap_or(Path::new("")).display()
             ),
         );
     }
@@ -376,6 +377,9 @@ fn choose_handler(dir: &DirConfig, filename: &Path, alias_handler: Option<&str>)
     }
     if let Some(h) = alias_handler {
         return Some(h.to_string());
+    }
+    if dir.add_handlers.is_empty() {
+        return None;
     }
     let name = filename.file_name()?.to_string_lossy().to_ascii_lowercase();
     // mod_mime: every extension after the first dot is looked at; the last that names

@@ -181,7 +181,7 @@ pub fn response_framing(
         return Ok(BodyFraming::None);
     }
     let te = transfer_encoding(headers);
-    if te != TeKind::Absent && headers.contains_key("content-length") {
+    if te != TeKind::Absent && headers.contains_key(http::header::CONTENT_LENGTH) {
         return Err(ParseError::ConflictingFraming);
     }
     match te {
@@ -198,12 +198,12 @@ pub fn response_framing(
 /// May the backend connection be reused after this response (framing permitting)?
 /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
 pub fn response_keep_alive(version: Version, headers: &HeaderMap) -> bool {
-    if has_token(headers, "connection", "close") {
+    if has_token(headers, &http::header::CONNECTION, "close") {
         return false;
     }
     match version {
         Version::HTTP_11 => true,
-        Version::HTTP_10 => has_token(headers, "connection", "keep-alive"),
+        Version::HTTP_10 => has_token(headers, &http::header::CONNECTION, "keep-alive"),
         _ => false,
     }
 }

@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::date::{parse_http_date, unix_secs};
-use crate::types::{HeaderMap, Method};
+use crate::types::{HeaderMap, HeaderName, Method};
 
 /// The validators of the selected representation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,7 +68,7 @@ fn list_elements(v: &str) -> Vec<&str> {
         .collect()
 }
 
-fn header_elements<'h>(headers: &'h HeaderMap, name: &str) -> Option<Vec<&'h str>> {
+fn header_elements<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>> {
     if !headers.contains_key(name) {
         return None;
     }
@@ -108,7 +108,7 @@ fn is_star(list: &[&str]) -> bool {
     list.contains(&"*")
 }
 
-fn header_date(headers: &HeaderMap, name: &str) -> Option<SystemTime> {
+fn header_date(headers: &HeaderMap, name: &HeaderName) -> Option<SystemTime> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -141,21 +141,22 @@ fn evaluate_preconditions_at(
     now: SystemTime,
 ) -> Precondition {
     let get_or_head = *method == Method::GET || *method == Method::HEAD;
-    let has_range = headers.contains_key("range");
+    let has_range = headers.contains_key(http::header::RANGE);
     let reqtime = unix_secs(now);
 
-    if let Some(list) = header_elements(headers, "if-match") {
+    if let Some(list) = header_elements(headers, &http::header::IF_MATCH) {
         if !is_star(&list) && !strong_match(&list, v.etag) {
             return Precondition::Failed;
         }
-    } else if let (Some(ius), Some(lm)) =
-        (header_date(headers, "if-unmodified-since"), v.last_modified)
-        && unix_secs(lm) > unix_secs(ius)
+    } else if let (Some(ius), Some(lm)) = (
+        header_date(headers, &http::header::IF_UNMODIFIED_SINCE),
+        v.last_modified,
+    ) && unix_secs(lm) > unix_secs(ius)
     {
         return Precondition::Failed;
     }
 
-    let not_modified = if let Some(list) = header_elements(headers, "if-none-match") {
+    let not_modified = if let Some(list) = header_elements(headers, &http::header::IF_NONE_MATCH) {
         let matched = is_star(&list)
             || if get_or_head && !has_range {
                 weak_match(&list, v.etag)
@@ -170,7 +171,10 @@ fn evaluate_preconditions_at(
         }
         true
     } else if get_or_head {
-        match (header_date(headers, "if-modified-since"), v.last_modified) {
+        match (
+            header_date(headers, &http::header::IF_MODIFIED_SINCE),
+            v.last_modified,
+        ) {
             (Some(ims), Some(lm)) => {
                 let (ims, mtime) = (unix_secs(ims), unix_secs(lm));
                 ims >= mtime && ims <= reqtime && !(has_range && reqtime < mtime.saturating_add(60))
@@ -182,7 +186,9 @@ fn evaluate_preconditions_at(
     };
 
     if not_modified
-        && !(has_range && headers.contains_key("if-range") && if_range_at(headers, v, now))
+        && !(has_range
+            && headers.contains_key(http::header::IF_RANGE)
+            && if_range_at(headers, v, now))
     {
         Precondition::NotModified
     } else {
@@ -199,7 +205,7 @@ pub fn if_range_matches(headers: &HeaderMap, v: &Validators) -> bool {
 }
 
 fn if_range_at(headers: &HeaderMap, v: &Validators, now: SystemTime) -> bool {
-    let Some(value) = headers.get("if-range") else {
+    let Some(value) = headers.get(http::header::IF_RANGE) else {
         return true;
     };
     let Ok(value) = value.to_str() else {

@@ -10,7 +10,12 @@ thread_local! {
 /// The current time as an IMF-fixdate, formatted at most once per second per thread
 /// (Apache's `ap_recent_rfc822_date`).
 pub fn http_date_now() -> String {
-    let now = SystemTime::now();
+    http_date_at(SystemTime::now())
+}
+
+/// `now` as an IMF-fixdate, through the same once-per-second cache as [`http_date_now`]
+/// (a response's Date is its request's time, as Apache's `r->request_time`).
+pub fn http_date_at(now: SystemTime) -> String {
     let secs = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -107,8 +107,8 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let expect_continue = check_expect(&headers)? && version == Version::HTTP_11;
 
     let body = request_framing(version, &headers, limits)?;
-    let connection_close = has_token(&headers, "connection", "close");
-    let connection_keep_alive = has_token(&headers, "connection", "keep-alive");
+    let connection_close = has_token(&headers, &http::header::CONNECTION, "close");
+    let connection_keep_alive = has_token(&headers, &http::header::CONNECTION, "keep-alive");
 
     Ok(Some(RequestHead {
         method,
@@ -131,7 +131,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
 /// repeated fields (`a, b`), must be empty or exactly `100-continue`; anything else,
 /// including a repeated `Expect` field, is a 417. `Ok(true)`: 100-continue expected.
 fn check_expect(headers: &HeaderMap) -> Result<bool, ParseError> {
-    let mut values = headers.get_all("expect").iter();
+    let mut values = headers.get_all(http::header::EXPECT).iter();
     let Some(first) = values.next() else {
         return Ok(false);
     };
@@ -314,7 +314,7 @@ fn check_host(
     headers: &HeaderMap,
     uri_host: Option<String>,
 ) -> Result<Option<String>, ParseError> {
-    let mut values = headers.get_all("host").iter();
+    let mut values = headers.get_all(http::header::HOST).iter();
     let first = values.next();
     if values.next().is_some() {
         return Err(ParseError::BadHost);
@@ -336,7 +336,7 @@ fn request_framing(
     limits: &Limits,
 ) -> Result<BodyFraming, ParseError> {
     let te = transfer_encoding(headers);
-    if te != TeKind::Absent && headers.contains_key("content-length") {
+    if te != TeKind::Absent && headers.contains_key(http::header::CONTENT_LENGTH) {
         return Err(ParseError::ConflictingFraming);
     }
     match te {

@@ -201,7 +201,7 @@ pub fn write_response_head(
     let send_body = !is_head && !header_only_status;
     let http11 = req.is_some_and(|r| r.version == Version::HTTP_11);
     let chunked = send_body && length == ResponseLength::Unknown && http11;
-    let wimpy = crate::token::has_token(headers, "connection", "close");
+    let wimpy = crate::token::has_token(headers, &http::header::CONNECTION, "close");
     let length_defined =
         is_head || header_only_status || matches!(length, ResponseLength::Known(_)) || chunked;
     let left = ka.max.saturating_sub(ka.served);
@@ -258,7 +258,7 @@ pub fn write_response_head(
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     if !header_only_status {
-        for value in headers.get_all("content-type") {
+        for value in headers.get_all(http::header::CONTENT_TYPE) {
             push_field(out, "Content-Type", value.as_bytes());
         }
     }

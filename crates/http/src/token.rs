@@ -40,7 +40,7 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
 /// OWS, skipping empty elements.
 pub(crate) fn list_items<'a>(
     headers: &'a HeaderMap,
-    name: &'a str,
+    name: &'a HeaderName,
 ) -> impl Iterator<Item = &'a [u8]> + 'a {
     headers.get_all(name).iter().flat_map(|v| {
         v.as_bytes()
@@ -51,7 +51,7 @@ pub(crate) fn list_items<'a>(
 }
 
 /// Does any instance of header `name` contain `token` (case-insensitive) as a list item?
-pub(crate) fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
+pub(crate) fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
     list_items(headers, name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
@@ -78,7 +78,7 @@ pub(crate) fn parse_header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue)
 /// accepted). Requests use the stricter [`request_content_length`]. `Ok(None)` if absent.
 pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseError> {
     let mut found: Option<u64> = None;
-    for v in headers.get_all("content-length") {
+    for v in headers.get_all(http::header::CONTENT_LENGTH) {
         for item in v.as_bytes().split(|&b| b == b',') {
             let item = trim_ows(item);
             if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
@@ -105,7 +105,7 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseEr
 /// `i64::MAX` (`apr_off_t`). A list (`3, 3`) or a repeated field, even with identical
 /// values, is a 400, as in Apache 2.4. `Ok(None)` if absent.
 pub(crate) fn request_content_length(headers: &HeaderMap) -> Result<Option<u64>, ParseError> {
-    let mut values = headers.get_all("content-length").iter();
+    let mut values = headers.get_all(http::header::CONTENT_LENGTH).iter();
     let Some(first) = values.next() else {
         return Ok(None);
     };
@@ -140,10 +140,10 @@ pub(crate) enum TeKind {
 }
 
 pub(crate) fn transfer_encoding(headers: &HeaderMap) -> TeKind {
-    if !headers.contains_key("transfer-encoding") {
+    if !headers.contains_key(http::header::TRANSFER_ENCODING) {
         return TeKind::Absent;
     }
-    let items: Vec<&[u8]> = list_items(headers, "transfer-encoding").collect();
+    let items: Vec<&[u8]> = list_items(headers, &http::header::TRANSFER_ENCODING).collect();
     let Some((last, before)) = items.split_last() else {
         return TeKind::NotChunked;
     };
@@ -258,8 +258,8 @@ mod tests {
             ("connection", "Keep-Alive, Upgrade"),
             ("connection", "close"),
         ]);
-        assert!(has_token(&h, "connection", "keep-alive"));
-        assert!(has_token(&h, "connection", "CLOSE"));
-        assert!(!has_token(&h, "connection", "te"));
+        assert!(has_token(&h, &http::header::CONNECTION, "keep-alive"));
+        assert!(has_token(&h, &http::header::CONNECTION, "CLOSE"));
+        assert!(!has_token(&h, &http::header::CONNECTION, "te"));
     }
 }

@@ -95,6 +95,7 @@ impl Builder {
         main.base_dir = DirConfig::default();
         Builder {
             cfg: ServerConfig {
+                id: crate::conf::ConfigId::fresh(),
                 config_file,
                 server_root: server_root.to_path_buf(),
                 listeners: Vec::new(),

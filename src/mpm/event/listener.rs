@@ -288,6 +288,8 @@ impl<'a> Listener<'a> {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
+            // Requests answered inline in this batch share their stats of a path.
+            let stats = crate::modules::file_cache::stat_batch();
             for ev in &events {
                 match ev.token {
                     WAKE_TOKEN => self.drain_wake(),
@@ -295,6 +297,7 @@ impl<'a> Listener<'a> {
                     t => self.conn_event((t - CONN_BASE) as usize, *ev),
                 }
             }
+            drop(stats);
             // Connections coming back from workers.
             for (conn, next) in self.jobs.take_returned() {
                 self.with_workers -= 1;
