@@ -1,10 +1,10 @@
 //! The default handler's open-file cache: the descriptor of a file served recently is
-//! kept and used again while the stat the handler makes of the path on every request
-//! shows the same file unchanged in the ways that matter.
+//! kept and used again while the stat the handler makes of the path shows the same file
+//! unchanged in the ways that matter.
 //!
-//! Exact, not time-based (nginx's `open_file_cache` and h2o trust a cached stat for a
-//! while): the path is still stat'ed for every request, and the cached descriptor is used
-//! only when that stat names the same inode (device and inode number) with the same
+//! Not time-based (nginx's `open_file_cache` trusts a cached stat for
+//! `open_file_cache_valid`, 60 s): the cached descriptor is used only when the
+//! request's stat names the same inode (device and inode number) with the same
 //! ctime, mode and owner. A file replaced (rename over it, new inode), deleted (the stat
 //! fails: the entry goes), truncated or written (ctime moves), or whose permissions,
 //! owner or ACL changed (ctime moves) is opened afresh, and an open the server is no
