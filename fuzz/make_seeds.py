@@ -218,6 +218,27 @@ dict_file("ssl_cipher", ["HIGH", "MEDIUM", "LOW", "ALL", "DEFAULT", "COMPLEMENTO
                          "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
                          "all", "\0"])
 
+# --- mod_expires codes, mod_headers formats and lines -----------------------------------
+METADATA = [
+    (0, "access plus 1 month 2 days"),
+    (0, "modification plus 5 hours 3 minutes 10 seconds"),
+    (0, "A2592000"),
+    (0, "M-100"),
+    (0, "now 1 year 2 weeks"),
+    (1, "max-age=%{AGE}e, %t %D 100%% \\t\\n"),
+    (1, "%{SSL_PROTOCOL}s %{X"),
+    (2, "set\0X-A:\0v\0env=!FOO"),
+    (2, "always\0edit*\0Set-Cookie\0^(.*)$\0$1; Secure"),
+    (2 | 4, "unset\0Cookie\0early"),
+    (2, "echo\0^X-\0expr=true"),
+]
+for i, (ctl, text) in enumerate(METADATA):
+    put("metadata", "m%02d" % i, bytes([ctl]) + text.encode().decode("unicode_escape").encode())
+dict_file("metadata", ["access", "modification", "now", "plus", "years", "months", "weeks", "days",
+                       "hours", "minutes", "seconds", "%t", "%D", "%{", "}e", "}s", "%%", "\\",
+                       "set", "setifempty", "add", "append", "merge", "unset", "echo", "edit", "edit*",
+                       "note", "always", "onsuccess", "early", "env=", "env=!", "expr=", "\0"])
+
 # --- HTTP/2 frames ---------------------------------------------------------------------
 def h2(kind, flags, stream, payload=b""):
     """One frame: 24-bit length, type, flags, stream (RFC 9113 4.1)."""

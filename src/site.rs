@@ -153,6 +153,12 @@ impl Site {
             keepalives: e.info.keepalives,
             conn_status: if e.keep_alive { '+' } else { '-' },
             ssl_var: &|name| Some(e.info.tls.as_ref()?.var(name)?.into_owned()),
+            env_var: &|name| {
+                let dir = e.outcome.dir.as_deref().unwrap_or(&host.base_dir);
+                let tls = e.info.tls.as_deref();
+                Some(crate::modules::env::var(dir, tls, name)?.into_owned())
+            },
+            notes: &e.outcome.notes,
         };
         for l in logs {
             l.log(&rec);

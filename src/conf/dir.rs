@@ -177,6 +177,12 @@ pub struct DirConfig {
     pub redirects: Vec<super::Redirect>,
     /// mod_ssl's `SSLOptions` and `SSLRequireSSL`.
     pub ssl: super::ssl::SslDir,
+    /// mod_env's `SetEnv`, `PassEnv`, `UnsetEnv`.
+    pub env: super::env::EnvDir,
+    /// mod_expires.
+    pub expires: super::expires::ExpiresDir,
+    /// mod_headers' `Header` and `RequestHeader` lines.
+    pub headers: super::headers::HeadersDir,
 }
 
 /// A section's one-argument `Redirect [status] URL` (or `Redirect gone`).
@@ -245,6 +251,9 @@ impl DirConfig {
                 .cloned()
                 .collect(),
             ssl: self.ssl.merge(&more.ssl),
+            env: self.env.merge(&more.env),
+            expires: self.expires.merge(&more.expires),
+            headers: self.headers.merge(&more.headers),
         }
     }
 

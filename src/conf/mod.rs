@@ -4,6 +4,9 @@
 
 mod build;
 mod dir;
+pub mod env;
+pub mod expires;
+pub mod headers;
 mod mime;
 pub mod proxy;
 pub mod reqtimeout;

@@ -61,6 +61,10 @@ pub struct LogRecord<'a> {
     pub conn_status: char,
     /// `%{NAME}x`: a mod_ssl variable of the connection (`None` on plain HTTP).
     pub ssl_var: &'a dyn Fn(&str) -> Option<String>,
+    /// `%{NAME}e`: a request environment variable (mod_env's, `HTTPS` ...).
+    pub env_var: &'a dyn Fn(&str) -> Option<String>,
+    /// `%{NAME}n`: the request's notes (mod_headers' `note`), name → value.
+    pub notes: &'a [(String, String)],
 }
 
 /// A compiled `LogFormat` string. `Default` is [`DEFAULT_LOG_FORMAT`].
@@ -126,12 +130,16 @@ enum Kind {
     BytesOut,
     BytesTotal,
     Cookie(Box<str>),
-    /// Items whose data rhttpd does not track (`%e %n %L %R %^ti %^to %^FB`): `-`.
+    /// Items whose data rhttpd does not track (`%L %R %^ti %^to %^FB`): `-`.
     Unavailable,
     /// A bogus `{arg}` that Apache echoes verbatim (`%{foo}T`, `%{foo}p`, `%{foo}P`).
     Echo(Box<str>),
     /// `%{SSL_PROTOCOL}x` ...: mod_ssl's variables.
     SslVar(Box<str>),
+    /// `%{NAME}e`: a request environment variable.
+    EnvVar(Box<str>),
+    /// `%{NAME}n`: a note.
+    Note(Box<str>),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -299,7 +307,9 @@ fn lookup(s: &str, arg: &str) -> Result<(Kind, bool, usize), String> {
         'B' => Kind::Bytes,
         'C' => Kind::Cookie(arg.into()),
         'D' => Kind::DurationUs,
-        'e' | 'n' | 'L' | 'R' => Kind::Unavailable,
+        'e' => Kind::EnvVar(arg.into()),
+        'n' => Kind::Note(arg.into()),
+        'L' | 'R' => Kind::Unavailable,
         'f' => Kind::Filename,
         'h' => Kind::RemoteHost,
         'H' => Kind::Protocol,
@@ -483,6 +493,16 @@ impl Field {
                 Some(v) => push_escaped(out, v.as_bytes()),
                 None => out.push(b'-'),
             },
+            Kind::EnvVar(name) => match (rec.env_var)(name) {
+                Some(v) => push_escaped(out, v.as_bytes()),
+                None => out.push(b'-'),
+            },
+            Kind::Note(name) => {
+                match rec.notes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                    Some((_, v)) => push_escaped(out, v.as_bytes()),
+                    None => out.push(b'-'),
+                }
+            }
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) fn record<'a>(req: &'a HeaderMap, resp: &'a HeaderMap) -> LogRecord<'
         keepalives: 3,
         conn_status: '+',
         ssl_var: &|_| None,
+        env_var: &|name| (name == "FOO").then(|| "bar baz".to_string()),
+        notes: &[],
     }
 }
 
@@ -74,9 +76,19 @@ fn simple_items() {
     assert_eq!(r("%I %O %S"), "100 1500 1600");
     assert_eq!(r("%u"), "-");
     assert_eq!(
-        r("%e %{FOO}e %{note}n %L %R %^ti %^to %^FB"),
+        r("%e %{BAR}e %{note}n %L %R %^ti %^to %^FB"),
         "- - - - - - - -"
     );
+    // mod_env's variables (escaped like every other item).
+    assert_eq!(r("%{FOO}e"), "bar baz");
+    // mod_headers' notes, looked up case-insensitively.
+    let h = HeaderMap::new();
+    let notes = [("Cookie-Note".to_string(), "a=\"b\"".to_string())];
+    let rec = LogRecord {
+        notes: &notes,
+        ..record(&h, &h)
+    };
+    assert_eq!(render("%{cookie-note}n %{other}n", &rec), "a=\\\"b\\\" -");
     assert!(r("ok").starts_with("ok"));
     assert_eq!(r(""), "");
 }

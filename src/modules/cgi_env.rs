@@ -211,5 +211,7 @@ pub(crate) fn cgi_env(
             env.extend(tls.std_env_vars(export));
         }
     }
+    // mod_env's SetEnv/PassEnv (UnsetEnv already applied by the merge).
+    super::env::add_to_cgi(&mut env, req.dir);
     env
 }

@@ -32,7 +32,7 @@ pub fn error_response_for(
         out.filename = Some(map_to_file(host, &p).0);
         out.uri_path = p;
     }
-    error_response(
+    let mut r = error_response(
         cfg,
         host,
         handlers,
@@ -40,7 +40,19 @@ pub fn error_response_for(
         head,
         Response::error(status),
         &out,
-    )
+    );
+    // `Header always` applies to these error responses too.
+    let dir = out
+        .filename
+        .as_ref()
+        .map(|f| merged_dir_config(host, f, &out.uri_path));
+    let dir = dir.as_ref().unwrap_or(&host.base_dir);
+    let now = std::time::SystemTime::now();
+    let notes = &mut Vec::new();
+    crate::modules::headers::finish_response(
+        &cfg.mime, dir, conn, head, None, true, now, notes, &mut r,
+    );
+    r
 }
 
 pub(super) fn error_response(

@@ -11,10 +11,12 @@
 //! 6. authorisation (`Require`), symlink policy;
 //! 7. handler choice (a handler that claims the URL, e.g. mod_proxy's ProxyPass; then
 //!    `SetHandler`, `AddHandler`, ScriptAlias, the default handler) and run;
-//! 8. error documents (`ErrorDocument` or Apache's built-in pages).
+//! 8. error documents (`ErrorDocument` or Apache's built-in pages);
+//! 9. mod_expires and mod_headers on the finished response (`modules::headers`; its
+//!    `RequestHeader` lines run right after the head is read and before the handler).
 //!
 //! Handlers are reached only through the registry ([`Handlers`], built by `Site::new`):
-//! this module names no module. Mapping and the section merge are in `mapping.rs`,
+//! this module names no handler module. Mapping and the section merge are in `mapping.rs`,
 //! `ErrorDocument` in `error_documents.rs`; authorisation and the symlink policy in
 //! `authz.rs`, the built-in error pages in `error_pages.rs`.
 
@@ -51,6 +53,10 @@ pub struct Outcome {
     pub filename: Option<PathBuf>,
     /// The status before an ErrorDocument redirect replaced the response (`%<s`).
     pub original_status: u16,
+    /// The merged per-directory configuration, once the URL was mapped.
+    pub dir: Option<Arc<DirConfig>>,
+    /// The request's notes (`Header note`, `%{NAME}n`).
+    pub notes: crate::modules::headers::Notes,
 }
 
 /// Run one request. `body` reads the request body from the connection.
@@ -99,18 +105,35 @@ fn run(
 ) -> Result<(Response, Outcome), NeedsWorker> {
     let sel = crate::conf::vhost::select(cfg, conn.local, head.host.as_deref());
     let host = crate::conf::vhost::host(cfg, sel);
+    let started = std::time::SystemTime::now();
     let mut out = Outcome {
         vhost: sel,
         ..Outcome::default()
     };
+    let early = crate::modules::headers::early_request(&host.base_dir, conn, head, &mut out.notes);
+    let head = early.as_ref().unwrap_or(head);
     let mut resp = match tls_mismatch(cfg, conn, head, sel) {
         Some(r) => r,
         None => route(cfg, host, handlers, conn, head, body, &mut out, inline)?,
     };
     out.original_status = resp.status.as_u16();
+    let error = resp.error_page;
     if resp.error_page {
         resp = error_response(cfg, host, handlers, conn, head, resp, &out);
     }
+    let dir = out.dir.as_deref().unwrap_or(&host.base_dir);
+    let file = out.filename.as_deref();
+    crate::modules::headers::finish_response(
+        &cfg.mime,
+        dir,
+        conn,
+        head,
+        file,
+        error,
+        started,
+        &mut out.notes,
+        &mut resp,
+    );
     Ok((resp, out))
 }
 
@@ -222,6 +245,7 @@ fn route(
 
     let (filename, url_prefix, alias_handler) = map_to_file(host, uri_path);
     let dir = mapping::dir_config_for(cfg.id, out.vhost, host, &filename, uri_path);
+    out.dir = Some(dir.clone());
     let filename: &Path = out.filename.insert(filename);
 
     if dir.ssl.require_ssl == Some(true) && conn.tls.is_none() {
@@ -321,6 +345,8 @@ fn route(
         }
     }
 
+    let fixed = crate::modules::headers::request_fixup(&dir, conn, head, &mut out.notes);
+    let head = fixed.as_ref().unwrap_or(head);
     let internal_redirect =
         |sub: &RequestHead| process(cfg, handlers, conn, sub, &mut std::io::empty()).0;
     let req = Request {

@@ -164,6 +164,16 @@ impl Builder {
             "Require" => {
                 return Err(err(&d.location, "Require not allowed here"));
             }
+            "ExpiresActive" | "ExpiresDefault" | "ExpiresByType" => {
+                crate::conf::expires::directive(&mut dc.expires, d)?
+            }
+            "SetEnv" | "PassEnv" | "UnsetEnv" => {
+                crate::conf::env::directive(&mut dc.env, d, &mut self.cfg.warnings)?
+            }
+            // At server and virtual-host level (sections call conf::headers themselves).
+            "Header" | "RequestHeader" => {
+                crate::conf::headers::directive(&mut dc.headers, d, false)?
+            }
             _ => return Ok(false),
         }
         Ok(true)

@@ -137,6 +137,9 @@ impl Builder {
                         Err(one) => dc.redirect = Some(one),
                     }
                 }
+                Node::Directive(d) if matches!(d.name, "Header" | "RequestHeader") => {
+                    crate::conf::headers::directive(&mut dc.headers, d, true)?
+                }
                 Node::Directive(d) => {
                     if !self.dir_directive(&mut dc, d)? {
                         return Err(err(&d.location, format!("{} not allowed here", d.name)));

@@ -22,12 +22,14 @@ const ANY_NO_FILES: C = C(1 | 2 | 4 | 8);
 const SERVER_VHOST_DIR_FILES: C = C(1 | 2 | 4 | 16);
 
 mod dynamic;
+mod meta;
 mod mpm;
 mod server;
 mod ssl;
 mod standard;
 
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
+pub use meta::{ENV, EXPIRES, HEADERS};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
 pub use ssl::SSL;
@@ -71,6 +73,9 @@ pub static MODULES: &[ModuleInfo] = &[
     module("proxy_http_module", "mod_proxy_http.c", false, &[]),
     module("proxy_fcgi_module", "mod_proxy_fcgi.c", false, PROXY_FCGI),
     module("ssl_module", "mod_ssl.c", false, SSL),
+    module("expires_module", "mod_expires.c", false, EXPIRES),
+    module("env_module", "mod_env.c", false, ENV),
+    module("headers_module", "mod_headers.c", false, HEADERS),
     module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
     module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
     module("mpm_worker_module", "worker.c", false, MPM_WORKER),
