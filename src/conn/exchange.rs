@@ -117,7 +117,7 @@ pub fn run(
         None => ResponseLength::Unknown,
     };
     let date = rhttpd_http::http_date_at(clock.started);
-    let mut head_bytes = Vec::with_capacity(512);
+    let mut head_bytes = Vec::with_capacity(512 + super::outgoing::inline_body_len(&resp.body));
     let framing = h1.respond(
         &head,
         resp.status,

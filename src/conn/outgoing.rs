@@ -68,6 +68,16 @@ fn read_at(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// Bytes of `body` that [`Outgoing::new`] copies behind the head (size the head's
+/// buffer with it: one allocation, no regrowth).
+pub fn inline_body_len(body: &Body) -> usize {
+    match body {
+        Body::Bytes(b) if b.len() as u64 <= SMALL_BODY => b.len(),
+        Body::File { len, .. } if *len <= SMALL_BODY => *len as usize,
+        _ => 0,
+    }
+}
+
 impl Outgoing {
     /// The head followed by `body` (unless `send_body` is false: HEAD, 304).
     /// `sendfile`: the transport can sendfile (the body's own flag says whether

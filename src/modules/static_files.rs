@@ -21,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::header;
+use http::{HeaderValue, header};
 use rhttpd_http::{
     BodyFraming, ByteRange, Method, Precondition, RangeOutcome, StatusCode, Validators,
     byteranges_boundary, byteranges_content_type, byteranges_part_header, byteranges_trailer,
@@ -30,7 +30,7 @@ use rhttpd_http::{
 };
 
 use crate::authz::check_symlinks;
-use crate::conf::Options;
+use crate::conf::{FileETag, Options};
 use crate::handler::{
     Body, BodyPart, DEFAULT_HANDLER, Handler, Request, RequestBody, Response, allow_header,
 };
@@ -231,8 +231,8 @@ fn find_index_stat(dir: &Path, names: &[String], opts: Options) -> Option<(PathB
 struct FileInfo {
     meta: Metadata,
     mtime: Option<SystemTime>,
-    etag: Option<String>,
-    last_modified: Option<String>,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
     content_type: Option<String>,
     content_encoding: Option<String>,
 }
@@ -253,7 +253,7 @@ fn serve_file(req: &Request<'_>, path: &Path, stat: &Metadata) -> Response {
     let size = info.meta.len();
 
     let validators = Validators {
-        etag: info.etag.as_deref(),
+        etag: info.etag.as_ref().and_then(|v| v.to_str().ok()),
         last_modified: info.mtime,
     };
     match evaluate_preconditions(&req.head.method, &req.head.headers, &validators) {
@@ -347,21 +347,95 @@ fn multipart_parts(
     parts
 }
 
+/// A file's validators as header values, remembered per thread for the last few files
+/// whose Last-Modified and ETag cannot change any more (modified over a second before the
+/// request): a hot file's are formatted once, not on every request.
+#[derive(Clone, PartialEq, Eq)]
+struct ValidatorKey {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: SystemTime,
+    etag_fields: FileETag,
+}
+
+const VALIDATOR_MEMO: usize = 8;
+
+thread_local! {
+    static VALIDATORS: std::cell::RefCell<(usize, Vec<(ValidatorKey, Validated)>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+#[derive(Clone)]
+struct Validated {
+    last_modified: HeaderValue,
+    etag: Option<HeaderValue>,
+}
+
+fn validators(meta: &Metadata, mtime: SystemTime, fe: FileETag, now: SystemTime) -> Validated {
+    // ap_update_mtime/ap_set_last_modified: never later than the request time.
+    let make = || Validated {
+        last_modified: header_value(fmt_http_date(mtime.min(now))),
+        etag: (!fe.is_none()).then(|| {
+            header_value(make_etag(
+                fe.inode.then(|| meta.ino()),
+                fe.mtime.then_some(mtime),
+                fe.size.then_some(meta.len()),
+                etag_should_be_weak(mtime, now),
+            ))
+        }),
+    };
+    if etag_should_be_weak(mtime, now) {
+        return make();
+    }
+    let key = ValidatorKey {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size: meta.len(),
+        mtime,
+        etag_fields: fe,
+    };
+    VALIDATORS.with_borrow_mut(|(next, memo)| {
+        if let Some((_, v)) = memo.iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        let v = make();
+        if memo.len() < VALIDATOR_MEMO {
+            memo.push((key, v.clone()));
+        } else {
+            memo[*next] = (key, v.clone());
+            *next = (*next + 1) % VALIDATOR_MEMO;
+        }
+        v
+    })
+}
+
+/// A value we formatted ourselves (a date, an ETag: visible ASCII).
+fn header_value(s: String) -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(s)).unwrap_or(HeaderValue::from_static(""))
+}
+
 fn file_info(req: &Request<'_>, path: &Path, meta: Metadata) -> FileInfo {
     let now = SystemTime::now();
     let mtime = meta.modified().ok();
-    // ap_update_mtime/ap_set_last_modified: never later than the request time.
-    let last_modified = mtime.map(|m| fmt_http_date(m.min(now)));
     let fe = req.dir.file_etag();
-    let etag = (!fe.is_none()).then(|| {
-        let weak = mtime.is_some_and(|m| etag_should_be_weak(m, now));
-        make_etag(
-            fe.inode.then(|| meta.ino()),
-            if fe.mtime { mtime } else { None },
-            fe.size.then_some(meta.len()),
-            weak,
-        )
-    });
+    let (last_modified, etag) = match mtime {
+        Some(m) => {
+            let v = validators(&meta, m, fe, now);
+            (Some(v.last_modified), v.etag)
+        }
+        None => (
+            None,
+            (!fe.is_none()).then(|| {
+                header_value(make_etag(
+                    fe.inode.then(|| meta.ino()),
+                    None,
+                    fe.size.then_some(meta.len()),
+                    false,
+                ))
+            }),
+        ),
+    };
     let content_type = content_type_for(path, req.dir, &req.server.mime);
     let content_encoding = content_encoding_for(path, req.dir);
     FileInfo {
@@ -376,12 +450,14 @@ fn file_info(req: &Request<'_>, path: &Path, meta: Metadata) -> FileInfo {
 
 fn with_validators(mut r: Response, info: &FileInfo) -> Response {
     if let Some(lm) = &info.last_modified {
-        r = r.header(header::LAST_MODIFIED, lm);
+        r.headers.insert(header::LAST_MODIFIED, lm.clone());
     }
     if let Some(et) = &info.etag {
-        r = r.header(header::ETAG, et);
+        r.headers.insert(header::ETAG, et.clone());
     }
-    r.header(header::ACCEPT_RANGES, "bytes")
+    r.headers
+        .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    r
 }
 
 fn with_type(r: Response, info: &FileInfo) -> Response {
