@@ -179,6 +179,8 @@ pub struct DirConfig {
     pub ssl: super::ssl::SslDir,
     /// mod_env's `SetEnv`, `PassEnv`, `UnsetEnv`.
     pub env: super::env::EnvDir,
+    /// mod_setenvif's rules (server-level ones first).
+    pub setenvif: super::setenvif::SetEnvIfDir,
     /// mod_expires.
     pub expires: super::expires::ExpiresDir,
     /// mod_headers' `Header` and `RequestHeader` lines.
@@ -252,6 +254,7 @@ impl DirConfig {
                 .collect(),
             ssl: self.ssl.merge(&more.ssl),
             env: self.env.merge(&more.env),
+            setenvif: self.setenvif.merge(&more.setenvif),
             expires: self.expires.merge(&more.expires),
             headers: self.headers.merge(&more.headers),
         }

@@ -11,6 +11,7 @@ mod mime;
 pub mod proxy;
 pub mod reqtimeout;
 mod require;
+pub mod setenvif;
 pub mod ssl;
 pub mod tables;
 mod values;

@@ -118,15 +118,27 @@ pub fn run(
     };
     let date = rhttpd_http::http_date_at(clock.started);
     let mut head_bytes = Vec::with_capacity(512 + super::outgoing::inline_body_len(&resp.body));
+    // mod_setenvif's nokeepalive, downgrade-1.0 and force-response-1.0.
+    let sp = outcome.specials;
+    let downgraded = sp
+        .downgrade_1_0
+        .then(|| crate::modules::setenvif::downgraded(&head));
+    let mut ka = keep_alive_settings(host);
+    ka.enabled &= !sp.closes(downgraded.as_ref().unwrap_or(&head));
     let framing = h1.respond(
-        &head,
+        downgraded.as_ref().unwrap_or(&head),
         resp.status,
         &resp.headers,
         length,
-        &keep_alive_settings(host),
+        &ka,
         obs.stopping(),
         &site.banner,
         &date,
+        &mut head_bytes,
+    );
+    crate::modules::setenvif::force_response_1_0(
+        sp,
+        downgraded.as_ref().unwrap_or(&head),
         &mut head_bytes,
     );
     let Response {

@@ -14,6 +14,7 @@ pub mod proxy;
 mod proxy_backend;
 pub mod proxy_fcgi;
 pub mod proxy_http;
+pub mod setenvif;
 pub mod static_files;
 pub mod status;
 

@@ -57,6 +57,10 @@ pub struct Outcome {
     pub dir: Option<Arc<DirConfig>>,
     /// The request's notes (`Header note`, `%{NAME}n`).
     pub notes: crate::modules::headers::Notes,
+    /// Variables mod_setenvif's rules set or unset (joined into `dir`'s once mapped).
+    pub setenv: crate::modules::setenvif::Overlay,
+    /// mod_setenvif's special variables the HTTP/1 connection honours.
+    pub specials: crate::modules::setenvif::Specials,
 }
 
 /// Run one request. `body` reads the request body from the connection.
@@ -112,6 +116,19 @@ fn run(
     };
     let early = crate::modules::headers::early_request(&host.base_dir, conn, head, &mut out.notes);
     let head = early.as_ref().unwrap_or(head);
+    // mod_setenvif's post-read-request rules (after mod_headers' early ones, as there).
+    if !host.base_dir.setenvif.rules.is_empty() {
+        let uri = uri::decode_path(&head.path).unwrap_or_default();
+        let req = crate::modules::setenvif::Request {
+            head,
+            client: conn.client,
+            local: conn.local,
+            uri: &uri,
+        };
+        let rules = &host.base_dir.setenvif.rules;
+        crate::modules::setenvif::apply(rules, true, &req, None, &mut out.setenv);
+        out.specials = crate::modules::setenvif::specials(&out.setenv, None);
+    }
     let mut resp = match tls_mismatch(cfg, conn, head, sel) {
         Some(r) => r,
         None => route(cfg, host, handlers, conn, head, body, &mut out, inline)?,
@@ -244,7 +261,23 @@ fn route(
     }
 
     let (filename, url_prefix, alias_handler) = map_to_file(host, uri_path);
-    let dir = mapping::dir_config_for(cfg.id, out.vhost, host, &filename, uri_path);
+    let mut dir = mapping::dir_config_for(cfg.id, out.vhost, host, &filename, uri_path);
+    if !out.setenv.is_empty() || dir.setenvif.rules.iter().any(|r| !r.server_level) {
+        // mod_setenvif's fixup: the sections' rules, then the variables join mod_env's.
+        let req = crate::modules::setenvif::Request {
+            head,
+            client: conn.client,
+            local: conn.local,
+            uri: uri_path,
+        };
+        let rules = &dir.setenvif.rules;
+        crate::modules::setenvif::apply(rules, false, &req, Some(&dir), &mut out.setenv);
+        dir = crate::modules::setenvif::with_overlay(dir, &out.setenv);
+    }
+    if !dir.env.is_empty() {
+        // The special variables may come from mod_env too (`SetEnv nokeepalive`).
+        out.specials = crate::modules::setenvif::specials(&Vec::new(), Some(&dir));
+    }
     out.dir = Some(dir.clone());
     let filename: &Path = out.filename.insert(filename);
 

@@ -170,7 +170,9 @@ impl Builder {
             "SetEnv" | "PassEnv" | "UnsetEnv" => {
                 crate::conf::env::directive(&mut dc.env, d, &mut self.cfg.warnings)?
             }
-            // At server and virtual-host level (sections call conf::headers themselves).
+            // At server and virtual-host level (sections call these themselves).
+            "SetEnvIf" | "SetEnvIfNoCase" | "BrowserMatch" | "BrowserMatchNoCase"
+            | "SetEnvIfExpr" => crate::conf::setenvif::directive(&mut dc.setenvif, d, true)?,
             "Header" | "RequestHeader" => {
                 crate::conf::headers::directive(&mut dc.headers, d, false)?
             }

@@ -140,6 +140,18 @@ impl Builder {
                 Node::Directive(d) if matches!(d.name, "Header" | "RequestHeader") => {
                     crate::conf::headers::directive(&mut dc.headers, d, true)?
                 }
+                Node::Directive(d)
+                    if matches!(
+                        d.name,
+                        "SetEnvIf"
+                            | "SetEnvIfNoCase"
+                            | "BrowserMatch"
+                            | "BrowserMatchNoCase"
+                            | "SetEnvIfExpr"
+                    ) =>
+                {
+                    crate::conf::setenvif::directive(&mut dc.setenvif, d, false)?
+                }
                 Node::Directive(d) => {
                     if !self.dir_directive(&mut dc, d)? {
                         return Err(err(&d.location, format!("{} not allowed here", d.name)));

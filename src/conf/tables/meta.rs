@@ -1,5 +1,5 @@
 //! Metadata modules: response expiry (mod_expires), request environment variables
-//! (mod_env) and request/response header editing (mod_headers).
+//! (mod_env, mod_setenvif) and request/response header editing (mod_headers).
 
 use rhttpd_config::{Arity, Contexts as C, DirectiveSpec};
 
@@ -62,5 +62,39 @@ pub const HEADERS: &[DirectiveSpec] = &[
         C::ANY,
         Arity::OneOrMore,
         "an action, header and value followed by optional env clause",
+    ),
+];
+
+/// mod_setenvif.c (`SetEnvIfExpr` is refused: no ap_expr yet).
+pub const SETENVIF: &[DirectiveSpec] = &[
+    d(
+        "BrowserMatch",
+        C::ANY,
+        Arity::OneOrMore,
+        "A browser regex and a list of variables.",
+    ),
+    d(
+        "BrowserMatchNoCase",
+        C::ANY,
+        Arity::OneOrMore,
+        "A browser regex and a list of variables.",
+    ),
+    d(
+        "SetEnvIf",
+        C::ANY,
+        Arity::TwoOrMore,
+        "A header-name, regex and a list of variables.",
+    ),
+    d(
+        "SetEnvIfExpr",
+        C::ANY,
+        Arity::OneOrMore,
+        "A boolean expression and a list of variables.",
+    ),
+    d(
+        "SetEnvIfNoCase",
+        C::ANY,
+        Arity::TwoOrMore,
+        "a header-name, regex and a list of variables.",
     ),
 ];

@@ -29,7 +29,7 @@ mod ssl;
 mod standard;
 
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
-pub use meta::{ENV, EXPIRES, HEADERS};
+pub use meta::{ENV, EXPIRES, HEADERS, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
 pub use ssl::SSL;
@@ -76,6 +76,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("expires_module", "mod_expires.c", false, EXPIRES),
     module("env_module", "mod_env.c", false, ENV),
     module("headers_module", "mod_headers.c", false, HEADERS),
+    module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
     module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
     module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
     module("mpm_worker_module", "worker.c", false, MPM_WORKER),
