@@ -40,11 +40,15 @@ mod stream;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod session_abuse_tests;
+#[cfg(test)]
 mod session_proptests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_control_frames;
 
 pub use decode::decode_frame;
 pub use encode::{
