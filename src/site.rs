@@ -112,10 +112,7 @@ impl Site {
             Some(h) => (
                 h.request_line.as_str(),
                 h.method.as_str(),
-                match h.version {
-                    http::Version::HTTP_10 => "HTTP/1.0",
-                    _ => "HTTP/1.1",
-                },
+                rhttpd_http::protocol_name(h.version),
                 h.query.as_deref(),
                 &h.headers,
                 h.host.as_deref(),

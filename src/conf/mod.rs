@@ -6,6 +6,7 @@ mod build;
 mod dir;
 pub mod env;
 pub mod expires;
+pub mod h2;
 pub mod headers;
 mod mime;
 pub mod proxy;
@@ -145,6 +146,8 @@ pub struct VirtualHost {
     pub ssl: Arc<ssl::SslHost>,
     /// mod_reqtimeout's `RequestReadTimeout` (`conf/reqtimeout.rs`).
     pub req_timeout: reqtimeout::ReqTimeout,
+    /// `Protocols` and mod_http2's settings (`conf/h2.rs`).
+    pub h2: h2::H2Host,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -188,6 +191,7 @@ impl Default for VirtualHost {
             proxy: Arc::default(),
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),
+            h2: h2::H2Host::default(),
         }
     }
 }

@@ -37,7 +37,10 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
     }
     loop {
         // 1. Wait for a request head.
-        let Protocol::H1(h1) = &mut conn.protocol;
+        let Protocol::H1(h1) = &mut conn.protocol else {
+            super::h2::blocking(&mut conn, site, obs);
+            return;
+        };
         let mut idle = h1.is_idle();
         obs.phase(if idle { Phase::KeepAlive } else { Phase::Read });
         let mut wait = if idle {
@@ -49,17 +52,28 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         let _ = conn.transport.set_read_timeout(wait);
         let mut clock = Clock::now();
         let head = loop {
-            let Protocol::H1(h1) = &mut conn.protocol;
-            match h1.next_request(&default_host.limits, limit) {
-                Event::Request(h) => break h,
-                Event::Invalid(e) => {
-                    let mut out = exchange::reject(&mut conn, site, e.status(), clock);
-                    if write_all(&mut conn, &mut out) {
-                        lingering_close(conn, obs);
-                    }
+            match super::switch_protocol(&mut conn, default_host) {
+                super::Switch::Switched => {
+                    super::h2::blocking(&mut conn, site, obs);
                     return;
                 }
-                Event::NeedInput => {}
+                super::Switch::NeedMore => {}
+                super::Switch::Stay => {
+                    let Protocol::H1(h1) = &mut conn.protocol else {
+                        return;
+                    };
+                    match h1.next_request(&default_host.limits, limit) {
+                        Event::Request(h) => break h,
+                        Event::Invalid(e) => {
+                            let mut out = exchange::reject(&mut conn, site, e.status(), clock);
+                            if write_all(&mut conn, &mut out) {
+                                lingering_close(conn, obs);
+                            }
+                            return;
+                        }
+                        Event::NeedInput => {}
+                    }
+                }
             }
             // RequestReadTimeout: no read waits past the head's (or handshake's) limit.
             conn.arm_head_timer(&rt);
@@ -76,7 +90,9 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                 let _ = conn.transport.set_read_timeout(step);
                 socket_wait = step;
             }
-            let Protocol::H1(h1) = &mut conn.protocol;
+            let Protocol::H1(h1) = &mut conn.protocol else {
+                return;
+            };
             match h1.read_from(&mut *conn.transport) {
                 Ok(0) => return,
                 Ok(n) => {
@@ -106,10 +122,21 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
                 Err(_) => return,
             }
         };
+        // An `Upgrade: h2c` request is answered as stream 1 of an HTTP/2 session.
+        let head = match super::upgrade_to_h2c(&mut conn, default_host, head) {
+            super::Upgrade::Declined(head) => head,
+            super::Upgrade::Done => {
+                super::h2::blocking(&mut conn, site, obs);
+                return;
+            }
+            super::Upgrade::Failed => return,
+        };
         obs.request_started(&head, &conn.info);
 
         // 2. Run it, 3. write the response, 4. log it.
-        let (ex, out) = exchange::run(&mut conn, site, head, obs, clock, None);
+        let Some((ex, out)) = exchange::run(&mut conn, site, head, obs, clock, None) else {
+            return;
+        };
         let Some(mut out) = out else {
             ex.finish(&mut conn.info, site, obs, None, false);
             return;
@@ -119,7 +146,9 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         if !ok {
             return;
         }
-        let Protocol::H1(h1) = &mut conn.protocol;
+        let Protocol::H1(h1) = &mut conn.protocol else {
+            return;
+        };
         match h1.response_sent() {
             After::KeepAlive => {}
             After::Close { clean } => {
@@ -134,8 +163,7 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
 /// and, if part of a request arrived, answer 408; then close.
 fn head_timed_out(mut conn: Connection, site: &Site, clock: Clock) {
     super::deadline::log_timeout(conn.head_timer.stage(), conn.info.client);
-    let Protocol::H1(h1) = &conn.protocol;
-    if !h1.buffered().is_empty() && !conn.transport.handshake_pending() {
+    if conn.has_buffered_input() && !conn.transport.handshake_pending() {
         let mut out = exchange::reject(&mut conn, site, StatusCode::REQUEST_TIMEOUT, clock);
         write_all(&mut conn, &mut out);
     }

@@ -60,7 +60,8 @@ pub fn keep_alive_settings(host: &VirtualHost) -> KeepAliveSettings {
 
 /// Run `head` through the pipeline (or take the response the event listener already
 /// made, `ready`) and prepare its response. `None` for the writer when the response
-/// could not be prepared (a file that cannot be read): the connection closes.
+/// could not be prepared (a file that cannot be read): the connection closes; `None`
+/// in all when the connection does not speak HTTP/1.1.
 pub fn run(
     conn: &mut Connection,
     site: &Site,
@@ -68,13 +69,15 @@ pub fn run(
     obs: &mut dyn ConnObserver,
     clock: Clock,
     ready: Option<(Response, Outcome)>,
-) -> (Exchange, Option<Outgoing>) {
+) -> Option<(Exchange, Option<Outgoing>)> {
     let cfg = &site.cfg;
     conn.note_transport();
     // A body the event listener began collecting goes on under the limit it started.
     let collected = conn.head_timer.body_deadline();
     conn.head_timer.clear();
-    let Protocol::H1(h1) = &mut conn.protocol;
+    let Protocol::H1(h1) = &mut conn.protocol else {
+        return None;
+    };
     obs.phase(Phase::Write);
     let (resp, outcome) = match ready {
         Some(r) => r,
@@ -174,10 +177,33 @@ pub fn run(
         bytes_in,
         keep_alive: framing.keep_alive,
     };
-    (ex, out)
+    Some((ex, out))
 }
 
 impl Exchange {
+    /// An HTTP/2 stream's exchange: its response head went as a HEADERS frame.
+    pub fn for_h2(
+        head: RequestHead,
+        outcome: Outcome,
+        clock: Clock,
+        status: StatusCode,
+        headers: HeaderMap,
+        bytes_in: u64,
+    ) -> Exchange {
+        Exchange {
+            head,
+            outcome,
+            clock,
+            status: status.as_u16(),
+            headers,
+            head_len: 0,
+            body_len: 0,
+            streamed: true,
+            bytes_in,
+            keep_alive: true,
+        }
+    }
+
     /// Log the request and report it to the scoreboard. `out`: the writer as far as it
     /// got (a stream's length is known only now); `ok`: nothing failed so far.
     pub fn finish(
@@ -188,13 +214,27 @@ impl Exchange {
         out: Option<&Outgoing>,
         ok: bool,
     ) {
-        obs.phase(Phase::Log);
-        let duration = self.clock.t0.elapsed();
         let (body_bytes, bytes_out) = match out {
             Some(o) if self.streamed => (o.stream_body, o.written),
             Some(_) => (self.body_len, self.head_len + self.body_len),
             None => (0, 0),
         };
+        self.finish_counts(info, site, obs, body_bytes, bytes_out, ok);
+    }
+
+    /// [`Exchange::finish`] with the counts given: `body_bytes` (`%B`) and `bytes_out`
+    /// (`%O`).
+    pub fn finish_counts(
+        self,
+        info: &mut ConnInfo,
+        site: &Site,
+        obs: &mut dyn ConnObserver,
+        body_bytes: u64,
+        bytes_out: u64,
+        ok: bool,
+    ) {
+        obs.phase(Phase::Log);
+        let duration = self.clock.t0.elapsed();
         site.log_access(&AccessEntry {
             info,
             head: Some(&self.head),
@@ -225,7 +265,9 @@ impl Exchange {
 pub fn reject(conn: &mut Connection, site: &Site, status: StatusCode, clock: Clock) -> Outgoing {
     conn.note_transport();
     conn.head_timer.clear();
-    let Protocol::H1(h1) = &mut conn.protocol;
+    let Protocol::H1(h1) = &mut conn.protocol else {
+        return Outgoing::from_bytes(Vec::new(), bytes::Bytes::new());
+    };
     let bytes_in = h1.buffered().len() as u64;
     let resp = crate::pipeline::bare_error(&site.cfg, &conn.info, status);
     let len = resp.body.len().unwrap_or(0);

@@ -1,6 +1,7 @@
-//! One connection, whatever the MPM: a [`Transport`] (plain TCP today), the protocol
-//! engine chosen for it ([`Protocol`]: the sans-I/O HTTP/1.1 [`rhttpd_http::ServerConn`]),
-//! and what the request pipeline needs to know about it ([`ConnInfo`]).
+//! One connection, whatever the MPM: a [`Transport`] (plain TCP or TLS), the protocol
+//! engine speaking on it ([`Protocol`]: the sans-I/O HTTP/1.1 [`rhttpd_http::ServerConn`],
+//! or HTTP/2 in [`h2`]), and what the request pipeline needs to know about it
+//! ([`ConnInfo`]).
 //!
 //! Two drivers move it, sharing every step of a request ([`exchange`]: pipeline,
 //! response head, access log, scoreboard) and the one response writer ([`outgoing`]):
@@ -15,6 +16,7 @@ pub mod blocking;
 mod body;
 pub mod deadline;
 pub mod exchange;
+pub mod h2;
 pub mod outgoing;
 pub mod protocol;
 pub mod readiness;
@@ -86,7 +88,7 @@ pub struct Connection {
 impl Connection {
     /// A new connection; the engine is chosen from what the transport negotiated.
     pub fn new(transport: Box<dyn Transport>, info: ConnInfo) -> Connection {
-        let protocol = Protocol::for_transport(transport.alpn());
+        let protocol = Protocol::http1();
         Connection {
             transport,
             protocol,
@@ -107,25 +109,135 @@ impl Connection {
     }
 
     /// Start the head timer if it is not running, before waiting for head bytes (see
-    /// `deadline.rs`).
+    /// `deadline.rs`). HTTP/2 streams are bounded by Timeout instead.
     pub fn arm_head_timer(&mut self, rt: &crate::conf::reqtimeout::ReqTimeout) {
         let first = self.info.keepalives == 0;
-        let Protocol::H1(h1) = &self.protocol;
+        let Protocol::H1(h1) = &self.protocol else {
+            return;
+        };
         let pending = !h1.buffered().is_empty();
         let handshaking = self.transport.handshake_pending();
         self.head_timer
             .arm(rt, self.opened, first, pending, handshaking);
     }
 
-    /// The HTTP/1.1 engine.
-    pub fn h1(&self) -> &ServerConn {
-        let Protocol::H1(h1) = &self.protocol;
-        h1
+    /// The HTTP/1.1 engine, while it is the one speaking.
+    pub fn h1(&self) -> Option<&ServerConn> {
+        match &self.protocol {
+            Protocol::H1(h1) => Some(h1),
+            Protocol::H2(_) => None,
+        }
+    }
+
+    /// Input has arrived that no request took yet (HTTP/1.1: a pipelined or partial
+    /// request).
+    pub fn has_buffered_input(&self) -> bool {
+        self.h1().is_some_and(|h1| !h1.buffered().is_empty())
+    }
+
+    /// Work is waiting that needs a thread which may block: a pipelined HTTP/1.1
+    /// request, an HTTP/2 request not run yet or a streamed HTTP/2 body.
+    pub fn wants_worker(&self) -> bool {
+        match &self.protocol {
+            Protocol::H1(h1) => !h1.buffered().is_empty(),
+            Protocol::H2(h2) => h2.needs_thread(),
+        }
+    }
+
+    /// Octets of responses written so far (write completion's progress).
+    pub fn written(&self) -> u64 {
+        match &self.protocol {
+            Protocol::H2(h2) => h2.written,
+            Protocol::H1(_) => self.out.as_ref().map_or(0, |o| o.written),
+        }
     }
 
     /// Give back buffer memory while the connection waits between requests.
     pub fn shrink_idle(&mut self) {
-        let Protocol::H1(h1) = &mut self.protocol;
-        h1.shrink_idle();
+        if let Protocol::H1(h1) = &mut self.protocol {
+            h1.shrink_idle();
+        }
     }
+}
+
+/// What [`switch_protocol`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// HTTP/1.1 goes on.
+    Stay,
+    /// The first bytes are the start of the h2 preface: wait for the rest.
+    NeedMore,
+    /// The connection speaks HTTP/2 now.
+    Switched,
+}
+
+/// At a connection's start, hand it to HTTP/2 when its TLS handshake agreed on ALPN
+/// `h2`, or when a cleartext client opens with the preface and `H2Direct` allows it
+/// (the default host of the address decides, as no request has named one yet).
+pub fn switch_protocol(conn: &mut Connection, host: &crate::conf::VirtualHost) -> Switch {
+    let Protocol::H1(h1) = &conn.protocol else {
+        return Switch::Stay;
+    };
+    if h1.served() > 0 || conn.transport.handshake_pending() {
+        return Switch::Stay;
+    }
+    let tls = conn.transport.tls_info().is_some() || conn.transport.plain_http_on_tls();
+    let to_h2 = if conn.transport.alpn() == Some(b"h2") {
+        true
+    } else if !tls && host.h2.h2c_direct() {
+        match rhttpd_http::starts_with_h2_preface(h1.buffered()) {
+            Some(true) => true,
+            None if !h1.buffered().is_empty() => return Switch::NeedMore,
+            _ => false,
+        }
+    } else {
+        false
+    };
+    if !to_h2 {
+        return Switch::Stay;
+    }
+    let input = h1.buffered().to_vec();
+    conn.note_transport();
+    conn.protocol = Protocol::H2(h2::H2Conn::start(host, &input));
+    Switch::Switched
+}
+
+/// How [`upgrade_to_h2c`] ended.
+// Returned and matched at once; boxing the head would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+pub enum Upgrade {
+    /// The connection speaks HTTP/2; the request is its stream 1.
+    Done,
+    /// Not upgraded (no `Upgrade: h2c`, h2c off, invalid `HTTP2-Settings`): serve the
+    /// request over HTTP/1.1.
+    Declined(RequestHead),
+    /// The 101 could not be written: close.
+    Failed,
+}
+
+/// If `head` asks for h2c and the host allows it, answer `101 Switching Protocols` and
+/// make the request stream 1 of a new HTTP/2 session. The transport must be blocking
+/// (a worker thread).
+pub fn upgrade_to_h2c(
+    conn: &mut Connection,
+    host: &crate::conf::VirtualHost,
+    head: RequestHead,
+) -> Upgrade {
+    use std::io::Write;
+    let tls = conn.transport.tls_info().is_some() || conn.transport.plain_http_on_tls();
+    let Some(settings) = h2::upgrade(&head, host, tls) else {
+        return Upgrade::Declined(head);
+    };
+    let Protocol::H1(h1) = &conn.protocol else {
+        return Upgrade::Declined(head);
+    };
+    let rest = h1.buffered().to_vec();
+    let Some(h2) = h2::H2Conn::upgraded(host, &settings, head.clone(), &rest) else {
+        return Upgrade::Declined(head);
+    };
+    if conn.transport.write_all(h2::SWITCHING).is_err() || conn.transport.flush().is_err() {
+        return Upgrade::Failed;
+    }
+    conn.protocol = Protocol::H2(h2);
+    Upgrade::Done
 }

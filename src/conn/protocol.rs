@@ -1,16 +1,19 @@
-//! The protocol seam: which engine speaks on a connection. It is chosen from what the
-//! transport negotiated (ALPN) and, on cleartext connections, from the first bytes (an
-//! HTTP/2 client with prior knowledge opens with the h2 preface). Today HTTP/1.1 is the
-//! only engine; a second one is a new variant here and one arm in each driver, with no
-//! change to handlers or the request pipeline.
+//! The protocol seam: which engine speaks on a connection. Every connection starts
+//! with the HTTP/1.1 engine; it becomes HTTP/2 ([`super::h2`]) once the transport
+//! agreed on ALPN `h2`, when a cleartext connection opens with the h2 preface, or after
+//! an `Upgrade: h2c` request ([`super::switch_protocol`]). Handlers and the request
+//! pipeline see neither engine.
 
 use rhttpd_http::ServerConn;
 
 /// The engine of one connection.
-#[derive(Debug)]
+// HTTP/1.1 is the common case: boxing it would cost an allocation per connection.
+#[allow(clippy::large_enum_variant)]
 pub enum Protocol {
     /// HTTP/1.0 and HTTP/1.1.
     H1(ServerConn),
+    /// HTTP/2.
+    H2(Box<super::h2::H2Conn>),
 }
 
 /// Which engine a connection wants.
@@ -22,18 +25,16 @@ pub enum ProtocolKind {
 }
 
 impl Protocol {
-    /// The engine for a new connection: HTTP/1.1 unless the transport agreed on
-    /// another protocol that an engine exists for.
-    pub fn for_transport(alpn: Option<&[u8]>) -> Protocol {
-        match detect(alpn, None) {
-            // No HTTP/2 engine yet: a client that negotiated h2 was not offered it.
-            ProtocolKind::Http2 | ProtocolKind::Http1 => Protocol::H1(ServerConn::new()),
-        }
+    /// The engine for a new connection: HTTP/1.1, which hands over to HTTP/2 once the
+    /// handshake or the first bytes say so (the session needs the host's settings).
+    pub fn http1() -> Protocol {
+        Protocol::H1(ServerConn::new())
     }
 
     pub fn kind(&self) -> ProtocolKind {
         match self {
             Protocol::H1(_) => ProtocolKind::Http1,
+            Protocol::H2(_) => ProtocolKind::Http2,
         }
     }
 }
@@ -68,10 +69,6 @@ mod tests {
             ProtocolKind::Http1
         );
         assert_eq!(detect(None, None), ProtocolKind::Http1);
-        assert_eq!(
-            Protocol::for_transport(Some(b"h2")).kind(),
-            ProtocolKind::Http1,
-            "no h2 engine yet"
-        );
+        assert_eq!(Protocol::http1().kind(), ProtocolKind::Http1);
     }
 }

@@ -61,7 +61,9 @@ fn read_available(conn: &mut Connection, scratch: &mut [u8]) -> bool {
 
 /// The reads of [`read_available`]: (still open, bytes read).
 fn read_into(conn: &mut Connection, scratch: &mut [u8]) -> (bool, usize) {
-    let Protocol::H1(h1) = &mut conn.protocol;
+    let Protocol::H1(h1) = &mut conn.protocol else {
+        return (true, 0);
+    };
     let mut total = 0usize;
     loop {
         match conn.transport.read(scratch) {
@@ -87,7 +89,7 @@ fn read_into(conn: &mut Connection, scratch: &mut [u8]) -> (bool, usize) {
 /// Where to wait when no complete request is buffered (a head on its way starts its
 /// RequestReadTimeout limit).
 fn wait_for_input(conn: &mut Connection, host: &VirtualHost) -> Next {
-    if conn.h1().is_idle() {
+    if conn.h1().is_none_or(|h1| h1.is_idle()) {
         Next::KeepAlive
     } else {
         conn.arm_head_timer(&host.req_timeout);
@@ -104,27 +106,47 @@ pub fn serve_available(
     scratch: &mut [u8],
 ) -> Next {
     let host = default_host(site, conn);
-    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+    if let Protocol::H2(_) = conn.protocol {
+        return super::h2::on_worker(conn, site, obs, scratch);
+    }
+    if !read_available(conn, scratch) && !conn.has_buffered_input() {
         return Next::Close;
     }
     let limit = host.base_dir.limit_request_body();
     loop {
+        match super::switch_protocol(conn, host) {
+            super::Switch::Switched => return super::h2::on_worker(conn, site, obs, scratch),
+            super::Switch::NeedMore => return wait_for_input(conn, host),
+            super::Switch::Stay => {}
+        }
         obs.phase(Phase::Read);
         let clock = Clock::now();
-        let Protocol::H1(h1) = &mut conn.protocol;
+        let Protocol::H1(h1) = &mut conn.protocol else {
+            return Next::Close;
+        };
         let head = match h1.next_request(&host.limits, limit) {
             Event::Request(h) => h,
             Event::NeedInput => return wait_for_input(conn, host),
             Event::Invalid(e) => return answer_invalid(conn, site, e.status(), clock),
+        };
+        if super::h2::upgrade(&head, host, conn.info.tls.is_some()).is_some() {
+            let _ = conn.transport.set_blocking(Some(host.timeout));
+        }
+        let head = match super::upgrade_to_h2c(conn, host, head) {
+            super::Upgrade::Declined(head) => head,
+            super::Upgrade::Done => return super::h2::on_worker(conn, site, obs, scratch),
+            super::Upgrade::Failed => return Next::Close,
         };
         obs.request_started(&head, &conn.info);
         if head.body != BodyFraming::None {
             // Bodies are read with blocking I/O bounded by Timeout.
             let _ = conn.transport.set_blocking(Some(host.timeout));
         }
-        let (ex, out) = exchange::run(conn, site, head, obs, clock, None);
+        let Some((ex, out)) = exchange::run(conn, site, head, obs, clock, None) else {
+            return Next::Close;
+        };
         match write_response(conn, site, obs, ex, out, host) {
-            Next::KeepAlive if !conn.h1().buffered().is_empty() => {} // pipelined
+            Next::KeepAlive if conn.has_buffered_input() => {} // pipelined
             next => return next,
         }
     }
@@ -140,14 +162,24 @@ pub fn try_inline(
     scratch: &mut [u8],
 ) -> Option<Next> {
     let host = default_host(site, conn);
-    if !read_available(conn, scratch) && conn.h1().buffered().is_empty() {
+    if let Protocol::H2(_) = conn.protocol {
+        return super::h2::inline(conn, site, obs, scratch);
+    }
+    if !read_available(conn, scratch) && !conn.has_buffered_input() {
         return Some(Next::Close);
     }
     let limit = host.base_dir.limit_request_body();
     loop {
+        match super::switch_protocol(conn, host) {
+            super::Switch::Switched => return super::h2::inline(conn, site, obs, scratch),
+            super::Switch::NeedMore => return Some(wait_for_input(conn, host)),
+            super::Switch::Stay => {}
+        }
         let clock = Clock::now();
         conn.note_transport();
-        let Protocol::H1(h1) = &mut conn.protocol;
+        let Protocol::H1(h1) = &mut conn.protocol else {
+            return Some(Next::Close);
+        };
         let head = match h1.peek_request(&host.limits) {
             Ok(Some(h)) => h,
             Ok(None) => return Some(wait_for_input(conn, host)),
@@ -159,6 +191,10 @@ pub fn try_inline(
         if head.body != BodyFraming::None {
             return collect_body(conn, site, &head, limit).then_some(Next::ReadMore);
         }
+        if super::h2::upgrade(&head, host, conn.info.tls.is_some()).is_some() {
+            // The 101 and the switch happen on a worker.
+            return None;
+        }
         let ran =
             crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head).ok()?;
         if matches!(ran.0.body, Body::Stream(_)) {
@@ -166,9 +202,11 @@ pub fn try_inline(
         }
         h1.accept_request(&head, limit);
         obs.request_started(&head, &conn.info);
-        let (ex, out) = exchange::run(conn, site, head, obs, clock, Some(ran));
+        let Some((ex, out)) = exchange::run(conn, site, head, obs, clock, Some(ran)) else {
+            return Some(Next::Close);
+        };
         match write_response(conn, site, obs, ex, out, host) {
-            Next::KeepAlive if !conn.h1().buffered().is_empty() => {}
+            Next::KeepAlive if conn.has_buffered_input() => {}
             next => return Some(next),
         }
     }
@@ -184,7 +222,10 @@ fn collect_body(conn: &mut Connection, site: &Site, head: &RequestHead, limit: u
     if head.expect_continue || over_limit {
         return false;
     }
-    if conn.h1().body_buffered(head, BODY_COLLECT_MAX) != BodyBuffered::Partial {
+    if conn
+        .h1()
+        .is_none_or(|h1| h1.body_buffered(head, BODY_COLLECT_MAX) != BodyBuffered::Partial)
+    {
         return false;
     }
     let cfg = &site.cfg;
@@ -250,21 +291,29 @@ fn answer_invalid(
         return Next::Close;
     }
     conn.out = Some(out);
-    continue_write(conn)
+    continue_h1(conn)
 }
 
 /// mod_reqtimeout's limit for the head (or the handshake) passed while the connection
 /// was parked: log it, answer 408 when part of a request arrived, and close.
 pub fn head_timed_out(conn: &mut Connection, site: &Site) -> Next {
     super::deadline::log_timeout(conn.head_timer.stage(), conn.info.client);
-    if conn.h1().buffered().is_empty() || conn.transport.handshake_pending() {
+    if !conn.has_buffered_input() || conn.transport.handshake_pending() {
         return Next::Close;
     }
     answer_invalid(conn, site, http::StatusCode::REQUEST_TIMEOUT, Clock::now())
 }
 
-/// Continue writing `conn.out` (write completion on the listener thread).
-pub fn continue_write(conn: &mut Connection) -> Next {
+/// Continue writing `conn.out` (write completion on the listener thread); an HTTP/2
+/// connection writes its session's output and sends more DATA as windows allow.
+pub fn continue_write(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) -> Next {
+    if let Protocol::H2(_) = conn.protocol {
+        return super::h2::continue_write(conn, site, obs);
+    }
+    continue_h1(conn)
+}
+
+fn continue_h1(conn: &mut Connection) -> Next {
     let Some(out) = conn.out.as_mut() else {
         return after_response(conn);
     };
@@ -281,7 +330,9 @@ pub fn continue_write(conn: &mut Connection) -> Next {
 /// The response is on the wire: keep-alive, or close (at once when the request was
 /// read completely and the peer has nothing in flight, lingering otherwise).
 fn after_response(conn: &mut Connection) -> Next {
-    let Protocol::H1(h1) = &mut conn.protocol;
+    let Protocol::H1(h1) = &mut conn.protocol else {
+        return Next::Close;
+    };
     match h1.response_sent() {
         After::KeepAlive => Next::KeepAlive,
         After::Close { clean } if clean && !conn.transport.peer_has_sent() => Next::Close,

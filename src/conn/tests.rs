@@ -71,7 +71,7 @@ fn drive_readiness(mut conn: Connection, site: &Site, inline: bool) {
             }
             Next::WriteCompletion => {
                 wait(&conn, Interest::Write);
-                readiness::continue_write(&mut conn)
+                readiness::continue_write(&mut conn, site, &mut NoObserver)
             }
             Next::Linger => {
                 blocking::lingering_close(conn, &mut NoObserver);

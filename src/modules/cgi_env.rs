@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use http::header::CONTENT_TYPE;
-use rhttpd_http::{StatusCode, Version};
+use rhttpd_http::StatusCode;
 
 use crate::handler::Request;
 
@@ -183,11 +183,7 @@ pub(crate) fn cgi_env(
     put("GATEWAY_INTERFACE", "CGI/1.1".to_string());
     put(
         "SERVER_PROTOCOL",
-        match req.head.version {
-            Version::HTTP_10 => "HTTP/1.0",
-            _ => "HTTP/1.1",
-        }
-        .to_string(),
+        rhttpd_http::protocol_name(req.head.version).to_string(),
     );
     put("REQUEST_METHOD", req.head.method.as_str().to_string());
     put("QUERY_STRING", req.head.query.clone().unwrap_or_default());

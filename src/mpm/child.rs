@@ -106,11 +106,7 @@ impl crate::conn::ConnObserver for CellObserver<'_> {
         conn: &crate::handler::ConnInfo,
     ) {
         self.cell.mark_request_start();
-        let proto = if head.version == rhttpd_http::Version::HTTP_10 {
-            "HTTP/1.0"
-        } else {
-            "HTTP/1.1"
-        };
+        let proto = rhttpd_http::protocol_name(head.version);
         let vhost = format!(
             "{}:{}",
             head.host.as_deref().unwrap_or(""),

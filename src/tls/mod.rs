@@ -274,6 +274,8 @@ fn build_host(
     let first_cert = keys[0].cert[0].clone();
     let mut config = builder.with_cert_resolver(Arc::new(certs::HostCerts { keys }));
     config.ignore_client_order = ssl.honor_cipher_order;
+    // ALPN per the SNI host's Protocols (h2 only where mod_http2 can serve it).
+    config.alpn_protocols = h.h2.alpn();
     // Sessions and tickets are namespaced per host, so a session never resumes under
     // another host's certificates or client-verification settings.
     let namespace = format!(

@@ -112,3 +112,15 @@ pub enum ParseError {
     /// HTTP/1.1 request without a Host header, or more than one → 400.
     BadHost,
 }
+
+/// The protocol as Apache names it in `%H`, `SERVER_PROTOCOL` and the scoreboard:
+/// `HTTP/1.0`, `HTTP/1.1`, `HTTP/2.0`.
+pub fn protocol_name(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}

@@ -69,15 +69,8 @@ impl Builder {
             // mod_cgi's script log: accepted, no effect (script stderr goes to the
             // error log).
             "ScriptLog" | "ScriptLogLength" | "ScriptLogBuffer" => {}
-            "Protocols" => {
-                for p in &d.args {
-                    if !p.eq_ignore_ascii_case("http/1.1") {
-                        self.cfg.warnings.push(format!(
-                            "{}: Protocols {p}: not supported yet, serving http/1.1 only",
-                            d.location
-                        ));
-                    }
-                }
+            name if crate::conf::h2::handles(name) => {
+                crate::conf::h2::directive(&mut host.h2, d, &mut self.cfg.warnings)?
             }
             "LogLevel" => {
                 // As Apache, each LogLevel line applies on top of the previous ones of

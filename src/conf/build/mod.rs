@@ -282,6 +282,7 @@ impl Builder {
             ));
         }
         self.cfg.mpm = mpms.first().copied();
+        crate::conf::h2::settle(&mut self.cfg);
         if self.cfg.extended_status.is_none() && self.cfg.loaded_modules.contains(&"status_module")
         {
             self.cfg.extended_status = Some(true);

@@ -29,7 +29,7 @@ mod ssl;
 mod standard;
 
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
-pub use meta::{ENV, EXPIRES, HEADERS, SETENVIF};
+pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
 pub use ssl::SSL;
@@ -77,6 +77,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("env_module", "mod_env.c", false, ENV),
     module("headers_module", "mod_headers.c", false, HEADERS),
     module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
+    module("http2_module", "mod_http2.c", false, HTTP2),
     module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
     module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
     module("mpm_worker_module", "worker.c", false, MPM_WORKER),

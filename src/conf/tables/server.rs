@@ -195,6 +195,12 @@ pub const CORE: &[DirectiveSpec] = &[
         "Controls which protocols are allowed",
     ),
     d(
+        "ProtocolsHonorOrder",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "'On': use server preferences and order protocols, 'Off': client preferences",
+    ),
+    d(
         "SetHandler",
         C::ANY,
         Arity::Take1,

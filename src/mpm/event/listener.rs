@@ -358,11 +358,15 @@ impl<'a> Listener<'a> {
             let idle = match &self.slots[i] {
                 Some(s) => {
                     s.state == Parked::KeepAlive
-                        || (s.state == Parked::Reading && s.conn.h1().buffered().is_empty())
+                        || (s.state == Parked::Reading
+                            && s.conn.h1().is_some_and(|h1| h1.buffered().is_empty()))
                 }
                 None => false,
             };
             if idle {
+                if let Some(s) = self.slots[i].as_mut() {
+                    crate::conn::h2::goodbye(&mut s.conn);
+                }
                 self.next_stamp += 1;
                 let stamp = self.next_stamp;
                 let state = match self.slots[i].as_mut() {
@@ -565,9 +569,13 @@ impl<'a> Listener<'a> {
                 }
                 let (next, progressed) = match self.slots[idx].as_mut() {
                     Some(s) => {
-                        let before = s.conn.out.as_ref().map_or(0, |o| o.written);
-                        let next = readiness::continue_write(&mut s.conn);
-                        let after = s.conn.out.as_ref().map_or(0, |o| o.written);
+                        let mut obs = InlineObserver {
+                            cell: self.ctx.scoreboard.worker(self.ctx.slot, 0),
+                            stopping: self.dying,
+                        };
+                        let before = s.conn.written();
+                        let next = readiness::continue_write(&mut s.conn, self.ctx.site, &mut obs);
+                        let after = s.conn.written();
                         (next, after != before)
                     }
                     None => return,
@@ -585,7 +593,7 @@ impl<'a> Listener<'a> {
                 if next != Next::WriteCompletion
                     && let Some(conn) = self.unpark(idx)
                 {
-                    if next == Next::KeepAlive && !conn.h1().buffered().is_empty() {
+                    if matches!(next, Next::KeepAlive | Next::ReadMore) && conn.wants_worker() {
                         self.with_workers += 1;
                         self.jobs.push(conn);
                     } else {
