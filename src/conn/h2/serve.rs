@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -119,6 +120,46 @@ impl Source {
     }
 }
 
+thread_local! {
+    /// The Date value of the current second, and the Server value of the current
+    /// banner: made once, cloned per response (a reference count).
+    static FIXED: std::cell::RefCell<FixedFields> = const {
+        std::cell::RefCell::new(FixedFields {
+            secs: u64::MAX,
+            date: None,
+            banner: String::new(),
+            server: None,
+        })
+    };
+}
+
+struct FixedFields {
+    secs: u64,
+    date: Option<HeaderValue>,
+    banner: String,
+    server: Option<HeaderValue>,
+}
+
+fn date_and_server(at: SystemTime, banner: &str) -> (Option<HeaderValue>, Option<HeaderValue>) {
+    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    FIXED.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.secs != secs || f.date.is_none() {
+            f.date = HeaderValue::from_str(&rhttpd_http::http_date_at(at)).ok();
+            f.secs = secs;
+        }
+        if f.banner != banner {
+            f.banner = banner.to_string();
+            f.server = if banner.is_empty() {
+                None
+            } else {
+                HeaderValue::from_str(banner).ok()
+            };
+        }
+        (f.date.clone(), f.server.clone())
+    })
+}
+
 /// The response head fields HTTP/2 carries: the handler's, minus what the connection
 /// owns, plus Date, Server and Content-Length.
 fn response_fields(
@@ -127,23 +168,22 @@ fn response_fields(
     len: Option<u64>,
     send_body: bool,
     banner: &str,
-    date: &str,
+    at: SystemTime,
 ) -> HeaderMap {
     let mut h = resp_headers;
     for name in [
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
+        http::header::CONNECTION,
+        http::header::TRANSFER_ENCODING,
+        http::header::CONTENT_LENGTH,
     ] {
         h.remove(name);
     }
-    if let Ok(v) = HeaderValue::from_str(date) {
+    h.remove("keep-alive");
+    let (date, server) = date_and_server(at, banner);
+    if let Some(v) = date {
         h.insert(http::header::DATE, v);
     }
-    if !banner.is_empty()
-        && let Ok(v) = HeaderValue::from_str(banner)
-    {
+    if let Some(v) = server {
         h.insert(http::header::SERVER, v);
     }
     let header_only = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
@@ -249,8 +289,7 @@ impl H2Conn {
         let len = body.len();
         let header_only = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
         let send_body = head.method != Method::HEAD && !header_only;
-        let date = rhttpd_http::http_date_at(clock.started);
-        let fields = response_fields(headers, status, len, send_body, &site.banner, &date);
+        let fields = response_fields(headers, status, len, send_body, &site.banner, clock.started);
         let head_len = head_wire_len(&fields);
         let empty = !send_body || len == Some(0);
         if self.session.respond(id, status, &fields, empty).is_err() {
@@ -301,9 +340,9 @@ impl H2Conn {
     /// A response to a stream that never became a request.
     fn answer_bare(&mut self, id: u32, info: &ConnInfo, site: &Site, resp: Response, clock: Clock) {
         let len = resp.body.len().unwrap_or(0);
-        let date = rhttpd_http::http_date_now();
         let status = resp.status;
-        let fields = response_fields(resp.headers, status, Some(len), true, &site.banner, &date);
+        let at = SystemTime::now();
+        let fields = response_fields(resp.headers, status, Some(len), true, &site.banner, at);
         let ok = self.session.respond(id, status, &fields, len == 0).is_ok();
         let body = match resp.body {
             Body::Bytes(b) => b,
