@@ -4,8 +4,9 @@
 //!
 //! - [`H2Conn`] takes the session's events ([`H2Conn::absorb`]): a request becomes
 //!   runnable once its body has arrived in full (bodies are collected before the
-//!   handler runs, in memory up to [`BODY_IN_MEMORY`] and in an unnamed temporary file
-//!   beyond, as nginx buffers request bodies; LimitRequestBody answers 413).
+//!   handler runs, in memory up to [`BODY_IN_MEMORY`] per stream and in an unnamed
+//!   temporary file beyond, as nginx buffers request bodies; LimitRequestBody answers
+//!   413; `Expect: 100-continue` is answered with 100 at once, as the body is wanted).
 //! - `serve.rs` runs a request through the pipeline, answers it with a HEADERS frame
 //!   and queues its body; [`H2Conn::fill`] turns queued bodies into DATA frames as the
 //!   flow-control windows allow.
@@ -33,8 +34,10 @@ pub use drive::{blocking, continue_write, goodbye, inline, on_worker};
 use super::exchange::Clock;
 use crate::conf::VirtualHost;
 
-/// Request bodies up to this size stay in memory; larger ones go to a temporary file.
-pub const BODY_IN_MEMORY: usize = 1 << 20;
+/// Request bodies up to this size stay in memory; larger ones go to a temporary file
+/// (nginx's client_body_buffer_size is 16 KiB; at most SETTINGS_MAX_CONCURRENT_STREAMS
+/// times this is held per connection).
+pub const BODY_IN_MEMORY: usize = 64 * 1024;
 
 /// One HTTP/2 connection's state beside its session.
 pub struct H2Conn {
@@ -187,6 +190,18 @@ impl H2Conn {
                 } => {
                     let over = matches!(head.body, rhttpd_http::BodyFraming::Length(n)
                         if self.body_limit != 0 && n > self.body_limit);
+                    let expects = !end_stream
+                        && !over
+                        && head
+                            .headers
+                            .get(http::header::EXPECT)
+                            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+                    if expects {
+                        let none = http::HeaderMap::new();
+                        let _ = self
+                            .session
+                            .respond(stream_id, StatusCode::CONTINUE, &none, false);
+                    }
                     self.streams.insert(
                         stream_id,
                         StreamWork {

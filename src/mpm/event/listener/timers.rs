@@ -83,6 +83,10 @@ impl Listener<'_> {
             }
         }
         for idx in victims {
+            // An HTTP/2 connection is told why it goes (GOAWAY), as mod_http2 does.
+            if let Some(s) = self.slots[idx].as_mut() {
+                crate::conn::h2::goodbye(&mut s.conn);
+            }
             self.close(idx);
         }
         // RequestReadTimeout: heads (and handshakes) that took too long get 408.
