@@ -168,21 +168,29 @@ pub fn continue_write(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObse
 }
 
 /// Run every complete request (they may block) and write their responses, with the
-/// transport blocking (Timeout). False when the transport failed.
+/// transport blocking (Timeout); a stopping server's GOAWAY goes out once they are
+/// done. False when the transport failed.
 fn serve_runnable(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) -> bool {
     let Protocol::H2(h2) = &mut conn.protocol else {
         return false;
     };
     let t = &mut *conn.transport;
     let info = &mut conn.info;
-    if obs.stopping() {
-        h2.session.graceful_shutdown();
-    }
     loop {
         if let Some(id) = h2.runnable.pop_front() {
+            // What is queued (our SETTINGS, earlier responses) leaves before a handler
+            // that may take long.
+            if !h2.session.output().is_empty() && write_out(h2, t) != Progress::Done {
+                return false;
+            }
             h2.run_stream(id, info, site, obs, None);
         }
         h2.fill(true, info, site, obs);
+        // Stopping: the GOAWAY leaves with the frames that end the last streams (a
+        // client may close once it has its responses).
+        if obs.stopping() {
+            h2.session.graceful_shutdown();
+        }
         if h2.session.output().is_empty() {
             if h2.runnable.is_empty() {
                 break;
