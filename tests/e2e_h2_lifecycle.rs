@@ -171,10 +171,10 @@ fn http2_directive_errors_and_notices() {
     let o = r.check(&format!("{BASE}H2Direct on\n"), &[]);
     assert!(!o.status.success());
     // Accepted-but-inactive directives say so at start.
-    let o = check("Protocols h2c http/1.1\nH2MaxWorkers 8\nH2Push on\n");
+    let o = check("Protocols h2c http/1.1\nH2MinWorkers 8\nH2Push on\n");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("H2MaxWorkers 8: no effect"), "{err}");
+    assert!(err.contains("H2MinWorkers 8: no effect"), "{err}");
     assert!(err.contains("server push is not done"), "{err}");
 }
 
@@ -248,4 +248,58 @@ fn event_graceful_restart_finishes_streams_with_goaway() {
 #[test]
 fn worker_graceful_restart_finishes_streams_with_goaway() {
     graceful_restart_finishes_streams(WORKER, false);
+}
+
+/// Streams of one connection whose handlers block run side by side: two scripts that
+/// each wait for the other to have started finish only if neither waits behind the
+/// other; a static file on the same connection is answered meanwhile.
+fn blocking_streams_run_in_parallel(mpm: Mpm) {
+    if !have("nghttp") {
+        eprintln!("nghttp missing: skipped");
+        return;
+    }
+    let site = site_with_cgi();
+    let dir = site.p("marks");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (me, other) in [("a", "b"), ("b", "a")] {
+        script(
+            &site.p(&format!("cgi-bin/{me}.cgi")),
+            &format!(
+                "#!/bin/sh\ntouch '{d}/{me}'\nn=0\n\
+                 while [ ! -e '{d}/{other}' ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done\n\
+                 printf 'Content-Type: text/plain\\n\\n'\n\
+                 if [ -e '{d}/{other}' ]; then echo met; else echo alone; fi\n",
+                d = dir.display()
+            ),
+        );
+    }
+    let s = start(mpm, &conf_for(&site, ""));
+    let base = format!("http://127.0.0.1:{}", s.port);
+    let o = output(common::command("nghttp").args([
+        "-t",
+        "20",
+        &format!("{base}/cgi-bin/a.cgi"),
+        &format!("{base}/cgi-bin/b.cgi"),
+        &format!("{base}/a.txt"),
+    ]))
+    .expect("nghttp");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("met").count(), 2, "{out}");
+    assert!(!out.contains("alone"), "{out}");
+    assert!(out.contains("alpha"), "{out}");
+}
+
+#[test]
+fn worker_runs_blocking_streams_in_parallel() {
+    blocking_streams_run_in_parallel(WORKER);
+}
+
+#[test]
+fn event_runs_blocking_streams_in_parallel() {
+    blocking_streams_run_in_parallel(EVENT);
+}
+
+#[test]
+fn one_process_runs_blocking_streams_in_parallel() {
+    blocking_streams_run_in_parallel(ONE_PROCESS);
 }

@@ -38,6 +38,9 @@ pub struct H2Host {
     /// `H2StreamMaxMemSize`: response octets queued per stream before it waits for
     /// the client (default 65536).
     pub stream_max_mem: usize,
+    /// `H2MaxWorkers` (server): stream threads per child at most; `None`: Apache's
+    /// default, 1.5 × ThreadsPerChild and at least 4.
+    pub max_workers: Option<usize>,
 }
 
 impl Default for H2Host {
@@ -50,6 +53,7 @@ impl Default for H2Host {
             max_session_streams: 100,
             window_size: 65_535,
             stream_max_mem: 65_536,
+            max_workers: None,
         }
     }
 }
@@ -91,9 +95,8 @@ impl H2Host {
 /// mod_http2 directives that rhttpd accepts and does not act on, with why.
 fn accepted_only(name: &str) -> Option<&'static str> {
     Some(match name {
-        "H2MinWorkers" | "H2MaxWorkers" | "H2MaxWorkerIdleSeconds" => {
-            "streams run on the connection's thread (worker) or the child's worker \
-             threads (event); there is no separate HTTP/2 pool"
+        "H2MinWorkers" | "H2MaxWorkerIdleSeconds" => {
+            "stream threads are started when a stream needs one and end with it"
         }
         "H2SerializeHeaders" => "requests are never serialized to HTTP/1.1",
         "H2Padding" => "frames are sent without padding",
@@ -172,6 +175,13 @@ pub fn directive(
                 return Err(err(&d.location, "value must be > 0"));
             }
         }
+        "H2MaxWorkers" => {
+            let n: usize = number(d, "number")?;
+            if n == 0 {
+                return Err(err(&d.location, "value must be > 0"));
+            }
+            h.max_workers = Some(n);
+        }
         "H2ModernTLSOnly" => {
             // rustls offers only TLS 1.2+ with AEAD suites: what Apache's check requires.
         }
@@ -189,6 +199,14 @@ pub fn directive(
         },
     }
     Ok(())
+}
+
+/// Stream threads per child: `H2MaxWorkers`, or Apache's default for `threads_per_child`.
+pub fn stream_threads(cfg: &super::ServerConfig, threads_per_child: usize) -> usize {
+    cfg.main
+        .h2
+        .max_workers
+        .unwrap_or((threads_per_child * 3 / 2).max(4))
 }
 
 /// Once the whole configuration is read: HTTP/2 stays on only where mod_http2 is
@@ -275,6 +293,8 @@ mod tests {
         directive(&mut h, &dir("H2WindowSize", &["1048576"]), &mut w).unwrap();
         assert_eq!(h.window_size, 1 << 20);
         directive(&mut h, &dir("H2MaxWorkers", &["8"]), &mut w).unwrap();
+        assert_eq!(h.max_workers, Some(8));
+        directive(&mut h, &dir("H2MinWorkers", &["8"]), &mut w).unwrap();
         assert!(w.last().unwrap().contains("no effect"), "{w:?}");
     }
 }

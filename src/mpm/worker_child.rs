@@ -146,6 +146,8 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
         let cell = sb.worker(slot, t);
         cell.set_status(WorkerStatus::Starting);
     }
+    let threads = ctx.threads.min(sb.thread_limit());
+    crate::conn::h2::set_thread_limit(crate::conf::h2::stream_threads(&ctx.site.cfg, threads));
     std::thread::scope(|scope| {
         let mut workers = Vec::new();
         for t in 0..ctx.threads.min(sb.thread_limit()) {

@@ -8,22 +8,24 @@
 //! connection then ends with GOAWAY), Timeout while a stream waits for the client.
 
 use std::collections::VecDeque;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
+
+use rhttpd_sys::{Interest, Poller};
 
 use super::H2Conn;
+use super::streams::{self, Mailbox};
 use crate::conn::readiness::Next;
 use crate::conn::{ConnObserver, Connection, Phase, Progress, Protocol};
 use crate::handler::{Body, ConnInfo};
 use crate::site::Site;
-use crate::transport::Transport;
+use crate::transport::{Transport, Want};
 
 /// Octets read per inline step at most, so one busy connection does not hold the
 /// listener.
 const READ_BUDGET: usize = 64 * 1024;
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
 
 /// Write the session's output and flush the transport.
 fn write_out(h2: &mut H2Conn, t: &mut dyn Transport) -> Progress {
@@ -167,79 +169,21 @@ pub fn continue_write(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObse
     }
 }
 
-/// Run every complete request (they may block) and write their responses, with the
-/// transport blocking (Timeout); a stopping server's GOAWAY goes out once they are
-/// done. False when the transport failed.
-fn serve_runnable(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) -> bool {
-    let Protocol::H2(h2) = &mut conn.protocol else {
-        return false;
-    };
-    let t = &mut *conn.transport;
-    let info = &mut conn.info;
-    loop {
-        if let Some(id) = h2.runnable.pop_front() {
-            // What is queued (our SETTINGS, earlier responses) leaves before a handler
-            // that may take long.
-            if !h2.session.output().is_empty() && write_out(h2, t) != Progress::Done {
-                return false;
-            }
-            h2.run_stream(id, info, site, obs, None);
-        }
-        h2.fill(true, info, site, obs);
-        // Stopping: the GOAWAY leaves with the frames that end the last streams (a
-        // client may close once it has its responses).
-        if obs.stopping() {
-            h2.session.graceful_shutdown();
-        }
-        if h2.session.output().is_empty() {
-            if h2.runnable.is_empty() {
-                break;
-            }
-            continue;
-        }
-        if write_out(h2, t) != Progress::Done {
-            return false;
-        }
-    }
-    write_out(h2, t) == Progress::Done
-}
-
-/// Wait for the client (KeepAliveTimeout when no stream is open, else Timeout) and
-/// feed what it sent. False when the connection is over.
-fn read_blocking(
-    conn: &mut Connection,
-    site: &Site,
-    obs: &mut dyn ConnObserver,
-    scratch: &mut [u8],
-) -> bool {
-    let host = crate::conn::readiness::default_host(site, conn);
-    let Protocol::H2(h2) = &mut conn.protocol else {
-        return false;
-    };
-    let idle = h2.is_idle();
-    obs.phase(if idle { Phase::KeepAlive } else { Phase::Read });
-    let wait = if idle {
-        host.keep_alive_timeout
-    } else {
-        host.timeout
-    };
-    let t = &mut *conn.transport;
-    let _ = t.set_read_timeout(wait);
+/// Read what the transport has without blocking and feed it to the session. False
+/// when the peer closed or the transport failed.
+fn read_nonblocking(h2: &mut H2Conn, t: &mut dyn Transport, scratch: &mut [u8]) -> bool {
+    let mut total = 0;
     loop {
         match t.read(scratch) {
             Ok(0) => return false,
             Ok(n) => {
                 h2.recv(&scratch[..n]);
-                return true;
-            }
-            Err(e) if is_timeout(&e) => {
-                if idle {
-                    // Idle past KeepAliveTimeout: say goodbye, as mod_http2 does.
-                    h2.session.graceful_shutdown();
-                    let _ = write_out(h2, t);
+                total += n;
+                if (n < scratch.len() || total >= READ_BUDGET) && !t.has_pending_input() {
+                    return true;
                 }
-                return false;
             }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
@@ -248,57 +192,223 @@ fn read_blocking(
 
 /// A worker thread or `-X` runs the connection to its end.
 pub fn blocking(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) {
-    let timeout = crate::conn::readiness::default_host(site, conn).timeout;
-    if conn.transport.set_blocking(Some(timeout)).is_err() {
-        return;
-    }
     let mut scratch = vec![0u8; 16 * 1024];
-    loop {
-        if !serve_runnable(conn, site, obs) {
-            return;
-        }
-        let Protocol::H2(h2) = &conn.protocol else {
-            return;
-        };
-        if h2.session.is_done() || !read_blocking(conn, site, obs, &mut scratch) {
-            return;
-        }
-    }
+    session(conn, site, obs, &mut scratch, false);
 }
 
 /// On an event worker: run what may block, then give the connection back to the
-/// listener as soon as only waiting is left.
+/// listener as soon as no stream thread is running and only waiting is left.
 pub fn on_worker(
     conn: &mut Connection,
     site: &Site,
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Next {
-    let timeout = crate::conn::readiness::default_host(site, conn).timeout;
-    if conn.transport.set_blocking(Some(timeout)).is_err() {
+    session(conn, site, obs, scratch, true)
+}
+
+const SOCKET: u64 = 0;
+const WAKE: u64 = 1;
+
+/// The connection's own loop (mod_http2's c1): the socket and the stream threads'
+/// wake-ups in one small epoll set; static streams answered at once, the others on
+/// stream threads (`streams.rs`); output written as the socket takes it. Waits are
+/// bounded by KeepAliveTimeout while nothing is open (then GOAWAY) and by Timeout
+/// while the client owes us frames; never while our own handlers are still working.
+/// `hand_back`: return as soon as only waiting on the client is left (event).
+fn session(
+    conn: &mut Connection,
+    site: &Site,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+    hand_back: bool,
+) -> Next {
+    let host = crate::conn::readiness::default_host(site, conn);
+    let (timeout, ka_timeout) = (host.timeout, host.keep_alive_timeout);
+    let Ok((wake_rx, wake_tx)) = UnixStream::pair() else {
+        return Next::Close;
+    };
+    let Ok(mut poller) = Poller::new(4) else {
+        return Next::Close;
+    };
+    if wake_rx.set_nonblocking(true).is_err()
+        || wake_tx.set_nonblocking(true).is_err()
+        || conn.transport.set_blocking(None).is_err()
+        || poller.add(wake_rx.as_fd(), WAKE, Interest::Read).is_err()
+    {
         return Next::Close;
     }
-    loop {
-        if !serve_runnable(conn, site, obs) {
-            return Next::Close;
+    let mut interest = conn.transport.interest(Want::Read);
+    if poller.add(conn.transport.fd(), SOCKET, interest).is_err() {
+        return Next::Close;
+    }
+    let mailbox = Mailbox::new(wake_tx);
+    let next = std::thread::scope(|scope| {
+        let next = session_steps(
+            conn,
+            site,
+            obs,
+            scratch,
+            hand_back,
+            scope,
+            &mailbox,
+            &mut poller,
+            &wake_rx,
+            &mut interest,
+            timeout,
+            ka_timeout,
+        );
+        if next == Next::Close {
+            // Stream threads still running stop at their next write: their pipes and
+            // their results are dropped before the scope waits for them.
+            mailbox.close();
+            if let Protocol::H2(h2) = &mut conn.protocol {
+                h2.abandon();
+            }
         }
-        let Protocol::H2(h2) = &conn.protocol else {
+        next
+    });
+    // Stream threads are joined by now; the socket goes back to the caller's control.
+    let _ = poller.delete(conn.transport.fd());
+    next
+}
+
+#[allow(clippy::too_many_arguments)]
+fn session_steps<'scope, 'env>(
+    conn: &mut Connection,
+    site: &'env Site,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+    hand_back: bool,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    mailbox: &std::sync::Arc<Mailbox>,
+    poller: &mut Poller,
+    wake_rx: &UnixStream,
+    interest: &mut Interest,
+    timeout: std::time::Duration,
+    ka_timeout: std::time::Duration,
+) -> Next {
+    let mut ready = Vec::new();
+    loop {
+        let Protocol::H2(h2) = &mut conn.protocol else {
             return Next::Close;
         };
+        let t = &mut *conn.transport;
+        let info = &mut conn.info;
+        for f in mailbox.take() {
+            h2.finished(f, info, site, obs);
+        }
+        let mut waiting = VecDeque::new();
+        while let Some(id) = h2.runnable.pop_front() {
+            if let Some(ready) = inline_response(h2, id, info, site) {
+                h2.run_stream(id, info, site, obs, Some(ready));
+                continue;
+            }
+            let Some(slot) = streams::acquire() else {
+                waiting.push_back(id);
+                continue;
+            };
+            let Some(job) = h2.take_job(id, info, obs, mailbox) else {
+                // Answered here: a status decided already (413, 431).
+                drop(slot);
+                h2.run_stream(id, info, site, obs, None);
+                continue;
+            };
+            mailbox.running.fetch_add(1, Ordering::AcqRel);
+            let spawned = std::thread::Builder::new()
+                .name("h2-stream".into())
+                .spawn_scoped(scope, move || streams::run(job, site, slot));
+            if spawned.is_err() {
+                mailbox.running.fetch_sub(1, Ordering::AcqRel);
+                h2.reset_unrunnable(id);
+            }
+        }
+        h2.runnable = waiting;
+        let running = mailbox.running.load(Ordering::Acquire);
+        if obs.stopping() {
+            h2.session.graceful_shutdown();
+        }
+        let mut want_write = false;
+        loop {
+            // Bodies from stream threads are read without waiting; only a body a handler on
+            // this thread produced (an error document's script) blocks.
+            h2.fill(true, info, site, obs);
+            if h2.session.output().is_empty() {
+                break;
+            }
+            match write_out(h2, t) {
+                Progress::Done => {}
+                Progress::WouldBlock => {
+                    want_write = true;
+                    break;
+                }
+                Progress::Failed => return Next::Close,
+            }
+        }
         if h2.session.is_done() {
             return Next::Close;
         }
-        if !h2.needs_thread() && !conn.transport.has_pending_input() {
-            if conn.transport.set_blocking(None).is_err() {
+        if hand_back && running == 0 && h2.runnable.is_empty() && !want_write {
+            return if h2.is_idle() {
+                Next::KeepAlive
+            } else {
+                Next::ReadMore
+            };
+        }
+        // Wait for the client, the socket's room or a stream thread.
+        let idle = h2.is_idle() && running == 0;
+        obs.phase(if idle { Phase::KeepAlive } else { Phase::Read });
+        let want = if want_write { Want::Write } else { Want::Read };
+        let mut wanted = t.interest(want);
+        if want_write && wanted == Interest::Write {
+            wanted = Interest::ReadWrite;
+        }
+        if wanted != *interest {
+            if poller.modify(t.fd(), SOCKET, wanted).is_err() {
                 return Next::Close;
             }
-            let Protocol::H2(h2) = &mut conn.protocol else {
-                return Next::Close;
-            };
-            return pump(h2, &mut *conn.transport, &mut conn.info, site, obs);
+            *interest = wanted;
         }
-        if !read_blocking(conn, site, obs, scratch) {
+        let socket_ready = if t.has_pending_input() {
+            true
+        } else {
+            let wait = if idle { ka_timeout } else { timeout };
+            if poller.wait(wait, &mut ready).is_err() {
+                return Next::Close;
+            }
+            if ready.is_empty() {
+                if mailbox.running.load(Ordering::Acquire) > 0 {
+                    continue; // our handlers are still working: not the client's fault
+                }
+                if idle {
+                    // Idle past KeepAliveTimeout: say goodbye, as mod_http2 does.
+                    h2.session.graceful_shutdown();
+                    let _ = write_out(h2, t);
+                }
+                return Next::Close;
+            }
+            let mut socket = false;
+            for r in &ready {
+                if r.token == WAKE {
+                    drain(wake_rx);
+                } else {
+                    socket = true;
+                }
+            }
+            socket
+        };
+        if socket_ready && !read_nonblocking(h2, t, scratch) {
             return Next::Close;
+        }
+    }
+}
+
+fn drain(wake: &UnixStream) {
+    let mut buf = [0u8; 64];
+    let mut r = wake;
+    while let Ok(n) = r.read(&mut buf) {
+        if n < buf.len() {
+            break;
         }
     }
 }

@@ -20,6 +20,7 @@
 
 mod drive;
 mod serve;
+mod streams;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -30,6 +31,7 @@ use rhttpd_http::h2::{Event, ServerSession, SessionSettings};
 use rhttpd_http::{RequestHead, StatusCode};
 
 pub use drive::{blocking, continue_write, goodbye, inline, on_worker};
+pub use streams::set_thread_limit;
 
 use super::exchange::Clock;
 use crate::conf::VirtualHost;
@@ -271,6 +273,21 @@ impl H2Conn {
                 Event::GoAway { .. } => {}
             }
         }
+    }
+
+    /// Forget every stream (the connection is closing): bodies being produced on stream
+    /// threads are told to stop.
+    fn abandon(&mut self) {
+        self.streams.clear();
+        self.runnable.clear();
+        self.sending.clear();
+    }
+
+    /// A stream that could not get a thread: reset it (the client may retry it).
+    fn reset_unrunnable(&mut self, id: u32) {
+        self.streams.remove(&id);
+        self.session
+            .reset_stream(id, rhttpd_http::h2::ErrorCode::RefusedStream);
     }
 
     /// Requests answered and bodies still to send: nothing left for a handler.

@@ -24,6 +24,16 @@ const CHUNK: usize = 64 * 1024;
 /// Stop queueing DATA once this much output waits for the transport.
 pub(super) const OUTPUT_HIGH: usize = 256 * 1024;
 
+/// A response to send on a stream.
+struct Answer {
+    head: RequestHead,
+    resp: Response,
+    outcome: Outcome,
+    /// The body, when a stream thread produces it.
+    pipe: Option<super::streams::PipeReader>,
+    bytes_in: u64,
+}
+
 /// A response body being sent.
 pub(super) struct Sending {
     src: Source,
@@ -44,6 +54,16 @@ enum Source {
         parts: std::collections::VecDeque<BodyPart>,
     },
     Stream(Box<dyn Read + Send>),
+    /// A streamed body a stream thread produces (`streams.rs`): read without waiting.
+    Pipe(super::streams::PipeReader),
+}
+
+/// What a source gave.
+enum Next {
+    Data(Bytes),
+    End,
+    /// A pipe that has nothing yet.
+    Pending,
 }
 
 impl Sending {
@@ -62,8 +82,24 @@ impl Source {
                 BodyPart::Bytes(b) => b.is_empty(),
                 BodyPart::FileRange { len, .. } => *len == 0,
             }),
-            Source::Stream(_) => false,
+            Source::Stream(_) | Source::Pipe(_) => false,
         }
+    }
+
+    /// Up to `want` octets, the end, or (a pipe) nothing yet.
+    fn pull(&mut self, want: usize, buf: &mut Vec<u8>) -> std::io::Result<Next> {
+        if let Source::Pipe(p) = self {
+            return match p.take(want) {
+                super::streams::Take::Data(d) => Ok(Next::Data(d)),
+                super::streams::Take::End(true) => Ok(Next::End),
+                super::streams::Take::End(false) => Err(ErrorKind::UnexpectedEof.into()),
+                super::streams::Take::Pending => Ok(Next::Pending),
+            };
+        }
+        Ok(match self.next(want, buf)? {
+            Some(d) => Next::Data(d),
+            None => Next::End,
+        })
     }
 
     /// Up to `want` octets; `None` at the end.
@@ -105,6 +141,7 @@ impl Source {
                     }
                 }
             },
+            Source::Pipe(_) => Ok(None),
             Source::Stream(r) => {
                 buf.resize(want, 0);
                 loop {
@@ -264,29 +301,89 @@ impl H2Conn {
                 }
             },
         };
-        self.respond(id, info, site, obs, head, resp, outcome, clock, bytes_in);
+        let answer = Answer {
+            head,
+            resp,
+            outcome,
+            pipe: None,
+            bytes_in,
+        };
+        self.respond(id, info, site, obs, answer, clock);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Take stream `id`'s request for a stream thread; `None` when it is to be answered
+    /// here (a status decided already) or is gone.
+    pub(super) fn take_job(
+        &mut self,
+        id: u32,
+        info: &ConnInfo,
+        obs: &mut dyn ConnObserver,
+        mailbox: &std::sync::Arc<super::streams::Mailbox>,
+    ) -> Option<super::streams::Job> {
+        let w = self.streams.get_mut(&id)?;
+        if w.status_now.is_some() {
+            return None;
+        }
+        let head = w.head.take()?;
+        obs.request_started(&head, info);
+        obs.phase(crate::conn::Phase::Write);
+        let body = std::mem::replace(&mut w.body, super::ReqBody::Memory(Vec::new()));
+        Some(super::streams::Job {
+            id,
+            head,
+            body,
+            info: info.clone(),
+            mailbox: mailbox.clone(),
+            cap: self.stream_max_mem,
+        })
+    }
+
+    /// A stream thread's response: send its head and queue its body (a stream that was
+    /// reset meanwhile drops it, which stops the producer).
+    pub(super) fn finished(
+        &mut self,
+        f: super::streams::Finished,
+        info: &mut ConnInfo,
+        site: &Site,
+        obs: &mut dyn ConnObserver,
+    ) {
+        let Some(w) = self.streams.get(&f.id) else {
+            return;
+        };
+        let clock = w.clock;
+        let answer = Answer {
+            bytes_in: head_wire_len(&f.head.headers) + f.bytes_in,
+            head: f.head,
+            resp: f.resp,
+            outcome: f.outcome,
+            pipe: f.pipe,
+        };
+        self.respond(f.id, info, site, obs, answer, clock);
+    }
+
     fn respond(
         &mut self,
         id: u32,
         info: &mut ConnInfo,
         site: &Site,
         obs: &mut dyn ConnObserver,
-        head: RequestHead,
-        resp: Response,
-        outcome: Outcome,
+        answer: Answer,
         clock: Clock,
-        bytes_in: u64,
     ) {
+        let Answer {
+            head,
+            resp,
+            outcome,
+            pipe,
+            bytes_in,
+        } = answer;
         let Response {
             status,
             headers,
             body,
             ..
         } = resp;
-        let len = body.len();
+        let len = if pipe.is_some() { None } else { body.len() };
         let header_only = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
         let send_body = head.method != Method::HEAD && !header_only;
         let fields = response_fields(headers, status, len, send_body, &site.banner, clock.started);
@@ -302,21 +399,25 @@ impl H2Conn {
             self.streams.remove(&id);
             return;
         }
-        let src = match body {
-            Body::Empty => Source::Bytes(Bytes::new()),
-            Body::Bytes(b) => Source::Bytes(b),
-            Body::File {
-                file, offset, len, ..
-            } => Source::File {
+        let src = match (pipe, body) {
+            (Some(p), _) => Source::Pipe(p),
+            (None, Body::Empty) => Source::Bytes(Bytes::new()),
+            (None, Body::Bytes(b)) => Source::Bytes(b),
+            (
+                None,
+                Body::File {
+                    file, offset, len, ..
+                },
+            ) => Source::File {
                 file,
                 offset,
                 end: offset + len,
             },
-            Body::FileParts { file, parts, .. } => Source::Parts {
+            (None, Body::FileParts { file, parts, .. }) => Source::Parts {
                 file,
                 parts: parts.into(),
             },
-            Body::Stream(r) => Source::Stream(r),
+            (None, Body::Stream(r)) => Source::Stream(r),
         };
         let streamed = len.is_none();
         let pending_log = if streamed {
@@ -421,8 +522,9 @@ impl H2Conn {
                 return None;
             }
             let want = cap.min(CHUNK);
-            match out.src.next(want, buf) {
-                Ok(Some(data)) => {
+            match out.src.pull(want, buf) {
+                Ok(Next::Pending) => return None,
+                Ok(Next::Data(data)) => {
                     out.sent += data.len() as u64;
                     let last = out.src.exhausted();
                     match self.session.send_data(id, &data, last) {
@@ -434,7 +536,7 @@ impl H2Conn {
                         }
                     }
                 }
-                Ok(None) => {
+                Ok(Next::End) => {
                     let ok = self.session.send_data(id, &[], true).is_ok();
                     return Some(ok);
                 }

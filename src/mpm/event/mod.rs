@@ -81,6 +81,7 @@ pub fn run(ctx: ChildContext<'_>) -> i32 {
     let sb = ctx.scoreboard;
     let slot = ctx.slot;
     let threads = ctx.threads.min(sb.thread_limit());
+    crate::conn::h2::set_thread_limit(crate::conf::h2::stream_threads(&ctx.site.cfg, threads));
     let pid = rhttpd_sys::process::getpid();
     std::thread::scope(|scope| {
         for t in 0..threads {
