@@ -282,11 +282,14 @@ fn serve_file(req: &Request<'_>, path: &Path, stat: &Metadata) -> Response {
     };
     match outcome {
         RangeOutcome::Full => {
-            let body = Body::File {
-                file,
-                offset: 0,
-                len: size,
-                sendfile,
+            let body = match small_content(&file, &info.meta, info.mtime) {
+                Some(bytes) => Body::Bytes(bytes),
+                None => Body::File {
+                    file,
+                    offset: 0,
+                    len: size,
+                    sendfile,
+                },
             };
             with_type(
                 with_validators(Response::new(StatusCode::OK, body), &info),
@@ -410,6 +413,48 @@ fn validators(meta: &Metadata, mtime: SystemTime, fe: FileETag, now: SystemTime)
     })
 }
 
+/// Contents of small files, remembered per thread for the last few whose validators can
+/// no longer change (the rule of [`validators`]: modified over a second before the
+/// request; a new inode, size or mtime is another key): a hot small file is sent
+/// without a read per request. At most [`CONTENT_MEMO`] × [`CONTENT_MAX`] per thread.
+const CONTENT_MEMO: usize = 8;
+const CONTENT_MAX: u64 = 8 * 1024;
+
+type ContentKey = (u64, u64, u64, SystemTime);
+
+thread_local! {
+    static CONTENTS: std::cell::RefCell<(usize, Vec<(ContentKey, Bytes)>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+fn small_content(
+    file: &std::fs::File,
+    meta: &Metadata,
+    mtime: Option<SystemTime>,
+) -> Option<Bytes> {
+    let size = meta.len();
+    let mtime = mtime?;
+    if size == 0 || size > CONTENT_MAX || etag_should_be_weak(mtime, SystemTime::now()) {
+        return None;
+    }
+    let key = (meta.dev(), meta.ino(), size, mtime);
+    CONTENTS.with_borrow_mut(|(next, memo)| {
+        if let Some((_, b)) = memo.iter().find(|(k, _)| *k == key) {
+            return Some(b.clone());
+        }
+        let mut v = vec![0u8; size as usize];
+        std::os::unix::fs::FileExt::read_exact_at(file, &mut v, 0).ok()?;
+        let b = Bytes::from(v);
+        if memo.len() < CONTENT_MEMO {
+            memo.push((key, b.clone()));
+        } else {
+            memo[*next] = (key, b.clone());
+            *next = (*next + 1) % CONTENT_MEMO;
+        }
+        Some(b)
+    })
+}
+
 /// A value we formatted ourselves (a date, an ETag: visible ASCII).
 fn header_value(s: String) -> HeaderValue {
     HeaderValue::from_maybe_shared(Bytes::from(s)).unwrap_or(HeaderValue::from_static(""))
@@ -485,6 +530,34 @@ mod tests {
     use crate::handler::ConnInfo;
     use crate::log::LogLevels;
     use rhttpd_http::{HeaderMap, HeaderName, HeaderValue, RequestHead, Version};
+
+    #[test]
+    fn small_contents_are_remembered_only_while_they_cannot_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        let write = |text: &str, age: u64| {
+            std::fs::write(&path, text).unwrap();
+            let f = std::fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(SystemTime::now() - std::time::Duration::from_secs(age))
+                .unwrap();
+        };
+        let read = || {
+            let f = std::fs::File::open(&path).unwrap();
+            let meta = f.metadata().unwrap();
+            small_content(&f, &meta, meta.modified().ok())
+        };
+        write("one", 10);
+        assert_eq!(read().as_deref(), Some(&b"one"[..]));
+        // Same size, another mtime: another key, the new content.
+        write("two", 20);
+        assert_eq!(read().as_deref(), Some(&b"two"[..]));
+        // Modified within the last second: could still change unseen, not remembered.
+        write("new", 0);
+        assert_eq!(read(), None);
+        // Too large for the memo.
+        write(&"x".repeat(CONTENT_MAX as usize + 1), 10);
+        assert_eq!(read(), None);
+    }
     use std::fs;
     use std::fs::File;
     use std::io::Read;

@@ -37,8 +37,9 @@ struct Answer {
 /// A response body being sent.
 pub(super) struct Sending {
     src: Source,
-    /// Logged once the body has gone (a stream's length is known only then).
-    pending_log: Option<Exchange>,
+    /// Logged once the body has gone (a stream's length is known only then); boxed:
+    /// stream state is moved around, and most bodies have a known length.
+    pending_log: Option<Box<Exchange>>,
     sent: u64,
 }
 
@@ -421,7 +422,7 @@ impl H2Conn {
         };
         let streamed = len.is_none();
         let pending_log = if streamed {
-            Some(ex)
+            Some(Box::new(ex))
         } else {
             // A known length is logged now, as HTTP/1.1 logs once writing started.
             let n = len.unwrap_or(0);
