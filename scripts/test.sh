@@ -11,6 +11,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # A browser over HTTPS (tests/e2e_tls_clients.rs).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# HTTP/2 clients (tests/e2e_h2_*.rs): nghttp for concurrent streams, h2load for load.
+command -v nghttp >/dev/null 2>&1 && command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
 command -v prometheus-apache-exporter >/dev/null 2>&1 || need+=(prometheus-apache-exporter)
 # Real peers of the dynamic-content tests (tests/e2e_dynamic.rs): an upstream HTTP
 # server for mod_proxy_http and PHP-FPM for mod_proxy_fcgi.

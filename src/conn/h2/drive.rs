@@ -209,6 +209,8 @@ pub fn on_worker(
 
 const SOCKET: u64 = 0;
 const WAKE: u64 = 1;
+/// How soon a stream that found every stream thread of the child busy tries again.
+const RETRY_THREAD: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The connection's own loop (mod_http2's c1): the socket and the stream threads'
 /// wake-ups in one small epoll set; static streams answered at once, the others on
@@ -372,13 +374,24 @@ fn session_steps<'scope, 'env>(
         let socket_ready = if t.has_pending_input() {
             true
         } else {
-            let wait = if idle { ka_timeout } else { timeout };
+            let mut wait = if idle { ka_timeout } else { timeout };
+            if !h2.runnable.is_empty() && running == 0 {
+                // Streams wait for a stream thread another connection holds: try again
+                // soon (no wake-up comes from there).
+                wait = wait.min(RETRY_THREAD);
+            }
+            let waited = std::time::Instant::now();
             if poller.wait(wait, &mut ready).is_err() {
                 return Next::Close;
             }
             if ready.is_empty() {
-                if mailbox.running.load(Ordering::Acquire) > 0 {
-                    continue; // our handlers are still working: not the client's fault
+                if mailbox.running.load(Ordering::Acquire) > 0
+                    || !h2.runnable.is_empty()
+                    || waited.elapsed() < wait
+                {
+                    // Our handlers are still working, streams wait for a thread, or a
+                    // signal cut the wait short: not the client's fault.
+                    continue;
                 }
                 if idle {
                     // Idle past KeepAliveTimeout: say goodbye, as mod_http2 does.
