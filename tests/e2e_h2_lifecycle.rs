@@ -303,3 +303,43 @@ fn event_runs_blocking_streams_in_parallel() {
 fn one_process_runs_blocking_streams_in_parallel() {
     blocking_streams_run_in_parallel(ONE_PROCESS);
 }
+
+/// h2load's summary line `requests: N total, N started, N done, N succeeded, ...` and
+/// `status codes: N 2xx`: every request of the run succeeded with a 2xx.
+fn assert_h2load_all_ok(out: &str, n: usize) {
+    let want = format!("requests: {n} total, {n} started, {n} done, {n} succeeded, 0 failed");
+    assert!(out.contains(&want), "h2load: not all succeeded:\n{out}");
+    assert!(
+        out.contains(&format!("status codes: {n} 2xx")),
+        "h2load: not all 2xx:\n{out}"
+    );
+}
+
+/// h2load -n 20000 -c 10 -m 10 over h2c prior knowledge: every request answered 200.
+fn h2load_all_succeed(mpm: Mpm) {
+    if !have("h2load") {
+        eprintln!("h2load missing (nghttp2-client; scripts/test.sh installs it): skipped");
+        return;
+    }
+    let site = Site::new();
+    std::fs::write(site.p("htdocs/1k.txt"), "x".repeat(1024)).unwrap();
+    let s = start(mpm, &conf_for(&site, "LogLevel warn\n"));
+    let url = format!("http://127.0.0.1:{}/1k.txt", s.port);
+    let ran = common::tls::run_bounded(
+        common::command("h2load").args(["-n", "20000", "-c", "10", "-m", "10", &url]),
+        b"",
+        Duration::from_secs(120),
+    );
+    assert!(!ran.timed_out, "h2load did not finish: {}", ran.describe());
+    assert_h2load_all_ok(&ran.out, 20000);
+}
+
+#[test]
+fn worker_h2load_all_requests_succeed() {
+    h2load_all_succeed(WORKER);
+}
+
+#[test]
+fn event_h2load_all_requests_succeed() {
+    h2load_all_succeed(EVENT);
+}

@@ -135,6 +135,29 @@ fn worker_negotiates_h2_by_alpn() {
     alpn_h2(WORKER);
 }
 
+/// h2load -n 20000 -c 10 -m 10 over TLS (ALPN h2) on event: every request answered 200.
+#[test]
+fn event_h2load_over_tls_all_requests_succeed() {
+    if !common::have("h2load") {
+        eprintln!("h2load missing (nghttp2-client; scripts/test.sh installs it): skipped");
+        return;
+    }
+    let s = TlsServer::two_sites(EVENT, H2, "", "");
+    std::fs::write(s.path("a").join("1k.txt"), "x".repeat(1024)).unwrap();
+    let url = format!("https://127.0.0.1:{}/1k.txt", s.tls);
+    let ran = tls::run_bounded(
+        common::command("h2load").args(["-n", "20000", "-c", "10", "-m", "10", &url]),
+        b"",
+        Duration::from_secs(120),
+    );
+    assert!(!ran.timed_out, "h2load did not finish: {}", ran.describe());
+    let n = 20000;
+    let want = format!("requests: {n} total, {n} started, {n} done, {n} succeeded, 0 failed");
+    assert!(ran.out.contains(&want), "h2load:\n{}\n{}", ran.out, s.diag());
+    assert!(ran.out.contains(&format!("status codes: {n} 2xx")), "{}", ran.out);
+    assert!(ran.out.contains("Application protocol: h2"), "{}", ran.out);
+}
+
 /// The SNI host decides ALPN: a host without h2 in its Protocols answers HTTP/1.1; a
 /// request on an h2 connection to a.test that names b.test (other certificate) is 421.
 #[test]
