@@ -343,3 +343,93 @@ fn worker_h2load_all_requests_succeed() {
 fn event_h2load_all_requests_succeed() {
     h2load_all_succeed(EVENT);
 }
+
+/// A prior-knowledge h2c connection with one GET on stream 1 (HPACK: :method GET,
+/// :scheme http, :path from the static table's `/` replaced by a literal path).
+fn h2c_get(port: u16, path: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut block = vec![0x82, 0x86, 0x04, path.len() as u8];
+    block.extend_from_slice(path.as_bytes());
+    block.extend_from_slice(&[0x01, 9]);
+    block.extend_from_slice(b"127.0.0.1");
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // SETTINGS, empty
+    let len = block.len();
+    out.extend_from_slice(&[0, (len >> 8) as u8, len as u8, 1, 0x05, 0, 0, 0, 1]);
+    out.extend_from_slice(&block);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(&out).unwrap();
+    c
+}
+
+/// mod_status shows an h2 session as Apache does: `h2c` in the Protocol column and
+/// mod_http2's "idle|busy, streams: open/recv/resp/push/rst" text in the Request
+/// column; HTTP/1.1 connections show `http/1.1`. worker keeps the idle session on its
+/// thread; event shows it while a stream thread runs one of its streams.
+fn scoreboard_shows_h2_sessions(mpm: Mpm, blocking: bool) {
+    let site = site_with_cgi();
+    let go = site.p("go");
+    script(
+        &site.p("cgi-bin/wait.cgi"),
+        &format!(
+            "#!/bin/sh\nn=0\nwhile [ ! -e '{}' ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done\n\
+             printf 'Content-Type: text/plain\\n\\nwaited\\n'\n",
+            go.display()
+        ),
+    );
+    let status = "LoadModule status_module x\nExtendedStatus On\n\
+                  <Location /server-status>\nSetHandler server-status\n</Location>\n";
+    let s = start(mpm, &conf_for(&site, status));
+    let path = if blocking {
+        "/cgi-bin/wait.cgi"
+    } else {
+        "/a.txt"
+    };
+    let want = if blocking {
+        "busy, streams: 1/1/0/0/0 (open/recv/resp/push/rst)"
+    } else {
+        "idle, streams: 0/1/1/0/0 (open/recv/resp/push/rst)"
+    };
+    let mut conn = h2c_get(s.port, path);
+    let mut page = String::new();
+    let shown = wait_until(Duration::from_secs(10), || {
+        page = s.get("/server-status").text();
+        page.contains(&format!(
+            "<td>h2c</td><td nowrap>127.0.0.1:{}</td><td nowrap>{want}</td>",
+            s.port
+        ))
+    });
+    assert!(shown, "no h2c row with {want:?}:\n{page}");
+    if !blocking {
+        // worker: the status request itself holds a thread (event answers it inline).
+        assert!(page.contains("<td>http/1.1</td>"), "{page}");
+    }
+    std::fs::write(&go, "").unwrap();
+    // The stream's answer arrives.
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let body = if blocking {
+        &b"waited"[..]
+    } else {
+        &b"alpha"[..]
+    };
+    while !got.windows(body.len()).any(|w| w == body) {
+        use std::io::Read;
+        match conn.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => panic!("no response body on the h2 connection: {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn worker_scoreboard_shows_idle_h2_session() {
+    scoreboard_shows_h2_sessions(WORKER, false);
+}
+
+#[test]
+fn event_scoreboard_shows_busy_h2_session() {
+    scoreboard_shows_h2_sessions(EVENT, true);
+}

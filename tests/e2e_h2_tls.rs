@@ -153,8 +153,17 @@ fn event_h2load_over_tls_all_requests_succeed() {
     assert!(!ran.timed_out, "h2load did not finish: {}", ran.describe());
     let n = 20000;
     let want = format!("requests: {n} total, {n} started, {n} done, {n} succeeded, 0 failed");
-    assert!(ran.out.contains(&want), "h2load:\n{}\n{}", ran.out, s.diag());
-    assert!(ran.out.contains(&format!("status codes: {n} 2xx")), "{}", ran.out);
+    assert!(
+        ran.out.contains(&want),
+        "h2load:\n{}\n{}",
+        ran.out,
+        s.diag()
+    );
+    assert!(
+        ran.out.contains(&format!("status codes: {n} 2xx")),
+        "{}",
+        ran.out
+    );
     assert!(ran.out.contains("Application protocol: h2"), "{}", ran.out);
 }
 

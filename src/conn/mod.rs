@@ -62,6 +62,9 @@ pub trait ConnObserver {
     fn phase(&mut self, _phase: Phase) {}
     fn request_started(&mut self, _head: &RequestHead, _client: &ConnInfo) {}
     fn request_finished(&mut self, _f: &Finished<'_>) {}
+    /// A multiplexing session (HTTP/2) between requests: `text` describes it in place of
+    /// a request line (mod_http2's "idle, streams: ..." scoreboard text).
+    fn session_status(&mut self, _text: &str, _conn: &ConnInfo) {}
     /// The server is stopping: answer the current request with `Connection: close`.
     fn stopping(&self) -> bool {
         false

@@ -78,6 +78,19 @@ thread_local! {
         const { std::cell::Cell::new(None) };
 }
 
+/// The connection's protocol as the scoreboard names it (Apache's `ap_get_protocol`):
+/// `http/1.1` for every HTTP/1.x connection, `h2` over TLS, `h2c` in the clear.
+fn connection_protocol(
+    version: rhttpd_http::Version,
+    conn: &crate::handler::ConnInfo,
+) -> &'static str {
+    match (version == rhttpd_http::Version::HTTP_2, conn.tls.is_some()) {
+        (true, true) => "h2",
+        (true, false) => "h2c",
+        (false, _) => "http/1.1",
+    }
+}
+
 /// Follows a connection into one worker cell of the scoreboard (R/W/K/L/C, request
 /// text, counters): prefork's child and every thread of worker and event.
 pub struct CellObserver<'a> {
@@ -106,7 +119,7 @@ impl crate::conn::ConnObserver for CellObserver<'_> {
         conn: &crate::handler::ConnInfo,
     ) {
         self.cell.mark_request_start();
-        let proto = rhttpd_http::protocol_name(head.version);
+        let proto = connection_protocol(head.version, conn);
         let vhost = format!(
             "{}:{}",
             head.host.as_deref().unwrap_or(""),
@@ -131,6 +144,14 @@ impl crate::conn::ConnObserver for CellObserver<'_> {
             self.cell.record_thread_cpu();
             CPU_RECORDED.set(Some(now));
         }
+    }
+
+    fn session_status(&mut self, text: &str, conn: &crate::handler::ConnInfo) {
+        let shown = self.cell.request_info();
+        let proto = connection_protocol(rhttpd_http::Version::HTTP_2, conn);
+        let client = conn.client.ip().to_string();
+        self.cell
+            .set_request_info(&client, &shown.vhost, text, proto);
     }
 
     fn stopping(&self) -> bool {

@@ -212,6 +212,19 @@ const WAKE: u64 = 1;
 /// How soon a stream that found every stream thread of the child busy tries again.
 const RETRY_THREAD: std::time::Duration = std::time::Duration::from_millis(10);
 
+/// mod_http2's scoreboard text for a session between requests.
+fn status_text(idle: bool, h2: &H2Conn) -> String {
+    let c = h2.counts;
+    format!(
+        "{}, streams: {}/{}/{}/0/{} (open/recv/resp/push/rst)",
+        if idle { "idle" } else { "busy" },
+        h2.session.open_streams(),
+        c.received,
+        c.answered,
+        c.reset
+    )
+}
+
 /// The connection's own loop (mod_http2's c1): the socket and the stream threads'
 /// wake-ups in one small epoll set; static streams answered at once, the others on
 /// stream threads (`streams.rs`); output written as the socket takes it. Waits are
@@ -291,6 +304,7 @@ fn session_steps<'scope, 'env>(
     ka_timeout: std::time::Duration,
 ) -> Next {
     let mut ready = Vec::new();
+    let mut shown = None;
     loop {
         let Protocol::H2(h2) = &mut conn.protocol else {
             return Next::Close;
@@ -360,6 +374,11 @@ fn session_steps<'scope, 'env>(
         // Wait for the client, the socket's room or a stream thread.
         let idle = h2.is_idle() && running == 0;
         obs.phase(if idle { Phase::KeepAlive } else { Phase::Read });
+        let now_shown = (idle, h2.counts, h2.session.open_streams());
+        if shown != Some(now_shown) {
+            shown = Some(now_shown);
+            obs.session_status(&status_text(idle, h2), info);
+        }
         let want = if want_write { Want::Write } else { Want::Read };
         let mut wanted = t.interest(want);
         if want_write && wanted == Interest::Write {

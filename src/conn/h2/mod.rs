@@ -55,6 +55,16 @@ pub struct H2Conn {
     stream_max_mem: usize,
     /// Octets written to the transport so far.
     pub written: u64,
+    /// Streams the client opened, answered and reset, for the scoreboard.
+    pub counts: StreamCounts,
+}
+
+/// mod_http2's stream figures of a session, as its scoreboard text shows them.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamCounts {
+    pub received: u64,
+    pub answered: u64,
+    pub reset: u64,
 }
 
 /// A stream's request while it arrives, and its response while it leaves.
@@ -133,6 +143,7 @@ impl H2Conn {
             body_limit: host.base_dir.limit_request_body(),
             stream_max_mem: host.h2.stream_max_mem,
             written: 0,
+            counts: StreamCounts::default(),
         })
     }
 
@@ -190,6 +201,7 @@ impl H2Conn {
                     head,
                     end_stream,
                 } => {
+                    self.counts.received += 1;
                     let over = matches!(head.body, rhttpd_http::BodyFraming::Length(n)
                         if self.body_limit != 0 && n > self.body_limit);
                     let expects = !end_stream
@@ -252,6 +264,7 @@ impl H2Conn {
                     }
                 }
                 Event::Rejected { stream_id, status } => {
+                    self.counts.received += 1;
                     self.streams.insert(
                         stream_id,
                         StreamWork {
@@ -266,6 +279,7 @@ impl H2Conn {
                     self.runnable.push_back(stream_id);
                 }
                 Event::Reset { stream_id, .. } => {
+                    self.counts.reset += 1;
                     self.streams.remove(&stream_id);
                     self.runnable.retain(|id| *id != stream_id);
                     self.sending.retain(|id| *id != stream_id);

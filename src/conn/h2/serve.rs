@@ -394,6 +394,7 @@ impl H2Conn {
             self.streams.remove(&id);
             return;
         }
+        self.counts.answered += 1;
         let ex = Exchange::for_h2(head, outcome, clock, status, fields, bytes_in);
         if empty {
             ex.finish_counts(info, site, obs, 0, head_len, true);
