@@ -18,7 +18,32 @@ use crate::handler::ConnInfo;
 enum Authz {
     Granted,
     Denied,
+    /// Denied for want of an authenticated user: authentication may still grant.
+    DeniedNoUser,
     Neutral,
+}
+
+/// What the `Require` lines say about a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    Granted,
+    Denied,
+    /// A user provider (`Require user`, `valid-user`, `group`) decides: authenticate
+    /// first (Apache's AUTHZ_DENIED_NO_USER).
+    NeedUser,
+}
+
+/// The authenticated user, if any, and how to ask whether they are in a group.
+pub(crate) struct Who<'a> {
+    pub user: Option<&'a str>,
+    pub in_group: &'a dyn Fn(&str) -> bool,
+}
+
+impl Who<'_> {
+    pub(crate) const NOBODY: Who<'static> = Who {
+        user: None,
+        in_group: &|_| false,
+    };
 }
 
 pub(crate) fn ip_in(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
@@ -47,7 +72,7 @@ pub(crate) fn ip_in(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     }
 }
 
-fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead) -> Authz {
+fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<'_>) -> Authz {
     let yes = |b: bool| if b { Authz::Granted } else { Authz::Denied };
     match rule {
         RequireRule::All(g) => yes(*g),
@@ -70,27 +95,48 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead) -> Authz {
             }))
         }
         RequireRule::Method(ms) => yes(ms.iter().any(|m| m == head.method.as_str())),
-        RequireRule::Not(inner) => match eval_rule(inner, conn, head) {
+        RequireRule::User(names) => match who.user {
+            None => Authz::DeniedNoUser,
+            Some(u) => yes(names.iter().any(|n| n == u)),
+        },
+        RequireRule::ValidUser => match who.user {
+            None => Authz::DeniedNoUser,
+            Some(_) => Authz::Granted,
+        },
+        RequireRule::Group(groups) => match who.user {
+            None => Authz::DeniedNoUser,
+            Some(_) => yes(groups.iter().any(|g| (who.in_group)(g))),
+        },
+        RequireRule::Not(inner) => match eval_rule(inner, conn, head, who) {
             Authz::Granted => Authz::Denied,
+            Authz::DeniedNoUser => Authz::DeniedNoUser,
             _ => Authz::Neutral,
         },
         RequireRule::AllOf(members) => {
-            let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
+            let rs: Vec<Authz> = members
+                .iter()
+                .map(|m| eval_rule(m, conn, head, who))
+                .collect();
             if rs.contains(&Authz::Denied) {
                 Authz::Denied
+            } else if rs.contains(&Authz::DeniedNoUser) {
+                Authz::DeniedNoUser
             } else if rs.contains(&Authz::Granted) {
                 Authz::Granted
             } else {
                 Authz::Neutral
             }
         }
-        RequireRule::AnyOf(members) => any_of(members, conn, head),
+        RequireRule::AnyOf(members) => any_of(members, conn, head, who),
         RequireRule::NoneOf(members) => {
-            if members
+            let rs: Vec<Authz> = members
                 .iter()
-                .any(|m| eval_rule(m, conn, head) == Authz::Granted)
-            {
+                .map(|m| eval_rule(m, conn, head, who))
+                .collect();
+            if rs.contains(&Authz::Granted) {
                 Authz::Denied
+            } else if rs.contains(&Authz::DeniedNoUser) {
+                Authz::DeniedNoUser
             } else {
                 Authz::Neutral
             }
@@ -98,10 +144,15 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead) -> Authz {
     }
 }
 
-fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead) -> Authz {
-    let rs: Vec<Authz> = members.iter().map(|m| eval_rule(m, conn, head)).collect();
+fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead, who: &Who<'_>) -> Authz {
+    let rs: Vec<Authz> = members
+        .iter()
+        .map(|m| eval_rule(m, conn, head, who))
+        .collect();
     if rs.contains(&Authz::Granted) {
         Authz::Granted
+    } else if rs.contains(&Authz::DeniedNoUser) {
+        Authz::DeniedNoUser
     } else if rs.contains(&Authz::Denied) {
         Authz::Denied
     } else {
@@ -109,11 +160,21 @@ fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead) -> Authz
     }
 }
 
-/// No `Require` anywhere → granted (Apache 2.4 without authz configuration).
-pub(crate) fn authorized(dir: &DirConfig, conn: &ConnInfo, head: &RequestHead) -> bool {
+/// The section's `Require` lines for this request and `who` (no `Require` anywhere →
+/// granted, as Apache 2.4 without authorization configuration).
+pub(crate) fn access(
+    dir: &DirConfig,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    who: &Who<'_>,
+) -> Access {
     match &dir.require {
-        None => true,
-        Some(r) => any_of(&r.rules, conn, head) == Authz::Granted,
+        None => Access::Granted,
+        Some(r) => match any_of(&r.rules, conn, head, who) {
+            Authz::Granted => Access::Granted,
+            Authz::DeniedNoUser => Access::NeedUser,
+            Authz::Denied | Authz::Neutral => Access::Denied,
+        },
     }
 }
 

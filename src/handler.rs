@@ -161,6 +161,8 @@ pub struct Request<'a> {
     /// access, handler, error documents) on this connection, with no body, and returns
     /// its response: Apache's internal redirect (CGI's local `Location:`).
     pub internal_redirect: &'a dyn Fn(&RequestHead) -> Response,
+    /// The authenticated user (`REMOTE_USER`), when `Require` wanted one.
+    pub user: Option<&'a str>,
 }
 
 impl Request<'_> {

@@ -124,7 +124,7 @@ impl Site {
         let rec = LogRecord {
             client: e.info.client,
             local: e.info.local,
-            remote_user: None,
+            remote_user: e.outcome.user.as_deref(),
             request_time: e.started,
             duration: e.duration,
             request_line,

@@ -100,6 +100,12 @@ pub enum RequireRule {
     Local,
     /// `Require method GET POST`.
     Method(Vec<String>),
+    /// mod_authz_user's `Require user alice bob`.
+    User(Vec<String>),
+    /// mod_authz_user's `Require valid-user`.
+    ValidUser,
+    /// mod_authz_groupfile's `Require group staff`.
+    Group(Vec<String>),
     /// `Require not ...`.
     Not(Box<RequireRule>),
     /// `<RequireAll>`: every member must grant and none deny.
@@ -185,6 +191,34 @@ pub struct DirConfig {
     pub expires: super::expires::ExpiresDir,
     /// mod_headers' `Header` and `RequestHeader` lines.
     pub headers: super::headers::HeadersDir,
+    /// Authentication (mod_authn_core, mod_auth_basic, mod_authn_file, ...).
+    pub auth: super::auth::AuthDir,
+}
+
+/// The `Require` lines in force after a more specific section: its own replace the
+/// inherited ones (`AuthMerging Off`), or join them as both (`And`) or either (`Or`).
+fn merge_require(
+    base: &Option<Require>,
+    more: &Option<Require>,
+    merging: super::auth::AuthMerging,
+) -> Option<Require> {
+    use super::auth::AuthMerging;
+    match (base, more) {
+        (Some(b), Some(m)) => Some(match merging {
+            AuthMerging::Off => m.clone(),
+            AuthMerging::And => Require {
+                rules: vec![RequireRule::AllOf(vec![
+                    RequireRule::AnyOf(b.rules.clone()),
+                    RequireRule::AnyOf(m.rules.clone()),
+                ])],
+            },
+            AuthMerging::Or => Require {
+                rules: b.rules.iter().chain(&m.rules).cloned().collect(),
+            },
+        }),
+        (b, None) => b.clone(),
+        (None, m) => m.clone(),
+    }
 }
 
 /// A section's one-argument `Redirect [status] URL` (or `Redirect gone`).
@@ -216,7 +250,7 @@ impl DirConfig {
         options.extend(more.options.iter().cloned());
         DirConfig {
             options,
-            require: more.require.clone().or_else(|| self.require.clone()),
+            require: merge_require(&self.require, &more.require, more.auth.merging),
             directory_index: more
                 .directory_index
                 .clone()
@@ -256,6 +290,7 @@ impl DirConfig {
             env: self.env.merge(&more.env),
             setenvif: self.setenvif.merge(&more.setenvif),
             expires: self.expires.merge(&more.expires),
+            auth: self.auth.merge(&more.auth),
             headers: self.headers.merge(&more.headers),
         }
     }

@@ -2,6 +2,7 @@
 //! handlers of each module, then frozen and shared (read-only) by every process and
 //! thread of a generation.
 
+pub mod auth;
 mod build;
 mod dir;
 pub mod env;
@@ -23,6 +24,7 @@ pub use dir::*;
 pub use mime::MimeTypes;
 pub use values::atoi;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -256,6 +258,8 @@ pub struct ServerConfig {
     pub types_config: PathBuf,
     pub mpm: Option<MpmKind>,
     pub loaded_modules: Vec<&'static str>,
+    /// `<AuthnProviderAlias file NAME>`: NAME → its `AuthUserFile`.
+    pub authn_aliases: HashMap<String, PathBuf>,
     pub defines: Vec<(String, Option<String>)>,
     /// MPM directives as written (StartServers, ThreadsPerChild ...), interpreted and
     /// clamped by the MPM that was loaded.

@@ -48,6 +48,15 @@ pub(super) fn require_rule(d: &Directive) -> Result<RequireRule, ConfigError> {
         "host" => RequireRule::Host(rest.iter().map(|s| s.to_ascii_lowercase()).collect()),
         "local" => RequireRule::Local,
         "method" => RequireRule::Method(rest.iter().map(|s| s.to_ascii_uppercase()).collect()),
+        "user" | "group" if rest.is_empty() => {
+            return Err(err(
+                &d.location,
+                format!("'Require {provider}' requires at least one name"),
+            ));
+        }
+        "user" => RequireRule::User(rest.to_vec()),
+        "valid-user" => RequireRule::ValidUser,
+        "group" => RequireRule::Group(rest.to_vec()),
         other => {
             return Err(err(&d.location, format!("Unknown Authz provider: {other}")));
         }
@@ -57,6 +66,25 @@ pub(super) fn require_rule(d: &Directive) -> Result<RequireRule, ConfigError> {
     } else {
         rule
     })
+}
+
+/// The first provider in `rule` whose module is not loaded, as (provider, module):
+/// Apache knows `Require user` only once mod_authz_user is loaded.
+pub(super) fn missing_provider(
+    rule: &RequireRule,
+    loaded: &[&str],
+) -> Option<(&'static str, &'static str)> {
+    let need = |p, m: &'static str| (!loaded.contains(&m)).then_some((p, m));
+    match rule {
+        RequireRule::User(_) => need("user", "authz_user_module"),
+        RequireRule::ValidUser => need("valid-user", "authz_user_module"),
+        RequireRule::Group(_) => need("group", "authz_groupfile_module"),
+        RequireRule::Not(inner) => missing_provider(inner, loaded),
+        RequireRule::AllOf(m) | RequireRule::AnyOf(m) | RequireRule::NoneOf(m) => {
+            m.iter().find_map(|r| missing_provider(r, loaded))
+        }
+        _ => None,
+    }
 }
 
 pub(super) fn require_container(s: &Section) -> Result<RequireRule, ConfigError> {
@@ -186,8 +214,21 @@ mod tests {
             require(&["not", "method", "post"]).unwrap(),
             RequireRule::Not(Box::new(RequireRule::Method(vec!["POST".into()])))
         );
-        let e = require(&["user", "bob"]).unwrap_err();
-        assert!(e.to_string().contains("Unknown Authz provider: user"));
+        assert_eq!(
+            require(&["user", "bob"]).unwrap(),
+            RequireRule::User(vec!["bob".into()])
+        );
+        assert_eq!(require(&["valid-user"]).unwrap(), RequireRule::ValidUser);
+        assert!(require(&["group"]).is_err());
+        let e = require(&["nosuch", "x"]).unwrap_err();
+        assert!(e.to_string().contains("Unknown Authz provider: nosuch"));
+        // Whether a provider's module is loaded is checked by the caller.
+        let rule = RequireRule::AnyOf(vec![RequireRule::Local, RequireRule::Group(vec![])]);
+        assert_eq!(
+            missing_provider(&rule, &["authz_user_module"]),
+            Some(("group", "authz_groupfile_module"))
+        );
+        assert_eq!(missing_provider(&rule, &["authz_groupfile_module"]), None);
     }
 
     #[test]

@@ -145,6 +145,10 @@ pub(crate) fn cgi_env(
     put("SERVER_ADDR", req.conn.local.ip().to_string());
     put("SERVER_PORT", port.to_string());
     put("REMOTE_ADDR", req.conn.client.ip().to_string());
+    if let Some(user) = req.user {
+        put("REMOTE_USER", user.to_string());
+        put("AUTH_TYPE", "Basic".to_string());
+    }
     let docroot = req.vhost.document_root.to_string_lossy().into_owned();
     put("DOCUMENT_ROOT", docroot.clone());
     let scheme = if req.conn.tls.is_some() {

@@ -1,5 +1,6 @@
 //! Modules: each declares its directives in a table and implements its handler.
 
+pub mod auth;
 pub mod autoindex;
 pub mod cgi;
 mod cgi_env;
@@ -9,6 +10,7 @@ pub mod env;
 pub mod expires;
 pub mod file_cache;
 pub mod headers;
+pub mod htpasswd;
 pub mod mime;
 pub mod proxy;
 mod proxy_backend;

@@ -600,6 +600,7 @@ mod tests {
             types_config: PathBuf::new(),
             mpm: None,
             loaded_modules: Vec::new(),
+            authn_aliases: Default::default(),
             defines: Vec::new(),
             mpm_directives: Vec::new(),
             extended_status: None,
@@ -672,6 +673,7 @@ mod tests {
                 filename: Some(&filename),
                 url_prefix: "/".into(),
                 internal_redirect: &no_redirect,
+                user: None,
             };
             StaticFiles.handle(&req, body)
         }
@@ -781,6 +783,7 @@ mod tests {
             filename: Some(Path::new("/dev/null")),
             url_prefix: "/".into(),
             internal_redirect: &no_redirect,
+            user: None,
         };
         assert_eq!(
             StaticFiles.handle(&req, &mut io::empty()).status,

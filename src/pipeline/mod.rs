@@ -30,7 +30,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use rhttpd_http::{Method, RequestHead, StatusCode};
 
-use crate::authz::{authorized, check_symlinks};
+use crate::authz::{Access, Who, access, check_symlinks};
 use crate::conf::{DirConfig, ServerConfig, VirtualHost};
 use crate::handler::{Body, ConnInfo, Request, RequestBody, Response, absolute_url, allow_header};
 use crate::log::Level;
@@ -61,6 +61,9 @@ pub struct Outcome {
     pub setenv: crate::modules::setenvif::Overlay,
     /// mod_setenvif's special variables the HTTP/1 connection honours.
     pub specials: crate::modules::setenvif::Specials,
+    /// The user authentication named (`%u`, `REMOTE_USER`): set once the client gave a
+    /// name, whether or not the password matched.
+    pub user: Option<String>,
 }
 
 /// Run one request. `body` reads the request body from the connection.
@@ -294,17 +297,30 @@ fn route(
         return Ok(Response::error(StatusCode::FORBIDDEN));
     }
 
-    if !authorized(&dir, conn, head) {
-        crate::log::log(
-            "authz_core",
-            Level::Error,
-            Some(conn.client),
-            &format!(
-                "AH01630: client denied by server configuration: {}",
-                filename.display()
-            ),
-        );
-        return Ok(Response::error(StatusCode::FORBIDDEN));
+    match access(&dir, conn, head, &Who::NOBODY) {
+        Access::Granted => {}
+        Access::Denied => {
+            crate::log::log(
+                "authz_core",
+                Level::Error,
+                Some(conn.client),
+                &format!(
+                    "AH01630: client denied by server configuration: {}",
+                    filename.display()
+                ),
+            );
+            return Ok(Response::error(StatusCode::FORBIDDEN));
+        }
+        Access::NeedUser => {
+            if inline {
+                // Password hashes (bcrypt) take milliseconds: never on the listener.
+                return Err(NeedsWorker);
+            }
+            if let Some(refused) = authenticate_and_authorize(cfg, &dir, conn, head, &mut out.user)
+            {
+                return Ok(refused);
+            }
+        }
     }
 
     // mod_alias's fixup: Redirect inside <Location>/<Directory>.
@@ -392,6 +408,7 @@ fn route(
         filename: Some(filename),
         url_prefix,
         internal_redirect: &internal_redirect,
+        user: out.user.as_deref(),
     };
     if inline && handler.may_block() {
         return Err(NeedsWorker);
@@ -409,6 +426,51 @@ fn route(
         );
     }
     Ok(resp)
+}
+
+/// Authentication for a request whose `Require` lines want a user, then authorization
+/// with that user: `None` when both pass (the user is in `out_user`), else the answer —
+/// 401 with the challenge (403 with `AuthzSendForbiddenOnFailure On` once the user is
+/// known), or 500 for a configuration error.
+fn authenticate_and_authorize(
+    cfg: &ServerConfig,
+    dir: &DirConfig,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    out_user: &mut Option<String>,
+) -> Option<Response> {
+    use crate::modules::auth::{Authn, authenticate, challenge, in_group};
+    let user = match authenticate(cfg, dir, conn, head) {
+        Authn::User(u) => u,
+        Authn::Refused(resp, user) => {
+            *out_user = user;
+            return Some(resp);
+        }
+    };
+    let member = |group: &str| in_group(dir, conn, &user, group);
+    let who = Who {
+        user: Some(&user),
+        in_group: &member,
+    };
+    let granted = access(dir, conn, head, &who) == Access::Granted;
+    let refused = (!granted).then(|| {
+        crate::log::log(
+            "authz_core",
+            Level::Error,
+            Some(conn.client),
+            &format!(
+                "AH01631: user {user}: authorization failure for \"{}\": ",
+                head.path
+            ),
+        );
+        if dir.auth.send_forbidden_on_failure == Some(true) {
+            Response::error(StatusCode::FORBIDDEN)
+        } else {
+            challenge(dir)
+        }
+    });
+    *out_user = Some(user);
+    refused
 }
 
 /// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler

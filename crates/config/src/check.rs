@@ -130,7 +130,11 @@ fn child_ctx(ctx: &Ctx, canonical: &str, written: &str) -> Ctx {
     };
     match canonical.to_ascii_lowercase().as_str() {
         "virtualhost" => c.here = Contexts::VHOST,
-        "directory" | "directorymatch" | "proxy" | "proxymatch" => dir(&mut c, Contexts::DIRECTORY),
+        // <AuthnProviderAlias>'s body is read as a directory configuration, as in
+        // mod_authn_core.
+        "directory" | "directorymatch" | "proxy" | "proxymatch" | "authnprovideralias" => {
+            dir(&mut c, Contexts::DIRECTORY)
+        }
         "location" | "locationmatch" => dir(&mut c, Contexts::LOCATION),
         "files" | "filesmatch" => dir(&mut c, Contexts::FILES),
         "limit" | "limitexcept" => c.in_limit = true,

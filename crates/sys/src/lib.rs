@@ -13,6 +13,7 @@
 //! * [`net`]: poll(2), send with MSG_MORE, double-reverse DNS.
 //! * [`child`]: handler helper processes (CGI): poll both ways, process groups, death
 //!   with the parent.
+//! * [`crypt`]: crypt(3) password hashes (htpasswd's DES, bcrypt and SHA-crypt).
 //!
 //! Rules for this crate: every `unsafe` block carries a `// SAFETY:` comment saying why it
 //! is sound, and no function here starts a thread (the server's parent process must stay
@@ -23,6 +24,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod child;
+pub mod crypt;
 pub mod epoll;
 pub mod limits;
 pub mod net;

@@ -164,6 +164,23 @@ impl Builder {
             "Require" => {
                 return Err(err(&d.location, "Require not allowed here"));
             }
+            name if crate::conf::auth::handles(name) => {
+                let root = self.cfg.server_root.clone();
+                let path = move |p: &str| root.join(p);
+                crate::conf::auth::directive(&mut dc.auth, d, &path, &mut self.cfg.warnings)?;
+                if d.name == "AuthBasicProvider" {
+                    for p in dc.auth.providers() {
+                        let known = if p == "file" {
+                            self.cfg.loaded_modules.contains(&"authn_file_module")
+                        } else {
+                            self.cfg.authn_aliases.contains_key(p)
+                        };
+                        if !known {
+                            return Err(err(&d.location, format!("Unknown Authn provider: {p}")));
+                        }
+                    }
+                }
+            }
             "ExpiresActive" | "ExpiresDefault" | "ExpiresByType" => {
                 crate::conf::expires::directive(&mut dc.expires, d)?
             }

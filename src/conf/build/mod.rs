@@ -114,6 +114,7 @@ impl Builder {
                 types_config: server_root.join("conf/mime.types"),
                 mpm: None,
                 loaded_modules: Vec::new(),
+                authn_aliases: Default::default(),
                 defines: Vec::new(),
                 mpm_directives: Vec::new(),
                 extended_status: None,

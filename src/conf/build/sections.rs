@@ -4,7 +4,7 @@
 use rhttpd_config::{ConfigError, Node, Section};
 
 use super::Builder;
-use crate::conf::require::{require_container, require_rule};
+use crate::conf::require::{missing_provider, require_container, require_rule};
 use crate::conf::values::{err, parse_section_redirect};
 use crate::conf::{DirConfig, DirSection, PathPattern, Require, SectionMatch, VirtualHost};
 
@@ -68,6 +68,7 @@ impl Builder {
                     ),
                 ));
             }
+            "AuthnProviderAlias" => return self.authn_provider_alias(s),
             other => {
                 return Err(err(&s.location, format!("<{other}> is not allowed here")));
             }
@@ -102,6 +103,64 @@ impl Builder {
         Ok(())
     }
 
+    /// `<AuthnProviderAlias file NAME>` holding the `AuthUserFile` the alias stands for.
+    fn authn_provider_alias(&mut self, s: &Section) -> Result<(), ConfigError> {
+        let (Some(base), Some(name)) = (s.args.first(), s.args.get(1)) else {
+            return Err(err(
+                &s.location,
+                "<AuthnProviderAlias> takes two arguments, a provider name and an alias name",
+            ));
+        };
+        if !base.eq_ignore_ascii_case("file") {
+            return Err(err(
+                &s.location,
+                format!("Unknown Authn provider: {base} (rhttpd has the file provider)"),
+            ));
+        }
+        let mut file = None;
+        for node in &s.children {
+            match node {
+                Node::Directive(d) if d.name == "AuthUserFile" => {
+                    file = Some(self.path(&d.args[0]));
+                }
+                Node::Directive(d) => {
+                    return Err(err(&d.location, format!("{} not allowed here", d.name)));
+                }
+                Node::Section(inner) => {
+                    return Err(err(
+                        &inner.location,
+                        format!("<{}> not allowed here", inner.name),
+                    ));
+                }
+            }
+        }
+        let Some(file) = file else {
+            return Err(err(
+                &s.location,
+                format!("<AuthnProviderAlias {base} {name}> needs an AuthUserFile"),
+            ));
+        };
+        self.cfg
+            .authn_aliases
+            .insert(name.to_ascii_lowercase(), file);
+        Ok(())
+    }
+
+    /// Apache's error for a `Require` provider whose module is not loaded.
+    fn provider_loaded(
+        &self,
+        rule: &crate::conf::RequireRule,
+        at: &rhttpd_config::Location,
+    ) -> Result<(), ConfigError> {
+        match missing_provider(rule, &self.cfg.loaded_modules) {
+            None => Ok(()),
+            Some((provider, module)) => Err(err(
+                at,
+                format!("Unknown Authz provider: {provider} (LoadModule {module} provides it)"),
+            )),
+        }
+    }
+
     /// The directives inside a per-directory section.
     pub(super) fn dir_section_body(
         &mut self,
@@ -112,7 +171,11 @@ impl Builder {
         let mut require = Vec::new();
         for node in nodes {
             match node {
-                Node::Directive(d) if d.name == "Require" => require.push(require_rule(d)?),
+                Node::Directive(d) if d.name == "Require" => {
+                    let rule = require_rule(d)?;
+                    self.provider_loaded(&rule, &d.location)?;
+                    require.push(rule);
+                }
                 Node::Directive(d)
                     if d.name == "AllowOverride" || d.name == "AllowOverrideList" =>
                 {
@@ -160,7 +223,9 @@ impl Builder {
                 Node::Section(s)
                     if matches!(s.name, "RequireAll" | "RequireAny" | "RequireNone") =>
                 {
-                    require.push(require_container(s)?)
+                    let rule = require_container(s)?;
+                    self.provider_loaded(&rule, &s.location)?;
+                    require.push(rule);
                 }
                 Node::Section(s) if s.name == "Files" || s.name == "FilesMatch" => {}
                 Node::Section(s) if s.name == "Limit" || s.name == "LimitExcept" => {

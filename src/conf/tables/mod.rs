@@ -21,6 +21,7 @@ const fn d(name: &'static str, contexts: C, arity: Arity, help: &'static str) ->
 const ANY_NO_FILES: C = C(1 | 2 | 4 | 8);
 const SERVER_VHOST_DIR_FILES: C = C(1 | 2 | 4 | 16);
 
+mod auth;
 mod dynamic;
 mod meta;
 mod mpm;
@@ -28,6 +29,7 @@ mod server;
 mod ssl;
 mod standard;
 
+pub use auth::{AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
@@ -78,6 +80,16 @@ pub static MODULES: &[ModuleInfo] = &[
     module("headers_module", "mod_headers.c", false, HEADERS),
     module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
     module("http2_module", "mod_http2.c", false, HTTP2),
+    module("authn_core_module", "mod_authn_core.c", false, AUTHN_CORE),
+    module("auth_basic_module", "mod_auth_basic.c", false, AUTH_BASIC),
+    module("authn_file_module", "mod_authn_file.c", false, AUTHN_FILE),
+    module("authz_user_module", "mod_authz_user.c", false, &[]),
+    module(
+        "authz_groupfile_module",
+        "mod_authz_groupfile.c",
+        false,
+        AUTHZ_GROUPFILE,
+    ),
     module("example_unsafe_module", "mod_example_unsafe.c", false, &[]),
     module("mpm_prefork_module", "prefork.c", false, MPM_PREFORK),
     module("mpm_worker_module", "worker.c", false, MPM_WORKER),

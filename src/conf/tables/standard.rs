@@ -174,6 +174,18 @@ pub const AUTHZ_CORE: &[DirectiveSpec] = &[
         Arity::Section,
         "Container for authorization directives grouped under an authz provider",
     ),
+    d(
+        "AuthMerging",
+        C::DIR_ONLY,
+        Arity::Take1,
+        "controls how a <Directory>, <Location>, or similar directive's authorization directives are combined with those of its predecessor",
+    ),
+    d(
+        "AuthzSendForbiddenOnFailure",
+        C::DIR_ONLY,
+        Arity::Flag,
+        "Controls if an authorization failure should result in a '403 FORBIDDEN' response instead of the HTTP-conforming '401 UNAUTHORIZED'",
+    ),
 ];
 
 /// mod_autoindex.c. Listings follow Apache's plain (non-fancy) format; the presentation
