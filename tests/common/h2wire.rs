@@ -278,7 +278,45 @@ impl Wire for TcpStream {
     }
 }
 
-pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+/// A TLS client connection over a `TcpStream`. Unlike `rustls::StreamOwned`, a read
+/// never writes first, so what the server sent before closing can still be read after
+/// one of our writes failed (the server reset the connection on a flood).
+pub struct TlsStream {
+    pub conn: rustls::ClientConnection,
+    pub sock: TcpStream,
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+            if self.conn.read_tls(&mut self.sock)? == 0 {
+                return Ok(0);
+            }
+            self.conn
+                .process_new_packets()
+                .map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))?;
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.conn.writer().write(buf)?;
+        self.flush()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut self.sock)?;
+        }
+        self.sock.flush()
+    }
+}
 
 impl Wire for TlsStream {
     fn set_timeout(&mut self, d: Option<Duration>) {
@@ -320,6 +358,20 @@ pub fn connect_h2c(port: u16) -> H2<TcpStream> {
     H2::new(s)
 }
 
+/// Like [`connect_h2c`] with the client's receive buffer set to `rcvbuf` octets before
+/// connecting (a client that does not read then stops the server's writes sooner).
+pub fn connect_h2c_rcvbuf(port: u16, rcvbuf: usize) -> H2<TcpStream> {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.set_recv_buffer_size(rcvbuf).expect("SO_RCVBUF");
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    sock.connect(&addr.into()).expect("connect h2c");
+    let s: TcpStream = sock.into();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_nodelay(true).unwrap();
+    H2::new(s)
+}
+
 /// A TLS connection to 127.0.0.1:`port` with SNI `sni` and ALPN `h2`, handshake done,
 /// `h2` asserted as the negotiated protocol.
 pub fn connect_tls(port: u16, sni: &str) -> H2<TlsStream> {
@@ -348,7 +400,7 @@ pub fn connect_tls(port: u16, sni: &str) -> H2<TlsStream> {
         Some(&b"h2"[..]),
         "ALPN did not pick h2"
     );
-    H2::new(rustls::StreamOwned::new(conn, sock))
+    H2::new(TlsStream { conn, sock })
 }
 
 /// A certificate verifier that accepts any certificate (the tests' own PKI is not the
@@ -416,6 +468,28 @@ impl<S: Wire> H2<S> {
             hpack_failed: false,
             authority: "localhost".to_string(),
         }
+    }
+
+    /// Send `frames` in writes of about 64 KiB, stopping at the first write error (the
+    /// server closed on us): how many frames went out.
+    pub fn blast(&mut self, frames: impl IntoIterator<Item = Vec<u8>>) -> usize {
+        let (mut sent, mut pending, mut batch) = (0, 0, Vec::new());
+        for f in frames {
+            batch.extend_from_slice(&f);
+            pending += 1;
+            if batch.len() >= 64 * 1024 {
+                if self.send(&batch).is_err() {
+                    return sent;
+                }
+                sent += pending;
+                pending = 0;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() && self.send(&batch).is_ok() {
+            sent += pending;
+        }
+        sent
     }
 
     /// Write raw octets (a write error means the server closed on us).
