@@ -13,200 +13,16 @@ mod common;
 mod dynamic_support;
 #[path = "support/h2target.rs"]
 mod h2target;
+#[macro_use]
+#[path = "support/h2cases.rs"]
+mod h2cases;
 
 use std::time::Duration;
 
 use common::h2wire::*;
+use h2cases::Expect::*;
+use h2cases::*;
 use h2target::{ALL, Target, Transport};
-
-/// What a case must lead to.
-#[derive(Clone, Debug)]
-enum Expect {
-    /// GOAWAY with this code, then the close.
-    GoAway(u32),
-    /// GOAWAY with this last stream id and code, then the close.
-    GoAwayLast(u32, u32),
-    /// RST_STREAM(stream, code), the connection staying up.
-    Rst(u32, u32),
-    /// A response with this status on the stream.
-    Status(u32, u16),
-    /// Nothing but the ACK of the probe PING.
-    Alive,
-    /// A PING ACK carrying this payload.
-    PingAck([u8; 8]),
-    /// A SETTINGS ACK before anything else telling.
-    SettingsAck,
-}
-use Expect::*;
-
-/// One h2spec-style case: what to send after the handshake (`run`, or, if `fields` is
-/// not empty, a GET on stream 1 with exactly those fields) and what must come of it.
-#[derive(Clone)]
-struct Case {
-    id: &'static str,
-    what: &'static str,
-    expect: Expect,
-    fields: &'static [(&'static str, &'static str)],
-    run: fn(&mut Conn),
-}
-
-/// Send octets; a write error only means the server closed already.
-fn put(c: &mut Conn, bytes: &[u8]) {
-    let _ = c.send(bytes);
-}
-
-fn get_block(c: &Conn, path: &str) -> Vec<u8> {
-    headers_block(&get_fields(&c.authority, path))
-}
-
-/// The field block of a POST to the echo CGI, with `extra` regular fields.
-fn post_block(c: &Conn, extra: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = vec![
-        (":method", "POST"),
-        (":scheme", "http"),
-        (":authority", c.authority.as_str()),
-        (":path", "/cgi-bin/echo.cgi"),
-    ];
-    f.extend_from_slice(extra);
-    headers_block(&f)
-}
-
-/// HEADERS opening a POST on `stream` (the body to follow).
-fn open_post(c: &mut Conn, stream: u32) {
-    let b = post_block(c, &[]);
-    put(c, &headers(stream, END_HEADERS, &b));
-}
-
-/// A GET on stream 1 whose block is `fields` (pseudo-header cases).
-fn send_fields(c: &mut Conn, fields: &[(&str, &str)]) {
-    put(
-        c,
-        &headers(1, END_STREAM | END_HEADERS, &headers_block(fields)),
-    );
-}
-
-/// A GET on stream 1 whose block is `block` (HPACK cases).
-fn send_block(c: &mut Conn, block: &[u8]) {
-    put(c, &headers(1, END_STREAM | END_HEADERS, block));
-}
-
-/// Run one case on a fresh connection: `Err` says what came instead.
-fn check(t: &Target, case: &Case) -> Result<(), String> {
-    let mut c = t.open();
-    if case.fields.is_empty() {
-        (case.run)(&mut c);
-    } else {
-        let a = c.authority.clone();
-        let fields: Vec<(&str, &str)> = case
-            .fields
-            .iter()
-            .map(|&(n, v)| (n, if v == "{a}" { a.as_str() } else { v }))
-            .collect();
-        send_fields(&mut c, &fields);
-    }
-    let want = match case.expect {
-        GoAway(code) => Outcome::GoAway(code),
-        Rst(s, code) => Outcome::Rst(s, code),
-        Status(s, st) => Outcome::Status(s, st),
-        Alive => Outcome::Alive,
-        GoAwayLast(last, code) => {
-            return match c.expect_goaway(WAIT) {
-                Ok(got) if got == (last, code) => closes(&mut c),
-                got => Err(format!(
-                    "GOAWAY(last {last}, code {code}) wanted, got {got:?}"
-                )),
-            };
-        }
-        PingAck(payload) => {
-            return loop {
-                match c.read_frame(WAIT) {
-                    Ok(f) if f.ty == PING && f.has(ACK) && f.payload == payload => break Ok(()),
-                    Ok(f) if matches!(f.ty, PING | GOAWAY | RST_STREAM) => {
-                        break Err(format!("PING ACK wanted, got {f:?}"));
-                    }
-                    Ok(_) => {}
-                    Err(e) => break Err(format!("PING ACK wanted, got {e:?}")),
-                }
-            };
-        }
-        SettingsAck => {
-            return loop {
-                match c.read_frame(WAIT) {
-                    Ok(f) if f.ty == SETTINGS && f.has(ACK) => break Ok(()),
-                    Ok(f) if matches!(f.ty, SETTINGS | GOAWAY | RST_STREAM) => {
-                        break Err(format!("SETTINGS ACK wanted, got {f:?}"));
-                    }
-                    Ok(_) => {}
-                    Err(e) => break Err(format!("SETTINGS ACK wanted, got {e:?}")),
-                }
-            };
-        }
-    };
-    let stream = match want {
-        Outcome::Status(s, _) => s,
-        _ => 0,
-    };
-    let got = c.outcome(stream);
-    if got != want {
-        return Err(format!("{want:?} wanted, got {got:?}"));
-    }
-    if matches!(want, Outcome::GoAway(_)) {
-        return closes(&mut c);
-    }
-    Ok(())
-}
-
-fn closes(c: &mut Conn) -> Result<(), String> {
-    if c.closes_within(WAIT) {
-        Ok(())
-    } else {
-        Err("the connection stayed open after the GOAWAY".into())
-    }
-}
-
-/// Run `cases` against all four combinations; one failure report for all.
-fn run_group(cases: &[Case]) {
-    let mut failures = Vec::new();
-    for (transport, mpm) in ALL {
-        let t = Target::start(transport, mpm, "");
-        for c in cases {
-            if let Err(e) = check(&t, c) {
-                failures.push(format!("{} {} ({}): {e}", t.name, c.id, c.what));
-            }
-        }
-        let mut probe = t.open();
-        probe.get(1, "/");
-        assert_eq!(
-            probe.response(1).0,
-            200,
-            "{}: served after the group",
-            t.name
-        );
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// `"id" "what" => expect, |c| run;` lines into a table of cases (a macro, so the table
-/// keeps one line per case).
-macro_rules! cases {
-    ($($id:literal $what:literal => $expect:expr, $run:expr;)*) => {
-        &[$(Case { id: $id, what: $what, expect: $expect, fields: &[], run: $run }),*]
-    };
-}
-
-/// `"id" "what": [name = value, ...];` lines into cases of malformed GETs on stream 1,
-/// each to be reset with PROTOCOL_ERROR (§8.1.1). `{a}` stands for the `:authority`.
-macro_rules! malformed {
-    ($($id:literal $what:literal: [$($n:literal = $v:literal),*];)*) => {
-        &[$(Case {
-            id: $id,
-            what: $what,
-            expect: Rst(1, PROTOCOL_ERROR),
-            fields: &[$(($n, $v)),*],
-            run: |_| {},
-        }),*]
-    };
-}
 
 const FRAMING: &[Case] = cases![
     "4.1/1" "a frame of unknown type is ignored" => Alive,
@@ -267,6 +83,19 @@ fn preface_and_frame_format() {
         let mut c = t.open();
         c.get(1, "/");
         assert_eq!(c.response(1), (200, b"site a\n".to_vec()), "{}", t.name);
+        // 6.5.3/2: a client that never ACKs our SETTINGS is still served (the server
+        // has no SETTINGS_TIMEOUT, which RFC 9113 leaves to it: "MAY").
+        let mut c = t.connect();
+        let mut out = PREFACE.to_vec();
+        out.extend(settings(&[]));
+        out.extend(headers(1, END_STREAM | END_HEADERS, &get_block(&c, "/")));
+        put(&mut c, &out);
+        assert_eq!(
+            c.response(1),
+            (200, b"site a\n".to_vec()),
+            "{} no ACK",
+            t.name
+        );
         // 3.5/2: a PING as the first frame.
         let mut c = t.connect();
         let mut out = PREFACE.to_vec();
@@ -636,6 +465,68 @@ const HPACK: &[Case] = cases![
 #[test]
 fn hpack_decoding() {
     run_group(HPACK);
+}
+
+/// The `:authority` as a literal without indexing whose name is static index 1.
+fn authority_field(c: &Conn, out: &mut Vec<u8>) {
+    hpack_int(out, 4, 0x00, 1);
+    hpack_str(out, c.authority.as_bytes());
+}
+
+/// h2spec's generic cases: what a well-behaved client does must work.
+const GENERIC: &[Case] = cases![
+    "generic 2/1" "a POST whose body is in three DATA frames" => Status(1, 200), |c| {
+        open_post(c, 1);
+        put(c, &[data(1, 0, b"ab"), data(1, 0, b"cd"), data(1, END_STREAM, b"e")].concat());
+    };
+    "generic 2/2" "a stream the client reset, then a new one" => Status(3, 200), |c| {
+        open_post(c, 1);
+        put(c, &rst_stream(1, CANCEL));
+        c.get(3, "/");
+    };
+    "generic 3/1" "WINDOW_UPDATE on the connection and the stream" => Status(1, 200), |c| {
+        put(c, &window_update(0, 1000));
+        open_post(c, 1);
+        put(c, &window_update(1, 1000));
+        put(c, &data(1, END_STREAM, b"x"));
+    };
+    "generic 5/1" "static table indexed fields" => Status(1, 200), |c| {
+        let mut b = vec![0x82, 0x86, 0x84];
+        authority_field(c, &mut b);
+        send_block(c, &b);
+    };
+    "generic 5/2" "a literal with incremental indexing and an indexed name" => Status(3, 200),
+        |c| {
+        let mut b = vec![0x82, 0x86, 0x84, 0x41];
+        hpack_str(&mut b, c.authority.as_bytes());
+        send_block(c, &b);
+        c.response(1);
+        put(c, &headers(3, END_STREAM | END_HEADERS, &[0x82, 0x86, 0x84, 0xbe]));
+    };
+    "generic 5/3" "a literal never indexed" => Status(1, 200), |c| {
+        let mut b = get_block(c, "/");
+        b.push(0x10);
+        hpack_str(&mut b, b"x-secret");
+        hpack_str(&mut b, b"1");
+        send_block(c, &b);
+    };
+    "generic 5/4" "a Huffman-coded value" => Status(1, 200), |c| {
+        // "www.example.com" (RFC 7541 C.4.1).
+        let huff = [0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
+        let f = [&[0x00, 0x03][..], b"x-h", &[0x80 | huff.len() as u8], &huff].concat();
+        send_block(c, &get_with(c, &f));
+    };
+    "generic 5/5" "a table size update to 0 first" => Status(1, 200), |c| {
+        let mut b = Vec::new();
+        hpack_size_update(&mut b, 0);
+        b.extend(get_block(c, "/"));
+        send_block(c, &b);
+    };
+];
+
+#[test]
+fn generic_exchanges() {
+    run_group(GENERIC);
 }
 
 /// §6.9.2 and §5.1.2 end to end: a 1-octet window, a 100 KiB file through 1 KiB
