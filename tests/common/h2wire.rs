@@ -92,9 +92,10 @@ impl Frame {
     }
 
     /// The error code of a RST_STREAM, or of a GOAWAY (its second word).
+    /// `u32::MAX` if the payload is too short to hold one.
     pub fn error_code(&self) -> u32 {
         let at = if self.ty == GOAWAY { 4 } else { 0 };
-        be32(&self.payload[at..at + 4])
+        self.payload.get(at..at + 4).map_or(u32::MAX, be32)
     }
 }
 
@@ -672,7 +673,8 @@ impl<S: Wire> H2<S> {
         loop {
             let f = self.read_frame(end.saturating_duration_since(Instant::now()))?;
             if f.ty == GOAWAY {
-                return Ok((be32(&f.payload[0..4]) & 0x7fff_ffff, f.error_code()));
+                let last = f.payload.get(0..4).map_or(u32::MAX, be32) & 0x7fff_ffff;
+                return Ok((last, f.error_code()));
             }
         }
     }
@@ -779,7 +781,7 @@ impl<S: Wire> H2<S> {
                 Ok(f) if f.ty == GOAWAY => panic!(
                     "GOAWAY {} before stream {stream} ended: {:?}",
                     f.error_code(),
-                    String::from_utf8_lossy(&f.payload[8..])
+                    String::from_utf8_lossy(f.payload.get(8..).unwrap_or_default())
                 ),
                 Ok(f) if f.ty == RST_STREAM && f.stream == stream => {
                     panic!("stream {stream} reset with {}", f.error_code())
