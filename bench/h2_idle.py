@@ -141,6 +141,7 @@ def main():
     held = still_open(conns)
     per_kib = (after["pss_kb"] - before["pss_kb"]) / max(held, 1)
     rec = {
+        "kind": "h2_idle",
         "test": "h2_idle",
         "server": a.server,
         "conns": a.conns,
@@ -149,6 +150,7 @@ def main():
         "pss_before_kb": before["pss_kb"],
         "pss_after_kb": after["pss_kb"],
         "pss_per_conn_kib": round(per_kib, 2),
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     for c in conns:
         c.sock.close()
