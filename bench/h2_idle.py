@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--settle", type=float, default=2)
     ap.add_argument("--results")
     ap.add_argument("--server", default="")
+    ap.add_argument("--when", default="", help="label: fresh (before any load) or after_load")
     a = ap.parse_args()
     before = benchlib.tree_stats(a.tree)
     conns, failed = hold(a.port, a.conns, a.path, a.timeout)
@@ -144,6 +145,7 @@ def main():
         "kind": "h2_idle",
         "test": "h2_idle",
         "server": a.server,
+        "when": a.when,
         "conns": a.conns,
         "failed": failed,
         "held": held,

@@ -182,16 +182,29 @@ def render(run, results_name):
     if run.idle:
         out.append("#### Idle HTTP/2 connections (bench/h2_idle.py: h2c prior knowledge, one GET each, then held)")
         out.append("")
-        out.append("| server | connections held / opened | PSS before → after (sum over the server's processes) | "
-                   "ΔPSS per connection |")
-        out.append("|---|---|---|---|")
-        idle = {r["server"]: r for r in run.idle}
+        out.append("ΔPSS per connection = growth of the sum of PSS over the server's processes while they "
+                   "are held, over its memory just before, divided by the connections still open. "
+                   "*fresh*: before any load test (memory the server must commit for them); "
+                   "*after load*: after the h2load tests (the allocator may reuse memory the load left free).")
+        out.append("")
+        out.append("| server | held / opened | fresh: PSS before → held | fresh: ΔPSS per conn | "
+                   "after load: PSS before → held | after load: ΔPSS per conn |")
+        out.append("|---|---|---|---|---|---|")
+        idle = {}
+        for r in run.idle:
+            idle.setdefault(r["server"], {})[r.get("when") or "fresh"] = r
         for s in [x for x in ORDER if x in idle] + sorted(set(idle) - set(ORDER)):
-            r = idle[s]
-            out.append(f"| {s} | {r['held']:,} / {r['conns']:,}"
-                       + (f" ({r['failed']} failed)" if r.get("failed") else "")
-                       + f" | {r['pss_before_kb'] / 1024:.1f} → {r['pss_after_kb'] / 1024:.1f} MiB | "
-                       f"**{r['pss_per_conn_kib']:.1f} KiB** |")
+            held = "/".join(f"{r['held']:,}" for r in idle[s].values())
+            cells = [f"{held} / {next(iter(idle[s].values()))['conns']:,}"]
+            for when in ("fresh", "after_load"):
+                r = idle[s].get(when)
+                if not r:
+                    cells += ["-", "-"]
+                    continue
+                cells.append(f"{r['pss_before_kb'] / 1024:.1f} → {r['pss_after_kb'] / 1024:.1f} MiB"
+                             + (f" ({r['failed']} failed)" if r.get("failed") else ""))
+                cells.append(f"**{r['pss_per_conn_kib']:.1f} KiB**")
+            out.append(f"| {s} | " + " | ".join(cells) + " |")
         out.append("")
     notes = sorted({(r["server"], r["why"]) for r in run.skips})
     if notes:

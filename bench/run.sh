@@ -32,7 +32,8 @@
 #                prefork up at once, h2c on PORT_BASE+i and h2 over TLS (ALPN) on
 #                PORT_BASE+H2_TLS_OFFSET+i; `h2load -n H2_N -c H2_CONNS -m H2_STREAMS` on the
 #                1 KiB file in H2_ROUNDS interleaved rounds, then H2_IDLE_N idle h2c connections
-#                (bench/h2_idle.py) on each of H2_IDLE_SERVERS, one at a time; report
+#                (bench/h2_idle.py) on each of H2_IDLE_SERVERS, one at a time, on the fresh
+#                servers and again after the load tests; report
 #                $OUT/h2-report.md (bench/h2_report.py) and BENCHMARKS.md's HTTP/2 section
 #                H2_N [100000 / 30000]  H2_ROUNDS [3 / 1]  H2_CONNS [50]  H2_STREAMS [10]
 #                H2_THREADS [1] (h2load -t)  H2_TLS_OFFSET [50]  H2_IDLE_N [1000]
@@ -443,8 +444,10 @@ phase_slowloris() {
 # H2_ROUNDS interleaved rounds (order rotated per round):
 #   h2c_c50m10     h2load -n H2_N -c50 -m10 http://127.0.0.1:PORT/index.html
 #   h2tls_c50m10   the same over https:// (h2load offers h2 by ALPN)
-# then H2_IDLE_N idle h2c connections (bench/h2_idle.py: one GET each, then held) on each of
-# H2_IDLE_SERVERS, one at a time, the others up but idle. KeepAliveTimeout IDLE_KA_TIMEOUT.
+# H2_IDLE_N idle h2c connections (bench/h2_idle.py: one GET each, then held) on each of
+# H2_IDLE_SERVERS, one at a time, the others up but idle: once on the fresh servers (before any
+# load: the memory a server has to commit for them) and once after the load tests (when the
+# allocator may reuse what the load left free). KeepAliveTimeout IDLE_KA_TIMEOUT throughout.
 make_cert() {
   local dir=$WORK/tls
   rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
@@ -490,6 +493,19 @@ h2_run() {
       --log-file "$OUT/raw/.h2load-log.tsv" "$url"
 }
 
+# h2_idle_all WHEN(fresh|after_load)
+h2_idle_all() {
+  local name
+  [[ -z $H2_IDLE_SERVERS ]] && return 0
+  log "=== h2_idle ($1): $H2_IDLE_N idle h2c connections, one server at a time (the others idle)"
+  for name in $H2_IDLE_SERVERS; do
+    [[ -z ${S_PID[$name]:-} ]] && { log "  $name: not running, h2 idle test skipped"; continue; }
+    run_bg timeout -k 5 180 "$PY" "$HERE/h2_idle.py" --server "$name" --port "${S_PORT[$name]}" \
+      --tree "${S_PID[$name]}" --conns "$H2_IDLE_N" --settle "$IDLE_SETTLE" --when "$1" --results "$RESULTS"
+    sleep 1   # let the server notice the closed connections before the next one is measured
+  done
+}
+
 phase_h2() {
   local up=() name test r k n
   local tests=("h2c_c50m10" "h2tls_c50m10")
@@ -509,6 +525,7 @@ phase_h2() {
   done
   n=${#up[@]}
   if [[ $n == 0 ]]; then log "no server started"; H2=0; return 1; fi
+  h2_idle_all fresh
   log "warm-up (not recorded): h2load -n $((H2_N / 10)) on each port"
   for name in "${up[@]}"; do
     for test in "${tests[@]}"; do h2_run "$name" "$test" 0 $((H2_N / 10)); done
@@ -521,15 +538,7 @@ phase_h2() {
       done
     done
   done
-  if [[ -n $H2_IDLE_SERVERS ]]; then
-    log "=== h2_idle: $H2_IDLE_N idle h2c connections, one server at a time (the others idle)"
-    for name in $H2_IDLE_SERVERS; do
-      [[ -z ${S_PID[$name]:-} ]] && { log "  $name: not running, h2 idle test skipped"; continue; }
-      run_bg timeout -k 5 180 "$PY" "$HERE/h2_idle.py" --server "$name" --port "${S_PORT[$name]}" \
-        --tree "${S_PID[$name]}" --conns "$H2_IDLE_N" --settle "$IDLE_SETTLE" --results "$RESULTS"
-      sleep 1
-    done
-  fi
+  h2_idle_all after_load
   for name in "${up[@]}"; do stop_server "$name"; done
   H2=0
 }
