@@ -187,15 +187,20 @@ def render(run, results_name):
                    "*fresh*: before any load test (memory the server must commit for them); "
                    "*after load*: after the h2load tests (the allocator may reuse memory the load left free).")
         out.append("")
-        out.append("| server | held / opened | fresh: PSS before → held | fresh: ΔPSS per conn | "
-                   "after load: PSS before → held | after load: ΔPSS per conn |")
+        out.append("*marginal*: the same again for the connections added next, the first ones still held "
+                   "(one-off costs of the first connections, such as a thread pool's first touch of its "
+                   "threads' stacks and caches, are out of it).")
+        out.append("")
+        out.append("| server | held / opened | fresh: PSS before → held | fresh: ΔPSS per conn "
+                   "(marginal) | after load: PSS before → held | after load: ΔPSS per conn (marginal) |")
         out.append("|---|---|---|---|---|---|")
         idle = {}
         for r in run.idle:
             idle.setdefault(r["server"], {})[r.get("when") or "fresh"] = r
         for s in [x for x in ORDER if x in idle] + sorted(set(idle) - set(ORDER)):
-            held = "/".join(f"{r['held']:,}" for r in idle[s].values())
-            cells = [f"{held} / {next(iter(idle[s].values()))['conns']:,}"]
+            r0 = idle[s].get("fresh") or next(iter(idle[s].values()))
+            cells = [f"{r0['held']:,} / {r0['conns']:,}"
+                     + (f" (+{r0['held_total'] - r0['held']:,} / {r0['more']:,})" if r0.get("more") else "")]
             for when in ("fresh", "after_load"):
                 r = idle[s].get(when)
                 if not r:
@@ -203,7 +208,9 @@ def render(run, results_name):
                     continue
                 cells.append(f"{r['pss_before_kb'] / 1024:.1f} → {r['pss_after_kb'] / 1024:.1f} MiB"
                              + (f" ({r['failed']} failed)" if r.get("failed") else ""))
-                cells.append(f"**{r['pss_per_conn_kib']:.1f} KiB**")
+                marg = r.get("marginal_per_conn_kib")
+                cells.append(f"**{r['pss_per_conn_kib']:.1f} KiB**"
+                             + (f" ({marg:.1f} KiB)" if marg is not None else ""))
             out.append(f"| {s} | " + " | ".join(cells) + " |")
         out.append("")
     notes = sorted({(r["server"], r["why"]) for r in run.skips})

@@ -37,6 +37,7 @@
 #                $OUT/h2-report.md (bench/h2_report.py) and BENCHMARKS.md's HTTP/2 section
 #                H2_N [100000 / 30000]  H2_ROUNDS [3 / 1]  H2_CONNS [50]  H2_STREAMS [10]
 #                H2_THREADS [1] (h2load -t)  H2_TLS_OFFSET [50]  H2_IDLE_N [1000]
+#                H2_IDLE_MORE [1000] (then this many more: the marginal cost per connection)
 #                H2_IDLE_SERVERS ["rhttpd-event apache-event nginx h2o lighttpd"]
 #   PORT_BASE    [28180]     server i (in the list above) listens on PORT_BASE+i
 #   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
@@ -77,6 +78,7 @@ H2_STREAMS=${H2_STREAMS:-10}
 H2_THREADS=${H2_THREADS:-1}
 H2_TLS_OFFSET=${H2_TLS_OFFSET:-50}
 H2_IDLE_N=${H2_IDLE_N:-1000}
+H2_IDLE_MORE=${H2_IDLE_MORE:-1000}
 H2_IDLE_SERVERS=${H2_IDLE_SERVERS-"rhttpd-event apache-event nginx h2o lighttpd"}
 PORT_BASE=${PORT_BASE:-28180}
 KA_TIMEOUT=${KA_TIMEOUT:-5}
@@ -159,7 +161,7 @@ fi
   "python=$(ver "$PY" --version)" "ulimit_n=$(ulimit -n)" \
   "openssl=$(ver openssl version)" \
   "servers=$SERVERS" "settings=PHASES=$PHASES DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT" \
-  "settings_h2=H2_N=$H2_N H2_ROUNDS=$H2_ROUNDS H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS H2_THREADS=$H2_THREADS H2_IDLE_N=$H2_IDLE_N H2_IDLE_SERVERS=$H2_IDLE_SERVERS"
+  "settings_h2=H2_N=$H2_N H2_ROUNDS=$H2_ROUNDS H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS H2_THREADS=$H2_THREADS H2_IDLE_N=$H2_IDLE_N H2_IDLE_MORE=$H2_IDLE_MORE H2_IDLE_SERVERS=$H2_IDLE_SERVERS"
 log "results in $OUT"
 
 # ------------------------------------------------------------------------------ servers
@@ -501,7 +503,8 @@ h2_idle_all() {
   for name in $H2_IDLE_SERVERS; do
     [[ -z ${S_PID[$name]:-} ]] && { log "  $name: not running, h2 idle test skipped"; continue; }
     run_bg timeout -k 5 180 "$PY" "$HERE/h2_idle.py" --server "$name" --port "${S_PORT[$name]}" \
-      --tree "${S_PID[$name]}" --conns "$H2_IDLE_N" --settle "$IDLE_SETTLE" --when "$1" --results "$RESULTS"
+      --tree "${S_PID[$name]}" --conns "$H2_IDLE_N" --more "$H2_IDLE_MORE" --settle "$IDLE_SETTLE" \
+      --when "$1" --results "$RESULTS"
     sleep 1   # let the server notice the closed connections before the next one is measured
   done
 }
