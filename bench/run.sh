@@ -440,8 +440,8 @@ phase_slowloris() {
 }
 
 # ------------------------------------------------------------------------------ phase h2
-# PHASES=h2: HTTP/2. Every selected server but prefork up at once (mod_http2 serves one stream
-# at a time under prefork), each with h2c on its port (prior knowledge) and TLS (ALPN h2) on
+# PHASES=h2: HTTP/2. Every selected server but prefork up at once (HTTP/2 is inactive under
+# prefork: mod_http2's AH10034, and rhttpd follows it), each with h2c on its port (prior knowledge) and TLS (ALPN h2) on
 # port + H2_TLS_OFFSET, the same ECDSA P-256 certificate for all, made now. Tests, each in
 # H2_ROUNDS interleaved rounds (order rotated per round):
 #   h2c_c50m10     h2load -n H2_N -c50 -m10 http://127.0.0.1:PORT/index.html
@@ -520,7 +520,7 @@ phase_h2() {
     if [[ $name == *-prefork ]]; then
       for test in "${tests[@]}"; do
         "$PY" "$HERE/benchlib.py" skip --server "$name" --test "$test" --results "$RESULTS" \
-          --why "prefork: mod_http2 serves one stream at a time (not measured)"
+          --why "HTTP/2 is inactive under prefork (mod_http2's AH10034; rhttpd does the same)"
       done
       continue
     fi
