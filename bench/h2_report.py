@@ -15,6 +15,7 @@ runs; ratios are rhttpd's median over the peer's median from the same run.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 
@@ -121,8 +122,9 @@ def render(run, results_name):
     out.append(f"- settings: `{env.get('settings_h2', '?')}`; mode {env.get('mode', '?')}; "
                f"servers `{env.get('servers', '?')}`")
     cmd = next((r["cmd"] for r in run.h2 if r.get("cmd")), None)
-    if cmd and "h2load " in cmd:   # drop the `timeout -k 2 N` in front
-        out.append(f"- client, e.g.: `h2load {cmd.split('h2load ', 1)[1]}`")
+    if cmd and "h2load " in cmd:   # drop the `timeout -k 2 N` in front, shorten the log path
+        c = re.sub(r"--log-file \S+", "--log-file LOG", cmd.split("h2load ", 1)[1])
+        out.append(f"- client, e.g.: `h2load {c}` (under `timeout`)")
     out.append(f"- raw records: `{results_name}`")
     out.append("")
 
