@@ -28,7 +28,7 @@
 #   PHASES       ["tput idle" / "tput+idle"]  which phases to run; tput+idle: one start for both;
 #                slowloris (on demand): SLOW_CONNS [10000] half-sent heads for SLOW_DUR [60] s
 #                (KeepAliveTimeout IDLE_KA_TIMEOUT throughout, idle test after the wrk tests)
-#                h2 (on demand, ~5 min full / ~1 min quick): HTTP/2, every selected server but
+#                h2 (on demand, ~4 min full / ~1 min quick): HTTP/2, every selected server but
 #                prefork up at once, h2c on PORT_BASE+i and h2 over TLS (ALPN) on
 #                PORT_BASE+H2_TLS_OFFSET+i; `h2load -n H2_N -c H2_CONNS -m H2_STREAMS` on the
 #                1 KiB file in H2_ROUNDS interleaved rounds, then H2_IDLE_N idle h2c connections
