@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Idle HTTP/2 connections: memory per connection (issue #13's memory point).
 
-  h2_idle.py --port P --tree PID [--conns 1000] [--path /index.html] [--results F --server NAME]
+  h2_idle.py --port P --tree PID [--conns 1000] [--more 1000] [--path /index.html]
+             [--results F --server NAME --when LABEL]
 
 Opens --conns cleartext HTTP/2 connections to 127.0.0.1:P with prior knowledge (the
 server must have `Protocols h2c` / h2c enabled), sends one GET on each (stream 1) and
 reads its whole response, then keeps them open and idle. The server's memory (sum of
 PSS over its process tree, /proc/PID/smaps_rollup) is read before and after; the growth
 divided by the number of connections still open is the cost of an idle HTTP/2
-connection. Only 127.0.0.1 is contacted; every wait has a deadline.
+connection. With --more M, M further connections are then opened the same way while the
+first ones stay held, and the growth from the first measurement to the second over the
+connections added is recorded too (marginal_per_conn_kib): one-off costs paid by the first
+connections (a thread pool's first touch of its stacks and per-thread caches) are out of it.
+Only 127.0.0.1 is contacted; every wait has a deadline.
 
 The client is written here by hand (no h2 package needed): the preface, an empty
 SETTINGS, a SETTINGS ACK once the server's arrives, one HEADERS frame whose block uses
@@ -133,6 +138,8 @@ def main():
     ap.add_argument("--settle", type=float, default=2)
     ap.add_argument("--results")
     ap.add_argument("--server", default="")
+    ap.add_argument("--when", default="", help="label: fresh (before any load) or after_load")
+    ap.add_argument("--more", type=int, default=0, help="then open this many more, measure again")
     a = ap.parse_args()
     before = benchlib.tree_stats(a.tree)
     conns, failed = hold(a.port, a.conns, a.path, a.timeout)
@@ -141,15 +148,29 @@ def main():
     held = still_open(conns)
     per_kib = (after["pss_kb"] - before["pss_kb"]) / max(held, 1)
     rec = {
+        "kind": "h2_idle",
         "test": "h2_idle",
         "server": a.server,
+        "when": a.when,
         "conns": a.conns,
         "failed": failed,
         "held": held,
         "pss_before_kb": before["pss_kb"],
         "pss_after_kb": after["pss_kb"],
         "pss_per_conn_kib": round(per_kib, 2),
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if a.more:
+        more, failed2 = hold(a.port, a.more, a.path, a.timeout)
+        time.sleep(a.settle)
+        after2 = benchlib.tree_stats(a.tree)
+        held2 = still_open(conns + more)
+        added = held2 - held
+        rec.update({"more": a.more, "more_failed": failed2, "held_total": held2,
+                    "pss_more_kb": after2["pss_kb"],
+                    "marginal_per_conn_kib":
+                        round((after2["pss_kb"] - after["pss_kb"]) / added, 2) if added > 0 else None})
+        conns += more
     for c in conns:
         c.sock.close()
     print(json.dumps(rec))

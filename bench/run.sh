@@ -12,6 +12,7 @@
 #     in interleaved rounds (every round measures every server once, the order rotated per round);
 #   phase 2 (idle connections): one server at a time, freshly started: memory idle and with
 #     IDLE_COUNTS idle keep-alive connections, and what a fresh client sees meanwhile;
+#   phase h2 (PHASES=h2, see below): HTTP/2 with h2load, h2c and h2 over TLS;
 #   report: results tables with ratios + SVG plots -> $OUT, and the generated section of
 #     BENCHMARKS.md (+ bench/results/) when WRITE_MD=1.
 #
@@ -27,6 +28,17 @@
 #   PHASES       ["tput idle" / "tput+idle"]  which phases to run; tput+idle: one start for both;
 #                slowloris (on demand): SLOW_CONNS [10000] half-sent heads for SLOW_DUR [60] s
 #                (KeepAliveTimeout IDLE_KA_TIMEOUT throughout, idle test after the wrk tests)
+#                h2 (on demand, ~4 min full / ~1 min quick): HTTP/2, every selected server but
+#                prefork up at once, h2c on PORT_BASE+i and h2 over TLS (ALPN) on
+#                PORT_BASE+H2_TLS_OFFSET+i; `h2load -n H2_N -c H2_CONNS -m H2_STREAMS` on the
+#                1 KiB file in H2_ROUNDS interleaved rounds, then H2_IDLE_N idle h2c connections
+#                (bench/h2_idle.py) on each of H2_IDLE_SERVERS, one at a time, on the fresh
+#                servers and again after the load tests; report
+#                $OUT/h2-report.md (bench/h2_report.py) and BENCHMARKS.md's HTTP/2 section
+#                H2_N [100000 / 30000]  H2_ROUNDS [3 / 1]  H2_CONNS [50]  H2_STREAMS [10]
+#                H2_THREADS [1] (h2load -t)  H2_TLS_OFFSET [50]  H2_IDLE_N [1000]
+#                H2_IDLE_MORE [1000] (then this many more: the marginal cost per connection)
+#                H2_IDLE_SERVERS ["rhttpd-event apache-event nginx h2o lighttpd"]
 #   PORT_BASE    [28180]     server i (in the list above) listens on PORT_BASE+i
 #   KA_TIMEOUT   [5]         KeepAliveTimeout (s) for phase 1; phase 2 uses IDLE_KA_TIMEOUT [300]
 #   NOISY_ABOVE  [30]        flag runs where other processes used > this % CPU (of 200 %)
@@ -59,6 +71,15 @@ else
   IDLE_SETTLE=${IDLE_SETTLE:-3}
 fi
 PHASES=${PHASES:-"tput idle"}
+if [[ $QUICK == 1 ]]; then H2_N=${H2_N:-30000}; H2_ROUNDS=${H2_ROUNDS:-1}
+else H2_N=${H2_N:-100000}; H2_ROUNDS=${H2_ROUNDS:-3}; fi
+H2_CONNS=${H2_CONNS:-50}
+H2_STREAMS=${H2_STREAMS:-10}
+H2_THREADS=${H2_THREADS:-1}
+H2_TLS_OFFSET=${H2_TLS_OFFSET:-50}
+H2_IDLE_N=${H2_IDLE_N:-1000}
+H2_IDLE_MORE=${H2_IDLE_MORE:-1000}
+H2_IDLE_SERVERS=${H2_IDLE_SERVERS-"rhttpd-event apache-event nginx h2o lighttpd"}
 PORT_BASE=${PORT_BASE:-28180}
 KA_TIMEOUT=${KA_TIMEOUT:-5}
 IDLE_KA_TIMEOUT=${IDLE_KA_TIMEOUT:-300}
@@ -85,9 +106,11 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
 # ------------------------------------------------------------------------------ prerequisites
 need_pkgs=()
 for pair in apache2:apache2 nginx:nginx h2o:h2o lighttpd:lighttpd wrk:wrk h2load:nghttp2-client \
-            curl:curl; do
+            curl:curl openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [[ -x /usr/sbin/${pair%%:*} ]] || need_pkgs+=("${pair#*:}")
 done
+# lighttpd's TLS module (phase h2) is a package of its own
+[[ -e /usr/lib/lighttpd/mod_openssl.so ]] || need_pkgs+=(lighttpd-mod-openssl)
 if [[ ${#need_pkgs[@]} -gt 0 ]]; then
   if [[ $INSTALL == 1 && $(id -u) == 0 ]]; then
     log "installing ${need_pkgs[*]} (apt-get)"
@@ -136,7 +159,9 @@ fi
   "h2o=$(ver h2o --version)" "lighttpd=$(ver lighttpd -v | sed 's/ - a light.*//')" \
   "wrk=$(ver wrk --version | awk '{print $1, $2}')" "h2load=$(ver h2load --version)" \
   "python=$(ver "$PY" --version)" "ulimit_n=$(ulimit -n)" \
-  "servers=$SERVERS" "settings=PHASES=$PHASES DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT"
+  "openssl=$(ver openssl version)" \
+  "servers=$SERVERS" "settings=PHASES=$PHASES DUR=$DUR MAIN_DUR=$MAIN_DUR ROUNDS=$ROUNDS ROUNDS2=$ROUNDS2 IDLE_COUNTS=$IDLE_COUNTS IDLE_WRK_DUR=$IDLE_WRK_DUR KA_TIMEOUT=$KA_TIMEOUT IDLE_KA_TIMEOUT=$IDLE_KA_TIMEOUT" \
+  "settings_h2=H2_N=$H2_N H2_ROUNDS=$H2_ROUNDS H2_CONNS=$H2_CONNS H2_STREAMS=$H2_STREAMS H2_THREADS=$H2_THREADS H2_IDLE_N=$H2_IDLE_N H2_IDLE_MORE=$H2_IDLE_MORE H2_IDLE_SERVERS=$H2_IDLE_SERVERS"
 log "results in $OUT"
 
 # ------------------------------------------------------------------------------ servers
@@ -149,6 +174,8 @@ port_of() {
 declare -A S_PID S_PORT S_TREE S_CGI
 CMD=()
 APACHE_EXTRA=()
+H2=0               # 1 during phase h2: HTTP/2 configs, a TLS port beside the cleartext one
+CERT= KEY=         # phase h2's certificate and key (make_cert)
 # build_cmd NAME KATIMEOUT: sets CMD (the server in the foreground) and writes its config copy
 build_cmd() {
   local name=$1 ka=$2 port run conf
@@ -162,6 +189,11 @@ build_cmd() {
       defs=(-C "ServerRoot $run" -C "Define BENCH_PORT $port" -C "Define BENCH_RUN $run"
             -C "Define BENCH_DOCROOT $DOCROOT" -C "Define BENCH_CGI $CGIDIR" -C "Define BENCH_KA $ka"
             -C "Define BENCH_MODS $APACHE_MODS" -C "Define BENCH_CONFIGS $HERE/configs")
+      if [[ $H2 == 1 ]]; then
+        defs+=(-C "Define BENCH_TLS_PORT $((port + H2_TLS_OFFSET))" -C "Define BENCH_TLS_CERT $CERT"
+               -C "Define BENCH_TLS_KEY $KEY" -D BENCH_H2)
+        [[ $impl == apache ]] && defs+=(-D BENCH_APACHE)
+      fi
       if [[ $impl == rhttpd ]]; then bin=$RHTTPD; CMD=("$bin" -f "$conf" -D FOREGROUND "${defs[@]}")
       else bin=/usr/sbin/apache2; CMD=("$bin" -f "$conf" -DFOREGROUND "${defs[@]}" "${APACHE_EXTRA[@]}"); fi
       # a build without CGI support rejects `LoadModule cgi_module`: run it without CGI
@@ -176,8 +208,11 @@ build_cmd() {
       ;;
     nginx|h2o|lighttpd)
       conf=$run/$name.conf
+      local src=$HERE/configs/$name.conf
+      [[ $H2 == 1 ]] && src=$HERE/configs/$name-h2.conf
       sed -e "s#@PORT@#$port#g" -e "s#@RUN@#$run#g" -e "s#@DOCROOT@#$DOCROOT#g" \
-          -e "s#@CGI@#$CGIDIR#g" -e "s#@KA@#$ka#g" "$HERE/configs/$name.conf" >"$conf"
+          -e "s#@CGI@#$CGIDIR#g" -e "s#@KA@#$ka#g" -e "s#@TLSPORT@#$((port + H2_TLS_OFFSET))#g" \
+          -e "s#@CERT@#$CERT#g" -e "s#@KEY@#$KEY#g" "$src" >"$conf"
       case $name in
         nginx) CMD=(/usr/sbin/nginx -c "$conf" -g 'daemon off;') ;;
         h2o) CMD=(h2o -c "$conf") ;;
@@ -187,7 +222,7 @@ build_cmd() {
       ;;
     *) log "ERROR: unknown server $name"; return 1 ;;
   esac
-  printf '%q ' "${CMD[@]}" >"$OUT/conf/$name-ka$ka.cmd"
+  printf '%q ' "${CMD[@]}" >"$OUT/conf/$name-ka$ka$([[ $H2 == 1 ]] && echo -h2).cmd"
   cp -f "$conf" "$OUT/conf/" 2>/dev/null
   return 0
 }
@@ -197,6 +232,9 @@ start_server() {
   local name=$1 ka=$2 port code i
   port=$(port_of "$name")
   if [[ -n $(ss -Htln "sport = :$port" 2>/dev/null) ]]; then log "ERROR: port $port busy, $name skipped"; return 1; fi
+  if [[ $H2 == 1 && -n $(ss -Htln "sport = :$((port + H2_TLS_OFFSET))" 2>/dev/null) ]]; then
+    log "ERROR: port $((port + H2_TLS_OFFSET)) busy, $name skipped"; return 1
+  fi
   build_cmd "$name" "$ka" || return 1
   # Own process group (Apache prefork signals its whole group on shutdown), same session (so the
   # same scheduler autogroup as wrk). perl execs in place: $! is the server's PID.
@@ -207,7 +245,11 @@ start_server() {
     if ! kill -0 "${S_PID[$name]}" 2>/dev/null; then
       log "ERROR: $name exited at start (see $OUT/raw/$name-server.log)"; unset 'S_PID[$name]'; return 1
     fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/index.html")
+    if [[ $H2 == 1 ]]; then   # nginx's h2c port takes prior knowledge only
+      code=$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/index.html")
+    else
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/index.html")
+    fi
     [[ $code == 200 ]] && break
     sleep 0.2
   done
@@ -219,6 +261,7 @@ start_server() {
     [[ $n1 == "$n0" ]] && break
     n0=$n1; sleep 0.5
   done
+  [[ $H2 == 1 ]] && { h2_check "$name" "$n1"; return; }
   local s1 s2 s3 cgi
   s1=$(curl -s -o /dev/null -w '%{size_download}' --max-time 5 "http://127.0.0.1:$port/index.html")
   s2=$(curl -s -o /dev/null -w '%{size_download}' --max-time 5 "http://127.0.0.1:$port/100k.bin")
@@ -396,18 +439,136 @@ phase_slowloris() {
   APACHE_EXTRA=()
 }
 
+# ------------------------------------------------------------------------------ phase h2
+# PHASES=h2: HTTP/2. Every selected server but prefork up at once (HTTP/2 is inactive under
+# prefork: mod_http2's AH10034, and rhttpd follows it), each with h2c on its port (prior knowledge) and TLS (ALPN h2) on
+# port + H2_TLS_OFFSET, the same ECDSA P-256 certificate for all, made now. Tests, each in
+# H2_ROUNDS interleaved rounds (order rotated per round):
+#   h2c_c50m10     h2load -n H2_N -c50 -m10 http://127.0.0.1:PORT/index.html
+#   h2tls_c50m10   the same over https:// (h2load offers h2 by ALPN)
+# H2_IDLE_N idle h2c connections (bench/h2_idle.py: one GET each, then held) on each of
+# H2_IDLE_SERVERS, one at a time, the others up but idle: once on the fresh servers (before any
+# load: the memory a server has to commit for them) and once after the load tests (when the
+# allocator may reuse what the load left free). KeepAliveTimeout IDLE_KA_TIMEOUT throughout.
+make_cert() {
+  local dir=$WORK/tls
+  rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
+  CERT=$dir/cert.pem KEY=$dir/key.pem
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 2 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+    -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth" \
+    -keyout "$KEY" -out "$CERT" >>"$OUT/run.log" 2>&1 || { log "ERROR: openssl could not make the certificate"; return 1; }
+  chmod 600 "$KEY"; chmod 644 "$CERT"
+}
+
+# h2_check NAME PROCS: the 1 KiB file over h2c (prior knowledge) and over TLS (ALPN), HTTP/2 both
+h2_check() {
+  local name=$1 procs=$2 port=${S_PORT[$1]} c t
+  c=$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code} HTTP/%{http_version} %{size_download}' \
+        --max-time 5 "http://127.0.0.1:$port/index.html")
+  t=$(curl -sk --http2 -o /dev/null -w '%{http_code} HTTP/%{http_version} %{size_download}' \
+        --max-time 5 "https://127.0.0.1:$((port + H2_TLS_OFFSET))/index.html")
+  log "  $name up: pid ${S_PID[$name]}, ports $port (h2c: $c) and $((port + H2_TLS_OFFSET)) (TLS: $t), $procs processes"
+  if [[ $c != "200 HTTP/2 1024" || $t != "200 HTTP/2 1024" ]]; then
+    log "ERROR: $name does not serve the 1 KiB file over HTTP/2 on both ports"; stop_server "$name"; return 1
+  fi
+}
+
+# h2_run NAME TEST ROUND [N]: one bounded h2load run (count H2_N and a deadline); N given = warm-up
+h2_run() {
+  local name=$1 test=$2 r=$3 n=${4:-$H2_N} url port=${S_PORT[$1]} limit
+  case $test in
+    h2c_*) url="http://127.0.0.1:$port/index.html" ;;
+    h2tls_*) url="https://127.0.0.1:$((port + H2_TLS_OFFSET))/index.html" ;;
+  esac
+  # the deadline: 5,000 req/s at least (Apache event does ~10k on h2c), and 20 s of slack
+  limit=$(( n / 5000 + 20 ))
+  if [[ $# -ge 4 ]]; then
+    timeout -k 2 "$limit" h2load -n "$n" -c "$H2_CONNS" -m "$H2_STREAMS" -t "$H2_THREADS" "$url" >/dev/null 2>&1
+    return 0
+  fi
+  run_bg "$PY" "$HERE/h2_measure.py" run --server "$name" --test "$test" --round "$r" \
+    --conns "$H2_CONNS" --streams "$H2_STREAMS" --tree "${S_PID[$name]}" \
+    --out "$OUT/raw/$name-$test-$r.txt" --log "$OUT/raw/.h2load-log.tsv" --results "$RESULTS" \
+    --timeout "$limit" --noisy-above "$NOISY_ABOVE" -- \
+    timeout -k 2 "$limit" h2load -n "$n" -c "$H2_CONNS" -m "$H2_STREAMS" -t "$H2_THREADS" \
+      --log-file "$OUT/raw/.h2load-log.tsv" "$url"
+}
+
+# h2_idle_all WHEN(fresh|after_load)
+h2_idle_all() {
+  local name
+  [[ -z $H2_IDLE_SERVERS ]] && return 0
+  log "=== h2_idle ($1): $H2_IDLE_N idle h2c connections, one server at a time (the others idle)"
+  for name in $H2_IDLE_SERVERS; do
+    [[ -z ${S_PID[$name]:-} ]] && { log "  $name: not running, h2 idle test skipped"; continue; }
+    run_bg timeout -k 5 180 "$PY" "$HERE/h2_idle.py" --server "$name" --port "${S_PORT[$name]}" \
+      --tree "${S_PID[$name]}" --conns "$H2_IDLE_N" --more "$H2_IDLE_MORE" --settle "$IDLE_SETTLE" \
+      --when "$1" --results "$RESULTS"
+    sleep 1   # let the server notice the closed connections before the next one is measured
+  done
+}
+
+phase_h2() {
+  local up=() name test r k n
+  local tests=("h2c_c50m10" "h2tls_c50m10")
+  command -v h2load >/dev/null || { log "ERROR: h2load (nghttp2-client) is required for phase h2"; return 1; }
+  make_cert || return 1
+  H2=1
+  log "=== h2: HTTP/2, h2load -n $H2_N -c$H2_CONNS -m$H2_STREAMS -t$H2_THREADS, h2c and TLS, $H2_ROUNDS interleaved round(s); KeepAliveTimeout $IDLE_KA_TIMEOUT"
+  for name in $SERVERS; do
+    if [[ $name == *-prefork ]]; then
+      for test in "${tests[@]}"; do
+        "$PY" "$HERE/benchlib.py" skip --server "$name" --test "$test" --results "$RESULTS" \
+          --why "HTTP/2 is inactive under prefork (mod_http2's AH10034; rhttpd does the same)"
+      done
+      continue
+    fi
+    start_server "$name" "$IDLE_KA_TIMEOUT" && up+=("$name")
+  done
+  n=${#up[@]}
+  if [[ $n == 0 ]]; then log "no server started"; H2=0; return 1; fi
+  h2_idle_all fresh
+  log "warm-up (not recorded): h2load -n $((H2_N / 10)) on each port"
+  for name in "${up[@]}"; do
+    for test in "${tests[@]}"; do h2_run "$name" "$test" 0 $((H2_N / 10)); done
+  done
+  for test in "${tests[@]}"; do
+    log "--- $test x $H2_ROUNDS round(s)"
+    for r in $(seq 1 "$H2_ROUNDS"); do
+      for k in $(seq 0 $((n - 1))); do
+        h2_run "${up[$(( (k + r - 1) % n ))]}" "$test" "$r"   # the order rotates every round
+      done
+    done
+  done
+  h2_idle_all after_load
+  for name in "${up[@]}"; do stop_server "$name"; done
+  H2=0
+}
+
+ran_h1=0 ran_h2=0
 for ph in $PHASES; do
   case $ph in
-    tput) phase_tput ;;
-    tput+idle) phase_tput 1 ;;
-    idle) phase_idle ;;
-    slowloris) phase_slowloris ;;
+    tput) phase_tput; ran_h1=1 ;;
+    tput+idle) phase_tput 1; ran_h1=1 ;;
+    idle) phase_idle; ran_h1=1 ;;
+    slowloris) phase_slowloris; ran_h1=1 ;;
+    h2) phase_h2; ran_h2=1 ;;
     *) log "unknown phase $ph" ;;
   esac
 done
 log "measurement took $(( $(date +%s) - T_MEASURE )) s (total with build: $(( $(date +%s) - T_START )) s)"
 
-md_args=()
-[[ $WRITE_MD == 1 ]] && md_args=(--benchmarks-md "$REPO/BENCHMARKS.md" --svg-dir "$REPO/bench/results")
-"$PY" "$HERE/report.py" --results "$RESULTS" --out "$OUT" "${md_args[@]}" || log "ERROR: report failed"
-log "done: $OUT/report.md"
+# each report replaces only its own generated section of BENCHMARKS.md
+if [[ $ran_h1 == 1 ]]; then
+  md_args=()
+  [[ $WRITE_MD == 1 ]] && md_args=(--benchmarks-md "$REPO/BENCHMARKS.md" --svg-dir "$REPO/bench/results")
+  "$PY" "$HERE/report.py" --results "$RESULTS" --out "$OUT" "${md_args[@]}" || log "ERROR: report failed"
+  log "done: $OUT/report.md"
+fi
+if [[ $ran_h2 == 1 ]]; then
+  md_args=()
+  [[ $WRITE_MD == 1 ]] && md_args=(--benchmarks-md "$REPO/BENCHMARKS.md")
+  "$PY" "$HERE/h2_report.py" --results "$RESULTS" --out "$OUT" "${md_args[@]}" || log "ERROR: h2 report failed"
+  log "done: $OUT/h2-report.md"
+fi
