@@ -38,7 +38,9 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
     loop {
         // 1. Wait for a request head.
         let Protocol::H1(h1) = &mut conn.protocol else {
-            super::h2::blocking(&mut conn, site, obs);
+            if super::h2::blocking(&mut conn, site, obs) {
+                lingering_close(conn, obs);
+            }
             return;
         };
         let mut idle = h1.is_idle();
@@ -54,7 +56,9 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         let head = loop {
             match super::switch_protocol(&mut conn, default_host) {
                 super::Switch::Switched => {
-                    super::h2::blocking(&mut conn, site, obs);
+                    if super::h2::blocking(&mut conn, site, obs) {
+                        lingering_close(conn, obs);
+                    }
                     return;
                 }
                 super::Switch::NeedMore => {}
@@ -126,7 +130,9 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         let head = match super::upgrade_to_h2c(&mut conn, default_host, head) {
             super::Upgrade::Declined(head) => head,
             super::Upgrade::Done => {
-                super::h2::blocking(&mut conn, site, obs);
+                if super::h2::blocking(&mut conn, site, obs) {
+                    lingering_close(conn, obs);
+                }
                 return;
             }
             super::Upgrade::Failed => return,

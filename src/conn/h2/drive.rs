@@ -73,7 +73,10 @@ fn pump(
         }
     }
     if h2.session.is_done() {
-        Next::Close
+        // GOAWAY is written: shut down our side and drain the client (lingering close),
+        // so input it is still sending does not reset the connection before the
+        // GOAWAY reaches it.
+        Next::Linger
     } else if h2.is_idle() {
         Next::KeepAlive
     } else {
@@ -190,10 +193,11 @@ fn read_nonblocking(h2: &mut H2Conn, t: &mut dyn Transport, scratch: &mut [u8]) 
     }
 }
 
-/// A worker thread or `-X` runs the connection to its end.
-pub fn blocking(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) {
+/// A worker thread or `-X` runs the connection to its end. True when it should end
+/// with a lingering close (our GOAWAY is written; the client may still be sending).
+pub fn blocking(conn: &mut Connection, site: &Site, obs: &mut dyn ConnObserver) -> bool {
     let mut scratch = vec![0u8; 16 * 1024];
-    session(conn, site, obs, &mut scratch, false);
+    session(conn, site, obs, &mut scratch, false) == Next::Linger
 }
 
 /// On an event worker: run what may block, then give the connection back to the
@@ -273,7 +277,7 @@ fn session(
             timeout,
             ka_timeout,
         );
-        if next == Next::Close {
+        if matches!(next, Next::Close | Next::Linger) {
             // Stream threads still running stop at their next write: their pipes and
             // their results are dropped before the scope waits for them.
             mailbox.close();
@@ -362,7 +366,7 @@ fn session_steps<'scope, 'env>(
             }
         }
         if h2.session.is_done() {
-            return Next::Close;
+            return Next::Linger; // as in `pump`
         }
         if hand_back && running == 0 && h2.runnable.is_empty() && !want_write {
             return if h2.is_idle() {
@@ -416,6 +420,7 @@ fn session_steps<'scope, 'env>(
                     // Idle past KeepAliveTimeout: say goodbye, as mod_http2 does.
                     h2.session.graceful_shutdown();
                     let _ = write_out(h2, t);
+                    return Next::Linger;
                 }
                 return Next::Close;
             }

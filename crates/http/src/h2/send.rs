@@ -139,7 +139,10 @@ impl ServerSession {
                 ends && chunks.peek().is_none(),
             );
         }
-        if n > 0 && n < data.len() && n < SMALL_FRAME {
+        // A frame cut short by the window (a caller that sends only what the window
+        // allows offers exactly `window`) counts towards the dribble limit; a body's
+        // small last piece does not.
+        if n > 0 && n == window && !ends && n < SMALL_FRAME {
             self.small_frames += 1;
             if self.small_frames > self.settings.flood.max_small_window_frames {
                 self.fail(conn_error(

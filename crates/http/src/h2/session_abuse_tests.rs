@@ -601,3 +601,54 @@ fn cve_2019_9511_data_dribble() {
             .contains(&Out::GoAway(1, ErrorCode::EnhanceYourCalm))
     );
 }
+
+/// The same dribble when the caller offers only what the window allows (as the server's
+/// stream pump does): each 1-octet frame still counts.
+#[test]
+fn cve_2019_9511_data_dribble_with_capacity_sized_writes() {
+    let mut conn = Conn::with(SessionSettings {
+        flood: FloodLimits {
+            max_small_window_frames: 10,
+            ..FloodLimits::default()
+        },
+        ..SessionSettings::default()
+    });
+    conn.send(&settings(&[Setting::InitialWindowSize(1)]))
+        .unwrap();
+    conn.send_get(1, "/").unwrap();
+    conn.events();
+    conn.s
+        .respond(1, StatusCode::OK, &HeaderMap::new(), false)
+        .unwrap();
+    let body = vec![0u8; 1000];
+    let mut sent = 0;
+    for _ in 0..11 {
+        let room = conn.s.send_capacity(1).min(body.len() - sent);
+        sent += conn
+            .s
+            .send_data(1, &body[sent..sent + room], false)
+            .unwrap();
+        conn.send(&window_update(1, 1)).unwrap_or(());
+    }
+    assert_eq!(
+        conn.s.error().map(|e| e.code),
+        Some(ErrorCode::EnhanceYourCalm)
+    );
+    // A short last piece with a wide window is not a dribble.
+    let mut ok = Conn::with(SessionSettings {
+        flood: FloodLimits {
+            max_small_window_frames: 1,
+            ..FloodLimits::default()
+        },
+        ..SessionSettings::default()
+    });
+    ok.send_get(1, "/").unwrap();
+    ok.events();
+    ok.s.respond(1, StatusCode::OK, &HeaderMap::new(), false)
+        .unwrap();
+    for _ in 0..3 {
+        ok.s.send_data(1, b"tiny", false).unwrap();
+    }
+    ok.s.send_data(1, b"end", true).unwrap();
+    assert!(ok.s.error().is_none());
+}
