@@ -602,3 +602,100 @@ fn threaded_mpm_refuses_a_non_thread_safe_handler() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Every handler over HTTP/2
+
+/// `curl --http2-prior-knowledge ARGS URL -w '\n%{http_version} %{http_code}'`:
+/// (version and status, body).
+fn h2_fetch(args: &[&str], url: &str) -> (String, String) {
+    let mut all = vec![
+        "-s",
+        "--http2-prior-knowledge",
+        "-w",
+        "\n%{http_version} %{http_code}",
+    ];
+    all.extend_from_slice(args);
+    all.push(url);
+    let o = common::curl(&all);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (body, tail) = out.rsplit_once('\n').unwrap_or(("", &out));
+    (tail.to_string(), body.to_string())
+}
+
+/// Issue #13 point 2: the reverse proxy (to nginx and to an rhttpd backend, with a
+/// request body), FastCGI to PHP-FPM (GET and POST), autoindex and mod_status answer
+/// h2c streams as they answer HTTP/1.1.
+fn every_handler_over_h2(mpm: Mpm) {
+    if !have("curl") {
+        return;
+    }
+    let ng = nginx();
+    let (be, _be_site, _) = backend();
+    let port = free_port();
+    let fpm = php_fpm(
+        |_| format!("127.0.0.1:{port}"),
+        |_| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    let site = Site::new();
+    std::fs::write(site.p("htdocs/index.php"), PHP_PAGE).unwrap();
+    std::fs::create_dir_all(site.p("htdocs/list")).unwrap();
+    std::fs::write(site.p("htdocs/list/entry.txt"), "e\n").unwrap();
+    let conf = format!(
+        "LoadModule http2_module x\nProtocols h2 h2c http/1.1\nLoadModule status_module x\n\
+         DocumentRoot \"{docs}\"\n<Directory \"{docs}/list\">\n  Options +Indexes\n</Directory>\n\
+         <Location /server-status>\n  SetHandler server-status\n</Location>\n\
+         ProxyPass /ng/ http://127.0.0.1:{ng}/\nProxyPass /be/ http://127.0.0.1:{be}/\n\
+         ProxyPass \"/app/\" \"fcgi://127.0.0.1:{port}{docs}/\"\n",
+        docs = site.s("htdocs"),
+        ng = ng.port,
+        be = be.port,
+    );
+    let s = start(mpm, &conf);
+    let base = format!("http://127.0.0.1:{}", s.port);
+    let (v, body) = h2_fetch(&[], &format!("{base}/ng/file.txt"));
+    assert_eq!((v.as_str(), body.as_str()), ("2 200", "from nginx\n"));
+    let post = "x".repeat(100_000);
+    let (v, body) = h2_fetch(
+        &["--data-binary", &post, "-H", "Content-Type: text/plain"],
+        &format!("{base}/be/cgi-bin/echo.cgi"),
+    );
+    assert_eq!(v, "2 200", "{body}");
+    assert!(body.contains("CONTENT_LENGTH=100000"), "{body}");
+    assert!(
+        body.ends_with(&format!("--body--\n{post}")),
+        "proxied body lost"
+    );
+    let (v, body) = h2_fetch(&[], &format!("{base}/app/index.php?a=h2"));
+    assert_eq!(v, "2 200", "{body}");
+    assert!(
+        body.contains("get=h2\n") && body.contains("method=GET\n"),
+        "{body}"
+    );
+    let (v, body) = h2_fetch(&["-d", "p=posted"], &format!("{base}/app/index.php"));
+    assert_eq!(v, "2 200", "{body}");
+    assert!(
+        body.contains("post=posted\n") && body.contains("method=POST\n"),
+        "{body}"
+    );
+    let (v, body) = h2_fetch(&[], &format!("{base}/list/"));
+    assert_eq!(v, "2 200");
+    assert!(
+        body.contains("Index of /list") && body.contains("entry.txt"),
+        "{body}"
+    );
+    let (v, body) = h2_fetch(&[], &format!("{base}/server-status?auto"));
+    assert_eq!(v, "2 200");
+    assert!(body.contains("Total Accesses:"), "{body}");
+    drop(fpm);
+}
+
+#[test]
+fn every_handler_over_h2_event() {
+    every_handler_over_h2(EVENT);
+}
+
+#[test]
+fn every_handler_over_h2_worker() {
+    every_handler_over_h2(WORKER);
+}

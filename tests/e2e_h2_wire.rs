@@ -83,8 +83,8 @@ fn preface_and_frame_format() {
         let mut c = t.open();
         c.get(1, "/");
         assert_eq!(c.response(1), (200, b"site a\n".to_vec()), "{}", t.name);
-        // 6.5.3/2: a client that never ACKs our SETTINGS is still served (the server
-        // has no SETTINGS_TIMEOUT, which RFC 9113 leaves to it: "MAY").
+        // 6.5.3/2: a client that has not ACKed our SETTINGS yet is served (the
+        // SETTINGS_TIMEOUT of 10 s is checked in the session's unit tests).
         let mut c = t.connect();
         let mut out = PREFACE.to_vec();
         out.extend(settings(&[]));

@@ -58,8 +58,10 @@
 //!   with the stream's END_STREAM. LimitRequestBody is the caller's to apply.
 //! * PRIORITY frames and priority fields are ignored (RFC 9113 §5.3.2), except that a
 //!   stream depending on itself is reset with PROTOCOL_ERROR (RFC 7540 §5.3.1).
-//! * No SETTINGS timeout: the session reads no clock but the one passed to `recv`, and a
-//!   client that never acknowledges only keeps the initial values in force.
+//! * SETTINGS timeout: the session reads no clock but the one passed to `recv`; frames
+//!   that arrive past [`SessionSettings::settings_timeout`] after the first `recv`
+//!   without the client having acknowledged our SETTINGS end the connection with
+//!   SETTINGS_TIMEOUT (an ACK in the same batch counts).
 //!
 //! [`BodyFraming::UntilClose`]: crate::BodyFraming::UntilClose
 
@@ -265,6 +267,8 @@ pub struct ServerSession {
     pub(super) block: Option<PendingBlock>,
     /// The client acknowledged our SETTINGS.
     pub(super) local_acked: bool,
+    /// When the first `recv` call came: our SETTINGS went out by then.
+    pub(super) first_recv: Option<Instant>,
     pub(super) peer_initial_window: u32,
     pub(super) peer_max_frame: u32,
     /// What the client may still send on the connection.
@@ -301,6 +305,7 @@ impl ServerSession {
             last_stream_id: 0,
             block: None,
             local_acked: false,
+            first_recv: None,
             peer_initial_window: DEFAULT_WINDOW,
             peer_max_frame: super::DEFAULT_MAX_FRAME_SIZE,
             conn_recv_window: i64::from(settings.connection_window_size),
@@ -403,7 +408,19 @@ impl ServerSession {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match self.recv_inner(data, now) {
+        let since = *self.first_recv.get_or_insert(now);
+        let result =
+            self.recv_inner(data, now)
+                .and_then(|()| match self.settings.settings_timeout {
+                    Some(limit) if !self.local_acked && now.duration_since(since) > limit => {
+                        Err(conn_error(
+                            ErrorCode::SettingsTimeout,
+                            "SETTINGS not acknowledged in time",
+                        ))
+                    }
+                    _ => Ok(()),
+                });
+        match result {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.fail(e);

@@ -652,3 +652,35 @@ fn cve_2019_9511_data_dribble_with_capacity_sized_writes() {
     ok.s.send_data(1, b"end", true).unwrap();
     assert!(ok.s.error().is_none());
 }
+
+/// RFC 9113 §6.5.3: a client that has not acknowledged our SETTINGS when its frames
+/// arrive past the timeout gets GOAWAY SETTINGS_TIMEOUT; one that acknowledged does not.
+#[test]
+fn s6_5_3_settings_timeout() {
+    let settings = SessionSettings {
+        settings_timeout: Some(Duration::from_secs(10)),
+        ..SessionSettings::default()
+    };
+    // Conn::with acknowledges at once: later frames are fine however late.
+    let mut acked = Conn::with(settings.clone());
+    acked.now += Duration::from_secs(60);
+    acked.send(&ping(*b"abcdefgh")).unwrap();
+    // A session whose client never acknowledges.
+    let mut s = ServerSession::new(settings);
+    let t0 = std::time::Instant::now();
+    let mut client = Client::new();
+    s.recv(&client.preface(), t0).unwrap();
+    s.recv(&ping(*b"early..."), t0 + Duration::from_secs(9))
+        .unwrap();
+    let e = s
+        .recv(&ping(*b"late...."), t0 + Duration::from_secs(11))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::SettingsTimeout);
+    // The ACK in the same batch as the late frame counts.
+    let mut s = ServerSession::new(SessionSettings::default());
+    s.recv(&client.preface(), t0).unwrap();
+    let mut late = Vec::new();
+    encode_settings_ack(&mut late);
+    late.extend_from_slice(&ping(*b"late...."));
+    s.recv(&late, t0 + Duration::from_secs(11)).unwrap();
+}

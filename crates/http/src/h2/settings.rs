@@ -39,6 +39,10 @@ pub struct SessionSettings {
     pub limits: Limits,
     /// The flood protections.
     pub flood: FloodLimits,
+    /// How long the client has to acknowledge our SETTINGS before the connection ends
+    /// with SETTINGS_TIMEOUT (RFC 9113 §6.5.3; default 10 s, `None`: no limit). Checked
+    /// when the client's frames arrive: an idle client is the idle timeout's.
+    pub settings_timeout: Option<std::time::Duration>,
 }
 
 impl Default for SessionSettings {
@@ -69,6 +73,7 @@ impl SessionSettings {
             max_header_list_size,
             limits,
             flood: FloodLimits::default(),
+            settings_timeout: Some(std::time::Duration::from_secs(10)),
         }
     }
 
