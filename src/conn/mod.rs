@@ -157,8 +157,9 @@ impl Connection {
 
     /// Give back buffer memory while the connection waits between requests.
     pub fn shrink_idle(&mut self) {
-        if let Protocol::H1(h1) = &mut self.protocol {
-            h1.shrink_idle();
+        match &mut self.protocol {
+            Protocol::H1(h1) => h1.shrink_idle(),
+            Protocol::H2(h2) => h2.shrink_idle(),
         }
     }
 }

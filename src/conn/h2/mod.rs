@@ -305,6 +305,17 @@ impl H2Conn {
     }
 
     /// Requests answered and bodies still to send: nothing left for a handler.
+    /// Give back memory while no stream is open: the stream tables' capacity and the
+    /// session's buffers (an idle connection on event costs only what it must keep).
+    pub fn shrink_idle(&mut self) {
+        if self.streams.is_empty() {
+            self.streams = HashMap::new();
+        }
+        self.runnable.shrink_to_fit();
+        self.sending.shrink_to_fit();
+        self.session.shrink_idle();
+    }
+
     pub fn is_idle(&self) -> bool {
         self.runnable.is_empty() && self.sending.is_empty() && self.session.open_streams() == 0
     }

@@ -622,6 +622,21 @@ impl ServerSession {
             || ((self.goaway_sent.is_some() || self.peer_goaway) && self.streams.is_empty())
     }
 
+    /// Give back buffer memory while the connection waits between requests: the output
+    /// and partial-frame buffers when empty, the event queue, the HPACK decoder's
+    /// scratch space. The HPACK tables stay (they are the connection's state).
+    pub fn shrink_idle(&mut self) {
+        if self.out_start >= self.out.len() {
+            self.out = Vec::new();
+            self.out_start = 0;
+        }
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        }
+        self.events.shrink_to_fit();
+        self.decoder.shrink_scratch();
+    }
+
     /// [`ServerSession::wants_close`] and the output is written: close the transport.
     pub fn is_done(&self) -> bool {
         self.wants_close() && self.output().is_empty()

@@ -84,6 +84,12 @@ enum Name<'a> {
 }
 
 impl Decoder {
+    /// Frees the scratch space kept between blocks (an idle connection's).
+    pub fn shrink_scratch(&mut self) {
+        self.name_buf = Vec::new();
+        self.value_buf = Vec::new();
+    }
+
     /// A decoder whose table limit and initial table size are `max_table_size`.
     ///
     /// For HTTP/2 that is [`DEFAULT_TABLE_SIZE`](super::DEFAULT_TABLE_SIZE) (4096): the peer
