@@ -193,6 +193,8 @@ pub struct DirConfig {
     pub headers: super::headers::HeadersDir,
     /// Authentication (mod_authn_core, mod_auth_basic, mod_authn_file, ...).
     pub auth: super::auth::AuthDir,
+    /// Output filters and mod_deflate.
+    pub deflate: super::deflate::DeflateDir,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -291,6 +293,7 @@ impl DirConfig {
             setenvif: self.setenvif.merge(&more.setenvif),
             expires: self.expires.merge(&more.expires),
             auth: self.auth.merge(&more.auth),
+            deflate: self.deflate.merge(&more.deflate),
             headers: self.headers.merge(&more.headers),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod build;
+pub mod deflate;
 mod dir;
 pub mod env;
 pub mod expires;

@@ -5,6 +5,7 @@ pub mod autoindex;
 pub mod cgi;
 mod cgi_env;
 mod cgi_output;
+pub mod deflate;
 pub mod dynamic;
 pub mod env;
 pub mod expires;

@@ -154,6 +154,7 @@ fn run(
         &mut out.notes,
         &mut resp,
     );
+    crate::modules::deflate::apply(dir, head, file, &mut resp);
     Ok((resp, out))
 }
 

@@ -70,11 +70,14 @@ impl Builder {
             }
             "FileETag" => dc.file_etag = Some(parse_file_etag(d)?),
             "EnableSendfile" => dc.enable_sendfile = Some(flag(d)),
-            "EnableMMAP" | "AddLanguage" | "AddOutputFilter" | "AddInputFilter"
-            | "DefaultLanguage" | "UseCanonicalName" | "IndexOptions" | "IndexOrderDefault"
-            | "IndexStyleSheet" | "IndexHeadInsert" | "AddIcon" | "AddIconByType"
-            | "AddIconByEncoding" | "AddAlt" | "AddAltByType" | "AddAltByEncoding"
-            | "AddDescription" | "DefaultIcon" | "HeaderName" | "ReadmeName" => {}
+            name if crate::conf::deflate::handles(name) => {
+                crate::conf::deflate::directive(&mut dc.deflate, d, &mut self.cfg.warnings)?
+            }
+            "EnableMMAP" | "AddLanguage" | "AddInputFilter" | "DefaultLanguage"
+            | "UseCanonicalName" | "IndexOptions" | "IndexOrderDefault" | "IndexStyleSheet"
+            | "IndexHeadInsert" | "AddIcon" | "AddIconByType" | "AddIconByEncoding" | "AddAlt"
+            | "AddAltByType" | "AddAltByEncoding" | "AddDescription" | "DefaultIcon"
+            | "HeaderName" | "ReadmeName" => {}
             "HostnameLookups" => {
                 if !a0.eq_ignore_ascii_case("off") {
                     return Err(err(

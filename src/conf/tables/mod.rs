@@ -23,6 +23,7 @@ const SERVER_VHOST_DIR_FILES: C = C(1 | 2 | 4 | 16);
 
 mod auth;
 mod dynamic;
+mod filters;
 mod meta;
 mod mpm;
 mod server;
@@ -31,6 +32,7 @@ mod standard;
 
 pub use auth::{AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
+pub use filters::{DEFLATE, FILTER};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
@@ -80,6 +82,8 @@ pub static MODULES: &[ModuleInfo] = &[
     module("headers_module", "mod_headers.c", false, HEADERS),
     module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
     module("http2_module", "mod_http2.c", false, HTTP2),
+    module("deflate_module", "mod_deflate.c", false, DEFLATE),
+    module("filter_module", "mod_filter.c", false, FILTER),
     module("authn_core_module", "mod_authn_core.c", false, AUTHN_CORE),
     module("auth_basic_module", "mod_auth_basic.c", false, AUTH_BASIC),
     module("authn_file_module", "mod_authn_file.c", false, AUTHN_FILE),

@@ -201,6 +201,18 @@ pub const CORE: &[DirectiveSpec] = &[
         "'On': use server preferences and order protocols, 'Off': client preferences",
     ),
     d(
+        "SetOutputFilter",
+        C::ANY,
+        Arity::Take1,
+        "filter (or ; delimited list of filters) to be run on the request content",
+    ),
+    d(
+        "SetInputFilter",
+        C::ANY,
+        Arity::Take1,
+        "filter (or ; delimited list of filters) to be run on the request body (no effect: a warning at start)",
+    ),
+    d(
         "SetHandler",
         C::ANY,
         Arity::Take1,

@@ -87,7 +87,7 @@ pub const MIME: &[DirectiveSpec] = &[
         "AddOutputFilter",
         C::ANY,
         Arity::TwoOrMore,
-        "output filter name followed by one or more file extensions (accepted, no effect)",
+        "output filter name followed by one or more file extensions",
     ),
     d(
         "AddInputFilter",

@@ -1,0 +1,72 @@
+//! Output filtering: mod_deflate and mod_filter (only `AddOutputFilterByType`; the
+//! filter-chain directives are refused with a message).
+
+use rhttpd_config::{Arity, Contexts as C, DirectiveSpec};
+
+use super::d;
+
+/// mod_deflate.c.
+pub const DEFLATE: &[DirectiveSpec] = &[
+    d(
+        "DeflateCompressionLevel",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set the Deflate Compression Level (1-9)",
+    ),
+    d(
+        "DeflateBufferSize",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set the Deflate Buffer Size (no effect)",
+    ),
+    d(
+        "DeflateWindowSize",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set the Deflate window size (1-15) (no effect)",
+    ),
+    d(
+        "DeflateMemLevel",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set the Deflate Memory Level (1-9) (no effect)",
+    ),
+    d(
+        "DeflateFilterNote",
+        C::SERVER_VHOST,
+        Arity::Take12,
+        "Set a note to report on compression ratio (no effect)",
+    ),
+    d(
+        "DeflateAlterETag",
+        C::ANY,
+        Arity::Take1,
+        "Set how mod_deflate should modify ETAG response headers: 'AddSuffix' (default), 'NoChange' (2.2.x behaviour), 'Remove'",
+    ),
+    d(
+        "DeflateInflateLimitRequestBody",
+        C::ANY,
+        Arity::Take1,
+        "Set a limit on size of inflated input (no effect)",
+    ),
+    d(
+        "DeflateInflateRatioLimit",
+        C::ANY,
+        Arity::Take1,
+        "Set the inflate ratio limit above which inflation is aborted (no effect)",
+    ),
+    d(
+        "DeflateInflateRatioBurst",
+        C::ANY,
+        Arity::Take1,
+        "Set the maximum number of following inflate ratios above limit (no effect)",
+    ),
+];
+
+/// mod_filter.c.
+pub const FILTER: &[DirectiveSpec] = &[d(
+    "AddOutputFilterByType",
+    C::ANY,
+    Arity::TwoOrMore,
+    "output filter name followed by one or more content-types",
+)];

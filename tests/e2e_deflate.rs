@@ -1,0 +1,163 @@
+//! End-to-end tests of compression (issue #15 point 5): mod_deflate through mod_filter's
+//! `AddOutputFilterByType` (Debian's deflate.conf) and `SetOutputFilter DEFLATE`, with
+//! curl as the client: gzip applied to the configured types only, `Vary`, `-gzip` ETags,
+//! no compression of ranges, of clients without gzip or of `no-gzip` requests; large
+//! files and CGI output compressed as they stream; HTTP/2 too; under every MPM.
+
+mod common;
+#[path = "support/dynamic.rs"]
+mod dynamic_support;
+
+use dynamic_support::{EVENT, Mpm, ONE_PROCESS, PREFORK, Site, WORKER, script, start};
+
+use common::{curl, have};
+
+const MODS: &str = "LoadModule deflate_module x\nLoadModule filter_module x\n\
+                    LoadModule setenvif_module x\nLoadModule http2_module x\n\
+                    Protocols h2c http/1.1\n";
+
+/// `curl -s -D - -o FILE ARGS URL`: (lower-cased response head, body as received).
+fn fetch(dir: &std::path::Path, args: &[&str], url: &str) -> (String, Vec<u8>) {
+    let out = dir.join(format!("body-{}", common::tls::seq()));
+    let o = out.display().to_string();
+    let mut all = vec!["-s", "-D", "-", "-o", o.as_str()];
+    all.extend_from_slice(args);
+    all.push(url);
+    let r = curl(&all);
+    let head = String::from_utf8_lossy(&r.stdout).to_ascii_lowercase();
+    (head, std::fs::read(&out).unwrap_or_default())
+}
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .expect("not gzip");
+    out
+}
+
+fn compresses(mpm: Mpm) {
+    if !have("curl") {
+        return;
+    }
+    let site = Site::new();
+    let page = "<html><body>".to_string() + &"<p>some text to compress</p>\n".repeat(3000);
+    std::fs::write(site.p("htdocs/page.html"), &page).unwrap();
+    let big = "a line of a large text file\n".repeat(200_000); // 5.4 MB: streamed
+    std::fs::write(site.p("htdocs/big.txt"), &big).unwrap();
+    std::fs::write(site.p("htdocs/img.png"), vec![7u8; 5000]).unwrap();
+    script(
+        &site.p("cgi-bin/gen.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\ni=0\n\
+         while [ $i -lt 2000 ]; do echo \"cgi line $i\"; i=$((i+1)); done\n",
+    );
+    let conf = format!(
+        "{MODS}DocumentRoot \"{docs}\"\nScriptAlias /cgi-bin/ \"{cgi}/\"\n\
+         AddOutputFilterByType DEFLATE text/html text/plain text/css\n\
+         BrowserMatch ^nogzip-agent no-gzip\n\
+         <Directory \"{cgi}\">\n  SetOutputFilter DEFLATE\n</Directory>\n",
+        docs = site.s("htdocs"),
+        cgi = site.s("cgi-bin"),
+    );
+    let s = start(mpm, &conf);
+    let d = site.dir.path();
+    let base = format!("http://127.0.0.1:{}", s.port);
+    let gz = ["-H", "Accept-Encoding: gzip"];
+
+    // text/html: gzip, Vary, an ETag with -gzip, no Content-Length for the encoding.
+    let (h, b) = fetch(d, &gz, &format!("{base}/page.html"));
+    assert!(h.contains("content-encoding: gzip"), "{h}");
+    assert!(h.contains("vary: accept-encoding"), "{h}");
+    assert!(h.contains("-gzip\""), "{h}");
+    assert!(b.len() < page.len() / 20, "{} bytes", b.len());
+    assert_eq!(gunzip(&b), page.as_bytes());
+    // The same again (from the compressed-file cache): the same bytes.
+    let (_, b2) = fetch(d, &gz, &format!("{base}/page.html"));
+    assert_eq!(b2, b);
+    // HEAD: the same headers, no body.
+    let (h, b) = fetch(
+        d,
+        &["-I", "-H", "Accept-Encoding: gzip"],
+        &format!("{base}/page.html"),
+    );
+    assert!(h.contains("content-encoding: gzip"), "{h}");
+    // (curl -I writes the head where the body would go.)
+    assert!(!b.windows(9).any(|w| w == b"some text") && !b.starts_with(&[0x1f, 0x8b]));
+    // A client without gzip: identity, but Vary for caches.
+    let (h, b) = fetch(d, &[], &format!("{base}/page.html"));
+    assert!(!h.contains("content-encoding"), "{h}");
+    assert!(h.contains("vary: accept-encoding"), "{h}");
+    assert_eq!(b, page.as_bytes());
+    // gzip;q=0 is a refusal.
+    let (h, _) = fetch(
+        d,
+        &["-H", "Accept-Encoding: gzip;q=0"],
+        &format!("{base}/page.html"),
+    );
+    assert!(!h.contains("content-encoding"), "{h}");
+    // A type not configured.
+    let (h, b) = fetch(d, &gz, &format!("{base}/img.png"));
+    assert!(
+        !h.contains("content-encoding") && !h.contains("vary"),
+        "{h}"
+    );
+    assert_eq!(b.len(), 5000);
+    // A range is sent as it is.
+    let (h, b) = fetch(
+        d,
+        &["-H", "Accept-Encoding: gzip", "-r", "0-99"],
+        &format!("{base}/page.html"),
+    );
+    assert!(h.starts_with("http/1.1 206"), "{h}");
+    assert!(!h.contains("content-encoding"), "{h}");
+    assert_eq!(b, &page.as_bytes()[..100]);
+    // no-gzip from BrowserMatch.
+    let (h, _) = fetch(
+        d,
+        &["-H", "Accept-Encoding: gzip", "-A", "nogzip-agent/1"],
+        &format!("{base}/page.html"),
+    );
+    assert!(!h.contains("content-encoding"), "{h}");
+    // A large file, compressed as it is sent (chunked).
+    let (h, b) = fetch(d, &gz, &format!("{base}/big.txt"));
+    assert!(h.contains("content-encoding: gzip"), "{h}");
+    assert!(h.contains("transfer-encoding: chunked"), "{h}");
+    assert_eq!(gunzip(&b), big.as_bytes());
+    // CGI output through SetOutputFilter DEFLATE.
+    let (h, b) = fetch(d, &gz, &format!("{base}/cgi-bin/gen.cgi"));
+    assert!(h.contains("content-encoding: gzip"), "{h}");
+    let text = String::from_utf8(gunzip(&b)).unwrap();
+    assert!(text.starts_with("cgi line 0\n") && text.ends_with("cgi line 1999\n"));
+    // HTTP/2 (not under prefork, which stays on HTTP/1.1).
+    if mpm.conf.contains("worker") || mpm.conf.contains("event") {
+        let (h, b) = fetch(
+            d,
+            &["--http2-prior-knowledge", "-H", "Accept-Encoding: gzip"],
+            &format!("{base}/page.html"),
+        );
+        assert!(h.starts_with("http/2 200"), "{h}");
+        assert!(h.contains("content-encoding: gzip"), "{h}");
+        assert_eq!(gunzip(&b), page.as_bytes());
+    }
+}
+
+#[test]
+fn event_compresses() {
+    compresses(EVENT);
+}
+
+#[test]
+fn worker_compresses() {
+    compresses(WORKER);
+}
+
+#[test]
+fn prefork_compresses() {
+    compresses(PREFORK);
+}
+
+#[test]
+fn one_process_compresses() {
+    compresses(ONE_PROCESS);
+}
