@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # A browser over HTTPS (tests/e2e_tls_clients.rs).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # HTTP/2 clients (tests/e2e_h2_*.rs): nghttp for concurrent streams, h2load for load.
+# Debian's stock /etc/apache2 is started by tests/e2e_debian.rs.
+[ -f /etc/apache2/apache2.conf ] || need+=(apache2)
 # htpasswd makes the password files of the authentication tests (tests/e2e_auth.rs).
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v nghttp >/dev/null 2>&1 && command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)

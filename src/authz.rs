@@ -83,17 +83,7 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
                 || ip == conn.local.ip()
                 || ip_in(ip, IpAddr::from([127, 0, 0, 0]), 8))
         }
-        RequireRule::Host(names) => {
-            let name = rhttpd_sys::reverse_lookup_confirmed(conn.client.ip());
-            yes(name.is_some_and(|n| {
-                let n = n.to_ascii_lowercase();
-                names.iter().any(|want| {
-                    n == *want
-                        || (n.ends_with(want.as_str())
-                            && (want.starts_with('.') || n[..n.len() - want.len()].ends_with('.')))
-                })
-            }))
-        }
+        RequireRule::Host(names) => yes(host_matches(conn, names.iter())),
         RequireRule::Method(ms) => yes(ms.iter().any(|m| m == head.method.as_str())),
         RequireRule::User(names) => match who.user {
             None => Authz::DeniedNoUser,
@@ -158,6 +148,49 @@ fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead, who: &Wh
     } else {
         Authz::Neutral
     }
+}
+
+/// Whether the client's double-reverse DNS name is one of `names` or in one of their
+/// domains (`example.org` matches `www.example.org`, not `badexample.org`).
+fn host_matches<'a>(conn: &ConnInfo, mut names: impl Iterator<Item = &'a String>) -> bool {
+    let Some(n) = rhttpd_sys::reverse_lookup_confirmed(conn.client.ip()) else {
+        return false;
+    };
+    let n = n.to_ascii_lowercase();
+    names.any(|want| {
+        n == *want
+            || (n.ends_with(want.as_str())
+                && (want.starts_with('.') || n[..n.len() - want.len()].ends_with('.')))
+    })
+}
+
+/// mod_access_compat's verdict (`Order`/`Allow`/`Deny`): `None` when the section has
+/// none of them (the module grants), else whether the client may in.
+pub(crate) fn compat_access(dir: &DirConfig, conn: &ConnInfo) -> Option<bool> {
+    use crate::conf::access_compat::{Host, Order};
+    let a = &dir.access_compat;
+    if !a.configured() {
+        return None;
+    }
+    let ip = conn.client.ip();
+    let env = |name: &str| crate::modules::setenvif::lookup(&Vec::new(), Some(dir), name).is_some();
+    let matches = |list: &[Host]| {
+        let mut names = list.iter().filter_map(|h| match h {
+            Host::Name(n) => Some(n),
+            _ => None,
+        });
+        list.iter().any(|h| match h {
+            Host::All => true,
+            Host::Env { name, negate } => env(name) != *negate,
+            Host::Net(net, bits) => ip_in(ip, *net, *bits),
+            Host::Name(_) => false,
+        }) || (list.iter().any(|h| matches!(h, Host::Name(_))) && host_matches(conn, &mut names))
+    };
+    Some(match a.order.unwrap_or_default() {
+        Order::DenyAllow => !matches(&a.deny) || matches(&a.allow),
+        Order::AllowDeny => matches(&a.allow) && !matches(&a.deny),
+        Order::MutualFailure => matches(&a.allow) && !matches(&a.deny),
+    })
 }
 
 /// The section's `Require` lines for this request and `who` (no `Require` anywhere →

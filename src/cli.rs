@@ -453,7 +453,14 @@ pub fn load_or_report(a: &Args) -> Result<ServerConfig, ExitCode> {
     match conf::load(&load_options(a)) {
         Ok(cfg) => {
             if !a.skip_docroot_check {
-                for host in std::iter::once(&cfg.main).chain(cfg.vhosts.iter()) {
+                // As Apache (the DocumentRoot directive's check): only a root a
+                // configuration names, not the built-in default or one inherited.
+                let default_root = cfg.server_root.join("htdocs");
+                let main_root = &cfg.main.document_root;
+                let named = std::iter::once(&cfg.main)
+                    .filter(|h| h.document_root != default_root)
+                    .chain(cfg.vhosts.iter().filter(|v| v.document_root != *main_root));
+                for host in named {
                     if !host.document_root.is_dir() {
                         eprintln!(
                             "AH00112: Warning: DocumentRoot [{}] does not exist",

@@ -319,3 +319,68 @@ fn missing_auth_type_is_a_server_error() {
     assert_eq!(get(&s, "/x.txt", None).status, 500);
     s.wait_log("error_log", "AH01796: AuthType not set!");
 }
+
+/// mod_access_compat: `Order`/`Allow`/`Deny` decide alone with `Satisfy All` (403 and
+/// AH01797), and with `Satisfy Any` an allowed address needs no password while others
+/// must authenticate.
+#[test]
+fn access_compat_order_allow_deny_satisfy() {
+    if !have("htpasswd") {
+        return;
+    }
+    let (site, conf) = site(&[("-m", "alice", "a")], "Require valid-user", "");
+    for d in ["deny", "allow", "mutual", "env", "any", "anyfar"] {
+        std::fs::create_dir_all(site.p(&format!("htdocs/{d}"))).unwrap();
+        std::fs::write(site.p(&format!("htdocs/{d}/f.txt")), "f\n").unwrap();
+    }
+    let docs = site.s("htdocs");
+    let pw = site.s("passwords");
+    let conf = format!(
+        "LoadModule access_compat_module x\nLoadModule setenvif_module x\n{conf}\
+         SetEnvIf User-Agent ^letmein let_in\n\
+         <Directory \"{docs}/deny\">\n  Order allow,deny\n  Allow from 10.0.0.0/8\n</Directory>\n\
+         <Directory \"{docs}/allow\">\n  Order deny,allow\n  Deny from all\n  Allow from 127.0.0.1\n</Directory>\n\
+         <Directory \"{docs}/mutual\">\n  Order mutual-failure\n  Allow from 127.0\n  Deny from 127.0.0.1\n</Directory>\n\
+         <Directory \"{docs}/env\">\n  Order deny,allow\n  Deny from all\n  Allow from env=let_in\n</Directory>\n\
+         <Directory \"{docs}/any\">\n  Order deny,allow\n  Deny from all\n  Allow from 127.0.0.1\n\
+           AuthType Basic\n  AuthName x\n  AuthUserFile \"{pw}\"\n  Require valid-user\n  Satisfy Any\n</Directory>\n\
+         <Directory \"{docs}/anyfar\">\n  Order deny,allow\n  Deny from all\n  Allow from 10.0.0.0/8\n\
+           AuthType Basic\n  AuthName x\n  AuthUserFile \"{pw}\"\n  Require valid-user\n  Satisfy Any\n</Directory>\n"
+    );
+    let s = start(EVENT, &conf);
+    let st = |path: &str, extra: &str| {
+        s.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n"
+        ))
+        .status
+    };
+    assert_eq!(st("/deny/f.txt", ""), 403);
+    assert_eq!(st("/allow/f.txt", ""), 200);
+    assert_eq!(st("/mutual/f.txt", ""), 403);
+    assert_eq!(st("/env/f.txt", ""), 403);
+    assert_eq!(st("/env/f.txt", "User-Agent: letmein/1\r\n"), 200);
+    // Satisfy Any: the address suffices here...
+    assert_eq!(st("/any/f.txt", ""), 200);
+    // ... and elsewhere a password is asked for, and works.
+    assert_eq!(st("/anyfar/f.txt", ""), 401);
+    let auth = format!("Authorization: Basic {}\r\n", b64(b"alice:a"));
+    assert_eq!(st("/anyfar/f.txt", &auth), 200);
+    s.wait_log(
+        "error_log",
+        "AH01797: client denied by server configuration",
+    );
+    // Without the module its directives are unknown, as in Apache.
+    let r = Root::new();
+    let o = r.check(
+        &format!("{BASE}<Location />\nOrder allow,deny\n</Location>\n"),
+        &[],
+    );
+    assert!(!o.status.success());
+    let o = r.check(
+        &format!(
+            "{BASE}LoadModule access_compat_module x\n<Location />\nOrder sideways\n</Location>\n"
+        ),
+        &[],
+    );
+    assert_syntax_error(&o, &r.path("conf/httpd.conf"), 5, "unknown order");
+}

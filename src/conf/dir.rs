@@ -195,6 +195,8 @@ pub struct DirConfig {
     pub auth: super::auth::AuthDir,
     /// Output filters and mod_deflate.
     pub deflate: super::deflate::DeflateDir,
+    /// mod_access_compat's Order/Allow/Deny/Satisfy.
+    pub access_compat: super::access_compat::AccessCompat,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -294,6 +296,7 @@ impl DirConfig {
             expires: self.expires.merge(&more.expires),
             auth: self.auth.merge(&more.auth),
             deflate: self.deflate.merge(&more.deflate),
+            access_compat: self.access_compat.merge(&more.access_compat),
             headers: self.headers.merge(&more.headers),
         }
     }

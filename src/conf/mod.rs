@@ -2,6 +2,7 @@
 //! handlers of each module, then frozen and shared (read-only) by every process and
 //! thread of a generation.
 
+pub mod access_compat;
 pub mod auth;
 mod build;
 pub mod deflate;

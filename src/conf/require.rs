@@ -114,7 +114,7 @@ pub(super) fn require_container(s: &Section) -> Result<RequireRule, ConfigError>
 }
 
 /// `10.1.2.3`, `10.1`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `::1`, `2001:db8::/32`.
-fn parse_ip_net(a: &str) -> Option<(IpAddr, u8)> {
+pub(super) fn parse_ip_net(a: &str) -> Option<(IpAddr, u8)> {
     let (addr, mask) = match a.split_once('/') {
         Some((x, m)) => (x, Some(m)),
         None => (a, None),

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE};
 use rhttpd_http::{Method, RequestHead, StatusCode};
 
-use crate::authz::{Access, Who, access, check_symlinks};
+use crate::authz::{Access, Who, access, check_symlinks, compat_access};
 use crate::conf::{DirConfig, ServerConfig, VirtualHost};
 use crate::handler::{Body, ConnInfo, Request, RequestBody, Response, absolute_url, allow_header};
 use crate::log::Level;
@@ -298,7 +298,29 @@ fn route(
         return Ok(Response::error(StatusCode::FORBIDDEN));
     }
 
-    match access(&dir, conn, head, &Who::NOBODY) {
+    // mod_access_compat first: with `Satisfy All` its denial is final; with `Satisfy
+    // Any` its grant is ("authorized without authentication") and its denial leaves the
+    // decision to Require and authentication.
+    let compat = compat_access(&dir, conn);
+    let satisfy_any = dir.access_compat.satisfy_any == Some(true);
+    if compat == Some(false) && !satisfy_any {
+        crate::log::log(
+            "access_compat",
+            Level::Error,
+            Some(conn.client),
+            &format!(
+                "AH01797: client denied by server configuration: {}",
+                filename.display()
+            ),
+        );
+        return Ok(Response::error(StatusCode::FORBIDDEN));
+    }
+    let access_now = if compat == Some(true) && satisfy_any {
+        Access::Granted
+    } else {
+        access(&dir, conn, head, &Who::NOBODY)
+    };
+    match access_now {
         Access::Granted => {}
         Access::Denied => {
             crate::log::log(

@@ -70,6 +70,23 @@ impl Builder {
             }
             "FileETag" => dc.file_etag = Some(parse_file_etag(d)?),
             "EnableSendfile" => dc.enable_sendfile = Some(flag(d)),
+            "LanguagePriority" | "ForceLanguagePriority" | "CacheNegotiatedDocs" => {
+                let note = format!(
+                    "{} {}: no effect (rhttpd does no content negotiation: MultiViews and type maps are not implemented)",
+                    d.name,
+                    d.args.join(" ")
+                );
+                if !self.cfg.warnings.contains(&note) {
+                    self.cfg.warnings.push(note);
+                }
+            }
+            name if crate::conf::access_compat::handles(name) => {
+                crate::conf::access_compat::directive(
+                    &mut dc.access_compat,
+                    d,
+                    &crate::conf::require::parse_ip_net,
+                )?
+            }
             name if crate::conf::deflate::handles(name) => {
                 crate::conf::deflate::directive(&mut dc.deflate, d, &mut self.cfg.warnings)?
             }

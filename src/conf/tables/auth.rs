@@ -59,3 +59,31 @@ pub const AUTHZ_GROUPFILE: &[DirectiveSpec] = &[d(
     Arity::Take1,
     "text file containing group names and member user IDs",
 )];
+
+/// mod_access_compat.c.
+pub const ACCESS_COMPAT: &[DirectiveSpec] = &[
+    d(
+        "Order",
+        C::DIR_ONLY,
+        Arity::Take1,
+        "'allow,deny', 'deny,allow', or 'mutual-failure'",
+    ),
+    d(
+        "Allow",
+        C::DIR_ONLY,
+        Arity::OneOrMore,
+        "'from' followed by hostnames or IP-address wildcards",
+    ),
+    d(
+        "Deny",
+        C::DIR_ONLY,
+        Arity::OneOrMore,
+        "'from' followed by hostnames or IP-address wildcards",
+    ),
+    d(
+        "Satisfy",
+        C::DIR_ONLY,
+        Arity::Take1,
+        "access policy if both allow and require used ('all' or 'any')",
+    ),
+];

@@ -1,5 +1,5 @@
 //! Output filtering: mod_deflate and mod_filter (only `AddOutputFilterByType`; the
-//! filter-chain directives are refused with a message).
+//! filter-chain directives are unknown), and mod_negotiation's accepted directives.
 
 use rhttpd_config::{Arity, Contexts as C, DirectiveSpec};
 
@@ -70,3 +70,26 @@ pub const FILTER: &[DirectiveSpec] = &[d(
     Arity::TwoOrMore,
     "output filter name followed by one or more content-types",
 )];
+
+/// mod_negotiation.c: its directives are accepted (with a warning at start) so stock
+/// configurations load; content negotiation itself (MultiViews, type maps) is not done.
+pub const NEGOTIATION: &[DirectiveSpec] = &[
+    d(
+        "LanguagePriority",
+        C::ANY,
+        Arity::OneOrMore,
+        "space-delimited list of MIME language abbreviations (no effect: no content negotiation)",
+    ),
+    d(
+        "ForceLanguagePriority",
+        C::ANY,
+        Arity::OneOrMore,
+        "Force LanguagePriority elections, either None, or Fallback and/or Prefer (no effect: no content negotiation)",
+    ),
+    d(
+        "CacheNegotiatedDocs",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "Either 'on' or 'off' (default) (no effect: no content negotiation)",
+    ),
+];

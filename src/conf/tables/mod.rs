@@ -30,9 +30,9 @@ mod server;
 mod ssl;
 mod standard;
 
-pub use auth::{AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
+pub use auth::{ACCESS_COMPAT, AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
-pub use filters::{DEFLATE, FILTER};
+pub use filters::{DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
@@ -84,6 +84,18 @@ pub static MODULES: &[ModuleInfo] = &[
     module("http2_module", "mod_http2.c", false, HTTP2),
     module("deflate_module", "mod_deflate.c", false, DEFLATE),
     module("filter_module", "mod_filter.c", false, FILTER),
+    module(
+        "negotiation_module",
+        "mod_negotiation.c",
+        false,
+        NEGOTIATION,
+    ),
+    module(
+        "access_compat_module",
+        "mod_access_compat.c",
+        false,
+        ACCESS_COMPAT,
+    ),
     module("authn_core_module", "mod_authn_core.c", false, AUTHN_CORE),
     module("auth_basic_module", "mod_auth_basic.c", false, AUTH_BASIC),
     module("authn_file_module", "mod_authn_file.c", false, AUTHN_FILE),
