@@ -195,6 +195,10 @@ pub struct DirConfig {
     pub auth: super::auth::AuthDir,
     /// Output filters and mod_deflate.
     pub deflate: super::deflate::DeflateDir,
+    /// `MaxRanges`, `MaxRangeOverlaps`, `MaxRangeReversals` (`usize::MAX`: unlimited).
+    pub max_ranges: Option<usize>,
+    pub max_range_overlaps: Option<usize>,
+    pub max_range_reversals: Option<usize>,
     /// mod_access_compat's Order/Allow/Deny/Satisfy.
     pub access_compat: super::access_compat::AccessCompat,
 }
@@ -296,6 +300,9 @@ impl DirConfig {
             expires: self.expires.merge(&more.expires),
             auth: self.auth.merge(&more.auth),
             deflate: self.deflate.merge(&more.deflate),
+            max_ranges: more.max_ranges.or(self.max_ranges),
+            max_range_overlaps: more.max_range_overlaps.or(self.max_range_overlaps),
+            max_range_reversals: more.max_range_reversals.or(self.max_range_reversals),
             access_compat: self.access_compat.merge(&more.access_compat),
             headers: self.headers.merge(&more.headers),
         }

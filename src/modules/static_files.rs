@@ -25,8 +25,8 @@ use http::{HeaderValue, header};
 use rhttpd_http::{
     BodyFraming, ByteRange, Method, Precondition, RangeOutcome, StatusCode, Validators,
     byteranges_boundary, byteranges_content_type, byteranges_part_header, byteranges_trailer,
-    etag_should_be_weak, evaluate_preconditions, evaluate_range, fmt_http_date, if_range_matches,
-    make_etag,
+    etag_should_be_weak, evaluate_preconditions, evaluate_range_limits, fmt_http_date,
+    if_range_matches, make_etag,
 };
 
 use crate::authz::check_symlinks;
@@ -278,7 +278,13 @@ fn serve_file(req: &Request<'_>, path: &Path, stat: &Metadata) -> Response {
         .and_then(|v| v.to_str().ok());
     let outcome = match range_header {
         Some(_) if !if_range_matches(&req.head.headers, &validators) => RangeOutcome::Full,
-        r => evaluate_range(r, size, MAX_RANGES),
+        r => evaluate_range_limits(
+            r,
+            size,
+            req.dir.max_ranges.unwrap_or(MAX_RANGES),
+            req.dir.max_range_overlaps.unwrap_or(20),
+            req.dir.max_range_reversals.unwrap_or(20),
+        ),
     };
     match outcome {
         RangeOutcome::Full => {

@@ -70,6 +70,43 @@ impl Builder {
             }
             "FileETag" => dc.file_etag = Some(parse_file_etag(d)?),
             "EnableSendfile" => dc.enable_sendfile = Some(flag(d)),
+            "MaxRanges" | "MaxRangeOverlaps" | "MaxRangeReversals" => {
+                // Apache: default | unlimited | none | N (N > 0); `none` is 0 here.
+                let value = match a0.to_ascii_lowercase().as_str() {
+                    "default" => match d.name {
+                        "MaxRanges" => 200,
+                        _ => 20,
+                    },
+                    "unlimited" => usize::MAX,
+                    "none" => 0,
+                    _ => match a0.parse::<usize>() {
+                        Ok(0) => usize::MAX,
+                        Ok(n) => n,
+                        Err(_) => {
+                            return Err(err(
+                                &d.location,
+                                format!(
+                                    "{} must be 'none', 'default', 'unlimited' or a positive integer",
+                                    d.name
+                                ),
+                            ));
+                        }
+                    },
+                };
+                match d.name {
+                    "MaxRanges" => dc.max_ranges = Some(value),
+                    "MaxRangeOverlaps" => dc.max_range_overlaps = Some(value),
+                    _ => dc.max_range_reversals = Some(value),
+                }
+            }
+            "ContentDigest" => {
+                if flag(d) {
+                    return Err(err(
+                        &d.location,
+                        "ContentDigest On: rhttpd does not send Content-MD5 (deprecated by RFC 7231); remove the line or use Off",
+                    ));
+                }
+            }
             "LanguagePriority" | "ForceLanguagePriority" | "CacheNegotiatedDocs" => {
                 let note = format!(
                     "{} {}: no effect (rhttpd does no content negotiation: MultiViews and type maps are not implemented)",

@@ -123,6 +123,30 @@ pub const CORE: &[DirectiveSpec] = &[
         "Limit (0 = unlimited) on max number of header fields in a request message",
     ),
     d(
+        "MaxRanges",
+        C::ANY,
+        Arity::Take1,
+        "Maximum number of Ranges in a request before returning the entire resource, or 0 for unlimited",
+    ),
+    d(
+        "MaxRangeOverlaps",
+        C::ANY,
+        Arity::Take1,
+        "Maximum number of overlaps in Ranges in a request before returning the entire resource, or 0 for unlimited",
+    ),
+    d(
+        "MaxRangeReversals",
+        C::ANY,
+        Arity::Take1,
+        "Maximum number of reversals in Ranges in a request before returning the entire resource, or 0 for unlimited",
+    ),
+    d(
+        "ContentDigest",
+        C::ANY,
+        Arity::Flag,
+        "whether or not to send a Content-MD5 header with each request (refused: Off only)",
+    ),
+    d(
         "LimitRequestBody",
         C::ANY,
         Arity::Take1,
