@@ -37,6 +37,13 @@ fn gunzip(b: &[u8]) -> Vec<u8> {
     out
 }
 
+fn flate2_gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
 fn compresses(mpm: Mpm) {
     if !have("curl") {
         return;
@@ -129,6 +136,29 @@ fn compresses(mpm: Mpm) {
     assert!(h.contains("content-encoding: gzip"), "{h}");
     let text = String::from_utf8(gunzip(&b)).unwrap();
     assert!(text.starts_with("cgi line 0\n") && text.ends_with("cgi line 1999\n"));
+    // A FILE.gz made beforehand and no older than FILE is sent as it is; an older one
+    // is not used.
+    let fresh = flate2_gzip(b"made beforehand\n");
+    std::fs::write(site.p("htdocs/pre.html"), &page).unwrap();
+    std::fs::write(site.p("htdocs/pre.html.gz"), &fresh).unwrap();
+    let (h, b) = fetch(d, &gz, &format!("{base}/pre.html"));
+    assert!(h.contains("content-encoding: gzip"), "{h}");
+    assert!(
+        h.contains(&format!("content-length: {}", fresh.len())),
+        "{h}"
+    );
+    assert_eq!(gunzip(&b), b"made beforehand\n");
+    std::fs::write(site.p("htdocs/stale.html.gz"), &fresh).unwrap();
+    std::fs::write(site.p("htdocs/stale.html"), &page).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(site.p("htdocs/stale.html.gz"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (_, b) = fetch(d, &gz, &format!("{base}/stale.html"));
+    assert_eq!(gunzip(&b), page.as_bytes());
     // HTTP/2 (not under prefork, which stays on HTTP/1.1).
     if mpm.conf.contains("worker") || mpm.conf.contains("event") {
         let (h, b) = fetch(

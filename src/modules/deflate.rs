@@ -6,6 +6,8 @@
 //! [`CACHE_MAX_FILE`] are compressed in memory, a file's result remembered per version
 //! (inode, size, modification time) so a repeated request is not compressed again;
 //! larger files and streamed bodies (CGI, proxy, FastCGI) are compressed as they are read.
+//! A `FILE.gz` made beforehand, no older than the file, is sent as it is instead (as
+//! nginx's `gzip_static`).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -91,6 +93,7 @@ pub fn accepts_gzip_value(value: &str) -> bool {
 
 /// mod_deflate's output filter on a finished response.
 pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mut Response) {
+    let file_path = file;
     if !dir.deflate.configured() {
         return;
     }
@@ -138,17 +141,28 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
     resp.body = match body {
         Body::Bytes(b) => Body::Bytes(gzip(&b, level)),
         Body::File {
-            file, offset, len, ..
-        } => match compressed_file(&file, offset, len, level) {
-            Some(b) => Body::Bytes(b),
-            None => Body::Stream(Box::new(GzEncoder::new(
-                FileSlice {
-                    file,
-                    pos: offset,
-                    end: offset + len,
-                },
-                level,
-            ))),
+            file,
+            offset,
+            len,
+            sendfile,
+        } => match precompressed(file_path, &file, offset, len) {
+            Some((gz, gz_len)) => Body::File {
+                file: Arc::new(gz),
+                offset: 0,
+                len: gz_len,
+                sendfile,
+            },
+            None => match compressed_file(&file, offset, len, level) {
+                Some(b) => Body::Bytes(b),
+                None => Body::Stream(Box::new(GzEncoder::new(
+                    FileSlice {
+                        file,
+                        pos: offset,
+                        end: offset + len,
+                    },
+                    level,
+                ))),
+            },
         },
         Body::Stream(r) => Body::Stream(Box::new(GzEncoder::new(r, level))),
         other => {
@@ -196,6 +210,21 @@ pub fn gzip(data: &[u8], level: Compression) -> Bytes {
     // Reading from a slice cannot fail.
     let _ = enc.read_to_end(&mut out);
     Bytes::from(out)
+}
+
+/// `FILE.gz` beside the whole file sent, made before (nginx's `gzip_static`): used when
+/// it is a regular file no older than the file itself. (file, length).
+fn precompressed(path: Option<&Path>, file: &File, offset: u64, len: u64) -> Option<(File, u64)> {
+    let path = path?;
+    let meta = file.metadata().ok()?;
+    if offset != 0 || len != meta.len() {
+        return None;
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".gz");
+    let gz = File::open(name).ok()?;
+    let gm = gz.metadata().ok()?;
+    (gm.is_file() && gm.modified().ok()? >= meta.modified().ok()?).then_some((gz, gm.len()))
 }
 
 /// A file's version, what its compressed form is remembered by.
