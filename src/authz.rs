@@ -173,7 +173,8 @@ pub(crate) fn compat_access(dir: &DirConfig, conn: &ConnInfo) -> Option<bool> {
         return None;
     }
     let ip = conn.client.ip();
-    let env = |name: &str| crate::modules::setenvif::lookup(&Vec::new(), Some(dir), name).is_some();
+    // The request's variables are in `dir` (mod_setenvif's joined in by the pipeline).
+    let env = |name: &str| dir.env.get(name).is_some();
     let matches = |list: &[Host]| {
         let mut names = list.iter().filter_map(|h| match h {
             Host::Name(n) => Some(n),
