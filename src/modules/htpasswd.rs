@@ -99,35 +99,10 @@ pub fn md5_crypt(password: &[u8], salt: &[u8], magic: &str) -> String {
     out
 }
 
-/// Standard base64 (RFC 4648 §4, padding optional), as in `Authorization: Basic` and
-/// `{SHA}` hashes.
+/// Base64 as in `Authorization: Basic` and `{SHA}` hashes (the protocol crate's
+/// decoder: either alphabet, padding optional).
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    let s = s.trim_ascii();
-    let s = s
-        .strip_suffix(b"==")
-        .or_else(|| s.strip_suffix(b"="))
-        .unwrap_or(s);
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in s {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    // A lone 6-bit group cannot end a valid encoding.
-    (bits < 6).then_some(out)
+    rhttpd_http::base64::decode(s)
 }
 
 #[cfg(test)]

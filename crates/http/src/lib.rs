@@ -5,6 +5,7 @@
 //! proxy) does the reverse. Prefork and worker drive it from blocking sockets, the event
 //! MPM from epoll readiness, and the same code runs under all three.
 
+pub mod base64;
 mod body;
 mod client;
 mod conditional;

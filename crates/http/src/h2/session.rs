@@ -696,30 +696,7 @@ pub(super) fn event_stream(e: &Event) -> Option<u32> {
     }
 }
 
-/// Decodes base64url (RFC 4648 §5) as `HTTP2-Settings` carries it, padding optional;
-/// the `+` and `/` of plain base64 are accepted too.
+/// `HTTP2-Settings` is base64url (RFC 4648 §5), padding optional.
 pub(super) fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
-    let s = s.trim_ascii();
-    let s = s.strip_suffix(b"==").or(s.strip_suffix(b"=")).unwrap_or(s);
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in s {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    // A single leftover sextet cannot be the end of a valid encoding.
-    (bits < 6).then_some(out)
+    crate::base64::decode(s)
 }
