@@ -668,7 +668,7 @@ fn s6_5_3_settings_timeout() {
     // A session whose client never acknowledges.
     let mut s = ServerSession::new(settings);
     let t0 = std::time::Instant::now();
-    let mut client = Client::new();
+    let client = Client::new();
     s.recv(&client.preface(), t0).unwrap();
     s.recv(&ping(*b"early..."), t0 + Duration::from_secs(9))
         .unwrap();
