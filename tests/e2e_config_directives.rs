@@ -596,3 +596,38 @@ fn send_and_receive_buffer_sizes_are_accepted_and_checked() {
     s.write("htdocs/a.txt", "abc");
     assert_eq!(s.get("/a.txt").text(), "abc");
 }
+
+/// MaxRanges / MaxRangeOverlaps / MaxRangeReversals per section: past a limit the whole
+/// file is sent (200), as Apache does; `none` ignores ranges.
+#[test]
+fn max_ranges_directives() {
+    let srv = common::Server::start(
+        "<Location /one>\n  MaxRanges 1\n</Location>\n<Location /none>\n  MaxRanges none\n</Location>\n\
+         <Location /ov>\n  MaxRangeOverlaps 1\n</Location>\n",
+    );
+    for d in ["one", "none", "ov", "free"] {
+        std::fs::create_dir_all(srv.path(&format!("htdocs/{d}"))).unwrap();
+        srv.write(&format!("htdocs/{d}/f.txt"), "0123456789abcdefghij");
+    }
+    let st = |path: &str, range: &str| {
+        srv.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nRange: bytes={range}\r\nConnection: close\r\n\r\n"
+        ))
+        .status
+    };
+    assert_eq!(st("/free/f.txt", "0-1,4-5"), 206);
+    assert_eq!(st("/one/f.txt", "0-1"), 206);
+    assert_eq!(st("/one/f.txt", "0-1,4-5"), 200);
+    assert_eq!(st("/none/f.txt", "0-1"), 200);
+    assert_eq!(st("/ov/f.txt", "0-5,2-7"), 206, "one overlap is allowed");
+    assert_eq!(st("/ov/f.txt", "0-5,2-7,3-8"), 200);
+    // ContentDigest On is refused; Off is accepted.
+    let bad = common::Server::config_text(srv.root.path(), 1, "ContentDigest On\n");
+    let f = srv.path("conf/bad.conf");
+    std::fs::write(&f, bad).unwrap();
+    let o = common::run(&["-t", "-f", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ContentDigest On"));
+    let o = common::run(&["-t", "-f", f.to_str().unwrap(), "-C", "MaxRanges lots"]);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -882,35 +882,3 @@ fn mime_charset_encoding_index_ignore_and_directory_slash_off() {
     assert!(r.text().contains("Index of /noslash"), "{}", r.text());
     assert_eq!(srv.get("/noslash/").text(), "idx");
 }
-
-/// MaxRanges / MaxRangeOverlaps / MaxRangeReversals per section: past a limit the whole
-/// file is sent (200), as Apache does; `none` ignores ranges.
-#[test]
-fn max_ranges_directives() {
-    let srv = Server::start(
-        "<Location /one>\n  MaxRanges 1\n</Location>\n<Location /none>\n  MaxRanges none\n</Location>\n\
-         <Location /ov>\n  MaxRangeOverlaps 1\n</Location>\n",
-    );
-    for d in ["one", "none", "ov", "free"] {
-        std::fs::create_dir_all(srv.path(&format!("htdocs/{d}"))).unwrap();
-        srv.write(&format!("htdocs/{d}/f.txt"), "0123456789abcdefghij");
-    }
-    let st = |path: &str, range: &str| {
-        req(&srv, "GET", path, &format!("Range: bytes={range}\r\n")).status
-    };
-    assert_eq!(st("/free/f.txt", "0-1,4-5"), 206);
-    assert_eq!(st("/one/f.txt", "0-1"), 206);
-    assert_eq!(st("/one/f.txt", "0-1,4-5"), 200);
-    assert_eq!(st("/none/f.txt", "0-1"), 200);
-    assert_eq!(st("/ov/f.txt", "0-5,2-7"), 206, "one overlap is allowed");
-    assert_eq!(st("/ov/f.txt", "0-5,2-7,3-8"), 200);
-    // ContentDigest On is refused; Off is accepted.
-    let bad = Server::config_text(srv.root.path(), 1, "ContentDigest On\n");
-    let f = srv.path("conf/bad.conf");
-    std::fs::write(&f, bad).unwrap();
-    let o = run(&["-t", "-f", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("ContentDigest On"));
-    let o = run(&["-t", "-f", f.to_str().unwrap(), "-C", "MaxRanges lots"]);
-    assert_eq!(o.status.code(), Some(1));
-}
