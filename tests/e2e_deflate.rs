@@ -1,4 +1,5 @@
-//! End-to-end tests of compression (issue #15 point 5): mod_deflate through mod_filter's
+//! End-to-end tests of compression (issue #15 point 5): mod_deflate (and mod_brotli for
+//! text/html) through mod_filter's
 //! `AddOutputFilterByType` (Debian's deflate.conf) and `SetOutputFilter DEFLATE`, with
 //! curl as the client: gzip applied to the configured types only, `Vary`, `-gzip` ETags,
 //! no compression of ranges, of clients without gzip or of `no-gzip` requests; large
@@ -13,6 +14,7 @@ use dynamic_support::{EVENT, Mpm, ONE_PROCESS, PREFORK, Site, WORKER, script, st
 use common::{curl, have};
 
 const MODS: &str = "LoadModule deflate_module x\nLoadModule filter_module x\n\
+                    LoadModule brotli_module x\n\
                     LoadModule setenvif_module x\nLoadModule http2_module x\n\
                     Protocols h2c http/1.1\n";
 
@@ -61,6 +63,7 @@ fn compresses(mpm: Mpm) {
     );
     let conf = format!(
         "{MODS}DocumentRoot \"{docs}\"\nScriptAlias /cgi-bin/ \"{cgi}/\"\n\
+         AddOutputFilterByType BROTLI_COMPRESS text/html\n\
          AddOutputFilterByType DEFLATE text/html text/plain text/css\n\
          BrowserMatch ^nogzip-agent no-gzip\n\
          <Directory \"{cgi}\">\n  SetOutputFilter DEFLATE\n</Directory>\n",
@@ -136,6 +139,17 @@ fn compresses(mpm: Mpm) {
     assert!(h.contains("content-encoding: gzip"), "{h}");
     let text = String::from_utf8(gunzip(&b)).unwrap();
     assert!(text.starts_with("cgi line 0\n") && text.ends_with("cgi line 1999\n"));
+    // mod_brotli: br for a client that takes it (before gzip), with its own ETag suffix.
+    let (h, b) = fetch(
+        d,
+        &["-H", "Accept-Encoding: gzip, br"],
+        &format!("{base}/page.html"),
+    );
+    assert!(h.contains("content-encoding: br"), "{h}");
+    assert!(h.contains("-br\""), "{h}");
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&b[..], 4096), &mut out).unwrap();
+    assert_eq!(out, page.as_bytes());
     // A FILE.gz made beforehand and no older than FILE is sent as it is; an older one
     // is not used.
     let fresh = flate2_gzip(b"made beforehand\n");

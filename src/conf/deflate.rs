@@ -1,6 +1,6 @@
 //! Output filters and compression configuration: the core's `SetOutputFilter` /
 //! `SetInputFilter`, mod_mime's `AddOutputFilter`, mod_filter's `AddOutputFilterByType`
-//! and mod_deflate's directives. The response side is `modules::deflate`.
+//! and mod_deflate's and mod_brotli's directives. The response side is `modules::deflate`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +33,11 @@ pub struct DeflateDir {
     /// `DeflateCompressionLevel` (1-9; zlib's default 6 when unset).
     pub level: Option<u32>,
     pub alter_etag: Option<AlterETag>,
+    /// mod_brotli: `BrotliCompressionQuality` (0-11, default 5),
+    /// `BrotliCompressionWindow` (10-24, default 18), `BrotliAlterETag`.
+    pub brotli_quality: Option<u32>,
+    pub brotli_window: Option<u32>,
+    pub brotli_alter_etag: Option<AlterETag>,
 }
 
 impl DeflateDir {
@@ -65,12 +70,15 @@ impl DeflateDir {
             by_ext,
             level: more.level.or(self.level),
             alter_etag: more.alter_etag.or(self.alter_etag),
+            brotli_quality: more.brotli_quality.or(self.brotli_quality),
+            brotli_window: more.brotli_window.or(self.brotli_window),
+            brotli_alter_etag: more.brotli_alter_etag.or(self.brotli_alter_etag),
         }
     }
 
     /// Whether any configuration here could compress a response.
     pub fn configured(&self) -> bool {
-        let deflate = |fs: &Vec<String>| fs.iter().any(|f| f == "DEFLATE");
+        let deflate = |fs: &Vec<String>| fs.iter().any(|f| COMPRESSORS.contains(&f.as_str()));
         self.set_output.as_ref().is_some_and(deflate)
             || self.by_type.iter().any(|(fs, _)| deflate(fs))
             || self.by_ext.values().any(deflate)
@@ -94,10 +102,18 @@ pub fn handles(name: &str) -> bool {
             | "DeflateInflateLimitRequestBody"
             | "DeflateInflateRatioLimit"
             | "DeflateInflateRatioBurst"
+            | "BrotliCompressionQuality"
+            | "BrotliCompressionWindow"
+            | "BrotliCompressionMaxInputBlock"
+            | "BrotliAlterETag"
+            | "BrotliFilterNote"
     )
 }
 
-/// The filters rhttpd runs (`DEFLATE`); other names are accepted with a warning.
+/// The output filters rhttpd runs: mod_deflate's and mod_brotli's.
+pub const COMPRESSORS: &[&str] = &["DEFLATE", "BROTLI_COMPRESS"];
+
+/// The filters rhttpd runs ([`COMPRESSORS`]); other names are accepted with a warning.
 fn filters(list: &str, warnings: &mut Vec<String>, directive: &str) -> Vec<String> {
     let names: Vec<String> = list
         .split(';')
@@ -105,7 +121,7 @@ fn filters(list: &str, warnings: &mut Vec<String>, directive: &str) -> Vec<Strin
         .map(|s| s.to_ascii_uppercase())
         .collect();
     for n in &names {
-        if n != "DEFLATE" {
+        if !COMPRESSORS.contains(&n.as_str()) {
             warnings.push(format!(
                 "{directive} {n}: rhttpd has no {n} filter; responses are sent without it"
             ));
@@ -151,18 +167,45 @@ pub fn directive(
             }
             z.level = Some(n);
         }
-        "DeflateAlterETag" => {
-            z.alter_etag = Some(match a0.to_ascii_lowercase().as_str() {
+        "BrotliCompressionQuality" | "BrotliCompressionWindow" => {
+            let n: u32 = number(d, "number")?;
+            let (lo, hi) = if d.name == "BrotliCompressionQuality" {
+                (0, 11)
+            } else {
+                (10, 24)
+            };
+            if !(lo..=hi).contains(&n) {
+                return Err(err(
+                    &d.location,
+                    format!("{} must be between {lo} and {hi}", d.name),
+                ));
+            }
+            if d.name == "BrotliCompressionQuality" {
+                z.brotli_quality = Some(n);
+            } else {
+                z.brotli_window = Some(n);
+            }
+        }
+        "DeflateAlterETag" | "BrotliAlterETag" => {
+            let tag = Some(match a0.to_ascii_lowercase().as_str() {
                 "addsuffix" => AlterETag::AddSuffix,
                 "nochange" => AlterETag::NoChange,
                 "remove" => AlterETag::Remove,
                 _ => {
                     return Err(err(
                         &d.location,
-                        "DeflateAlterETag accepts only 'AddSuffix', 'NoChange', or 'Remove'",
+                        format!(
+                            "{} accepts only 'AddSuffix', 'NoChange', or 'Remove'",
+                            d.name
+                        ),
                     ));
                 }
-            })
+            });
+            if d.name == "DeflateAlterETag" {
+                z.alter_etag = tag;
+            } else {
+                z.brotli_alter_etag = tag;
+            }
         }
         "DeflateBufferSize" | "DeflateWindowSize" | "DeflateMemLevel" => {
             let _: u32 = number(d, "number")?;

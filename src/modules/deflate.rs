@@ -1,13 +1,15 @@
-//! mod_deflate's output filter: gzip for responses a section sends through `DEFLATE`
-//! (`SetOutputFilter`, mod_mime's `AddOutputFilter`, mod_filter's
-//! `AddOutputFilterByType`), with Apache's rules — `no-gzip`, `gzip-only-text/html` and
-//! `dont-vary`, nothing already encoded, no 204/206/304, `Vary: Accept-Encoding`, ETag
-//! suffixed `-gzip`, Content-Length dropped. Whole small bodies and files up to
+//! mod_deflate's and mod_brotli's output filters, for responses a section sends through
+//! `DEFLATE` or `BROTLI_COMPRESS` (`SetOutputFilter`, mod_mime's `AddOutputFilter`,
+//! mod_filter's `AddOutputFilterByType`): brotli when the client takes `br`, else gzip
+//! (Apache's order), with Apache's rules — `no-gzip`/`no-brotli`,
+//! `gzip-only-text/html`, `dont-vary`, nothing already encoded, no 204/206/304,
+//! `Vary: Accept-Encoding`, ETag suffixed `-gzip`/`-br`, Content-Length dropped. Whole
+//! small bodies and files up to
 //! [`CACHE_MAX_FILE`] are compressed in memory, a file's result remembered per version
 //! (inode, size, modification time) so a repeated request is not compressed again;
 //! larger files and streamed bodies (CGI, proxy, FastCGI) are compressed as they are read.
-//! A `FILE.gz` made beforehand, no older than the file, is sent as it is instead (as
-//! nginx's `gzip_static`).
+//! A `FILE.gz` / `FILE.br` made beforehand, no older than the file, is sent as it is
+//! instead (as nginx's `gzip_static`).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -34,11 +36,12 @@ pub const CACHE_MAX_FILE: u64 = 4 << 20;
 /// The compressed files remembered per process, in bytes at most.
 const CACHE_BUDGET: usize = 64 << 20;
 
-/// Whether `dir` sends this response through DEFLATE: `SetOutputFilter`, the file's
-/// extension (`AddOutputFilter`) or its type (`AddOutputFilterByType`).
-fn wants_deflate(dir: &DirConfig, file: Option<&Path>, content_type: &str) -> bool {
+/// Whether `dir` sends this response through `filter` (`DEFLATE`, `BROTLI_COMPRESS`):
+/// `SetOutputFilter`, the file's extension (`AddOutputFilter`) or its type
+/// (`AddOutputFilterByType`).
+fn wants(dir: &DirConfig, file: Option<&Path>, content_type: &str, filter: &str) -> bool {
     let z = &dir.deflate;
-    let has = |fs: &Vec<String>| fs.iter().any(|f| f == "DEFLATE");
+    let has = |fs: &Vec<String>| fs.iter().any(|f| f == filter);
     if z.set_output.as_ref().is_some_and(has) {
         return true;
     }
@@ -67,18 +70,27 @@ fn wants_deflate(dir: &DirConfig, file: Option<&Path>, content_type: &str) -> bo
 
 /// Whether the client takes gzip: a `gzip` (or `x-gzip`) coding whose q is not 0.
 pub fn accepts_gzip(head: &RequestHead) -> bool {
+    accepts(head, Coding::Gzip)
+}
+
+fn accepts(head: &RequestHead, coding: Coding) -> bool {
     head.headers
         .get_all(ACCEPT_ENCODING)
         .iter()
-        .any(|v| accepts_gzip_value(v.to_str().unwrap_or("")))
+        .any(|v| accepts_value(v.to_str().unwrap_or(""), coding.names()))
 }
 
 /// [`accepts_gzip`] for one `Accept-Encoding` value.
 pub fn accepts_gzip_value(value: &str) -> bool {
+    accepts_value(value, Coding::Gzip.names())
+}
+
+/// Whether one `Accept-Encoding` value names one of `names` with q above 0.
+fn accepts_value(value: &str, names: &[&str]) -> bool {
     value.split(',').any(|item| {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or("").trim();
-        if !coding.eq_ignore_ascii_case("gzip") && !coding.eq_ignore_ascii_case("x-gzip") {
+        if !names.iter().any(|n| coding.eq_ignore_ascii_case(n)) {
             return false;
         }
         !parts.any(|p| {
@@ -91,7 +103,78 @@ pub fn accepts_gzip_value(value: &str) -> bool {
     })
 }
 
-/// mod_deflate's output filter on a finished response.
+/// A content coding rhttpd produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    /// mod_deflate's gzip.
+    Gzip,
+    /// mod_brotli's br.
+    Br,
+}
+
+impl Coding {
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Coding::Gzip => &["gzip", "x-gzip"],
+            Coding::Br => &["br"],
+        }
+    }
+
+    fn token(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Br => "br",
+        }
+    }
+
+    /// The suffix of a variant made beforehand, and of an altered ETag.
+    fn suffix(self) -> &'static str {
+        match self {
+            Coding::Gzip => ".gz",
+            Coding::Br => ".br",
+        }
+    }
+}
+
+/// How to compress: the coding and its level (gzip 1-9; brotli quality 0-11 and window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub coding: Coding,
+    pub level: u32,
+    pub window: u32,
+}
+
+impl Params {
+    fn key(self) -> u32 {
+        (self.coding as u32) << 16 | self.level << 8 | self.window
+    }
+}
+
+/// `data` compressed whole.
+pub fn compress(data: &[u8], p: Params) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() / 3 + 64);
+    // Reading from a slice cannot fail.
+    let _ = encoder(Box::new(data), p).read_to_end(&mut out);
+    Bytes::from(out)
+}
+
+/// A reader of `input` compressed.
+fn encoder<'a>(input: Box<dyn Read + Send + 'a>, p: Params) -> Box<dyn Read + Send + 'a> {
+    match p.coding {
+        Coding::Gzip => Box::new(GzEncoder::new(input, Compression::new(p.level))),
+        Coding::Br => Box::new(brotli::CompressorReader::new(
+            input,
+            16 * 1024,
+            p.level,
+            p.window,
+        )),
+    }
+}
+
+/// mod_brotli's and mod_deflate's output filters on a finished response: brotli when
+/// the section runs BROTLI_COMPRESS and the client takes `br`, else gzip when it runs
+/// DEFLATE and the client takes `gzip` (Apache runs them in that order, the second
+/// skipping what the first encoded).
 pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mut Response) {
     let file_path = file;
     if !dir.deflate.configured() {
@@ -115,12 +198,12 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    if !wants_deflate(dir, file, &content_type) || env("no-gzip").is_some() {
-        return;
-    }
-    if env("gzip-only-text/html") == Some("1")
-        && !content_type.to_ascii_lowercase().starts_with("text/html")
-    {
+    let want_br = wants(dir, file, &content_type, "BROTLI_COMPRESS") && env("no-brotli").is_none();
+    let want_gzip = wants(dir, file, &content_type, "DEFLATE")
+        && env("no-gzip").is_none()
+        && (env("gzip-only-text/html") != Some("1")
+            || content_type.to_ascii_lowercase().starts_with("text/html"));
+    if !want_br && !want_gzip {
         return;
     }
     if resp
@@ -133,52 +216,68 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
     if env("dont-vary").is_none() {
         add_vary(resp);
     }
-    if !accepts_gzip(head) {
+    let z = &dir.deflate;
+    let p = if want_br && accepts(head, Coding::Br) {
+        Params {
+            coding: Coding::Br,
+            level: z.brotli_quality.unwrap_or(5),
+            window: z.brotli_window.unwrap_or(18),
+        }
+    } else if want_gzip && accepts(head, Coding::Gzip) {
+        Params {
+            coding: Coding::Gzip,
+            level: z.level.unwrap_or(6),
+            window: 15,
+        }
+    } else {
         return;
-    }
-    let level = Compression::new(dir.deflate.level.unwrap_or(6));
+    };
     let body = std::mem::replace(&mut resp.body, Body::Empty);
     resp.body = match body {
-        Body::Bytes(b) => Body::Bytes(gzip(&b, level)),
+        Body::Bytes(b) => Body::Bytes(compress(&b, p)),
         Body::File {
             file,
             offset,
             len,
             sendfile,
-        } => match precompressed(file_path, &file, offset, len) {
-            Some((gz, gz_len)) => Body::File {
-                file: Arc::new(gz),
+        } => match precompressed(file_path, &file, offset, len, p.coding) {
+            Some((pre, pre_len)) => Body::File {
+                file: Arc::new(pre),
                 offset: 0,
-                len: gz_len,
+                len: pre_len,
                 sendfile,
             },
-            None => match compressed_file(&file, offset, len, level) {
+            None => match compressed_file(&file, offset, len, p) {
                 Some(b) => Body::Bytes(b),
-                None => Body::Stream(Box::new(GzEncoder::new(
-                    FileSlice {
+                None => Body::Stream(encoder(
+                    Box::new(FileSlice {
                         file,
                         pos: offset,
                         end: offset + len,
-                    },
-                    level,
-                ))),
+                    }),
+                    p,
+                )),
             },
         },
-        Body::Stream(r) => Body::Stream(Box::new(GzEncoder::new(r, level))),
+        Body::Stream(r) => Body::Stream(encoder(r, p)),
         other => {
             resp.body = other;
             return;
         }
     };
     resp.headers
-        .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        .insert(CONTENT_ENCODING, HeaderValue::from_static(p.coding.token()));
     resp.headers.remove(CONTENT_LENGTH);
     resp.headers.remove(ACCEPT_RANGES);
-    match dir.deflate.alter_etag.unwrap_or_default() {
+    let alter = match p.coding {
+        Coding::Gzip => z.alter_etag,
+        Coding::Br => z.brotli_alter_etag,
+    };
+    match alter.unwrap_or_default() {
         AlterETag::AddSuffix => {
             if let Some(tag) = resp.headers.get(ETAG).and_then(|v| v.to_str().ok())
                 && let Some(inner) = tag.strip_suffix('"')
-                && let Ok(v) = HeaderValue::from_str(&format!("{inner}-gzip\""))
+                && let Ok(v) = HeaderValue::from_str(&format!("{inner}-{}\"", p.coding.token()))
             {
                 resp.headers.insert(ETAG, v);
             }
@@ -205,23 +304,32 @@ fn add_vary(resp: &mut Response) {
 
 /// `data` as one gzip member.
 pub fn gzip(data: &[u8], level: Compression) -> Bytes {
-    let mut out = Vec::with_capacity(data.len() / 3 + 64);
-    let mut enc = GzEncoder::new(data, level);
-    // Reading from a slice cannot fail.
-    let _ = enc.read_to_end(&mut out);
-    Bytes::from(out)
+    compress(
+        data,
+        Params {
+            coding: Coding::Gzip,
+            level: level.level(),
+            window: 15,
+        },
+    )
 }
 
 /// `FILE.gz` beside the whole file sent, made before (nginx's `gzip_static`): used when
 /// it is a regular file no older than the file itself. (file, length).
-fn precompressed(path: Option<&Path>, file: &File, offset: u64, len: u64) -> Option<(File, u64)> {
+fn precompressed(
+    path: Option<&Path>,
+    file: &File,
+    offset: u64,
+    len: u64,
+    coding: Coding,
+) -> Option<(File, u64)> {
     let path = path?;
     let meta = file.metadata().ok()?;
     if offset != 0 || len != meta.len() {
         return None;
     }
     let mut name = path.as_os_str().to_owned();
-    name.push(".gz");
+    name.push(coding.suffix());
     let gz = File::open(name).ok()?;
     let gm = gz.metadata().ok()?;
     (gm.is_file() && gm.modified().ok()? >= meta.modified().ok()?).then_some((gz, gm.len()))
@@ -244,7 +352,7 @@ static CACHE: LazyLock<Mutex<Compressed>> = LazyLock::new(|| {
 
 /// The gzip of `len` bytes of `file` from `offset`, from the cache or made now; `None`
 /// for a file too large to hold (it is compressed as it is sent).
-fn compressed_file(file: &File, offset: u64, len: u64, level: Compression) -> Option<Bytes> {
+fn compressed_file(file: &File, offset: u64, len: u64, p: Params) -> Option<Bytes> {
     if len > CACHE_MAX_FILE {
         return None;
     }
@@ -257,7 +365,7 @@ fn compressed_file(file: &File, offset: u64, len: u64, level: Compression) -> Op
         m.mtime_nsec(),
         offset,
         len,
-        level.level(),
+        p.key(),
     );
     if let Some(b) = CACHE
         .lock()
@@ -269,7 +377,7 @@ fn compressed_file(file: &File, offset: u64, len: u64, level: Compression) -> Op
     }
     let mut data = vec![0u8; len as usize];
     file.read_exact_at(&mut data, offset).ok()?;
-    let gz = gzip(&data, level);
+    let gz = compress(&data, p);
     let mut c = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if c.bytes + gz.len() > CACHE_BUDGET {
         c.files.clear();
@@ -315,6 +423,38 @@ mod tests {
         }
     }
 
+    const GZ6: Params = Params {
+        coding: Coding::Gzip,
+        level: 6,
+        window: 15,
+    };
+
+    #[test]
+    fn brotli_when_configured_and_accepted_first() {
+        let text = "<p>hello</p>".repeat(100);
+        let mut d = dir(false);
+        d.deflate.by_type = Arc::new(vec![(
+            vec!["BROTLI_COMPRESS".into(), "DEFLATE".into()],
+            "text/html".into(),
+        )]);
+        let mut r = html(&text);
+        apply(&d, &head(Some("gzip, br")), None, &mut r);
+        assert_eq!(r.headers.get(CONTENT_ENCODING).unwrap(), "br");
+        assert_eq!(r.headers.get(ETAG).unwrap(), "\"abc-br\"");
+        let Body::Bytes(b) = &r.body else { panic!() };
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&b[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, text.as_bytes());
+        // gzip for a client without br.
+        let mut r = html(&text);
+        apply(&d, &head(Some("gzip")), None, &mut r);
+        assert_eq!(r.headers.get(CONTENT_ENCODING).unwrap(), "gzip");
+        assert!(accepts_value("br;q=0.5", Coding::Br.names()));
+        assert!(!accepts_value("br;q=0", Coding::Br.names()));
+    }
+
     fn gunzip(b: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         GzDecoder::new(b).read_to_end(&mut out).unwrap();
@@ -328,7 +468,11 @@ mod tests {
             data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
         ) {
             let _ = accepts_gzip_value(&v);
-            proptest::prop_assert_eq!(gunzip(&gzip(&data, Compression::new(6))), data);
+            proptest::prop_assert_eq!(gunzip(&gzip(&data, Compression::new(6))), data.clone());
+            let br = compress(&data, Params { coding: Coding::Br, level: 1, window: 18 });
+            let mut out = Vec::new();
+            brotli::Decompressor::new(&br[..], 4096).read_to_end(&mut out).unwrap();
+            proptest::prop_assert_eq!(out, data);
         }
     }
 
@@ -410,11 +554,11 @@ mod tests {
         let text = "line of text\n".repeat(5000);
         std::fs::write(&p, &text).unwrap();
         let f = Arc::new(File::open(&p).unwrap());
-        let a = compressed_file(&f, 0, text.len() as u64, Compression::new(6)).unwrap();
-        let b = compressed_file(&f, 0, text.len() as u64, Compression::new(6)).unwrap();
+        let a = compressed_file(&f, 0, text.len() as u64, GZ6).unwrap();
+        let b = compressed_file(&f, 0, text.len() as u64, GZ6).unwrap();
         assert_eq!(a.as_ptr(), b.as_ptr(), "second request from the cache");
         assert_eq!(gunzip(&a), text.as_bytes());
-        assert!(compressed_file(&f, 0, CACHE_MAX_FILE + 1, Compression::new(6)).is_none());
+        assert!(compressed_file(&f, 0, CACHE_MAX_FILE + 1, GZ6).is_none());
         let mut r = Response::new(
             StatusCode::OK,
             Body::File {

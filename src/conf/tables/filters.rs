@@ -63,6 +63,40 @@ pub const DEFLATE: &[DirectiveSpec] = &[
     ),
 ];
 
+/// mod_brotli.c.
+pub const BROTLI: &[DirectiveSpec] = &[
+    d(
+        "BrotliCompressionQuality",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Compression quality between 0 and 11 (higher quality means slower compression)",
+    ),
+    d(
+        "BrotliCompressionWindow",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Sliding window size between 10 and 24 (larger windows can improve compression ratio)",
+    ),
+    d(
+        "BrotliCompressionMaxInputBlock",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Maximum input block size between 16 and 24 (no effect)",
+    ),
+    d(
+        "BrotliAlterETag",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Set how mod_brotli should modify ETag response headers: 'AddSuffix' (default), 'NoChange', 'Remove'",
+    ),
+    d(
+        "BrotliFilterNote",
+        C::SERVER_VHOST,
+        Arity::Take12,
+        "Set a note to report on compression ratio (no effect)",
+    ),
+];
+
 /// mod_filter.c.
 pub const FILTER: &[DirectiveSpec] = &[d(
     "AddOutputFilterByType",

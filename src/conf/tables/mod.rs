@@ -32,7 +32,7 @@ mod standard;
 
 pub use auth::{ACCESS_COMPAT, AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
 pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
-pub use filters::{DEFLATE, FILTER, NEGOTIATION};
+pub use filters::{BROTLI, DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
@@ -83,6 +83,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
     module("http2_module", "mod_http2.c", false, HTTP2),
     module("deflate_module", "mod_deflate.c", false, DEFLATE),
+    module("brotli_module", "mod_brotli.c", false, BROTLI),
     module("filter_module", "mod_filter.c", false, FILTER),
     module(
         "negotiation_module",
