@@ -78,14 +78,15 @@ fn graceful_restart_under_load_loses_no_request() {
         .lines()
         .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect();
-    assert!(
-        before
-            .iter()
-            .chain(&after)
-            .chain(&last)
-            .all(|p| pids.contains(p)),
-        "every generation served: {pids:?}"
-    );
+    // Each generation served (not necessarily each of its children: which child's
+    // listener wins an accept is the kernel's choice, and on a loaded machine one child
+    // of a generation may take every connection).
+    for (generation, children) in [("first", &before), ("second", &after), ("third", &last)] {
+        assert!(
+            children.iter().any(|p| pids.contains(p)),
+            "the {generation} generation {children:?} served nothing: {pids:?}"
+        );
+    }
     stop_server(&mut s);
 }
 
