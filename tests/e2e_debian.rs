@@ -147,6 +147,13 @@ fn stock_config_runs(mpm: &str) {
         o.status.success() && err.contains("Syntax OK"),
         "{mpm}: -t: {err}"
     );
+    // No DocumentRoot warning for the built-in default Debian never names; mod_negotiation's
+    // directives say they have no effect.
+    assert!(!err.contains("AH00112"), "{err}");
+    assert!(
+        err.contains("LanguagePriority") && err.contains("no effect"),
+        "{err}"
+    );
     let mut run: Vec<&str> = vec!["-D", "FOREGROUND"];
     run.extend(defs.iter().map(String::as_str));
     let s = Server::launch(root, port, &run);

@@ -205,3 +205,30 @@ fn prefork_compresses() {
 fn one_process_compresses() {
     compresses(ONE_PROCESS);
 }
+
+/// Filters rhttpd does not have and the tuning directives without effect are named at
+/// start; a level out of range is Apache's syntax error.
+#[test]
+fn filter_directives_warn_and_check() {
+    let r = Site::new();
+    let conf = r.p("httpd.conf");
+    let base = format!(
+        "Listen 127.0.0.1:1\nServerName localhost\nServerRoot \"{}\"\n{MODS}",
+        r.s("")
+    );
+    std::fs::write(
+        &conf,
+        format!("{base}SetOutputFilter INCLUDES;DEFLATE\nSetInputFilter DEFLATE\nDeflateBufferSize 8096\n"),
+    )
+    .unwrap();
+    let o = common::run(&["-t", "-f", conf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("no INCLUDES filter"), "{err}");
+    assert!(err.contains("SetInputFilter DEFLATE"), "{err}");
+    assert!(err.contains("DeflateBufferSize 8096: no effect"), "{err}");
+    std::fs::write(&conf, format!("{base}DeflateCompressionLevel 12\n")).unwrap();
+    let o = common::run(&["-t", "-f", conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("between 1 and 9"));
+}

@@ -180,8 +180,8 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
     if !dir.deflate.configured() {
         return;
     }
-    static NO_OVERLAY: crate::modules::setenvif::Overlay = Vec::new();
-    let env = |name: &str| crate::modules::setenvif::lookup(&NO_OVERLAY, Some(dir), name);
+    // The request's variables (SetEnvIf's joined in by the pipeline).
+    let env = |name: &str| dir.env.get(name);
     let status = resp.status;
     if status.is_informational()
         || matches!(

@@ -40,11 +40,7 @@ pub struct Request<'a> {
     pub uri: &'a str,
 }
 
-pub(crate) fn lookup<'a>(
-    overlay: &'a Overlay,
-    base: Option<&'a DirConfig>,
-    name: &str,
-) -> Option<&'a str> {
+fn lookup<'a>(overlay: &'a Overlay, base: Option<&'a DirConfig>, name: &str) -> Option<&'a str> {
     if let Some((_, v)) = overlay
         .iter()
         .rev()

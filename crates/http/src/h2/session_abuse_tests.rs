@@ -684,3 +684,27 @@ fn s6_5_3_settings_timeout() {
     late.extend_from_slice(&ping(*b"late...."));
     s.recv(&late, t0 + Duration::from_secs(11)).unwrap();
 }
+
+/// An idle session gives its buffers back; the next response is written as before.
+#[test]
+fn shrink_idle_frees_the_output_buffer() {
+    let mut conn = Conn::new();
+    conn.send_get(1, "/").unwrap();
+    conn.events();
+    conn.s
+        .respond(1, StatusCode::OK, &HeaderMap::new(), false)
+        .unwrap();
+    conn.s.send_data(1, &[7u8; 4000], true).unwrap();
+    let n = conn.s.output().len();
+    conn.s.consume_output(n); // as a driver does: the buffer's capacity stays
+    assert!(conn.s.out.capacity() > 0);
+    conn.s.shrink_idle();
+    assert_eq!(conn.s.out.capacity(), 0);
+    assert_eq!(conn.s.input.capacity(), 0);
+    conn.send_get(3, "/").unwrap();
+    conn.events();
+    conn.s
+        .respond(3, StatusCode::OK, &HeaderMap::new(), true)
+        .unwrap();
+    assert!(!conn.s.output().is_empty());
+}
