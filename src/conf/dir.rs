@@ -201,6 +201,10 @@ pub struct DirConfig {
     pub max_range_reversals: Option<usize>,
     /// mod_access_compat's Order/Allow/Deny/Satisfy.
     pub access_compat: super::access_compat::AccessCompat,
+    /// `AllowOverride` (classes, `Options=`, `Nonfatal=`) of a non-regex `<Directory>`.
+    pub allow_override: Option<super::overrides::AllowOverride>,
+    /// `AllowOverrideList` of a non-regex `<Directory>`.
+    pub allow_override_list: Option<Vec<String>>,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -305,7 +309,23 @@ impl DirConfig {
             max_range_reversals: more.max_range_reversals.or(self.max_range_reversals),
             access_compat: self.access_compat.merge(&more.access_compat),
             headers: self.headers.merge(&more.headers),
+            allow_override: more
+                .allow_override
+                .clone()
+                .or_else(|| self.allow_override.clone()),
+            allow_override_list: more
+                .allow_override_list
+                .clone()
+                .or_else(|| self.allow_override_list.clone()),
         }
+    }
+
+    /// What a `.htaccess` file in this directory may hold (Apache 2.4's default:
+    /// `AllowOverride None`, `AllowOverrideList None`).
+    pub fn overrides(&self) -> super::overrides::AllowOverride {
+        let mut o = self.allow_override.clone().unwrap_or_default();
+        o.list = self.allow_override_list.clone().unwrap_or_default();
+        o
     }
 
     pub fn options(&self) -> Options {

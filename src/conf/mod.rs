@@ -10,6 +10,7 @@ mod dir;
 pub mod env;
 pub mod expires;
 pub mod h2;
+pub mod overrides;
 pub mod headers;
 mod mime;
 pub mod proxy;
@@ -21,7 +22,7 @@ pub mod tables;
 mod values;
 pub mod vhost;
 
-pub use build::{LoadOptions, load};
+pub use build::{Htaccess, LoadOptions, htaccess, load};
 pub use dir::*;
 pub use mime::MimeTypes;
 pub use values::atoi;
@@ -152,6 +153,9 @@ pub struct VirtualHost {
     pub req_timeout: reqtimeout::ReqTimeout,
     /// `Protocols` and mod_http2's settings (`conf/h2.rs`).
     pub h2: h2::H2Host,
+    /// `AccessFileName`: the per-directory configuration files read where
+    /// `AllowOverride` permits (default `.htaccess`).
+    pub access_file_names: Vec<String>,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -196,6 +200,7 @@ impl Default for VirtualHost {
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),
             h2: h2::H2Host::default(),
+            access_file_names: vec![".htaccess".to_string()],
         }
     }
 }

@@ -8,7 +8,7 @@ use rhttpd_http::{HeaderValue, Method, RequestHead, StatusCode};
 
 use super::mapping::{map_to_file, merged_dir_config};
 use super::{Handlers, NeedsWorker, Outcome, route};
-use crate::conf::{self, ErrorDocument, ServerConfig, VirtualHost};
+use crate::conf::{self, DirConfig, ErrorDocument, ServerConfig, VirtualHost};
 use crate::error_pages::{error_page, html_response};
 use crate::handler::{Body, ConnInfo, Response};
 use crate::uri;
@@ -65,9 +65,15 @@ pub(super) fn error_response(
     out: &Outcome,
 ) -> Response {
     let status = resp.status;
-    let dir = match &out.filename {
-        Some(f) => merged_dir_config(host, f, &out.uri_path),
-        None => host.base_dir.clone(),
+    // The request's own merge (its .htaccess files included) when it got that far.
+    let merged;
+    let dir: &DirConfig = match (&out.dir, &out.filename) {
+        (Some(d), _) => d,
+        (None, Some(f)) => {
+            merged = merged_dir_config(host, f, &out.uri_path);
+            &merged
+        }
+        (None, None) => &host.base_dir,
     };
     let location = resp
         .headers

@@ -10,7 +10,11 @@ use std::sync::Arc;
 
 use rhttpd_http::StatusCode;
 
-use crate::conf::{self, ConfigId, DirConfig, PathPattern, SectionMatch, VirtualHost};
+use super::htaccess::{self, HtaccessError};
+use crate::conf::overrides::AllowOverride;
+use crate::conf::{
+    self, ConfigId, DirConfig, Htaccess, PathPattern, SectionMatch, ServerConfig, VirtualHost,
+};
 use crate::handler::Response;
 use crate::uri;
 
@@ -193,12 +197,23 @@ const DIR_CACHE_ENTRIES: usize = 64;
 /// memory: at most 64 × 1 KiB of keys per thread).
 const DIR_CACHE_MAX_KEY: usize = 1024;
 
+/// A directory the walk looked for a `.htaccess` file in (its `AllowOverride` permits
+/// one), and the file it found there.
+#[derive(Clone, Debug)]
+pub struct HtaccessLevel {
+    dir: PathBuf,
+    allowed: AllowOverride,
+    found: Option<Arc<Htaccess>>,
+}
+
 struct CachedDir {
     config: ConfigId,
     vhost: Option<usize>,
     filename: PathBuf,
     uri_path: String,
     dir: Arc<DirConfig>,
+    /// The `.htaccess` files the merge read: a hit is valid while each is unchanged.
+    levels: Vec<HtaccessLevel>,
 }
 
 thread_local! {
@@ -221,30 +236,57 @@ fn dir_cache_hash(config: ConfigId, vhost: Option<usize>, filename: &Path, uri_p
     h
 }
 
-/// [`merged_dir_config`] through a per-thread cache keyed by the configuration, the
-/// virtual host (`None`: the main server), the file and the URL: the merge depends on
-/// nothing else, and a configuration never changes once built.
+/// Are the `.htaccess` files a cached merge read still the ones on disk (one `stat`
+/// each, through the parsed-file cache)?
+fn levels_unchanged(cfg: &ServerConfig, host: &VirtualHost, levels: &[HtaccessLevel]) -> bool {
+    levels.iter().all(|l| {
+        match htaccess::lookup(cfg, &l.dir, &host.access_file_names, &l.allowed) {
+            Ok(now) => match (&now, &l.found) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            },
+            Err(_) => false,
+        }
+    })
+}
+
+/// The request's per-directory configuration: [`merged_dir_config`] plus the
+/// `.htaccess` files `AllowOverride` lets the walk read, through a per-thread cache
+/// keyed by the configuration, the virtual host (`None`: the main server), the file
+/// and the URL (a configuration never changes once built; `.htaccess` files are
+/// revalidated on every hit).
 pub fn dir_config_for(
-    config: ConfigId,
+    cfg: &ServerConfig,
     vhost: Option<usize>,
     host: &VirtualHost,
     filename: &Path,
     uri_path: &str,
-) -> Arc<DirConfig> {
+) -> Result<Arc<DirConfig>, HtaccessError> {
+    let config = cfg.id;
     if filename.as_os_str().len() + uri_path.len() > DIR_CACHE_MAX_KEY {
-        return Arc::new(merged_dir_config(host, filename, uri_path));
+        return walk(Some(cfg), host, filename, uri_path).map(|(dc, _)| Arc::new(dc));
     }
     let key = dir_cache_hash(config, vhost, filename, uri_path);
+    let hit = DIR_CACHE.with_borrow(|cache| {
+        cache
+            .get(&key)
+            .filter(|c| {
+                c.config == config
+                    && c.vhost == vhost
+                    && c.filename == filename
+                    && c.uri_path == uri_path
+            })
+            .map(|c| (c.dir.clone(), c.levels.clone()))
+    });
+    if let Some((dir, levels)) = hit
+        && (levels.is_empty() || levels_unchanged(cfg, host, &levels))
+    {
+        return Ok(dir);
+    }
+    let (dc, levels) = walk(Some(cfg), host, filename, uri_path)?;
+    let dir = Arc::new(dc);
     DIR_CACHE.with_borrow_mut(|cache| {
-        if let Some(c) = cache.get(&key)
-            && c.config == config
-            && c.vhost == vhost
-            && c.filename == filename
-            && c.uri_path == uri_path
-        {
-            return c.dir.clone();
-        }
-        let dir = Arc::new(merged_dir_config(host, filename, uri_path));
         if cache.len() >= DIR_CACHE_ENTRIES {
             cache.clear();
         }
@@ -256,14 +298,55 @@ pub fn dir_config_for(
                 filename: filename.to_path_buf(),
                 uri_path: uri_path.to_string(),
                 dir: dir.clone(),
+                levels,
             },
         );
-        dir
-    })
+    });
+    Ok(dir)
 }
 
-/// The per-directory configuration for a file and URL (Apache's merge order).
+/// The per-directory configuration for a file and URL from the configuration's
+/// sections alone (Apache's merge order, no `.htaccess` files read).
 pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) -> DirConfig {
+    match walk(None, host, filename, uri_path) {
+        Ok((dc, _)) => dc,
+        Err(_) => host.base_dir.clone(),
+    }
+}
+
+/// Depth of a non-regex `<Directory>` pattern: its number of components (`/` is 0).
+fn section_depth(pattern: &str) -> usize {
+    if pattern == "/" {
+        0
+    } else {
+        pattern.matches('/').count()
+    }
+}
+
+/// The directories a file's walk passes through, shallowest first, with their depth:
+/// `/`, `/srv`, `/srv/www` ... and the path itself (it may be a directory).
+fn walk_levels(fname: &str) -> Vec<(usize, &str)> {
+    let mut levels = vec![(0, "/")];
+    let trimmed = fname.trim_end_matches('/');
+    for (i, _) in trimmed.match_indices('/').skip(1) {
+        levels.push((levels.len(), &trimmed[..i]));
+    }
+    if trimmed.len() > 1 && trimmed.starts_with('/') {
+        levels.push((levels.len(), trimmed));
+    }
+    levels
+}
+
+/// Apache's directory walk, then the Files and Location walks. With `cfg`, each
+/// directory whose `AllowOverride` permits it has its `.htaccess` file merged right
+/// after the `<Directory>` sections of that directory and before deeper ones; its
+/// `<Files>` sections join the Files walk after the configuration's own.
+fn walk(
+    cfg: Option<&ServerConfig>,
+    host: &VirtualHost,
+    filename: &Path,
+    uri_path: &str,
+) -> Result<(DirConfig, Vec<HtaccessLevel>), HtaccessError> {
     let mut dc = host.base_dir.clone();
     let fname = filename.to_string_lossy();
     // <Directory> (non-regex), fewest components first; stable for equal depth.
@@ -272,13 +355,39 @@ pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) ->
         .iter()
         .filter_map(|s| match &s.matcher {
             SectionMatch::Directory(PathPattern::Wildcard(w)) => {
-                directory_matches(w, &fname).then(|| (w.matches('/').count(), s))
+                directory_matches(w, &fname).then(|| (section_depth(w), s))
             }
             _ => None,
         })
         .collect();
     dirs.sort_by_key(|(depth, _)| *depth);
-    for (_, s) in dirs {
+    let mut levels = Vec::new();
+    let mut next = 0;
+    if let Some(cfg) = cfg {
+        for (depth, path) in walk_levels(&fname) {
+            while let Some((d, s)) = dirs.get(next)
+                && *d <= depth
+            {
+                dc = dc.merge(&s.config);
+                next += 1;
+            }
+            let allowed = dc.overrides();
+            if !allowed.reads_files() {
+                continue;
+            }
+            let dir = Path::new(path);
+            let found = htaccess::lookup(cfg, dir, &host.access_file_names, &allowed)?;
+            if let Some(h) = &found {
+                dc = dc.merge(&h.config);
+            }
+            levels.push(HtaccessLevel {
+                dir: dir.to_path_buf(),
+                allowed,
+                found,
+            });
+        }
+    }
+    for (_, s) in &dirs[next..] {
         dc = dc.merge(&s.config);
     }
     // <DirectoryMatch>: matched against the directory of the file.
@@ -297,7 +406,11 @@ pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) ->
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for s in &host.sections {
+    let htaccess_files = levels
+        .iter()
+        .filter_map(|l| l.found.as_ref())
+        .flat_map(|h| h.files.iter());
+    for s in host.sections.iter().chain(htaccess_files) {
         if let SectionMatch::Files(p) = &s.matcher
             && pattern_matches(p, &base, false)
         {
@@ -311,7 +424,7 @@ pub fn merged_dir_config(host: &VirtualHost, filename: &Path, uri_path: &str) ->
             dc = dc.merge(&s.config);
         }
     }
-    dc
+    Ok((dc, levels))
 }
 
 #[cfg(test)]
@@ -359,43 +472,112 @@ mod tests {
         assert!(pattern_matches(&w("/x[*"), "/x[yz", true));
     }
 
+    fn config(text: &str) -> ServerConfig {
+        crate::conf::load(&crate::conf::LoadOptions {
+            file: "/nonexistent/httpd.conf".into(),
+            server_root: std::env::temp_dir(),
+            embedded: Some(Box::leak(text.to_string().into_boxed_str())),
+            ..Default::default()
+        })
+        .expect("test configuration")
+    }
+
     #[test]
     fn merged_configurations_are_cached_per_configuration_host_file_and_url() {
-        let host_with = |index: &str| {
-            let mut h = VirtualHost::default();
-            h.base_dir.directory_index = Some(vec![index.to_string()]);
-            h
-        };
-        let (a, b) = (host_with("a.html"), host_with("b.html"));
-        let (ida, idb) = (ConfigId::fresh(), ConfigId::fresh());
+        let ca = config("Listen 127.0.0.1:1\nDirectoryIndex a.html\n");
+        let cb = config("Listen 127.0.0.1:1\nDirectoryIndex b.html\n");
+        let (a, b) = (&ca.main, &cb.main);
         let f = Path::new("/srv/www/x.html");
-        let first = dir_config_for(ida, None, &a, f, "/x.html");
-        let again = dir_config_for(ida, None, &a, f, "/x.html");
+        let get = |cfg: &ServerConfig, v: Option<usize>, host: &VirtualHost, f: &Path, u: &str| {
+            dir_config_for(cfg, v, host, f, u).expect("no .htaccess is read")
+        };
+        let first = get(&ca, None, a, f, "/x.html");
+        let again = get(&ca, None, a, f, "/x.html");
         assert!(Arc::ptr_eq(&first, &again));
         // Another configuration, host, file or URL never gets that merge.
-        let other = dir_config_for(idb, None, &b, f, "/x.html");
+        let other = get(&cb, None, b, f, "/x.html");
         assert_eq!(other.directory_index(), vec!["b.html".to_string()]);
         assert_eq!(first.directory_index(), vec!["a.html".to_string()]);
-        assert!(!Arc::ptr_eq(
-            &first,
-            &dir_config_for(ida, Some(0), &a, f, "/x.html")
-        ));
-        assert!(!Arc::ptr_eq(
-            &first,
-            &dir_config_for(ida, None, &a, Path::new("/y"), "/x.html")
-        ));
-        assert!(!Arc::ptr_eq(
-            &first,
-            &dir_config_for(ida, None, &a, f, "/y.html")
-        ));
+        assert!(!Arc::ptr_eq(&first, &get(&ca, Some(0), a, f, "/x.html")));
+        assert!(!Arc::ptr_eq(&first, &get(&ca, None, a, Path::new("/y"), "/x.html")));
+        assert!(!Arc::ptr_eq(&first, &get(&ca, None, a, f, "/y.html")));
         // Long keys are merged afresh each time (not kept).
         let long = "/".to_string() + &"a".repeat(DIR_CACHE_MAX_KEY);
-        let l1 = dir_config_for(ida, None, &a, f, &long);
-        assert!(!Arc::ptr_eq(&l1, &dir_config_for(ida, None, &a, f, &long)));
+        let l1 = get(&ca, None, a, f, &long);
+        assert!(!Arc::ptr_eq(&l1, &get(&ca, None, a, f, &long)));
         // The cache stays bounded.
         for i in 0..DIR_CACHE_ENTRIES * 3 {
-            dir_config_for(ida, None, &a, f, &format!("/{i}"));
+            get(&ca, None, a, f, &format!("/{i}"));
         }
         assert!(DIR_CACHE.with_borrow(|c| c.len()) <= DIR_CACHE_ENTRIES);
+    }
+
+    #[test]
+    fn walk_levels_are_every_directory_down_to_the_path() {
+        assert_eq!(
+            walk_levels("/srv/www/a.html"),
+            vec![(0, "/"), (1, "/srv"), (2, "/srv/www"), (3, "/srv/www/a.html")]
+        );
+        assert_eq!(walk_levels("/srv/www/"), vec![(0, "/"), (1, "/srv"), (2, "/srv/www")]);
+        assert_eq!(walk_levels("/"), vec![(0, "/")]);
+        assert_eq!(section_depth("/"), 0);
+        assert_eq!(section_depth("/srv/www"), 2);
+    }
+
+    /// `.htaccess` files merge in walk order, only where AllowOverride lets them, and a
+    /// changed, new or deleted file shows on the next request despite the caches.
+    #[test]
+    fn htaccess_files_merge_in_walk_order_and_are_revalidated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let sub = root.join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        let cfg = config(&format!(
+            "Listen 127.0.0.1:1\nDocumentRoot {r}\n<Directory {r}>\nAllowOverride Indexes\n</Directory>\n\
+             <Directory {r}/a/b>\nDirectoryIndex from-section.html\n</Directory>\n\
+             <Directory {r}/a/b/c>\nAllowOverride None\n</Directory>\n",
+            r = root.display()
+        ));
+        let host = &cfg.main;
+        let file = sub.join("x.html");
+        let get = || dir_config_for(&cfg, None, host, &file, "/a/b/x.html");
+        assert_eq!(get().unwrap().directory_index(), vec!["from-section.html"]);
+        // A file one level up applies below the deeper <Directory>: the section wins.
+        std::fs::write(root.join("a/.htaccess"), "DirectoryIndex from-a.html\n").unwrap();
+        assert_eq!(get().unwrap().directory_index(), vec!["from-section.html"]);
+        // A file in b itself comes after b's section.
+        std::fs::write(sub.join(".htaccess"), "DirectoryIndex from-b.html\n").unwrap();
+        assert_eq!(get().unwrap().directory_index(), vec!["from-b.html"]);
+        // Edited (a different size, so no same-second mtime blind spot) and deleted.
+        std::fs::write(sub.join(".htaccess"), "DirectoryIndex edited-b.html\n").unwrap();
+        assert_eq!(get().unwrap().directory_index(), vec!["edited-b.html"]);
+        std::fs::remove_file(sub.join(".htaccess")).unwrap();
+        assert_eq!(get().unwrap().directory_index(), vec!["from-section.html"]);
+        // A directive of a class AllowOverride does not grant: 500 with the line.
+        std::fs::write(sub.join(".htaccess"), "\nErrorDocument 404 /x\n").unwrap();
+        let e = get().unwrap_err();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.message.contains("ErrorDocument not allowed here (line 2)"), "{}", e.message);
+        std::fs::write(sub.join(".htaccess"), "Bogus on\n").unwrap();
+        let e = get().unwrap_err();
+        assert!(e.message.contains("Invalid command 'Bogus'"), "{}", e.message);
+        // Below `AllowOverride None`, nothing is read: the broken file above does not
+        // stop a request in c (its own file is not read either).
+        let c = sub.join("c");
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::write(c.join(".htaccess"), "Bogus\n").unwrap();
+        let in_c = c.join("y.html");
+        assert!(dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html").is_err());
+        std::fs::remove_file(sub.join(".htaccess")).unwrap();
+        assert_eq!(
+            dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html").unwrap().directory_index(),
+            vec!["from-section.html"]
+        );
+        // Without AllowOverride nothing is read at all (merged_dir_config never reads).
+        std::fs::write(sub.join(".htaccess"), "Bogus\n").unwrap();
+        assert_eq!(
+            merged_dir_config(host, &file, "/a/b/x.html").directory_index(),
+            vec!["from-section.html"]
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! `authz.rs`, the built-in error pages in `error_pages.rs`.
 
 mod error_documents;
+mod htaccess;
 mod mapping;
 
 use std::path::{Path, PathBuf};
@@ -265,7 +266,15 @@ fn route(
     }
 
     let (filename, url_prefix, alias_handler) = map_to_file(host, uri_path);
-    let mut dir = mapping::dir_config_for(cfg.id, out.vhost, host, &filename, uri_path);
+    let mut dir = match mapping::dir_config_for(cfg, out.vhost, host, &filename, uri_path) {
+        Ok(dir) => dir,
+        Err(e) => {
+            // Apache's ap_parse_htaccess failure: the request ends there.
+            crate::log::log("core", Level::Alert, Some(conn.client), &e.message);
+            out.filename = Some(filename);
+            return Ok(Response::error(e.status));
+        }
+    };
     if !out.setenv.is_empty() || dir.setenvif.rules.iter().any(|r| !r.server_level) {
         // mod_setenvif's fixup: the sections' rules, then the variables join mod_env's.
         let req = crate::modules::setenvif::Request {

@@ -42,9 +42,11 @@ pub(crate) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    pub(crate) fn walk(&self, nodes: Vec<Raw>) -> Result<Vec<Node>, ConfigError> {
+    /// Check a tree read at `here`: the main configuration (`SERVER`) or a `.htaccess`
+    /// file (`DIRECTORY`).
+    pub(crate) fn walk(&self, nodes: Vec<Raw>, here: Contexts) -> Result<Vec<Node>, ConfigError> {
         let ctx = Ctx {
-            here: Contexts::SERVER,
+            here,
             dir_section: None,
             in_limit: false,
         };

@@ -13,5 +13,5 @@ pub mod lexer;
 mod parser;
 mod types;
 
-pub use parser::{COMMAND_LINE_FILE, parse};
+pub use parser::{COMMAND_LINE_FILE, parse, parse_htaccess};
 pub use types::*;

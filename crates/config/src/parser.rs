@@ -48,6 +48,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
         include_lines: Vec::new(),
         warnings: Vec::new(),
         chain: Vec::new(),
+        htaccess: false,
     };
     for d in &opts.defines {
         if !p.defines.iter().any(|(k, _)| k == d) {
@@ -78,7 +79,7 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
     {
         tables.push(m.directives);
     }
-    let nodes = Checker { tables }.walk(nodes)?;
+    let nodes = Checker { tables }.walk(nodes, Contexts::SERVER)?;
     Ok(Parsed {
         nodes,
         server_root: PathBuf::from(p.server_root),
@@ -88,6 +89,56 @@ pub fn parse(opts: &ParseOptions) -> Result<Parsed, ConfigError> {
         include_lines: p.include_lines,
         warnings: p.warnings,
     })
+}
+
+/// Parse a per-directory configuration file (`.htaccess`) whose text is `text`:
+/// `<IfModule>`/`<IfDefine>` and `${VAR}` are evaluated against the running
+/// configuration (`loaded`: the names of the modules it loaded, `defines`: its
+/// defines), every directive is checked against the loaded modules' tables in a
+/// directory context, and what only the main configuration may hold (`Include`,
+/// `Define`, `LoadModule`, `<Directory>`, `<VirtualHost>` ...) is refused with Apache's
+/// "not allowed here". Which directives the `AllowOverride` in force permits is the
+/// caller's check.
+pub fn parse_htaccess(
+    text: &str,
+    file: &Path,
+    modules: &[ModuleInfo],
+    loaded: &[&str],
+    defines: &[(String, Option<String>)],
+) -> Result<Vec<Node>, ConfigError> {
+    let opts = ParseOptions {
+        file: file.to_path_buf(),
+        server_root: PathBuf::from("/"),
+        defines: Vec::new(),
+        pre_directives: Vec::new(),
+        post_directives: Vec::new(),
+        modules,
+        embedded: Some(text),
+    };
+    let dyn_loaded = modules
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.builtin && loaded.contains(&m.name))
+        .map(|(i, _)| i)
+        .collect();
+    let mut p = Reader {
+        opts: &opts,
+        server_root: "/".into(),
+        dyn_loaded,
+        defines: defines.to_vec(),
+        includes: Vec::new(),
+        include_lines: Vec::new(),
+        warnings: Vec::new(),
+        chain: Vec::new(),
+        htaccess: true,
+    };
+    let nodes = p.main_file()?;
+    let tables = modules
+        .iter()
+        .filter(|m| m.builtin || loaded.contains(&m.name))
+        .map(|m| m.directives)
+        .collect();
+    Checker { tables }.walk(nodes, Contexts::DIRECTORY)
 }
 
 /// The lines of one file being read.
@@ -117,6 +168,8 @@ struct Reader<'a, 'o> {
     warnings: Vec<String>,
     /// Files being read, outermost first: (canonical path, path as shown).
     chain: Vec<(PathBuf, String)>,
+    /// Reading a `.htaccess` file: `Include`, `Define`, `LoadModule` ... are refused.
+    htaccess: bool,
 }
 
 fn canonical(path: &str) -> PathBuf {
@@ -371,6 +424,9 @@ impl Reader<'_, '_> {
             _ => return Ok(None),
         };
         let at = |m: String| ConfigError::at(loc, m);
+        if self.htaccess && !name.starts_with('<') {
+            return Err(at(format!("{name} not allowed here")));
+        }
         let mut words = split_words(args);
         check_arity(name, arity, help, &words).map_err(at)?;
         let first = words.first().cloned().unwrap_or_default();

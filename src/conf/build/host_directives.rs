@@ -65,7 +65,8 @@ impl Builder {
                     self.cfg.error_log = a0.to_string();
                 }
             }
-            "ErrorLogFormat" | "AccessFileName" | "HttpProtocolOptions" => {}
+            "AccessFileName" => host.access_file_names = d.args.clone(),
+            "ErrorLogFormat" | "HttpProtocolOptions" => {}
             // mod_cgi's script log: accepted, no effect (script stderr goes to the
             // error log).
             "ScriptLog" | "ScriptLogLength" | "ScriptLogBuffer" => {}

@@ -8,6 +8,7 @@
 mod dir_directives;
 mod global_directives;
 mod host_directives;
+mod htaccess;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use super::values::{err, parse_vhost_addr};
 use super::*;
 use crate::conf::MimeTypes;
 use crate::log::{LogFormats, LogLevels};
+pub use htaccess::{Htaccess, htaccess};
 
 /// What the command line contributes to loading.
 #[derive(Clone, Debug, Default)]

@@ -79,8 +79,8 @@ impl Builder {
                 format!("<{}> directive requires additional arguments", s.name),
             ));
         }
-        let config =
-            self.dir_section_body(&s.children, matches!(matcher, SectionMatch::Directory(_)))?;
+        let plain_directory = matches!(matcher, SectionMatch::Directory(PathPattern::Wildcard(_)));
+        let config = self.dir_section_body(&s.children, plain_directory)?;
         // <Files> nested inside <Directory> become their own sections after it (Apache
         // merges them in the Files phase, which runs after every Directory section).
         let mut nested = Vec::new();
@@ -179,16 +179,25 @@ impl Builder {
                 Node::Directive(d)
                     if d.name == "AllowOverride" || d.name == "AllowOverrideList" =>
                 {
-                    let none = d.args.len() == 1 && d.args[0].eq_ignore_ascii_case("none");
-                    if !none && in_directory {
-                        return Err(err(
-                            &d.location,
-                            format!(
-                                "{} {}: rhttpd does not read .htaccess files; use 'AllowOverride None' and move the directives into the main configuration",
-                                d.name,
-                                d.args.join(" ")
-                            ),
-                        ));
+                    if !in_directory {
+                        // Apache's set_override: only a non-regex <Directory> reads
+                        // .htaccess files, elsewhere the line is useless.
+                        let note = format!(
+                            "AH00114: Useless use of {} line {} of {}.",
+                            d.name,
+                            d.location.line,
+                            d.location.file.display()
+                        );
+                        self.cfg.warnings.push(note);
+                        continue;
+                    }
+                    let mut o = dc.allow_override.clone().unwrap_or_default();
+                    if d.name == "AllowOverride" {
+                        crate::conf::overrides::allow_override(d, &mut o)?;
+                        dc.allow_override = Some(o);
+                    } else {
+                        crate::conf::overrides::allow_override_list(d, &mut o);
+                        dc.allow_override_list = Some(o.list);
                     }
                 }
                 Node::Directive(d) if super::proxy::handles(d.name) => {}
