@@ -173,39 +173,122 @@ pub fn override_class(name: &str) -> OverrideClasses {
     use OverrideClasses as O;
     match name {
         // core, OR_ALL.
-        "LimitRequestBody" | "LimitXMLRequestBody" | "ServerSignature" | "Files"
-        | "FilesMatch" | "If" | "ElseIf" | "Else" | "IfModule" | "IfDefine" | "IfFile"
-        | "IfDirective" | "IfSection" | "IfVersion" => O::ALL,
+        "LimitRequestBody"
+        | "LimitXMLRequestBody"
+        | "ServerSignature"
+        | "Files"
+        | "FilesMatch"
+        | "If"
+        | "ElseIf"
+        | "Else"
+        | "IfModule"
+        | "IfDefine"
+        | "IfFile"
+        | "IfDirective"
+        | "IfSection"
+        | "IfVersion" => O::ALL,
         // core, OR_OPTIONS.
         "Options" | "ContentDigest" => O::OPTIONS,
         // core, mod_mime, mod_alias, mod_rewrite, mod_headers, mod_env, mod_setenvif,
         // mod_filter, mod_negotiation, mod_dir's FallbackResource: OR_FILEINFO.
-        "AcceptPathInfo" | "AddDefaultCharset" | "DefaultType" | "EnableMMAP"
-        | "EnableSendfile" | "ErrorDocument" | "FileETag" | "ForceType" | "SetHandler"
-        | "SetInputFilter" | "SetOutputFilter" | "CGIVar" | "AddType" | "AddHandler"
-        | "AddCharset" | "AddEncoding" | "AddLanguage" | "AddInputFilter"
-        | "AddOutputFilter" | "RemoveHandler" | "RemoveType" | "RemoveCharset"
-        | "RemoveEncoding" | "RemoveLanguage" | "RemoveInputFilter" | "RemoveOutputFilter"
-        | "DefaultLanguage" | "MultiviewsMatch" | "Redirect" | "RedirectMatch"
-        | "RedirectTemp" | "RedirectPermanent" | "RewriteEngine" | "RewriteOptions"
-        | "RewriteBase" | "RewriteCond" | "RewriteRule" | "Header" | "RequestHeader"
-        | "SetEnv" | "PassEnv" | "UnsetEnv" | "SetEnvIf" | "SetEnvIfNoCase" | "BrowserMatch"
-        | "BrowserMatchNoCase" | "SetEnvIfExpr" | "AddOutputFilterByType"
-        | "LanguagePriority" | "ForceLanguagePriority" | "FallbackResource" => O::FILE_INFO,
+        "AcceptPathInfo"
+        | "AddDefaultCharset"
+        | "DefaultType"
+        | "EnableMMAP"
+        | "EnableSendfile"
+        | "ErrorDocument"
+        | "FileETag"
+        | "ForceType"
+        | "SetHandler"
+        | "SetInputFilter"
+        | "SetOutputFilter"
+        | "CGIVar"
+        | "AddType"
+        | "AddHandler"
+        | "AddCharset"
+        | "AddEncoding"
+        | "AddLanguage"
+        | "AddInputFilter"
+        | "AddOutputFilter"
+        | "RemoveHandler"
+        | "RemoveType"
+        | "RemoveCharset"
+        | "RemoveEncoding"
+        | "RemoveLanguage"
+        | "RemoveInputFilter"
+        | "RemoveOutputFilter"
+        | "DefaultLanguage"
+        | "MultiviewsMatch"
+        | "Redirect"
+        | "RedirectMatch"
+        | "RedirectTemp"
+        | "RedirectPermanent"
+        | "RewriteEngine"
+        | "RewriteOptions"
+        | "RewriteBase"
+        | "RewriteCond"
+        | "RewriteRule"
+        | "Header"
+        | "RequestHeader"
+        | "SetEnv"
+        | "PassEnv"
+        | "UnsetEnv"
+        | "SetEnvIf"
+        | "SetEnvIfNoCase"
+        | "BrowserMatch"
+        | "BrowserMatchNoCase"
+        | "SetEnvIfExpr"
+        | "AddOutputFilterByType"
+        | "LanguagePriority"
+        | "ForceLanguagePriority"
+        | "FallbackResource" => O::FILE_INFO,
         // mod_dir, mod_autoindex, mod_expires: OR_INDEXES.
-        "DirectoryIndex" | "DirectorySlash" | "DirectoryCheckHandler"
-        | "DirectoryIndexRedirect" | "IndexOptions" | "IndexIgnore" | "IndexIgnoreReset"
-        | "IndexOrderDefault" | "IndexStyleSheet" | "IndexHeadInsert" | "AddIcon"
-        | "AddIconByType" | "AddIconByEncoding" | "AddAlt" | "AddAltByType"
-        | "AddAltByEncoding" | "AddDescription" | "DefaultIcon" | "HeaderName"
-        | "ReadmeName" | "ExpiresActive" | "ExpiresByType" | "ExpiresDefault" => O::INDEXES,
+        "DirectoryIndex"
+        | "DirectorySlash"
+        | "DirectoryCheckHandler"
+        | "DirectoryIndexRedirect"
+        | "IndexOptions"
+        | "IndexIgnore"
+        | "IndexIgnoreReset"
+        | "IndexOrderDefault"
+        | "IndexStyleSheet"
+        | "IndexHeadInsert"
+        | "AddIcon"
+        | "AddIconByType"
+        | "AddIconByEncoding"
+        | "AddAlt"
+        | "AddAltByType"
+        | "AddAltByEncoding"
+        | "AddDescription"
+        | "DefaultIcon"
+        | "HeaderName"
+        | "ReadmeName"
+        | "ExpiresActive"
+        | "ExpiresByType"
+        | "ExpiresDefault" => O::INDEXES,
         // Authentication and authorization: OR_AUTHCFG.
-        "AuthType" | "AuthName" | "AuthBasicProvider" | "AuthBasicAuthoritative"
-        | "AuthBasicFake" | "AuthBasicUseDigestAlgorithm" | "AuthUserFile"
-        | "AuthGroupFile" | "Require" | "RequireAll" | "RequireAny" | "RequireNone"
-        | "AuthMerging" | "AuthzSendForbiddenOnFailure" | "Satisfy" | "CGIPassAuth"
-        | "SSLRequireSSL" | "SSLRequire" | "SSLVerifyClient" | "SSLVerifyDepth"
-        | "SSLCipherSuite" | "SSLRenegBufferSize" => O::AUTH_CONFIG,
+        "AuthType"
+        | "AuthName"
+        | "AuthBasicProvider"
+        | "AuthBasicAuthoritative"
+        | "AuthBasicFake"
+        | "AuthBasicUseDigestAlgorithm"
+        | "AuthUserFile"
+        | "AuthGroupFile"
+        | "Require"
+        | "RequireAll"
+        | "RequireAny"
+        | "RequireNone"
+        | "AuthMerging"
+        | "AuthzSendForbiddenOnFailure"
+        | "Satisfy"
+        | "CGIPassAuth"
+        | "SSLRequireSSL"
+        | "SSLRequire"
+        | "SSLVerifyClient"
+        | "SSLVerifyDepth"
+        | "SSLCipherSuite"
+        | "SSLRenegBufferSize" => O::AUTH_CONFIG,
         "SSLOptions" => O::OPTIONS,
         // mod_access_compat: OR_LIMIT; <Limit> holds either kind.
         "Order" | "Allow" | "Deny" => O::LIMIT,
@@ -250,7 +333,13 @@ mod tests {
         let all = parsed(&["All"]).unwrap();
         assert!(all.allows("Require") && all.allows("Order") && all.allows("DirectoryIndex"));
         // Server-only directives never are.
-        for name in ["AllowOverride", "Alias", "ProxyPass", "DocumentRoot", "RewriteMap"] {
+        for name in [
+            "AllowOverride",
+            "Alias",
+            "ProxyPass",
+            "DocumentRoot",
+            "RewriteMap",
+        ] {
             assert!(!all.allows(name), "{name}");
         }
         let none = parsed(&["None"]).unwrap();
@@ -265,8 +354,16 @@ mod tests {
 
     #[test]
     fn bad_values_are_apache_s_errors() {
-        assert!(parsed(&["Bogus"]).unwrap_err().contains("Illegal override option"));
-        assert!(parsed(&["FileInfo=x"]).unwrap_err().contains("Illegal override option"));
+        assert!(
+            parsed(&["Bogus"])
+                .unwrap_err()
+                .contains("Illegal override option")
+        );
+        assert!(
+            parsed(&["FileInfo=x"])
+                .unwrap_err()
+                .contains("Illegal override option")
+        );
         assert!(
             parsed(&["Options=Nope"])
                 .unwrap_err()
@@ -274,6 +371,9 @@ mod tests {
         );
         let nf = parsed(&["AuthConfig", "Nonfatal=All"]).unwrap();
         assert!(nf.nonfatal_override && nf.nonfatal_unknown);
-        assert_eq!(parsed(&["Options=Indexes,FollowSymLinks"]).unwrap().classes, OverrideClasses::OPTIONS);
+        assert_eq!(
+            parsed(&["Options=Indexes,FollowSymLinks"]).unwrap().classes,
+            OverrideClasses::OPTIONS
+        );
     }
 }

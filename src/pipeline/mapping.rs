@@ -499,7 +499,10 @@ mod tests {
         assert_eq!(other.directory_index(), vec!["b.html".to_string()]);
         assert_eq!(first.directory_index(), vec!["a.html".to_string()]);
         assert!(!Arc::ptr_eq(&first, &get(&ca, Some(0), a, f, "/x.html")));
-        assert!(!Arc::ptr_eq(&first, &get(&ca, None, a, Path::new("/y"), "/x.html")));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &get(&ca, None, a, Path::new("/y"), "/x.html")
+        ));
         assert!(!Arc::ptr_eq(&first, &get(&ca, None, a, f, "/y.html")));
         // Long keys are merged afresh each time (not kept).
         let long = "/".to_string() + &"a".repeat(DIR_CACHE_MAX_KEY);
@@ -516,9 +519,17 @@ mod tests {
     fn walk_levels_are_every_directory_down_to_the_path() {
         assert_eq!(
             walk_levels("/srv/www/a.html"),
-            vec![(0, "/"), (1, "/srv"), (2, "/srv/www"), (3, "/srv/www/a.html")]
+            vec![
+                (0, "/"),
+                (1, "/srv"),
+                (2, "/srv/www"),
+                (3, "/srv/www/a.html")
+            ]
         );
-        assert_eq!(walk_levels("/srv/www/"), vec![(0, "/"), (1, "/srv"), (2, "/srv/www")]);
+        assert_eq!(
+            walk_levels("/srv/www/"),
+            vec![(0, "/"), (1, "/srv"), (2, "/srv/www")]
+        );
         assert_eq!(walk_levels("/"), vec![(0, "/")]);
         assert_eq!(section_depth("/"), 0);
         assert_eq!(section_depth("/srv/www"), 2);
@@ -557,10 +568,19 @@ mod tests {
         std::fs::write(sub.join(".htaccess"), "\nErrorDocument 404 /x\n").unwrap();
         let e = get().unwrap_err();
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(e.message.contains("ErrorDocument not allowed here (line 2)"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("ErrorDocument not allowed here (line 2)"),
+            "{}",
+            e.message
+        );
         std::fs::write(sub.join(".htaccess"), "Bogus on\n").unwrap();
         let e = get().unwrap_err();
-        assert!(e.message.contains("Invalid command 'Bogus'"), "{}", e.message);
+        assert!(
+            e.message.contains("Invalid command 'Bogus'"),
+            "{}",
+            e.message
+        );
         // Below `AllowOverride None`, nothing is read: the broken file above does not
         // stop a request in c (its own file is not read either).
         let c = sub.join("c");
@@ -570,7 +590,9 @@ mod tests {
         assert!(dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html").is_err());
         std::fs::remove_file(sub.join(".htaccess")).unwrap();
         assert_eq!(
-            dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html").unwrap().directory_index(),
+            dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html")
+                .unwrap()
+                .directory_index(),
             vec!["from-section.html"]
         );
         // Without AllowOverride nothing is read at all (merged_dir_config never reads).

@@ -51,7 +51,11 @@ pub fn htaccess(
             {
                 // `AllowOverride Nonfatal=Unknown`: the line is skipped with a warning.
                 let line = e.location.as_ref().map_or(0, |l| l.line);
-                warnings.push(format!("{}: {} (line {line}, skipped)", file.display(), e.message));
+                warnings.push(format!(
+                    "{}: {} (line {line}, skipped)",
+                    file.display(),
+                    e.message
+                ));
                 text = blank_line(&text, line);
                 skipped += 1;
             }
@@ -136,4 +140,108 @@ fn filter(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conf::overrides::OverrideClasses;
+    use proptest::prelude::*;
+
+    fn config() -> ServerConfig {
+        crate::conf::load(&crate::conf::LoadOptions {
+            file: "/nonexistent/httpd.conf".into(),
+            server_root: std::env::temp_dir(),
+            embedded: Some(
+                "Listen 127.0.0.1:1\nLoadModule headers_module x\nLoadModule authn_core_module x\n\
+                 LoadModule access_compat_module x\n",
+            ),
+            ..Default::default()
+        })
+        .expect("test configuration")
+    }
+
+    fn allowed(classes: OverrideClasses) -> AllowOverride {
+        AllowOverride {
+            classes,
+            ..AllowOverride::default()
+        }
+    }
+
+    const LINES: &[&str] = &[
+        "DirectoryIndex index.php",
+        "Header set X-A b",
+        "AuthType Basic",
+        "Order deny,allow",
+        "Options -Indexes",
+        "ErrorDocument 404 /nf.html",
+        "<Files \"*.x\">\nRequire all denied\n</Files>",
+        "<IfModule headers_module>\nHeader set X-B c\n</IfModule>",
+        "<IfModule nope_module>\nGarbage here\n</IfModule>",
+        "Bogus line",
+        "DocumentRoot /",
+        "Include /etc/passwd",
+        "<Directory />\n</Directory>",
+        "# comment",
+        "",
+    ];
+
+    proptest! {
+        /// Whatever lines a file holds: no panic, a narrower AllowOverride never accepts
+        /// what a wider one refuses, and errors name the file.
+        #[test]
+        fn narrower_overrides_accept_less(picks in proptest::collection::vec(0..LINES.len(), 0..8)) {
+            let cfg = config();
+            let text: String = picks.iter().map(|&i| format!("{}\n", LINES[i])).collect();
+            let file = Path::new("/srv/.htaccess");
+            let all = htaccess(&cfg, &text, file, &allowed(OverrideClasses::ALL));
+            for narrow in [OverrideClasses::FILE_INFO, OverrideClasses::AUTH_CONFIG, OverrideClasses::INDEXES] {
+                let r = htaccess(&cfg, &text, file, &allowed(narrow));
+                if r.is_ok() {
+                    prop_assert!(all.is_ok(), "{text:?}");
+                }
+                if let Err(e) = r {
+                    prop_assert_eq!(e.location.map(|l| l.file.to_path_buf()), Some(file.to_path_buf()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_each_file_gives() {
+        let cfg = config();
+        let file = Path::new("/srv/.htaccess");
+        let h = htaccess(
+            &cfg,
+            "DirectoryIndex a.php\n<Files x>\nRequire all denied\n</Files>\n",
+            file,
+            &allowed(OverrideClasses::ALL),
+        )
+        .unwrap();
+        assert_eq!(h.config.directory_index(), vec!["a.php"]);
+        assert_eq!(h.files.len(), 1);
+        let nonfatal = AllowOverride {
+            classes: OverrideClasses::INDEXES,
+            nonfatal_override: true,
+            nonfatal_unknown: true,
+            ..AllowOverride::default()
+        };
+        let h = htaccess(
+            &cfg,
+            "Header set A b\nWhat is this\nDirectoryIndex b\n",
+            file,
+            &nonfatal,
+        )
+        .unwrap();
+        assert_eq!(h.config.directory_index(), vec!["b"]);
+        assert_eq!(h.warnings.len(), 2, "{:?}", h.warnings);
+        let e = htaccess(
+            &cfg,
+            "LoadModule x y\n",
+            file,
+            &allowed(OverrideClasses::ALL),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "LoadModule not allowed here");
+    }
 }

@@ -51,13 +51,13 @@ pub const CORE: &[DirectiveSpec] = &[
     ),
     d(
         "AllowOverride",
-        C::DIRECTORY,
+        C::DIR_ONLY,
         Arity::OneOrMore,
         "Controls what groups of directives can be configured by per-directory config files",
     ),
     d(
         "AllowOverrideList",
-        C::DIRECTORY,
+        C::DIR_ONLY,
         Arity::OneOrMore,
         "Controls what individual directives can be configured by per-directory config files",
     ),
