@@ -205,6 +205,8 @@ pub struct DirConfig {
     pub allow_override: Option<super::overrides::AllowOverride>,
     /// `AllowOverrideList` of a non-regex `<Directory>`.
     pub allow_override_list: Option<Vec<String>>,
+    /// `<If>`/`<ElseIf>`/`<Else>` chains, least specific first, decided per request.
+    pub ifs: Vec<Arc<super::conditional::IfChain>>,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -317,6 +319,7 @@ impl DirConfig {
                 .allow_override_list
                 .clone()
                 .or_else(|| self.allow_override_list.clone()),
+            ifs: self.ifs.iter().chain(&more.ifs).cloned().collect(),
         }
     }
 

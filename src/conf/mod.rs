@@ -5,6 +5,7 @@
 pub mod access_compat;
 pub mod auth;
 mod build;
+pub mod conditional;
 pub mod deflate;
 mod dir;
 pub mod env;

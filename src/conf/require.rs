@@ -244,6 +244,7 @@ mod tests {
         let section = |name: &'static str, children| Section {
             name,
             args: Vec::new(),
+            raw_args: String::new(),
             children,
             location: loc.clone(),
         };

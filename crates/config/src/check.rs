@@ -103,6 +103,7 @@ impl Checker<'_> {
                     out.push(Node::Section(Section {
                         name: spec.name,
                         args,
+                        raw_args: raw_args[..end].trim().to_string(),
                         location,
                         children,
                     }));
@@ -140,6 +141,10 @@ fn child_ctx(ctx: &Ctx, canonical: &str, written: &str) -> Ctx {
         "location" | "locationmatch" => dir(&mut c, Contexts::LOCATION),
         "files" | "filesmatch" => dir(&mut c, Contexts::FILES),
         "limit" | "limitexcept" => c.in_limit = true,
+        // An <If> body is a per-directory configuration wherever it stands.
+        "if" | "elseif" | "else" if ctx.here.0 & Contexts::DIR_ONLY.0 == 0 => {
+            dir(&mut c, Contexts::DIRECTORY)
+        }
         _ => {}
     }
     c

@@ -219,6 +219,9 @@ pub struct Section {
     /// Canonical spelling without brackets: `VirtualHost`, `Directory`, `FilesMatch`.
     pub name: &'static str,
     pub args: Vec<String>,
+    /// The arguments as written, before the closing `>` (`<If>` reads an expression,
+    /// not words).
+    pub raw_args: String,
     pub location: Location,
     pub children: Vec<Node>,
 }

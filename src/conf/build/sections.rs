@@ -69,6 +69,12 @@ impl Builder {
                 ));
             }
             "AuthnProviderAlias" => return self.authn_provider_alias(s),
+            "If" | "ElseIf" | "Else" => {
+                let mut ifs = std::mem::take(&mut host.base_dir.ifs);
+                let r = self.if_section(&mut ifs, s);
+                host.base_dir.ifs = ifs;
+                return r;
+            }
             other => {
                 return Err(err(&s.location, format!("<{other}> is not allowed here")));
             }
@@ -101,6 +107,28 @@ impl Builder {
             self.section(host, inner)?;
         }
         Ok(())
+    }
+
+    /// `<If>`, `<ElseIf>` or `<Else>` in a scope whose chains are `chains`.
+    fn if_section(
+        &mut self,
+        chains: &mut Vec<std::sync::Arc<crate::conf::conditional::IfChain>>,
+        s: &Section,
+    ) -> Result<(), ConfigError> {
+        use crate::conf::conditional::{add_branch, condition};
+        let cond = condition(s)?;
+        for child in &s.children {
+            if let Node::Section(inner) = child
+                && matches!(inner.name, "Files" | "FilesMatch")
+            {
+                return Err(err(
+                    &inner.location,
+                    format!("<{}> cannot occur within <{}> section", inner.name, s.name),
+                ));
+            }
+        }
+        let body = self.dir_section_body(&s.children, false)?;
+        add_branch(chains, s, cond, body)
     }
 
     /// `<AuthnProviderAlias file NAME>` holding the `AuthUserFile` the alias stands for.
@@ -237,6 +265,9 @@ impl Builder {
                     require.push(rule);
                 }
                 Node::Section(s) if s.name == "Files" || s.name == "FilesMatch" => {}
+                Node::Section(s) if matches!(s.name, "If" | "ElseIf" | "Else") => {
+                    self.if_section(&mut dc.ifs, s)?
+                }
                 Node::Section(s) if s.name == "Limit" || s.name == "LimitExcept" => {
                     return Err(err(
                         &s.location,

@@ -297,6 +297,24 @@ pub const CORE: &[DirectiveSpec] = &[
         "Container for directives affecting resources accessed through the specified URL paths",
     ),
     d(
+        "If",
+        C::ANY,
+        Arity::Section,
+        "Container for directives based on a run-time expression (ap_expr)",
+    ),
+    d(
+        "ElseIf",
+        C::ANY,
+        Arity::Section,
+        "Container for directives based on a run-time expression, if no earlier <If>/<ElseIf> matched",
+    ),
+    d(
+        "Else",
+        C::ANY,
+        Arity::Section,
+        "Container for directives applied when no earlier <If>/<ElseIf> matched",
+    ),
+    d(
         "Files",
         SERVER_VHOST_DIR_FILES,
         Arity::Section,
