@@ -201,6 +201,8 @@ pub struct DirConfig {
     pub max_range_reversals: Option<usize>,
     /// mod_access_compat's Order/Allow/Deny/Satisfy.
     pub access_compat: super::access_compat::AccessCompat,
+    /// mod_rewrite's per-directory rules (`conf/rewrite`).
+    pub rewrite: super::rewrite::RewriteDir,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -305,6 +307,7 @@ impl DirConfig {
             max_range_reversals: more.max_range_reversals.or(self.max_range_reversals),
             access_compat: self.access_compat.merge(&more.access_compat),
             headers: self.headers.merge(&more.headers),
+            rewrite: self.rewrite.merge(&more.rewrite),
         }
     }
 

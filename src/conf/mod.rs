@@ -15,6 +15,7 @@ mod mime;
 pub mod proxy;
 pub mod reqtimeout;
 mod require;
+pub mod rewrite;
 pub mod setenvif;
 pub mod ssl;
 pub mod tables;
@@ -152,6 +153,10 @@ pub struct VirtualHost {
     pub req_timeout: reqtimeout::ReqTimeout,
     /// `Protocols` and mod_http2's settings (`conf/h2.rs`).
     pub h2: h2::H2Host,
+    /// mod_rewrite's server/vhost rules, maps and options (`conf/rewrite`).
+    pub rewrite: Arc<rewrite::RewriteHost>,
+    /// `LimitInternalRecursion`: internal redirects one request may make (default 10).
+    pub limit_internal_recursion: u32,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -196,6 +201,8 @@ impl Default for VirtualHost {
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),
             h2: h2::H2Host::default(),
+            rewrite: Arc::default(),
+            limit_internal_recursion: 10,
         }
     }
 }
