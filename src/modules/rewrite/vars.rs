@@ -280,8 +280,22 @@ impl Lookup for RequestLookup<'_> {
         self.env.push((name.to_string(), value.map(str::to_string)));
     }
 
+    /// `ap_construct_url` with `UseCanonicalName Off`, as `fully_qualify_uri` uses it:
+    /// the client's host name, and the port it named or else the one it connected to.
     fn server_url(&mut self) -> String {
-        absolute_url(self.cfg, self.host, self.conn, self.head, "")
+        let scheme_of = absolute_url(self.cfg, self.host, self.conn, self.head, "");
+        let https = scheme_of.starts_with("https:");
+        let (scheme, default) = if https { ("https", 443) } else { ("http", 80) };
+        let port = self.server_port();
+        let mut name = self.server_name();
+        if name.contains(':') && !name.starts_with('[') {
+            name = format!("[{name}]");
+        }
+        if port == default {
+            format!("{scheme}://{name}")
+        } else {
+            format!("{scheme}://{name}:{port}")
+        }
     }
 
     fn is_this_server(&mut self, scheme: &str, authority: &str) -> bool {
