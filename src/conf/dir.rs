@@ -207,6 +207,8 @@ pub struct DirConfig {
     pub allow_override_list: Option<Vec<String>>,
     /// `<If>`/`<ElseIf>`/`<Else>` chains, least specific first, decided per request.
     pub ifs: Vec<Arc<super::conditional::IfChain>>,
+    /// mod_rewrite's per-directory rules (`conf/rewrite`).
+    pub rewrite: super::rewrite::RewriteDir,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -320,6 +322,7 @@ impl DirConfig {
                 .clone()
                 .or_else(|| self.allow_override_list.clone()),
             ifs: self.ifs.iter().chain(&more.ifs).cloned().collect(),
+            rewrite: self.rewrite.merge(&more.rewrite),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod overrides;
 pub mod proxy;
 pub mod reqtimeout;
 mod require;
+pub mod rewrite;
 pub mod setenvif;
 pub mod ssl;
 pub mod tables;
@@ -157,6 +158,10 @@ pub struct VirtualHost {
     /// `AccessFileName`: the per-directory configuration files read where
     /// `AllowOverride` permits (default `.htaccess`).
     pub access_file_names: Vec<String>,
+    /// mod_rewrite's server/vhost rules, maps and options (`conf/rewrite`).
+    pub rewrite: Arc<rewrite::RewriteHost>,
+    /// `LimitInternalRecursion`: internal redirects one request may make (default 10).
+    pub limit_internal_recursion: u32,
 }
 
 /// A mod_alias `Redirect`: URL prefix → target, with the status to answer.
@@ -202,6 +207,8 @@ impl Default for VirtualHost {
             req_timeout: reqtimeout::ReqTimeout::default(),
             h2: h2::H2Host::default(),
             access_file_names: vec![".htaccess".to_string()],
+            rewrite: Arc::default(),
+            limit_internal_recursion: 10,
         }
     }
 }

@@ -191,11 +191,18 @@ pub(crate) fn cgi_env(
     );
     put("REQUEST_METHOD", req.head.method.as_str().to_string());
     put("QUERY_STRING", req.head.query.clone().unwrap_or_default());
-    let mut uri = req.head.path.clone();
-    if let Some(q) = &req.head.query {
-        uri.push('?');
-        uri.push_str(q);
-    }
+    // The URL the client asked for, also after an internal redirect (Apache's
+    // `original_uri`); heads made up inside the server have no raw target.
+    let uri = if req.head.raw_target.starts_with('/') {
+        req.head.raw_target.clone()
+    } else {
+        let mut uri = req.head.path.clone();
+        if let Some(q) = &req.head.query {
+            uri.push('?');
+            uri.push_str(q);
+        }
+        uri
+    };
     put("REQUEST_URI", uri);
     put("SCRIPT_NAME", script.script_name.clone());
     if !script.path_info.is_empty() {

@@ -17,6 +17,7 @@ pub mod proxy;
 mod proxy_backend;
 pub mod proxy_fcgi;
 pub mod proxy_http;
+pub mod rewrite;
 pub mod setenvif;
 pub mod static_files;
 pub mod status;
@@ -34,5 +35,10 @@ pub use dynamic::{dynamic_handlers, refuse_threaded};
 pub fn handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
     let mut v: Vec<Arc<dyn Handler>> = vec![Arc::new(static_files::StaticFiles)];
     v.extend(dynamic_handlers(cfg));
+    let loaded = |m: &str| cfg.loaded_modules.contains(&m);
+    if loaded("rewrite_module") && loaded("proxy_module") {
+        let http = loaded("proxy_http_module");
+        v.push(Arc::new(rewrite::RewriteProxy { http }));
+    }
     v
 }

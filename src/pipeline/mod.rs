@@ -23,6 +23,7 @@
 mod error_documents;
 mod htaccess;
 mod mapping;
+mod rewriting;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct Outcome {
     /// The user authentication named (`%u`, `REMOTE_USER`): set once the client gave a
     /// name, whether or not the password matched.
     pub user: Option<String>,
+    /// `Set-Cookie` values of mod_rewrite's `[CO=]` flags.
+    pub rewrite_cookies: Vec<String>,
 }
 
 /// Run one request. `body` reads the request body from the connection.
@@ -141,6 +144,11 @@ fn run(
     let error = resp.error_page;
     if resp.error_page {
         resp = error_response(cfg, host, handlers, conn, head, resp, &out);
+    }
+    for c in &out.rewrite_cookies {
+        if let Ok(v) = http::HeaderValue::from_str(c) {
+            resp.headers.append(http::header::SET_COOKIE, v);
+        }
     }
     let dir = out.dir.as_deref().unwrap_or(&host.base_dir);
     let file = out.filename.as_deref();
@@ -259,13 +267,24 @@ fn route(
         Err(UriError::NotFound) => return Ok(Response::error(StatusCode::NOT_FOUND)),
     };
     out.uri_path = uri_path;
+    // mod_rewrite's server/vhost rules (translate_name, before mod_alias and mod_proxy).
+    let rewritten = match rewriting::translate(cfg, host, conn, head, out, inline)? {
+        Ok(t) => t,
+        Err(resp) => return Ok(resp),
+    };
+    let head = rewritten.head.as_ref().unwrap_or(head);
     let uri_path: &str = &out.uri_path;
 
-    if let Some(r) = redirect_for(host, uri_path, head.query.as_deref()) {
+    if !rewritten.took_url()
+        && let Some(r) = redirect_for(host, uri_path, head.query.as_deref())
+    {
         return Ok(r);
     }
 
-    let (filename, url_prefix, alias_handler) = map_to_file(host, uri_path);
+    let (filename, url_prefix, alias_handler) = match &rewritten.file {
+        Some(f) => (f.clone(), String::new(), None),
+        None => map_to_file(host, uri_path),
+    };
     let mut dir = match mapping::dir_config_for(cfg, out.vhost, host, &filename, uri_path) {
         Ok(dir) => dir,
         Err(e) => {
@@ -291,6 +310,7 @@ fn route(
         // The special variables may come from mod_env too (`SetEnv nokeepalive`).
         out.specials = crate::modules::setenvif::specials(&Vec::new(), Some(&dir));
     }
+    let dir = rewritten.apply(dir);
     out.dir = Some(dir.clone());
     let filename: &Path = out.filename.insert(filename);
 
@@ -355,6 +375,35 @@ fn route(
         }
     }
 
+    // mod_rewrite's per-directory rules (its fixup runs first); a changed URL is an
+    // internal redirect: the request runs again for it.
+    let step = rewriting::fixup(
+        cfg,
+        host,
+        conn,
+        head,
+        dir,
+        filename,
+        uri_path,
+        &mut out.setenv,
+        &mut out.rewrite_cookies,
+        out.user.as_deref(),
+        inline,
+    )?;
+    let dir = match step {
+        rewriting::FixupStep::Continue(d) => d,
+        rewriting::FixupStep::Respond(r) => return Ok(r),
+        rewriting::FixupStep::Redirect(sub) => {
+            let Some(_guard) =
+                crate::modules::rewrite::enter_redirect(host.limit_internal_recursion, conn)
+            else {
+                return Ok(Response::error(StatusCode::INTERNAL_SERVER_ERROR));
+            };
+            return route(cfg, host, handlers, conn, &sub, body, out, inline);
+        }
+    };
+    out.dir = Some(dir.clone());
+
     // mod_alias's fixup: Redirect inside <Location>/<Directory>.
     if let Some((status, target)) = dir.section_redirect(uri_path, head.query.as_deref()) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
@@ -367,7 +416,11 @@ fn route(
         });
     }
 
-    let chosen = match handlers.claiming(host, uri_path) {
+    let claimed = match rewritten.took_url() {
+        true => None,
+        false => handlers.claiming(host, uri_path),
+    };
+    let chosen = match claimed {
         Some(h) => Some(h.clone()),
         None => match choose_handler(&dir, filename, alias_handler.as_deref()) {
             Some(name) => match handlers.find(&name) {

@@ -238,6 +238,9 @@ impl Builder {
                     }
                 }
             }
+            name if crate::conf::rewrite::handles(name) => {
+                crate::conf::rewrite::dir_directive(&mut dc.rewrite, d, &mut self.cfg.warnings)?
+            }
             "ExpiresActive" | "ExpiresDefault" | "ExpiresByType" => {
                 crate::conf::expires::directive(&mut dc.expires, d)?
             }

@@ -148,6 +148,22 @@ impl Builder {
             "RequestReadTimeout" => {
                 host.req_timeout = super::reqtimeout::parse(d, host.req_timeout)?;
             }
+            name if crate::conf::rewrite::handles(name) => {
+                let root = self.cfg.server_root.clone();
+                let resolve = move |p: &str| root.join(p);
+                let rw = std::sync::Arc::make_mut(&mut host.rewrite);
+                crate::conf::rewrite::host_directive(rw, d, &resolve, &mut self.cfg.warnings)?;
+            }
+            "LimitInternalRecursion" => {
+                let limit: u32 = number(d, "number")?;
+                if limit < 1 {
+                    return Err(err(
+                        &d.location,
+                        "Recursion limit must be greater than zero.",
+                    ));
+                }
+                host.limit_internal_recursion = limit;
+            }
             "TraceEnable" => {
                 host.trace_enable = match a0.to_ascii_lowercase().as_str() {
                     "on" => true,

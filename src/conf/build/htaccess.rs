@@ -68,7 +68,14 @@ pub fn htaccess(
     b.cfg.loaded_modules = cfg.loaded_modules.clone();
     b.cfg.authn_aliases = cfg.authn_aliases.clone();
     b.cfg.defines = cfg.defines.clone();
-    let config = b.dir_section_body(&nodes, false)?;
+    let mut config = b.dir_section_body(&nodes, false)?;
+    // mod_rewrite strips and re-injects the directory of the file.
+    if let Some(dir) = file.parent() {
+        config.rewrite.directory = Some(dir.to_string_lossy().into_owned());
+    }
+    if config.rewrite.dangling_conds() {
+        warnings.push(crate::conf::rewrite::dangling_warning(&file.display().to_string()));
+    }
     let mut host = VirtualHost::default();
     for node in &nodes {
         if let Node::Section(s) = node

@@ -154,7 +154,11 @@ impl Builder {
             Node::Directive(d) => {
                 // LogLevel is valid everywhere, but at server and virtual-host level it
                 // sets the error log's levels rather than a per-directory value.
-                if d.name != "LogLevel" && self.dir_directive(&mut host.base_dir, d)? {
+                // mod_rewrite's directives at this level are the host's, not per-directory.
+                if d.name != "LogLevel"
+                    && !crate::conf::rewrite::handles(d.name)
+                    && self.dir_directive(&mut host.base_dir, d)?
+                {
                     return Ok(());
                 }
                 if self.host_directive(host, d, in_vhost)? {
@@ -186,6 +190,10 @@ impl Builder {
     }
 
     fn finish_main(&mut self) -> Result<(), ConfigError> {
+        if self.cfg.main.rewrite.dangling_conds() {
+            let note = crate::conf::rewrite::dangling_warning("the main server");
+            self.cfg.warnings.push(note);
+        }
         let logs = std::mem::take(&mut self.main_logs);
         for (target, fmt, loc) in logs {
             let format = self.resolve_format(&fmt, &loc)?;
@@ -206,6 +214,7 @@ impl Builder {
             sections: Vec::new(),
             redirects: Vec::new(),
             base_dir: DirConfig::default(),
+            rewrite: Arc::default(),
             ..main.clone()
         };
         for a in &s.args {
@@ -235,6 +244,16 @@ impl Builder {
         sections.extend(v.sections);
         v.sections = sections;
         v.base_dir = main.base_dir.merge(&v.base_dir);
+        if v.rewrite.dangling_conds() {
+            let note = crate::conf::rewrite::dangling_warning(&format!(
+                "the <VirtualHost> at line {} of {}",
+                s.location.line,
+                s.location.file.display()
+            ));
+            self.cfg.warnings.push(note);
+        }
+        let main = &self.cfg.main;
+        v.rewrite = Arc::new(main.rewrite.merge_into_vhost(&v.rewrite));
         v.aliases.extend(main.aliases.iter().cloned());
         v.redirects.extend(main.redirects.iter().cloned());
         if v.custom_logs.is_empty() {

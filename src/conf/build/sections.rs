@@ -86,7 +86,20 @@ impl Builder {
             ));
         }
         let plain_directory = matches!(matcher, SectionMatch::Directory(PathPattern::Wildcard(_)));
-        let config = self.dir_section_body(&s.children, plain_directory)?;
+        let mut config = self.dir_section_body(&s.children, plain_directory)?;
+        // mod_rewrite strips and re-injects the directory of a <Directory> section.
+        if let SectionMatch::Directory(PathPattern::Wildcard(dir)) = &matcher {
+            config.rewrite.directory = Some(dir.clone());
+        }
+        if config.rewrite.dangling_conds() {
+            let note = crate::conf::rewrite::dangling_warning(&format!(
+                "the <{}> at line {} of {}",
+                s.name,
+                s.location.line,
+                s.location.file.display()
+            ));
+            self.cfg.warnings.push(note);
+        }
         // <Files> nested inside <Directory> become their own sections after it (Apache
         // merges them in the Files phase, which runs after every Directory section).
         let mut nested = Vec::new();

@@ -26,6 +26,7 @@ mod dynamic;
 mod filters;
 mod meta;
 mod mpm;
+mod rewrite;
 mod server;
 mod ssl;
 mod standard;
@@ -35,6 +36,7 @@ pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
 pub use filters::{BROTLI, DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
+pub use rewrite::REWRITE;
 pub use server::{CORE, HTTP_CORE, LISTEN, REQTIMEOUT, UNIXD};
 pub use ssl::SSL;
 pub use standard::{ALIAS, AUTHZ_CORE, AUTOINDEX, DIR, LOG_CONFIG, MIME, STATUS};
@@ -82,6 +84,7 @@ pub static MODULES: &[ModuleInfo] = &[
     module("headers_module", "mod_headers.c", false, HEADERS),
     module("setenvif_module", "mod_setenvif.c", false, SETENVIF),
     module("http2_module", "mod_http2.c", false, HTTP2),
+    module("rewrite_module", "mod_rewrite.c", false, REWRITE),
     module("deflate_module", "mod_deflate.c", false, DEFLATE),
     module("brotli_module", "mod_brotli.c", false, BROTLI),
     module("filter_module", "mod_filter.c", false, FILTER),

@@ -97,6 +97,12 @@ pub const CORE: &[DirectiveSpec] = &[
         Arity::Take1,
         "Timeout duration (sec)",
     ),
+    d(
+        "LimitInternalRecursion",
+        C::SERVER_VHOST,
+        Arity::Take12,
+        "maximum recursion depth of internal redirects and subrequests",
+    ),
     // rhttpd's own: the minimum send rate of event's write completion.
     d(
         "SendMinRate",
