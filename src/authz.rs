@@ -33,16 +33,20 @@ pub(crate) enum Access {
     NeedUser,
 }
 
-/// The authenticated user, if any, and how to ask whether they are in a group.
+/// The authenticated user, if any, how to ask whether they are in a group, and the
+/// request as `Require expr` sees it.
 pub(crate) struct Who<'a> {
     pub user: Option<&'a str>,
     pub in_group: &'a dyn Fn(&str) -> bool,
+    /// `None`: `Require expr` lines deny (no request to evaluate them against).
+    pub request: Option<&'a dyn rhttpd_expr::Context>,
 }
 
 impl Who<'_> {
     pub(crate) const NOBODY: Who<'static> = Who {
         user: None,
         in_group: &|_| false,
+        request: None,
     };
 }
 
@@ -97,6 +101,16 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
             None => Authz::DeniedNoUser,
             Some(_) => yes(groups.iter().any(|g| (who.in_group)(g))),
         },
+        RequireRule::Expr(e) => {
+            // mod_authz_core: an expression reading REMOTE_USER waits for a user.
+            if who.user.is_none() && e.expr.mentions_var("REMOTE_USER") {
+                return Authz::DeniedNoUser;
+            }
+            match who.request {
+                Some(ctx) => yes(e.eval_or_log(ctx, "authz_core")),
+                None => Authz::Denied,
+            }
+        }
         RequireRule::Not(inner) => match eval_rule(inner, conn, head, who) {
             Authz::Granted => Authz::Denied,
             Authz::DeniedNoUser => Authz::DeniedNoUser,

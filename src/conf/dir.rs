@@ -106,6 +106,8 @@ pub enum RequireRule {
     ValidUser,
     /// mod_authz_groupfile's `Require group staff`.
     Group(Vec<String>),
+    /// `Require expr EXPRESSION` (ap_expr).
+    Expr(super::expr::ConfExpr),
     /// `Require not ...`.
     Not(Box<RequireRule>),
     /// `<RequireAll>`: every member must grant and none deny.

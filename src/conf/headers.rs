@@ -40,6 +40,8 @@ pub enum Tag {
     Env(String),
     /// `%{NAME}s`: a mod_ssl variable, `(null)` when unset or not TLS.
     Ssl(String),
+    /// A value written `expr=STRING-EXPRESSION` (the whole value).
+    Expr(super::expr::ConfExpr),
 }
 
 /// A compiled format string.
@@ -54,6 +56,8 @@ pub enum Condition {
     Env(String),
     /// `env=!VAR`: only when VAR is not set.
     NotEnv(String),
+    /// `expr=EXPRESSION`: only when the ap_expr expression is true.
+    Expr(super::expr::ConfExpr),
 }
 
 /// One `Header` / `RequestHeader` line.
@@ -114,7 +118,10 @@ impl HeadersDir {
     }
 }
 
-const NOT_YET: &str = "expr= (ap_expr) is not supported by rhttpd yet; use env=VAR or env=!VAR";
+/// Where `parse_line` says its expressions were written (`directive` puts the line's).
+fn nowhere() -> rhttpd_config::Location {
+    rhttpd_config::Location::new("", 0)
+}
 
 /// Apache's `parse_format_tag` over a whole string: literal text with `\\ \r \n \t`
 /// escapes, `%%` (and a `%` at the end) for `%`, `%t`, `%D`, `%{NAME}e`, `%{NAME}s`.
@@ -306,13 +313,23 @@ pub fn parse_line(
                 None => condition = Condition::Env(var.to_string()),
             }
         } else if lower.starts_with("expr=") {
-            return Err(NOT_YET.to_string());
+            let expr = super::expr::parse(&e[5..], &nowhere(), |m| {
+                format!("Can't parse envclause/expression: {m}")
+            })
+            .map_err(|e| e.message)?;
+            condition = Condition::Expr(expr);
         } else {
             return Err(format!("Unknown parameter: {e}"));
         }
     }
     let value = match format_src {
-        Some(s) if s.starts_with("expr=") => return Err(NOT_YET.to_string()),
+        Some(s) if s.starts_with("expr=") => {
+            let expr = super::expr::parse_string(&s[5..], &nowhere(), |m| {
+                format!("Can't parse value expression : {m}")
+            })
+            .map_err(|e| e.message)?;
+            Format(vec![Tag::Expr(expr)])
+        }
         Some(s) => parse_format(s)?,
         None => Format::default(),
     };
@@ -338,8 +355,16 @@ pub fn parse_line(
 
 /// `Header` / `RequestHeader` into `h`.
 pub fn directive(h: &mut HeadersDir, d: &Directive, in_section: bool) -> Result<(), ConfigError> {
-    let (table, entry) = parse_line(d.name == "RequestHeader", &d.args, in_section)
+    let (table, mut entry) = parse_line(d.name == "RequestHeader", &d.args, in_section)
         .map_err(|m| err(&d.location, m))?;
+    if let Condition::Expr(e) = &mut entry.condition {
+        e.location = d.location.clone();
+    }
+    for tag in &mut entry.value.0 {
+        if let Tag::Expr(e) = tag {
+            e.location = d.location.clone();
+        }
+    }
     let list = match table {
         Table::In => &mut h.request,
         Table::Out => &mut h.onsuccess,
@@ -459,8 +484,22 @@ mod tests {
         assert!(e(&["set", "X", "v", "env="], false).starts_with("error: missing environment"));
         assert!(e(&["set", "X", "v", "env=!"], false).starts_with("error: missing environment"));
         assert!(e(&["set", "X", "v", "early"], false).contains("'early'"));
-        assert!(e(&["set", "X", "v", "expr=%{HTTPS} == 'on'"], false).contains("not supported"));
-        assert!(e(&["set", "X", "expr=%{REMOTE_ADDR}"], false).contains("not supported"));
+        assert_eq!(
+            e(&["set", "X", "v", "expr=%{HTTPS} =="], false),
+            "Can't parse envclause/expression: syntax error, unexpected $end"
+        );
+        assert_eq!(
+            e(&["set", "X", "expr=%{NOPE}"], false),
+            "Can't parse value expression : Variable 'NOPE' does not exist"
+        );
+        let (_, ok) = parse_line(
+            false,
+            &args(&["set", "X", "expr=%{REMOTE_ADDR}", "expr=-n %{HTTPS}"]),
+            false,
+        )
+        .unwrap();
+        assert!(matches!(ok.condition, Condition::Expr(_)));
+        assert!(matches!(ok.value.0.as_slice(), [Tag::Expr(_)]));
         assert!(e(&["set", "Bad Name", "v"], false).contains("invalid header name"));
     }
 

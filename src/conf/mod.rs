@@ -10,6 +10,7 @@ pub mod deflate;
 mod dir;
 pub mod env;
 pub mod expires;
+pub mod expr;
 pub mod h2;
 pub mod headers;
 mod mime;

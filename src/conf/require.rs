@@ -56,6 +56,17 @@ pub(super) fn require_rule(d: &Directive) -> Result<RequireRule, ConfigError> {
         }
         "user" => RequireRule::User(rest.to_vec()),
         "valid-user" => RequireRule::ValidUser,
+        "expr" => {
+            // mod_authz_core takes the rest of the line, one pair of quotes removed.
+            let line = rest.join(" ");
+            let line = line
+                .strip_prefix('"')
+                .and_then(|l| l.strip_suffix('"'))
+                .unwrap_or(&line);
+            RequireRule::Expr(super::expr::parse(line, &d.location, |e| {
+                format!("Cannot parse expression in require line: {e}")
+            })?)
+        }
         "group" => RequireRule::Group(rest.to_vec()),
         other => {
             return Err(err(&d.location, format!("Unknown Authz provider: {other}")));

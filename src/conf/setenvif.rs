@@ -1,5 +1,5 @@
-//! mod_setenvif: `SetEnvIf`, `SetEnvIfNoCase`, `BrowserMatch`, `BrowserMatchNoCase`.
-//! `SetEnvIfExpr` needs ap_expr, which rhttpd does not have: it is refused (AH00526).
+//! mod_setenvif: `SetEnvIf`, `SetEnvIfNoCase`, `BrowserMatch`, `BrowserMatchNoCase`
+//! and `SetEnvIfExpr` (an ap_expr expression instead of an attribute and a regex).
 //! Rules of the server and virtual-host level run when the request has been read
 //! (Apache's post-read-request hook), those of `<Directory>`/`<Location>` sections at
 //! the fixups, after the URL was mapped (`modules::setenvif`).
@@ -32,10 +32,18 @@ pub enum Action {
     Unset(String),
 }
 
+/// What decides whether a rule's actions run.
+#[derive(Clone, Debug)]
+pub enum Test {
+    /// `SetEnvIf ATTR REGEX`: the regex over the attribute's value.
+    Match { attr: Attr, pattern: Regex },
+    /// `SetEnvIfExpr EXPR`: `$0`..`$9` come from the expression's last regex match.
+    Expr(super::expr::ConfExpr),
+}
+
 #[derive(Clone, Debug)]
 pub struct Rule {
-    pub attr: Attr,
-    pub pattern: Regex,
+    pub test: Test,
     pub actions: Vec<Action>,
     /// Declared at server or virtual-host level: runs at post-read-request.
     pub server_level: bool,
@@ -111,8 +119,8 @@ pub fn parse_attr(name: &str) -> Result<Attr, regex::Error> {
     ))
 }
 
-/// `SetEnvIf`, `SetEnvIfNoCase`, `BrowserMatch`, `BrowserMatchNoCase` (and the refused
-/// `SetEnvIfExpr`) into `dir`. `server_level`: the directive is outside any section.
+/// `SetEnvIf`, `SetEnvIfNoCase`, `BrowserMatch`, `BrowserMatchNoCase` and
+/// `SetEnvIfExpr` into `dir`. `server_level`: the directive is outside any section.
 pub fn directive(
     dir: &mut SetEnvIfDir,
     d: &Directive,
@@ -121,14 +129,17 @@ pub fn directive(
     let nocase = d.name.ends_with("NoCase");
     let (attr_word, rest) = match d.name {
         "SetEnvIfExpr" => {
-            return Err(err(
-                d,
-                format!(
-                    "AH00526: Syntax error: {} {}: ap_expr expressions are not supported by rhttpd yet; use SetEnvIf with an attribute and a regular expression",
-                    d.name,
-                    d.args.join(" ")
-                ),
-            ));
+            let (src, vars) = d.args.split_first().unwrap_or((&d.args[0], &[]));
+            let expr = super::expr::parse(src, &d.location, |e| {
+                format!("Could not parse expression \"{src}\": {e}")
+            })?;
+            let actions = parse_actions(d, vars)?;
+            Arc::make_mut(&mut dir.rules).push(Rule {
+                test: Test::Expr(expr),
+                actions,
+                server_level,
+            });
+            return Ok(());
         }
         "BrowserMatch" | "BrowserMatchNoCase" => ("User-Agent", &d.args[..]),
         _ => match d.args.split_first() {
@@ -154,6 +165,16 @@ pub fn directive(
                 format!("{} Regular expression could not be compiled: {e}", d.name),
             )
         })?;
+    let actions = parse_actions(d, vars)?;
+    Arc::make_mut(&mut dir.rules).push(Rule {
+        test: Test::Match { attr, pattern },
+        actions,
+        server_level,
+    });
+    Ok(())
+}
+
+fn parse_actions(d: &Directive, vars: &[String]) -> Result<Vec<Action>, ConfigError> {
     let mut actions = Vec::with_capacity(vars.len());
     for v in vars {
         match parse_action(v) {
@@ -166,13 +187,7 @@ pub fn directive(
             }
         }
     }
-    Arc::make_mut(&mut dir.rules).push(Rule {
-        attr,
-        pattern,
-        actions,
-        server_level,
-    });
-    Ok(())
+    Ok(actions)
 }
 
 #[cfg(test)]

@@ -21,12 +21,17 @@ use rhttpd_http::{HeaderMap, HeaderValue, RequestHead};
 use crate::conf::headers::{Action, Condition, Entry, Format, Tag};
 use crate::conf::{DirConfig, MimeTypes};
 use crate::handler::{ConnInfo, Response};
+use crate::modules::expr_request::ExprRequest;
 
 /// What format strings and conditions look at.
 struct Ctx<'a> {
     dir: &'a DirConfig,
     conn: &'a ConnInfo,
     started: SystemTime,
+    /// The request as `expr=` conditions and values see it.
+    expr: ExprRequest<'a>,
+    /// The lines edit the response (`resp()` reads the table being edited).
+    response: bool,
 }
 
 impl Ctx<'_> {
@@ -34,11 +39,19 @@ impl Ctx<'_> {
         super::env::var(self.dir, self.conn.tls.as_deref(), name)
     }
 
-    fn runs(&self, e: &Entry) -> bool {
+    fn runs(&self, e: &Entry, h: &HeaderMap) -> bool {
         match &e.condition {
             Condition::Always => true,
             Condition::Env(v) => self.env(v).is_some(),
             Condition::NotEnv(v) => self.env(v).is_none(),
+            Condition::Expr(x) => {
+                if self.response {
+                    let with_resp = self.expr.clone().with_response(h, 0);
+                    x.eval_or_log(&with_resp, "headers")
+                } else {
+                    x.eval_or_log(&self.expr, "headers")
+                }
+            }
         }
     }
 
@@ -63,6 +76,10 @@ impl Ctx<'_> {
                 Tag::Ssl(name) => match self.conn.tls.as_ref().and_then(|t| t.var(name)) {
                     Some(v) if !v.is_empty() => out.push_str(&unwrap_lines(&v)),
                     _ => out.push_str("(null)"),
+                },
+                Tag::Expr(x) => match x.expr.eval_string(&self.expr) {
+                    Ok(v) => out.push_str(&unwrap_lines(&v)),
+                    Err(msg) => x.log_failure("headers", &msg),
                 },
             }
         }
@@ -250,7 +267,7 @@ fn apply_list(
     notes: &mut Notes,
 ) {
     for e in list.iter().filter(|e| e.early == early) {
-        if early || ctx.runs(e) {
+        if early || ctx.runs(e, h) {
             apply_entry(ctx, e, h, echo_from, notes);
         }
     }
@@ -271,6 +288,8 @@ fn request_lines(
         dir,
         conn,
         started: SystemTime::now(),
+        expr: ExprRequest::new(head, conn).with_dir(dir),
+        response: false,
     };
     let mut sub = head.clone();
     apply_list(&ctx, list, early, &mut sub.headers, None, notes);
@@ -320,7 +339,17 @@ pub fn finish_response(
         return;
     }
     super::expires::apply(mime, dir, filename, error, started, resp);
-    let ctx = Ctx { dir, conn, started };
+    let mut expr = ExprRequest::new(head, conn).with_dir(dir);
+    if let Some(f) = filename {
+        expr = expr.with_filename(f);
+    }
+    let ctx = Ctx {
+        dir,
+        conn,
+        started,
+        expr,
+        response: true,
+    };
     let echo = Some(&head.headers);
     if h.always.iter().chain(h.onsuccess.iter()).any(|e| e.early) {
         let mut early = HeaderMap::new();

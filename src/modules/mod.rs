@@ -9,6 +9,7 @@ pub mod deflate;
 pub mod dynamic;
 pub mod env;
 pub mod expires;
+pub mod expr_request;
 pub mod file_cache;
 pub mod headers;
 pub mod htpasswd;

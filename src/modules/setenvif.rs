@@ -2,13 +2,13 @@
 //! against the request, their variables joining mod_env's (CGI, FastCGI, `%{VAR}e`,
 //! `Header env=`), and the special variables the connection layer honours.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rhttpd_http::RequestHead;
 
 use crate::conf::DirConfig;
-use crate::conf::setenvif::{Action, Attr, Rule};
+use crate::conf::setenvif::{Action, Attr, Rule, Test};
+use crate::handler::ConnInfo;
 
 /// Variables set (`Some`) or unset (`None`) by rules, in order.
 pub type Overlay = Vec<(String, Option<String>)>;
@@ -34,8 +34,7 @@ impl Specials {
 /// What a rule needs from the request.
 pub struct Request<'a> {
     pub head: &'a RequestHead,
-    pub client: SocketAddr,
-    pub local: SocketAddr,
+    pub conn: &'a ConnInfo,
     /// The decoded URL path (Apache's `r->uri`).
     pub uri: &'a str,
 }
@@ -60,8 +59,8 @@ fn header(head: &RequestHead, name: &str) -> Option<String> {
     Some(joined.join(", "))
 }
 
-/// `$0`..`$9` from `caps` into `value` (`\$` and `\\` escape, as `ap_pregsub`).
-fn substitute(value: &str, caps: &regex::Captures<'_>) -> String {
+/// `$0`..`$9` from `group` into `value` (`\$` and `\\` escape, as `ap_pregsub`).
+fn substitute(value: &str, group: &dyn Fn(usize) -> Option<String>) -> String {
     if !value.contains('$') {
         return value.to_string();
     }
@@ -74,8 +73,8 @@ fn substitute(value: &str, caps: &regex::Captures<'_>) -> String {
             }
             '$' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
                 let n = chars.next().and_then(|d| d.to_digit(10)).unwrap_or(0) as usize;
-                if let Some(m) = caps.get(n) {
-                    out.push_str(m.as_str());
+                if let Some(m) = group(n) {
+                    out.push_str(&m);
                 }
             }
             c => out.push(c),
@@ -95,33 +94,70 @@ pub fn apply(
     overlay: &mut Overlay,
 ) {
     for rule in rules.iter().filter(|r| r.server_level == server_level) {
-        let value: String = match &rule.attr {
-            Attr::RemoteAddr | Attr::RemoteHost => req.client.ip().to_string(),
-            Attr::ServerAddr => req.local.ip().to_string(),
-            Attr::RequestMethod => req.head.method.as_str().to_string(),
-            Attr::RequestUri => req.uri.to_string(),
-            Attr::RequestProtocol => format!("{:?}", req.head.version),
-            Attr::Name(n) => header(req.head, n)
-                .or_else(|| lookup(overlay, base, n).map(str::to_string))
-                .unwrap_or_default(),
-            Attr::HeaderRegex(re) => req
-                .head
-                .headers
-                .iter()
-                .filter(|(k, _)| re.is_match(k.as_str()))
-                .last()
-                .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .unwrap_or_default(),
-        };
-        let Some(caps) = rule.pattern.captures(&value) else {
-            continue;
+        let group: Box<dyn Fn(usize) -> Option<String>> = match &rule.test {
+            Test::Match { attr, pattern } => {
+                let value = attr_value(attr, req, base, overlay);
+                let Some(caps) = pattern.captures(&value) else {
+                    continue;
+                };
+                let groups: Vec<Option<String>> = caps
+                    .iter()
+                    .map(|m| m.map(|m| m.as_str().to_string()))
+                    .collect();
+                Box::new(move |n| groups.get(n).cloned().flatten())
+            }
+            Test::Expr(e) => {
+                // The request environment as the earlier rules left it.
+                let dir = with_overlay(Arc::new(base.cloned().unwrap_or_default()), overlay);
+                let ctx = crate::modules::expr_request::ExprRequest::new(req.head, req.conn)
+                    .with_uri(req.uri)
+                    .with_dir(&dir);
+                let mut evaluator = rhttpd_expr::Evaluator::new(&ctx as &dyn rhttpd_expr::Context);
+                match e.expr.eval_in(&mut evaluator) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(msg) => {
+                        e.log_failure("setenvif", &msg);
+                        continue;
+                    }
+                }
+                let groups = evaluator.groups().cloned().unwrap_or_default();
+                Box::new(move |n| groups.get(n).map(str::to_string))
+            }
         };
         for a in &rule.actions {
             match a {
-                Action::Set(k, v) => overlay.push((k.clone(), Some(substitute(v, &caps)))),
+                Action::Set(k, v) => overlay.push((k.clone(), Some(substitute(v, &*group)))),
                 Action::Unset(k) => overlay.push((k.clone(), None)),
             }
         }
+    }
+}
+
+/// The value a `SetEnvIf` attribute names.
+fn attr_value(
+    attr: &Attr,
+    req: &Request<'_>,
+    base: Option<&DirConfig>,
+    overlay: &Overlay,
+) -> String {
+    match attr {
+        Attr::RemoteAddr | Attr::RemoteHost => req.conn.client.ip().to_string(),
+        Attr::ServerAddr => req.conn.local.ip().to_string(),
+        Attr::RequestMethod => req.head.method.as_str().to_string(),
+        Attr::RequestUri => req.uri.to_string(),
+        Attr::RequestProtocol => format!("{:?}", req.head.version),
+        Attr::Name(n) => header(req.head, n)
+            .or_else(|| lookup(overlay, base, n).map(str::to_string))
+            .unwrap_or_default(),
+        Attr::HeaderRegex(re) => req
+            .head
+            .headers
+            .iter()
+            .filter(|(k, _)| re.is_match(k.as_str()))
+            .last()
+            .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default(),
     }
 }
 
@@ -222,11 +258,11 @@ mod tests {
             ("SetEnvIf", &["Request_URI", "\\.gif$", "gif"]),
         ]);
         let h = head("Mozilla/4.0 (compatible; MSIE 7.0)");
-        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let a: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let conn = ConnInfo::new(a, a);
         let req = Request {
             head: &h,
-            client: a,
-            local: a,
+            conn: &conn,
             uri: "/x.gif",
         };
         let mut o = Overlay::new();
@@ -242,15 +278,48 @@ mod tests {
     }
 
     #[test]
-    fn expr_refused() {
+    fn expr_rules_set_variables_with_their_backreferences() {
+        let r = rules(&[
+            (
+                "SetEnvIfExpr",
+                &["%{HTTP_USER_AGENT} =~ m#^(\\w+)/#", "agent=$1", "seen"],
+            ),
+            (
+                "SetEnvIfExpr",
+                &["-z %{HTTP_REFERER} && reqenv('seen') == '1'", "noref"],
+            ),
+            ("SetEnvIfExpr", &["%{REQUEST_URI} == '/other'", "other"]),
+        ]);
+        let h = head("Mozilla/5.0");
+        let a: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let conn = ConnInfo::new(a, a);
+        let req = Request {
+            head: &h,
+            conn: &conn,
+            uri: "/x.gif",
+        };
+        let mut o = Overlay::new();
+        let base = DirConfig::default();
+        apply(&r, true, &req, Some(&base), &mut o);
+        assert_eq!(lookup(&o, None, "agent"), Some("Mozilla"));
+        assert_eq!(lookup(&o, None, "noref"), Some("1"));
+        assert_eq!(lookup(&o, None, "other"), None);
+    }
+
+    #[test]
+    fn expr_syntax_errors_are_apaches() {
         let mut dir = crate::conf::setenvif::SetEnvIfDir::default();
         let d = Directive {
             name: "SetEnvIfExpr",
-            args: vec!["true".into(), "x".into()],
+            args: vec!["1 -eq".into(), "x".into()],
             location: loc(),
         };
         let e = crate::conf::setenvif::directive(&mut dir, &d, true).unwrap_err();
-        assert!(e.to_string().contains("AH00526"));
+        assert!(
+            e.to_string()
+                .contains("Could not parse expression \"1 -eq\": syntax error, unexpected $end"),
+            "{e}"
+        );
     }
 
     proptest::proptest! {
@@ -258,7 +327,7 @@ mod tests {
         fn substitute_never_panics(v in "[$\\\\0-9a]{0,10}", s in "[a-z]{0,5}") {
             let re = regex::Regex::new("(a)?(.*)").unwrap();
             let caps = re.captures(&s).unwrap();
-            let _ = substitute(&v, &caps);
+            let _ = substitute(&v, &|n| caps.get(n).map(|m| m.as_str().to_string()));
         }
     }
 }

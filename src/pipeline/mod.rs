@@ -128,8 +128,7 @@ fn run(
         let uri = uri::decode_path(&head.path).unwrap_or_default();
         let req = crate::modules::setenvif::Request {
             head,
-            client: conn.client,
-            local: conn.local,
+            conn,
             uri: &uri,
         };
         let rules = &host.base_dir.setenvif.rules;
@@ -298,8 +297,7 @@ fn route(
         // mod_setenvif's fixup: the sections' rules, then the variables join mod_env's.
         let req = crate::modules::setenvif::Request {
             head,
-            client: conn.client,
-            local: conn.local,
+            conn,
             uri: uri_path,
         };
         let rules = &dir.setenvif.rules;
@@ -344,10 +342,20 @@ fn route(
         );
         return Ok(Response::error(StatusCode::FORBIDDEN));
     }
+    let expr_req = crate::modules::expr_request::ExprRequest::new(head, conn)
+        .with_host(host, cfg.server_tokens)
+        .with_url_prefix(&url_prefix)
+        .with_filename(filename)
+        .with_uri(uri_path)
+        .with_dir(&dir);
     let access_now = if compat == Some(true) && satisfy_any {
         Access::Granted
     } else {
-        access(&dir, conn, head, &Who::NOBODY)
+        let who = Who {
+            request: Some(&expr_req),
+            ..Who::NOBODY
+        };
+        access(&dir, conn, head, &who)
     };
     match access_now {
         Access::Granted => {}
@@ -368,7 +376,8 @@ fn route(
                 // Password hashes (bcrypt) take milliseconds: never on the listener.
                 return Err(NeedsWorker);
             }
-            if let Some(refused) = authenticate_and_authorize(cfg, &dir, conn, head, &mut out.user)
+            if let Some(refused) =
+                authenticate_and_authorize(cfg, &dir, conn, head, &expr_req, &mut out.user)
             {
                 return Ok(refused);
             }
@@ -522,6 +531,7 @@ fn authenticate_and_authorize(
     dir: &DirConfig,
     conn: &ConnInfo,
     head: &RequestHead,
+    expr_req: &crate::modules::expr_request::ExprRequest<'_>,
     out_user: &mut Option<String>,
 ) -> Option<Response> {
     use crate::modules::auth::{Authn, authenticate, challenge, in_group};
@@ -533,9 +543,11 @@ fn authenticate_and_authorize(
         }
     };
     let member = |group: &str| in_group(dir, conn, &user, group);
+    let expr_req = expr_req.clone().with_user(Some(&user));
     let who = Who {
         user: Some(&user),
         in_group: &member,
+        request: Some(&expr_req),
     };
     let granted = access(dir, conn, head, &who) == Access::Granted;
     let refused = (!granted).then(|| {

@@ -185,6 +185,34 @@ impl Regex {
     }
 }
 
+impl Cond {
+    /// Does the condition read variable `name` anywhere?
+    pub fn mentions_var(&self, name: &str) -> bool {
+        match self {
+            Cond::True | Cond::False => false,
+            Cond::Not(c) => c.mentions_var(name),
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().any(|c| c.mentions_var(name)),
+            Cond::Compare(_, a, b) | Cond::Binary(_, a, b) => {
+                a.mentions_var(name) || b.mentions_var(name)
+            }
+            Cond::Unary(_, w) | Cond::Match { word: w, .. } => w.mentions_var(name),
+            Cond::In(w, list) => w.mentions_var(name) || list.iter().any(|i| i.mentions_var(name)),
+        }
+    }
+}
+
+impl Word {
+    /// Does the word read variable `name` anywhere?
+    pub fn mentions_var(&self, name: &str) -> bool {
+        match self {
+            Word::Var(v) => v == name,
+            Word::Func(_, arg) => arg.mentions_var(name),
+            Word::Concat(parts) => parts.iter().any(|p| p.mentions_var(name)),
+            Word::Digits(_) | Word::Literal(_) | Word::Backref(_) => false,
+        }
+    }
+}
+
 /// Characters Apache accepts as regex delimiters after `m`.
 pub(crate) const REGEX_DELIMITERS: &str = "/#$%^|?!'\",;:._-";
 

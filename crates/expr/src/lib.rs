@@ -141,6 +141,15 @@ impl Expr {
         }
     }
 
+    /// Does the expression read variable `name` (canonical upper case) anywhere?
+    /// mod_authz_core asks this of `REMOTE_USER` to know whether to authenticate first.
+    pub fn mentions_var(&self, name: &str) -> bool {
+        match &self.body {
+            Body::Bool(c) => c.mentions_var(name),
+            Body::Str(w) => w.mentions_var(name),
+        }
+    }
+
     /// True or false; a string expression is true when not empty. The error is
     /// Apache's evaluation message (`Cannot open file X`).
     pub fn eval(&self, ctx: &dyn Context) -> Result<bool, String> {

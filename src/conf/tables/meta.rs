@@ -65,7 +65,7 @@ pub const HEADERS: &[DirectiveSpec] = &[
     ),
 ];
 
-/// mod_setenvif.c (`SetEnvIfExpr` is refused: no ap_expr yet).
+/// mod_setenvif.c.
 pub const SETENVIF: &[DirectiveSpec] = &[
     d(
         "BrowserMatch",
