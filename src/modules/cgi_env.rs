@@ -56,12 +56,39 @@ pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptI
     }
 }
 
-/// Whether the URL lies below a `ScriptAlias` (which allows scripts without ExecCGI).
+/// `REQUEST_URI` as Apache's `original_uri` takes it: the target of the request line,
+/// so that an internal redirect (FallbackResource, DirectoryIndex, a script's local
+/// `Location`) still shows what the client asked for.
+fn original_uri(req: &Request<'_>) -> String {
+    match req.head.request_line.split(' ').nth(1) {
+        Some(target) if !target.is_empty() => target.to_string(),
+        _ => {
+            let mut uri = req.head.path.clone();
+            if let Some(q) = &req.head.query {
+                uri.push('?');
+                uri.push_str(q);
+            }
+            uri
+        }
+    }
+}
+
+/// Whether the URL lies below a `ScriptAlias` or matches a `ScriptAliasMatch` (which
+/// allow scripts without ExecCGI), or its `<Location>` has a one-argument ScriptAlias.
 pub(crate) fn script_aliased(req: &Request<'_>) -> bool {
-    req.vhost.aliases.iter().any(|a| {
-        a.handler.as_deref() == Some(CGI_HANDLER)
-            && crate::conf::proxy::prefix_rest(&a.url, req.uri_path).is_some()
-    })
+    let in_location = req
+        .dir
+        .alias
+        .as_ref()
+        .is_some_and(|a| a.handler.as_deref() == Some(CGI_HANDLER));
+    in_location
+        || req.vhost.aliases.iter().any(|a| {
+            a.handler.as_deref() == Some(CGI_HANDLER)
+                && match &a.regex {
+                    Some(re) => re.0.is_match(req.uri_path),
+                    None => crate::conf::proxy::prefix_rest(&a.url, req.uri_path).is_some(),
+                }
+        })
 }
 
 /// `SERVER_NAME`/`SERVER_PORT` as `UseCanonicalName Off` gives them: from the Host
@@ -191,12 +218,7 @@ pub(crate) fn cgi_env(
     );
     put("REQUEST_METHOD", req.head.method.as_str().to_string());
     put("QUERY_STRING", req.head.query.clone().unwrap_or_default());
-    let mut uri = req.head.path.clone();
-    if let Some(q) = &req.head.query {
-        uri.push('?');
-        uri.push_str(q);
-    }
-    put("REQUEST_URI", uri);
+    put("REQUEST_URI", original_uri(req));
     put("SCRIPT_NAME", script.script_name.clone());
     if !script.path_info.is_empty() {
         put("PATH_INFO", script.path_info.clone());
