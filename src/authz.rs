@@ -116,10 +116,25 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
             Authz::DeniedNoUser => Authz::DeniedNoUser,
             _ => Authz::Neutral,
         },
+        RequireRule::Limited(methods, inner) => {
+            if methods.contains(head.method.as_str()) {
+                eval_rule(inner, conn, head, who)
+            } else {
+                Authz::Neutral
+            }
+        }
         RequireRule::AllOf(members) => {
+            // A member limited to other methods grants inside <RequireAll>
+            // (mod_authz_core's apply_authz_sections under AND).
             let rs: Vec<Authz> = members
                 .iter()
-                .map(|m| eval_rule(m, conn, head, who))
+                .map(|m| {
+                    if applies(m, head.method.as_str()) {
+                        eval_rule(m, conn, head, who)
+                    } else {
+                        Authz::Granted
+                    }
+                })
                 .collect();
             if rs.contains(&Authz::Denied) {
                 Authz::Denied
@@ -135,7 +150,7 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
         RequireRule::NoneOf(members) => {
             let rs: Vec<Authz> = members
                 .iter()
-                .map(|m| eval_rule(m, conn, head, who))
+                .map(|m| neutral_unless_applies(m, conn, head, who))
                 .collect();
             if rs.contains(&Authz::Granted) {
                 Authz::Denied
@@ -148,10 +163,38 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
     }
 }
 
+/// Whether `rule` says anything about a request with `method`: a rule inside `<Limit>`
+/// only for its methods, a container when one of its members does.
+fn applies(rule: &RequireRule, method: &str) -> bool {
+    match rule {
+        RequireRule::Limited(methods, inner) => methods.contains(method) && applies(inner, method),
+        RequireRule::AllOf(m) | RequireRule::AnyOf(m) | RequireRule::NoneOf(m) => {
+            m.is_empty() || m.iter().any(|r| applies(r, method))
+        }
+        RequireRule::Not(inner) => applies(inner, method),
+        _ => true,
+    }
+}
+
+/// A member of `<RequireAny>`/`<RequireNone>` (or the implicit top-level any): one
+/// limited to other methods is neutral there.
+fn neutral_unless_applies(
+    rule: &RequireRule,
+    conn: &ConnInfo,
+    head: &RequestHead,
+    who: &Who<'_>,
+) -> Authz {
+    if applies(rule, head.method.as_str()) {
+        eval_rule(rule, conn, head, who)
+    } else {
+        Authz::Neutral
+    }
+}
+
 fn any_of(members: &[RequireRule], conn: &ConnInfo, head: &RequestHead, who: &Who<'_>) -> Authz {
     let rs: Vec<Authz> = members
         .iter()
-        .map(|m| eval_rule(m, conn, head, who))
+        .map(|m| neutral_unless_applies(m, conn, head, who))
         .collect();
     if rs.contains(&Authz::Granted) {
         Authz::Granted
@@ -180,9 +223,9 @@ fn host_matches<'a>(conn: &ConnInfo, mut names: impl Iterator<Item = &'a String>
 
 /// mod_access_compat's verdict (`Order`/`Allow`/`Deny`): `None` when the section has
 /// none of them (the module grants), else whether the client may in.
-pub(crate) fn compat_access(dir: &DirConfig, conn: &ConnInfo) -> Option<bool> {
+pub(crate) fn compat_access(dir: &DirConfig, conn: &ConnInfo, method: &str) -> Option<bool> {
     use crate::conf::access_compat::{Host, Order};
-    let a = &dir.access_compat;
+    let a = dir.access_compat.for_method(method);
     if !a.configured() {
         return None;
     }
@@ -218,6 +261,8 @@ pub(crate) fn access(
 ) -> Access {
     match &dir.require {
         None => Access::Granted,
+        // Every line inside <Limit> sections for other methods: nothing to check.
+        Some(r) if !r.rules.iter().any(|x| applies(x, head.method.as_str())) => Access::Granted,
         Some(r) => match any_of(&r.rules, conn, head, who) {
             Authz::Granted => Access::Granted,
             Authz::DeniedNoUser => Access::NeedUser,

@@ -247,3 +247,108 @@ fn allow_override_errors_at_start() {
         "{err}"
     );
 }
+
+/// WordPress's shipped `.htaccess` two levels down (`/blog/` with `RewriteBase /blog/`):
+/// files are served as they are, every other URL goes to the front controller.
+fn wordpress_rules(mpm: Mpm) {
+    let site = Site::new();
+    write(&site, "htdocs/sites/blog/index.html", "front controller\n");
+    write(&site, "htdocs/sites/blog/style.css", "body{}\n");
+    write(
+        &site,
+        "htdocs/sites/blog/.htaccess",
+        "# BEGIN WordPress\n<IfModule mod_rewrite.c>\nRewriteEngine On\n\
+         RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\nRewriteBase /sites/blog/\n\
+         RewriteRule ^index\\.html$ - [L]\nRewriteCond %{REQUEST_FILENAME} !-f\n\
+         RewriteCond %{REQUEST_FILENAME} !-d\nRewriteRule . /sites/blog/index.html [L]\n\
+         </IfModule>\n# END WordPress\n",
+    );
+    let docs = site.s("htdocs");
+    let conf = format!(
+        "LoadModule rewrite_module x\nDocumentRoot \"{docs}\"\n\
+         <Directory \"{docs}/sites\">\n  AllowOverride All\n</Directory>\n"
+    );
+    let s = start(mpm, &conf);
+    let r = get(&s, "/sites/blog/2026/12/03/hello/");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "front controller\n"),
+        "{}",
+        s.log("error_log")
+    );
+    let r = get(&s, "/sites/blog/style.css");
+    assert_eq!((r.status, r.text().as_str()), (200, "body{}\n"));
+    assert_eq!(get(&s, "/sites/blog/").status, 200);
+    // Outside the directory the rules do not apply.
+    assert_eq!(get(&s, "/sites/nothing").status, 404);
+}
+
+#[test]
+fn wordpress_rules_in_htaccess_under_event() {
+    wordpress_rules(EVENT);
+}
+
+#[test]
+fn wordpress_rules_in_htaccess_under_prefork() {
+    wordpress_rules(PREFORK);
+}
+
+/// `<If>`, `<ElseIf>` and `<Else>` in the configuration and in a `.htaccess` file.
+#[test]
+fn if_sections_are_decided_per_request() {
+    let site = Site::new();
+    write(&site, "htdocs/d/page.html", "page\n");
+    write(
+        &site,
+        "htdocs/d/.htaccess",
+        "<If \"%{QUERY_STRING} =~ /deny/\">\n  Require all denied\n</If>\n",
+    );
+    let docs = site.s("htdocs");
+    let conf = format!(
+        "{AUTH}DocumentRoot \"{docs}\"\n<Directory \"{docs}/d\">\n  AllowOverride All\n</Directory>\n\
+         <If \"%{{HTTP_HOST}} == 'a.test'\">\n  Header set X-If a\n</If>\n\
+         <ElseIf \"-f %{{REQUEST_FILENAME}}\">\n  Header set X-If file\n</ElseIf>\n\
+         <Else>\n  Header always set X-If else\n</Else>\n"
+    );
+    let s = start(EVENT, &conf);
+    let host = |h: &str, path: &str| {
+        s.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {h}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    assert_eq!(host("a.test", "/d/page.html").header("x-if"), Some("a"));
+    assert_eq!(host("b.test", "/d/page.html").header("x-if"), Some("file"));
+    assert_eq!(host("b.test", "/d/none.html").header("x-if"), Some("else"));
+    assert_eq!(host("b.test", "/d/page.html?deny=1").status, 403);
+    assert_eq!(host("b.test", "/d/page.html?ok=1").status, 200);
+    drop(s);
+    // Bad conditions and a stray <Else> are errors at start.
+    for (text, reason) in [
+        (
+            "<If \"%{NO_SUCH_VAR} == 'x'\">\n</If>\n",
+            "Cannot parse condition clause",
+        ),
+        (
+            "<Else>\n</Else>\n",
+            "<ElseIf> or <Else> section without previous <If>",
+        ),
+        (
+            "<If \"\">\n</If>\n",
+            "<If> directive requires additional arguments",
+        ),
+    ] {
+        let conf = site.p("bad.conf");
+        std::fs::write(&conf, format!("Listen 127.0.0.1:1\n{text}")).unwrap();
+        let o = common::output(common::command(common::BIN).args(["-t", "-f"]).arg(&conf))
+            .expect("rhttpd -t");
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "AH00526: Syntax error on line 2 of {}:",
+                conf.display()
+            )) && err.contains(reason),
+            "{text}: {err}"
+        );
+    }
+}

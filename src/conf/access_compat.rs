@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use rhttpd_config::{ConfigError, Directive};
 
+use super::limit::Methods;
 use super::values::err;
 
 /// `Order`.
@@ -41,31 +42,143 @@ pub struct AccessCompat {
     pub deny: Vec<Host>,
     /// `Satisfy Any` (true) / `All`.
     pub satisfy_any: Option<bool>,
+    /// The lines written inside `<Limit>`/`<LimitExcept>`: each counts only for its
+    /// methods (and, for Order and Satisfy, over the unlimited value).
+    pub limited: Limited,
+}
+
+/// Order/Allow/Deny/Satisfy lines of `<Limit>` sections, in configuration order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limited {
+    pub order: Vec<(Methods, Order)>,
+    pub allow: Vec<(Methods, Host)>,
+    pub deny: Vec<(Methods, Host)>,
+    pub satisfy_any: Vec<(Methods, bool)>,
+}
+
+impl Limited {
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+            && self.allow.is_empty()
+            && self.deny.is_empty()
+            && self.satisfy_any.is_empty()
+    }
 }
 
 impl AccessCompat {
     /// The more specific section's lists replace the inherited ones when it has any, as
-    /// mod_access_compat merges them.
+    /// mod_access_compat merges them; its Order and Satisfy apply over the inherited
+    /// ones method by method.
     pub fn merge(&self, more: &AccessCompat) -> AccessCompat {
+        let more_allows = !more.allow.is_empty() || !more.limited.allow.is_empty();
+        let more_denies = !more.deny.is_empty() || !more.limited.deny.is_empty();
+        let (allow, limited_allow) = if more_allows {
+            (more.allow.clone(), more.limited.allow.clone())
+        } else {
+            (self.allow.clone(), self.limited.allow.clone())
+        };
+        let (deny, limited_deny) = if more_denies {
+            (more.deny.clone(), more.limited.deny.clone())
+        } else {
+            (self.deny.clone(), self.limited.deny.clone())
+        };
+        // An unlimited Order (Satisfy) in `more` sets every method: the inherited
+        // limited ones go.
+        let over = |base: &[(Methods, Order)], own: &[(Methods, Order)], reset: bool| {
+            let mut v = if reset { Vec::new() } else { base.to_vec() };
+            v.extend(own.iter().cloned());
+            v
+        };
+        let mut satisfy = if more.satisfy_any.is_some() {
+            Vec::new()
+        } else {
+            self.limited.satisfy_any.clone()
+        };
+        satisfy.extend(more.limited.satisfy_any.iter().cloned());
         AccessCompat {
             order: more.order.or(self.order),
-            allow: if more.allow.is_empty() {
-                self.allow.clone()
-            } else {
-                more.allow.clone()
-            },
-            deny: if more.deny.is_empty() {
-                self.deny.clone()
-            } else {
-                more.deny.clone()
-            },
+            allow,
+            deny,
             satisfy_any: more.satisfy_any.or(self.satisfy_any),
+            limited: Limited {
+                order: over(
+                    &self.limited.order,
+                    &more.limited.order,
+                    more.order.is_some(),
+                ),
+                allow: limited_allow,
+                deny: limited_deny,
+                satisfy_any: satisfy,
+            },
         }
     }
 
     /// Whether any Order/Allow/Deny applies (else the module grants).
     pub fn configured(&self) -> bool {
         self.order.is_some() || !self.allow.is_empty() || !self.deny.is_empty()
+    }
+
+    /// What applies to a request with `method`: the unlimited lines plus those of the
+    /// `<Limit>` sections covering it.
+    pub fn for_method(&self, method: &str) -> std::borrow::Cow<'_, AccessCompat> {
+        use std::borrow::Cow;
+        if self.limited.is_empty() {
+            return Cow::Borrowed(self);
+        }
+        let mut a = AccessCompat {
+            limited: Limited::default(),
+            ..self.clone()
+        };
+        let l = &self.limited;
+        for (m, o) in &l.order {
+            if m.contains(method) {
+                a.order = Some(*o);
+            }
+        }
+        for (m, s) in &l.satisfy_any {
+            if m.contains(method) {
+                a.satisfy_any = Some(*s);
+            }
+        }
+        let hosts = |v: &[(Methods, Host)]| {
+            v.iter()
+                .filter(|(m, _)| m.contains(method))
+                .map(|(_, h)| h.clone())
+                .collect::<Vec<_>>()
+        };
+        a.allow.extend(hosts(&l.allow));
+        a.deny.extend(hosts(&l.deny));
+        Cow::Owned(a)
+    }
+
+    /// Fold the lines of a `<Limit>` body (`inner`, parsed on its own) in, for `methods`.
+    pub fn add_limited(&mut self, methods: &Methods, inner: &AccessCompat) {
+        let l = &mut self.limited;
+        if let Some(o) = inner.order {
+            l.order.push((methods.clone(), o));
+        }
+        for (m, o) in &inner.limited.order {
+            l.order.push((methods.intersect(m), *o));
+        }
+        if let Some(s) = inner.satisfy_any {
+            l.satisfy_any.push((methods.clone(), s));
+        }
+        for (m, s) in &inner.limited.satisfy_any {
+            l.satisfy_any.push((methods.intersect(m), *s));
+        }
+        let hosts = |plain: &[Host], nested: &[(Methods, Host)]| {
+            plain
+                .iter()
+                .map(|h| (methods.clone(), h.clone()))
+                .chain(
+                    nested
+                        .iter()
+                        .map(|(m, h)| (methods.intersect(m), h.clone())),
+                )
+                .collect::<Vec<_>>()
+        };
+        l.allow.extend(hosts(&inner.allow, &inner.limited.allow));
+        l.deny.extend(hosts(&inner.deny, &inner.limited.deny));
     }
 }
 
@@ -81,6 +194,8 @@ pub fn directive(
     let a0 = d.args.first().map(String::as_str).unwrap_or("");
     match d.name {
         "Order" => {
+            // Outside <Limit> it sets every method, over the earlier limited lines.
+            a.limited.order.clear();
             a.order = Some(match a0.to_ascii_lowercase().as_str() {
                 "deny,allow" => Order::DenyAllow,
                 "allow,deny" => Order::AllowDeny,
@@ -89,6 +204,7 @@ pub fn directive(
             })
         }
         "Satisfy" => {
+            a.limited.satisfy_any.clear();
             a.satisfy_any = Some(match a0.to_ascii_lowercase().as_str() {
                 "any" => true,
                 "all" => false,
@@ -182,6 +298,37 @@ mod tests {
         let more = parse("Allow", &["from", "all"]).unwrap();
         let m = base.merge(&more);
         assert_eq!((m.allow.len(), m.deny.len()), (1, 1));
+    }
+
+    #[test]
+    fn limited_lines_count_for_their_methods_only() {
+        let all = Methods::all();
+        let post = crate::conf::limit::parse("Limit", &["POST".into()], false, &all).unwrap();
+        let mut a = parse("Order", &["Allow,Deny"]).unwrap();
+        a.allow.push(Host::All);
+        a.add_limited(&post, &parse("Deny", &["from", "all"]).unwrap());
+        let sat = AccessCompat {
+            satisfy_any: Some(true),
+            ..AccessCompat::default()
+        };
+        a.add_limited(&post, &sat);
+        let get = a.for_method("GET");
+        assert!(get.deny.is_empty() && get.satisfy_any.is_none());
+        let p = a.for_method("POST");
+        assert_eq!((p.deny.len(), p.satisfy_any), (1, Some(true)));
+        // A later unlimited Satisfy sets every method again.
+        let d = Directive {
+            name: "Satisfy",
+            args: vec!["all".into()],
+            location: Location::new("t.conf", 1),
+        };
+        directive(&mut a, &d, &crate::conf::require::parse_ip_net).unwrap();
+        assert_eq!(a.for_method("POST").satisfy_any, Some(false));
+        // Merge: the more specific section's lists (limited ones included) replace.
+        let more = parse("Allow", &["from", "10.0.0.1"]).unwrap();
+        let m = a.merge(&more);
+        assert_eq!(m.for_method("POST").allow.len(), 1);
+        assert_eq!(m.for_method("POST").deny.len(), 1);
     }
 
     proptest! {

@@ -116,6 +116,9 @@ pub enum RequireRule {
     AnyOf(Vec<RequireRule>),
     /// `<RequireNone>`: no member may grant.
     NoneOf(Vec<RequireRule>),
+    /// A rule inside `<Limit>`/`<LimitExcept>`: it counts only for these methods (for
+    /// others it is neutral, or granting inside `<RequireAll>`, as mod_authz_core).
+    Limited(super::limit::Methods, Box<RequireRule>),
 }
 
 /// The effective authorisation of a section: the Require lines of the most specific
@@ -211,6 +214,10 @@ pub struct DirConfig {
     pub ifs: Vec<Arc<super::conditional::IfChain>>,
     /// mod_rewrite's per-directory rules (`conf/rewrite`).
     pub rewrite: super::rewrite::RewriteDir,
+    /// mod_alias's one-argument `Alias`/`ScriptAlias` of a `<Location>`.
+    pub alias: Option<super::alias::LocationAlias>,
+    /// mod_dir's `FallbackResource` (`disabled` turns an inherited one off).
+    pub fallback_resource: Option<String>,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -325,6 +332,11 @@ impl DirConfig {
                 .or_else(|| self.allow_override_list.clone()),
             ifs: self.ifs.iter().chain(&more.ifs).cloned().collect(),
             rewrite: self.rewrite.merge(&more.rewrite),
+            alias: more.alias.clone().or_else(|| self.alias.clone()),
+            fallback_resource: more
+                .fallback_resource
+                .clone()
+                .or_else(|| self.fallback_resource.clone()),
         }
     }
 
@@ -372,8 +384,9 @@ impl DirConfig {
 
     /// mod_alias's fixup for the sections' `Redirect`s: the status and `Location` (if
     /// any) for a request to `uri_path`. The one-argument form wins over the
-    /// `URL-path URL` ones; the request's query string is appended unless the target
-    /// has its own.
+    /// `URL-path URL` and `RedirectMatch` ones; the request's query string is appended
+    /// unless the target has its own. A `RedirectMatch` substitution that is too long
+    /// answers 500 (AH00672 is logged by the caller's status).
     pub fn section_redirect(
         &self,
         uri_path: &str,
@@ -381,17 +394,7 @@ impl DirConfig {
     ) -> Option<(u16, Option<String>)> {
         let (status, target) = match &self.redirect {
             Some(r) => (r.status, r.target.clone()),
-            None => self.redirects.iter().find_map(|r| {
-                let rest = uri_path.strip_prefix(r.url.as_str())?;
-                let ok = r.url.ends_with('/') || rest.is_empty() || rest.starts_with('/');
-                ok.then(|| {
-                    let t = r
-                        .target
-                        .as_ref()
-                        .map(|t| format!("{t}{}", crate::uri::encode_path(rest)));
-                    (r.status, t)
-                })
-            })?,
+            None => super::alias::first_redirect(&self.redirects, uri_path)?,
         };
         let target = target.map(|mut t| {
             if let Some(q) = query

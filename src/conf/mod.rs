@@ -3,6 +3,7 @@
 //! thread of a generation.
 
 pub mod access_compat;
+pub mod alias;
 pub mod auth;
 mod build;
 pub mod conditional;
@@ -13,6 +14,7 @@ pub mod expires;
 pub mod expr;
 pub mod h2;
 pub mod headers;
+pub mod limit;
 mod mime;
 pub mod overrides;
 pub mod proxy;
@@ -70,13 +72,17 @@ pub struct VhostAddr {
     pub port: Option<u16>,
 }
 
-/// `Alias` (and, later, `ScriptAlias`): a URL prefix mapped to a filesystem path.
+/// `Alias`/`ScriptAlias`: a URL prefix mapped to a filesystem path; or `AliasMatch`/
+/// `ScriptAliasMatch`: a regex (`url` as written) whose match of the whole URL path is
+/// replaced by `path` with `$N` substituted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alias {
     pub url: String,
     pub path: PathBuf,
     /// Set by ScriptAlias: everything below is a CGI script.
     pub handler: Option<String>,
+    /// The `*Match` forms' pattern.
+    pub regex: Option<alias::UrlRegex>,
 }
 
 /// The kind of a per-directory section.
@@ -169,9 +175,12 @@ pub struct VirtualHost {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
     pub status: u16,
+    /// The URL prefix, or for `RedirectMatch` the pattern as written.
     pub url: String,
     /// `None` for `Redirect gone` (410).
     pub target: Option<String>,
+    /// `RedirectMatch`: the whole URL path is matched, the target gets `$N` substituted.
+    pub regex: Option<alias::UrlRegex>,
 }
 
 /// `SendMinRate`'s default: IIS's `minBytesPerSecond` (a client below it is an attack

@@ -90,7 +90,7 @@ pub(super) fn missing_provider(
         RequireRule::User(_) => need("user", "authz_user_module"),
         RequireRule::ValidUser => need("valid-user", "authz_user_module"),
         RequireRule::Group(_) => need("group", "authz_groupfile_module"),
-        RequireRule::Not(inner) => missing_provider(inner, loaded),
+        RequireRule::Not(inner) | RequireRule::Limited(_, inner) => missing_provider(inner, loaded),
         RequireRule::AllOf(m) | RequireRule::AnyOf(m) | RequireRule::NoneOf(m) => {
             m.iter().find_map(|r| missing_provider(r, loaded))
         }

@@ -185,6 +185,13 @@ pub(super) fn parse_redirect(d: &Directive) -> Result<Redirect, ConfigError> {
     if (300..400).contains(&status) && target.is_none() {
         return Err(err(&d.location, "URL to redirect to is missing"));
     }
+    if let Some(t) = &target
+        && (300..400).contains(&status)
+        && !is_url(t)
+        && !t.starts_with('/')
+    {
+        return Err(err(&d.location, "Redirect to non-URL"));
+    }
     if !(300..400).contains(&status) && target.is_some() {
         return Err(err(&d.location, "Redirect URL not valid for this status"));
     }
@@ -192,7 +199,35 @@ pub(super) fn parse_redirect(d: &Directive) -> Result<Redirect, ConfigError> {
         status,
         url,
         target,
+        regex: None,
     })
+}
+
+/// mod_alias's reading of a Redirect's first argument as a status: `permanent` 301,
+/// `temp` 302, `seeother` 303, `gone` 410, or a number (`atoi` of what starts with a
+/// digit); `None` when it is not one.
+/// `ap_is_url`: a scheme (letters, digits, `+ - .`) and a colon.
+pub fn is_url(u: &str) -> bool {
+    match u.split_once(':') {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        }
+        None => false,
+    }
+}
+
+pub(super) fn redirect_status_word(arg: &str) -> Option<u16> {
+    match arg.to_ascii_lowercase().as_str() {
+        "permanent" => Some(301),
+        "temp" => Some(302),
+        "seeother" => Some(303),
+        "gone" => Some(410),
+        x if x.starts_with(|c: char| c.is_ascii_digit()) => Some(atoi(x).min(999) as u16),
+        _ => None,
+    }
 }
 
 /// `Redirect`/`RedirectPermanent`/`RedirectTemp` inside a `<Directory>`/`<Location>`
@@ -210,14 +245,7 @@ pub(super) fn parse_section_redirect(
     } else {
         302
     };
-    let grok = match arg1.to_ascii_lowercase().as_str() {
-        "permanent" => Some(301),
-        "temp" => Some(302),
-        "seeother" => Some(303),
-        "gone" => Some(410),
-        x if x.starts_with(|c: char| c.is_ascii_digit()) => Some(atoi(x) as u16),
-        _ => None,
-    };
+    let grok = redirect_status_word(arg1);
     if let Some(s) = grok {
         status = s;
     }
@@ -392,7 +420,8 @@ mod tests {
             Ok(Ok(Redirect {
                 status: 301,
                 url: "/a".into(),
-                target: Some("http://h/b".into())
+                target: Some("http://h/b".into()),
+                regex: None,
             }))
         );
         assert_eq!(
@@ -504,6 +533,9 @@ mod tests {
         assert_eq!(r("RedirectTemp", &["/a", "/b"]).unwrap().status, 302);
         assert!(r("Redirect", &["/a"]).is_err());
         assert!(r("Redirect", &["gone", "/a", "/b"]).is_err());
+        let e = r("Redirect", &["/a", "elsewhere"]).unwrap_err();
+        assert!(e.to_string().contains("Redirect to non-URL"));
+        assert!(r("Redirect", &["/a", "mailto:x@example.org"]).is_ok());
     }
 
     #[test]

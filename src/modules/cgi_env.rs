@@ -56,12 +56,22 @@ pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptI
     }
 }
 
-/// Whether the URL lies below a `ScriptAlias` (which allows scripts without ExecCGI).
+/// Whether the URL lies below a `ScriptAlias` or matches a `ScriptAliasMatch` (which
+/// allow scripts without ExecCGI), or its `<Location>` has a one-argument ScriptAlias.
 pub(crate) fn script_aliased(req: &Request<'_>) -> bool {
-    req.vhost.aliases.iter().any(|a| {
-        a.handler.as_deref() == Some(CGI_HANDLER)
-            && crate::conf::proxy::prefix_rest(&a.url, req.uri_path).is_some()
-    })
+    let in_location = req
+        .dir
+        .alias
+        .as_ref()
+        .is_some_and(|a| a.handler.as_deref() == Some(CGI_HANDLER));
+    in_location
+        || req.vhost.aliases.iter().any(|a| {
+            a.handler.as_deref() == Some(CGI_HANDLER)
+                && match &a.regex {
+                    Some(re) => re.0.is_match(req.uri_path),
+                    None => crate::conf::proxy::prefix_rest(&a.url, req.uri_path).is_some(),
+                }
+        })
 }
 
 /// `SERVER_NAME`/`SERVER_PORT` as `UseCanonicalName Off` gives them: from the Host

@@ -1,70 +1,24 @@
-//! URL-to-file mapping and the per-directory configuration of a request: mod_alias's
-//! `Redirect`, `Alias`/`ScriptAlias`/DocumentRoot, and the merge of `<Directory>`,
-//! `<DirectoryMatch>`, `<Files>`/`<FilesMatch>` and `<Location>`/`<LocationMatch>`
-//! sections in Apache's order.
+//! URL-to-file mapping and the per-directory configuration of a request: the alias
+//! mapping (mod_alias's rules are in `alias.rs`) or DocumentRoot, and the merge of
+//! `<Directory>`, `<DirectoryMatch>`, `<Files>`/`<FilesMatch>` and
+//! `<Location>`/`<LocationMatch>` sections in Apache's order.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rhttpd_http::StatusCode;
-
 use super::htaccess::{self, HtaccessError};
 use crate::conf::overrides::AllowOverride;
 use crate::conf::{
     self, ConfigId, DirConfig, Htaccess, PathPattern, SectionMatch, ServerConfig, VirtualHost,
 };
-use crate::handler::Response;
-use crate::uri;
 
-/// A URL prefix match on path-segment boundaries (`/foo` matches `/foo` and `/foo/x`,
-/// not `/foobar`; `/foo/` matches only below `/foo/`). Returns the remainder.
-fn prefix_match<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
-    let rest = path.strip_prefix(prefix)?;
-    if prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
-        Some(rest)
-    } else {
-        None
-    }
-}
-
-pub(super) fn redirect_for(
-    host: &VirtualHost,
-    uri_path: &str,
-    query: Option<&str>,
-) -> Option<Response> {
-    for r in &host.redirects {
-        let Some(rest) = prefix_match(&r.url, uri_path) else {
-            continue;
-        };
-        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FOUND);
-        return Some(match &r.target {
-            Some(t) => {
-                let mut loc = format!("{t}{}", uri::encode_path(rest));
-                if let Some(q) = query {
-                    loc.push('?');
-                    loc.push_str(q);
-                }
-                Response::redirect(status, &loc)
-            }
-            None => Response::error(status),
-        });
-    }
-    None
-}
-
-/// Alias/ScriptAlias/DocumentRoot mapping: (file, URL prefix replaced, alias handler).
+/// Alias/ScriptAlias (and their `*Match` forms, `alias.rs`)/DocumentRoot mapping:
+/// (file, URL prefix replaced, alias handler).
 pub(super) fn map_to_file(host: &VirtualHost, uri_path: &str) -> (PathBuf, String, Option<String>) {
-    for a in &host.aliases {
-        if let Some(rest) = prefix_match(&a.url, uri_path) {
-            let mut p = a.path.to_string_lossy().into_owned();
-            if !rest.is_empty() && !p.ends_with('/') && !rest.starts_with('/') {
-                p.push('/');
-            }
-            p.push_str(rest);
-            return (PathBuf::from(p), a.url.clone(), a.handler.clone());
-        }
+    if let Some(found) = super::alias::translate_alias(host, uri_path) {
+        return found;
     }
     let mut p = host.document_root.to_string_lossy().into_owned();
     p.push_str(uri_path);
@@ -73,12 +27,7 @@ pub(super) fn map_to_file(host: &VirtualHost, uri_path: &str) -> (PathBuf, Strin
 
 /// The directory below which symlinks are checked for this URL.
 pub(super) fn file_root(host: &VirtualHost, uri_path: &str) -> PathBuf {
-    for a in &host.aliases {
-        if prefix_match(&a.url, uri_path).is_some() {
-            return a.path.clone();
-        }
-    }
-    host.document_root.clone()
+    super::alias::alias_root(host, uri_path).unwrap_or_else(|| host.document_root.clone())
 }
 
 /// Does a non-regex `<Directory>` pattern apply to `path` (the pattern or below it)?
@@ -101,7 +50,7 @@ fn directory_matches(pattern: &str, path: &str) -> bool {
 /// pattern must match the whole URL path with `*`/`?` not crossing `/`
 /// (`apr_fnmatch(APR_FNM_PATHNAME)`); a plain one is a case-sensitive prefix that ends
 /// on a segment boundary (`/private` covers `/private`, `/private/x`, not `/privateer`).
-fn pattern_matches(p: &PathPattern, text: &str, prefix_mode: bool) -> bool {
+pub(super) fn pattern_matches(p: &PathPattern, text: &str, prefix_mode: bool) -> bool {
     match p {
         PathPattern::Regex(re) => re.is_match(text),
         PathPattern::Wildcard(w) => {
@@ -430,15 +379,7 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_matching_respects_segments() {
-        assert_eq!(prefix_match("/foo", "/foo"), Some(""));
-        assert_eq!(prefix_match("/foo", "/foo/x"), Some("/x"));
-        assert_eq!(prefix_match("/foo", "/foobar"), None);
-        assert_eq!(prefix_match("/foo/", "/foo"), None);
-        assert_eq!(prefix_match("/foo/", "/foo/x"), Some("x"));
-    }
+    use rhttpd_http::StatusCode;
 
     #[test]
     fn directory_patterns() {

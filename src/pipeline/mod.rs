@@ -4,11 +4,13 @@
 //! 1. virtual host by local address and Host (`conf::vhost`);
 //! 2. method screening (TRACE, `OPTIONS *`, CONNECT);
 //! 3. URL decoding and normalisation (`uri`), 400/404 on bad paths;
-//! 4. mod_alias `Redirect`, then `Alias`/`ScriptAlias`/DocumentRoot mapping;
+//! 4. mod_alias: `Redirect*`/`RedirectMatch`, then `Alias*`/`ScriptAlias*`/DocumentRoot
+//!    mapping (`alias.rs`);
 //! 5. merge of the per-directory configuration: server/vhost base, `<Directory>`
 //!    (shortest first), `<DirectoryMatch>`, `<Files>`/`<FilesMatch>`, `<Location>`/
 //!    `<LocationMatch>`;
-//! 6. authorisation (`Require`), symlink policy;
+//! 6. authorisation (`Require`), symlink policy; mod_dir's DirectoryIndex and
+//!    FallbackResource (`dir_fixup.rs`);
 //! 7. handler choice (a handler that claims the URL, e.g. mod_proxy's ProxyPass; then
 //!    `SetHandler`, `AddHandler`, ScriptAlias, the default handler) and run;
 //! 8. error documents (`ErrorDocument` or Apache's built-in pages);
@@ -20,6 +22,8 @@
 //! `ErrorDocument` in `error_documents.rs`; authorisation and the symlink policy in
 //! `authz.rs`, the built-in error pages in `error_pages.rs`.
 
+mod alias;
+mod dir_fixup;
 mod error_documents;
 mod htaccess;
 mod mapping;
@@ -34,7 +38,7 @@ use rhttpd_http::{Method, RequestHead, StatusCode};
 
 use crate::authz::{Access, Who, access, check_symlinks, compat_access};
 use crate::conf::{DirConfig, ServerConfig, VirtualHost};
-use crate::handler::{Body, ConnInfo, Request, RequestBody, Response, absolute_url, allow_header};
+use crate::handler::{Body, ConnInfo, Request, RequestBody, Response, allow_header};
 use crate::log::Level;
 use crate::uri::{self, UriError};
 
@@ -43,7 +47,7 @@ pub use crate::handler::Handlers;
 use error_documents::error_response;
 pub use error_documents::error_response_for;
 pub use mapping::merged_dir_config;
-use mapping::{file_root, map_to_file, redirect_for};
+use mapping::{file_root, map_to_file};
 
 /// What the connection driver needs besides the response, for logging and the
 /// scoreboard.
@@ -275,9 +279,12 @@ fn route(
     let uri_path: &str = &out.uri_path;
 
     if !rewritten.took_url()
-        && let Some(r) = redirect_for(host, uri_path, head.query.as_deref())
+        && let Some((status, target)) =
+            alias::translate_redirect(host, uri_path, head.query.as_deref())
     {
-        return Ok(r);
+        return Ok(alias::redirect_response(
+            cfg, host, conn, head, status, target,
+        ));
     }
 
     let (filename, url_prefix, alias_handler) = match &rewritten.file {
@@ -309,6 +316,29 @@ fn route(
         out.specials = crate::modules::setenvif::specials(&Vec::new(), Some(&dir));
     }
     let dir = rewritten.apply(dir);
+    // <If>/<ElseIf>/<Else>: decided now the walk is done (Apache's ap_if_walk).
+    let dir = if dir.ifs.is_empty() {
+        dir
+    } else {
+        let decided = {
+            let ctx = crate::modules::expr_request::ExprRequest::new(head, conn)
+                .with_host(host, cfg.server_tokens)
+                .with_url_prefix(&url_prefix)
+                .with_filename(&filename)
+                .with_uri(uri_path)
+                .with_dir(&dir);
+            crate::conf::conditional::resolve(&dir, &ctx)
+        };
+        match decided {
+            Ok(Some(d)) => Arc::new(d),
+            Ok(None) => dir,
+            Err(m) => {
+                crate::log::log("core", Level::Error, Some(conn.client), &m);
+                out.filename = Some(filename);
+                return Ok(Response::error(StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        }
+    };
     out.dir = Some(dir.clone());
     let filename: &Path = out.filename.insert(filename);
 
@@ -328,8 +358,12 @@ fn route(
     // mod_access_compat first: with `Satisfy All` its denial is final; with `Satisfy
     // Any` its grant is ("authorized without authentication") and its denial leaves the
     // decision to Require and authentication.
-    let compat = compat_access(&dir, conn);
-    let satisfy_any = dir.access_compat.satisfy_any == Some(true);
+    let compat = compat_access(&dir, conn, head.method.as_str());
+    let satisfy_any = dir
+        .access_compat
+        .for_method(head.method.as_str())
+        .satisfy_any
+        == Some(true);
     if compat == Some(false) && !satisfy_any {
         crate::log::log(
             "access_compat",
@@ -415,13 +449,22 @@ fn route(
 
     // mod_alias's fixup: Redirect inside <Location>/<Directory>.
     if let Some((status, target)) = dir.section_redirect(uri_path, head.query.as_deref()) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
-        return Ok(match target {
-            Some(t) if t.starts_with('/') => {
-                Response::redirect(status, &absolute_url(cfg, host, conn, head, &t))
-            }
-            Some(t) => Response::redirect(status, &t),
-            None => Response::error(status),
+        return Ok(alias::redirect_response(
+            cfg, host, conn, head, status, target,
+        ));
+    }
+
+    // mod_dir's fixups: DirectoryIndex and FallbackResource (an internal fast redirect).
+    if let Some(url) = dir_fixup::target(
+        host,
+        handlers,
+        &dir,
+        filename,
+        uri_path,
+        alias_handler.as_deref(),
+    ) {
+        return dir_fixup::fast_redirect(conn, head, &url, |sub| {
+            route(cfg, host, handlers, conn, sub, body, out, inline)
         });
     }
 

@@ -207,6 +207,7 @@ impl Builder {
                 )
             }
             "DirectorySlash" => dc.directory_slash = Some(flag(d)),
+            "FallbackResource" => dc.fallback_resource = Some(a0.to_string()),
             "CGIDScriptTimeout" => dc.cgid_script_timeout = Some(duration(d)?),
             "IndexIgnore" => {
                 let mut list = dc.index_ignore.clone().unwrap_or_default();

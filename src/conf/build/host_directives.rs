@@ -121,16 +121,31 @@ impl Builder {
                 }
             }
             "Alias" | "ScriptAlias" => {
-                let target = d.args.get(1).map(String::as_str).unwrap_or("");
+                let Some(target) = d.args.get(1) else {
+                    // mod_alias's wording, for ScriptAlias too.
+                    return Err(err(
+                        &d.location,
+                        "Alias must have two arguments when used globally",
+                    ));
+                };
                 host.aliases.push(Alias {
                     url: a0.to_string(),
                     path: self.path(target),
                     handler: (d.name == "ScriptAlias").then(|| "cgi-script".to_string()),
+                    regex: None,
                 });
+            }
+            "AliasMatch" | "ScriptAliasMatch" => {
+                let root = self.cfg.server_root.clone();
+                host.aliases
+                    .push(crate::conf::alias::parse_alias_match(d, &root)?);
             }
             "Redirect" | "RedirectPermanent" | "RedirectTemp" => {
                 host.redirects.push(parse_redirect(d)?);
             }
+            "RedirectMatch" => host
+                .redirects
+                .push(crate::conf::alias::parse_redirect_match(d)?),
             name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
             name if name.starts_with("SSL") => {
                 let root = self.cfg.server_root.clone();

@@ -74,7 +74,9 @@ pub fn htaccess(
         config.rewrite.directory = Some(dir.to_string_lossy().into_owned());
     }
     if config.rewrite.dangling_conds() {
-        warnings.push(crate::conf::rewrite::dangling_warning(&file.display().to_string()));
+        warnings.push(crate::conf::rewrite::dangling_warning(
+            &file.display().to_string(),
+        ));
     }
     let mut host = VirtualHost::default();
     for node in &nodes {

@@ -9,6 +9,7 @@ mod dir_directives;
 mod global_directives;
 mod host_directives;
 mod htaccess;
+mod limit;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,8 @@ struct Builder {
     /// Raw CustomLog lines of the main server (resolved once all LogFormats are known).
     main_logs: Vec<(String, String, Location)>,
     types_config: Option<(String, Location)>,
+    /// The methods of the `<Limit>`/`<LimitExcept>` being read (`None`: outside any).
+    limited: Option<crate::conf::limit::Methods>,
 }
 
 impl Builder {
@@ -130,6 +133,7 @@ impl Builder {
             formats: LogFormats::default(),
             main_logs: Vec::new(),
             types_config: None,
+            limited: None,
         }
     }
 

@@ -59,14 +59,9 @@ impl Builder {
                     "<VirtualHost> cannot occur within <VirtualHost> section",
                 ));
             }
+            // The parser's context check refuses these outside directory sections.
             "Limit" | "LimitExcept" => {
-                return Err(err(
-                    &s.location,
-                    format!(
-                        "<{}> is not supported by rhttpd; use 'Require method ...' inside <RequireAll>",
-                        s.name
-                    ),
-                ));
+                return Err(err(&s.location, format!("<{} not allowed here", s.name)));
             }
             "AuthnProviderAlias" => return self.authn_provider_alias(s),
             "If" | "ElseIf" | "Else" => {
@@ -100,6 +95,7 @@ impl Builder {
             ));
             self.cfg.warnings.push(note);
         }
+        config.alias = crate::conf::alias::section_alias(s, &|p| self.path(p))?;
         // <Files> nested inside <Directory> become their own sections after it (Apache
         // merges them in the Files phase, which runs after every Directory section).
         let mut nested = Vec::new();
@@ -250,6 +246,13 @@ impl Builder {
                         Err(one) => dc.redirect = Some(one),
                     }
                 }
+                Node::Directive(d) if d.name == "RedirectMatch" => {
+                    dc.redirects
+                        .push(crate::conf::alias::parse_redirect_match(d)?);
+                }
+                // The one-argument form, read (and checked) by `section` with the
+                // section's kind at hand.
+                Node::Directive(d) if matches!(d.name, "Alias" | "ScriptAlias") => {}
                 Node::Directive(d) if matches!(d.name, "Header" | "RequestHeader") => {
                     crate::conf::headers::directive(&mut dc.headers, d, true)?
                 }
@@ -282,13 +285,7 @@ impl Builder {
                     self.if_section(&mut dc.ifs, s)?
                 }
                 Node::Section(s) if s.name == "Limit" || s.name == "LimitExcept" => {
-                    return Err(err(
-                        &s.location,
-                        format!(
-                            "<{}> is not supported by rhttpd; use 'Require method ...' inside <RequireAll>",
-                            s.name
-                        ),
-                    ));
+                    self.limit_section(&mut dc, &mut require, s, in_directory)?;
                 }
                 Node::Section(s) => {
                     return Err(err(

@@ -331,8 +331,10 @@ fn per_directory_merge_is_apache_s() {
     let mut parent = dir_with(&["p"], &[], Some("/base/"));
     parent.directory = Some("/srv/www".into());
     // A section without rewrite directives leaves the parent's in force, directory too.
-    let mut silent = RewriteDir::default();
-    silent.directory = Some("/srv/www/sub".into());
+    let silent = RewriteDir {
+        directory: Some("/srv/www/sub".into()),
+        ..RewriteDir::default()
+    };
     let m = parent.merge(&silent);
     assert_eq!(patterns(&m.rules), ["p"]);
     assert_eq!(m.directory.as_deref(), Some("/srv/www"));

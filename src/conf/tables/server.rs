@@ -332,15 +332,17 @@ pub const CORE: &[DirectiveSpec] = &[
         Arity::Section,
         "Container for directives affecting files matching specified patterns",
     ),
+    // OR_LIMIT | OR_AUTHCFG: per-directory sections only ("<Limit not allowed here" at
+    // server and virtual-host level, as Apache).
     d(
         "Limit",
-        C::ANY,
+        C::DIR_ONLY,
         Arity::Section,
         "Container for authentication directives when accessed using specified HTTP methods",
     ),
     d(
         "LimitExcept",
-        C::ANY,
+        C::DIR_ONLY,
         Arity::Section,
         "Container for authentication directives to be applied when any HTTP method other than those specified is used to access the resource",
     ),

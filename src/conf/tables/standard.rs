@@ -3,7 +3,7 @@
 
 use rhttpd_config::{Arity, Contexts as C, DirectiveSpec};
 
-use super::{ANY_NO_FILES, d};
+use super::d;
 
 /// mod_log_config.c (+ mod_logio.c's %I/%O, built in).
 pub const LOG_CONFIG: &[DirectiveSpec] = &[
@@ -112,37 +112,61 @@ pub const DIR: &[DirectiveSpec] = &[
         "a list of file names",
     ),
     d("DirectorySlash", C::ANY, Arity::Flag, "On or Off"),
+    d(
+        "FallbackResource",
+        C::ANY,
+        Arity::Take1,
+        "Set a default handler",
+    ),
 ];
 
 /// mod_alias.c.
 pub const ALIAS: &[DirectiveSpec] = &[
     d(
         "Alias",
-        C::SERVER_VHOST,
-        Arity::Take2,
-        "a fakename and a realname",
+        C::ANY,
+        Arity::Take12,
+        "a fakename and a realname, or a realname in a Location",
     ),
     d(
         "ScriptAlias",
-        C::SERVER_VHOST,
-        Arity::Take2,
-        "a fakename and a realname",
+        C::ANY,
+        Arity::Take12,
+        "a fakename and a realname, or a realname in a Location",
     ),
     d(
         "Redirect",
-        ANY_NO_FILES,
+        C::ANY,
         Arity::Take123,
         "an optional status, then document to be redirected and destination URL",
     ),
     d(
+        "AliasMatch",
+        C::SERVER_VHOST,
+        Arity::Take2,
+        "a regular expression and a filename",
+    ),
+    d(
+        "ScriptAliasMatch",
+        C::SERVER_VHOST,
+        Arity::Take2,
+        "a regular expression and a filename",
+    ),
+    d(
+        "RedirectMatch",
+        C::ANY,
+        Arity::Take23,
+        "an optional status, then a regular expression and destination URL",
+    ),
+    d(
         "RedirectPermanent",
-        ANY_NO_FILES,
+        C::ANY,
         Arity::Take2,
         "a document to be redirected, then the destination URL",
     ),
     d(
         "RedirectTemp",
-        ANY_NO_FILES,
+        C::ANY,
         Arity::Take2,
         "a document to be redirected, then the destination URL",
     ),

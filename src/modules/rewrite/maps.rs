@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -205,7 +205,7 @@ fn ask(p: &mut Program, key: &str) -> std::io::Result<String> {
     Ok(line)
 }
 
-fn prg_value(id: u64, program: &PathBuf, args: &[String], key: &str) -> Option<String> {
+fn prg_value(id: u64, program: &Path, args: &[String], key: &str) -> Option<String> {
     // A newline in the key would desynchronise the line protocol (Apache refuses it).
     if key.contains(['\n', '\r']) {
         return None;
@@ -231,9 +231,7 @@ fn prg_value(id: u64, program: &PathBuf, args: &[String], key: &str) -> Option<S
                 }
             }
         }
-        let Some(p) = guard.as_mut() else {
-            return None;
-        };
+        let p = guard.as_mut()?;
         match ask(p, key) {
             Ok(answer) if answer == "NULL" => return None,
             Ok(answer) => return Some(answer),

@@ -451,6 +451,7 @@ fn escape_absolute_uri(uri: &str, skip: usize) -> String {
 }
 
 /// `[P]`: the mod_proxy handler for the target, or the answer when it cannot be used.
+#[allow(clippy::result_large_err)] // the refusal is the response the request gets
 fn proxy(req: &Request<'_>, pass: &Pass) -> Result<ProxyTarget, Response> {
     if !req.cfg.loaded_modules.contains(&"proxy_module") {
         crate::log::log(
