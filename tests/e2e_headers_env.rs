@@ -308,10 +308,10 @@ fn config_errors_name_file_and_line() {
     let f = r.path("conf/httpd.conf");
     let check = |body: &str| r.check(&format!("{BASE}{MODS}{body}"), &[]);
     // BASE is two lines, MODS three: the body starts on line 6.
-    let o = check("Header set X-A v \"expr=%{HTTPS} == 'on'\"\n");
-    assert_syntax_error(&o, &f, 6, "expr= (ap_expr) is not supported by rhttpd yet");
-    let o = check("\nHeader set X-A \"expr=%{REMOTE_ADDR}\"\n");
-    assert_syntax_error(&o, &f, 7, "expr= (ap_expr) is not supported by rhttpd yet");
+    let o = check("Header set X-A v \"expr=%{NO_SUCH_VAR} == 'on'\"\n");
+    assert_syntax_error(&o, &f, 6, "Can't parse envclause/expression");
+    let o = check("\nHeader set X-A \"expr=%{REMOTE_ADDR\"\n");
+    assert_syntax_error(&o, &f, 7, "Can't parse value expression");
     let o = check("Header frobnicate X-A v\n");
     assert_syntax_error(&o, &f, 6, "first argument must be 'add', 'set'");
     let o = check("Header set X-A \"%Q\"\n");
