@@ -1,6 +1,7 @@
 //! `.htaccess` files: the text of a per-directory configuration file parsed against a
 //! running configuration (`rhttpd::conf::htaccess`) under `AllowOverride All` and under
-//! a narrow `AllowOverride FileInfo`.
+//! a narrow `AllowOverride FileInfo`; mod_rewrite is loaded, so this is also the fuzz
+//! target of RewriteRule/RewriteCond/RewriteBase/RewriteOptions parsing.
 //!
 //! Invariants: no panic, no hang; whatever the narrow overrides accept, `All` accepts
 //! too (a class check can only remove directives); an error always names the file.
@@ -24,7 +25,8 @@ fn config() -> &'static ServerConfig {
             embedded: Some(
                 "Listen 127.0.0.1:1\nLoadModule headers_module x\nLoadModule authn_core_module x\n\
                  LoadModule auth_basic_module x\nLoadModule access_compat_module x\n\
-                 LoadModule setenvif_module x\nLoadModule expires_module x\n",
+                 LoadModule setenvif_module x\nLoadModule expires_module x\n\
+                 LoadModule rewrite_module x\n",
             ),
             ..Default::default()
         })
