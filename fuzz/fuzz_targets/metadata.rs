@@ -31,6 +31,8 @@ fn write_back(f: &Format) -> String {
             Tag::Duration => s.push_str("%D"),
             Tag::Env(n) => s.push_str(&format!("%{{{n}}}e")),
             Tag::Ssl(n) => s.push_str(&format!("%{{{n}}}s")),
+            // Only `Header ... expr=...` values are expressions, never a parse_format result.
+            Tag::Expr(_) => unreachable!("parse_format makes no expression tags"),
         }
     }
     s
