@@ -336,10 +336,10 @@ impl ServerConn {
             if b.decoder.is_done() {
                 return BodyRead::End;
             }
+            // Decode even when the buffer is empty: an error the decoder found after the
+            // data it last returned (a chunk size over the limit) is reported now, not
+            // when more input arrives.
             let input = &self.buf[self.start..];
-            if input.is_empty() {
-                return BodyRead::NeedInput;
-            }
             let d = match b.decoder.decode(input) {
                 Ok(d) => d,
                 Err(e) => {
@@ -734,6 +734,24 @@ mod tests {
         assert!(!c.handler_done());
         answer(&mut c, &h, &KA);
         assert_eq!(c.response_sent(), After::Close { clean: false });
+    }
+
+    #[test]
+    fn chunk_over_the_limit_after_data_fails_without_more_input() {
+        // The decoder returns the first chunk's data and notes that the next chunk's size
+        // is over the limit; the next read reports it although the buffer is now empty.
+        let mut c = ServerConn::new();
+        c.feed(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let Event::Request(_) = c.next_request(&Limits::default(), 16) else {
+            panic!()
+        };
+        c.feed(b"3\r\nabc\r\n123456789\r\n");
+        let mut out = [0u8; 64];
+        assert_eq!(c.read_body(&mut out), BodyRead::Data(3));
+        assert_eq!(
+            c.read_body(&mut out),
+            BodyRead::Failed(ParseError::BodyTooLarge)
+        );
     }
 
     #[test]
