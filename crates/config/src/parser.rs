@@ -3,7 +3,8 @@
 //! 1. *Build* (`ap_build_config`): logical lines become a tree of directives and sections;
 //!    section nesting is checked per file, and the `EXEC_ON_READ` directives run as they
 //!    are read — `Include`/`IncludeOptional`, `Define`/`UnDefine`, `<IfModule>`,
-//!    `<IfDefine>`, `ServerRoot`, `LoadModule`. `${VAR}` is expanded on each whole line
+//!    `<IfDefine>`, `<IfFile>`, `<IfDirective>`, `<IfSection>`, `<IfVersion>`,
+//!    `ServerRoot`, `LoadModule`. `${VAR}` is expanded on each whole line
 //!    before it is split into words (`ap_resolve_env`), so a value may hold several words.
 //! 2. *Walk* ([`crate::check`]): every remaining node is looked up in the tables of the
 //!    modules loaded by the end of pass 1, and its context and arguments are checked.
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::check::{Checker, Raw, check_arity, missing_gt};
+use crate::conditions;
 use crate::include::{expand, root_relative, strerror};
 use crate::lexer::{LogicalLine, getword_conf, logical_lines, resolve_vars, split_words};
 use crate::types::*;
@@ -35,6 +37,23 @@ const SERVER_ROOT_HELP: &str = "Common directory of server-related files (logs, 
 const LOAD_MODULE_HELP: &str = "a module name and the name of a shared object file to load it from";
 const IFMODULE_HELP: &str = "Container for directives based on existence of specified modules";
 const IFDEFINE_HELP: &str = "Container for directives based on existence of command line defines";
+/// The directives this reader runs itself, as `<IfDirective>`/`<IfSection>` see them.
+const READER_DIRECTIVES: &[&str] = &[
+    "Include",
+    "IncludeOptional",
+    "Define",
+    "UnDefine",
+    "ServerRoot",
+    "LoadModule",
+];
+const READER_SECTIONS: &[&str] = &[
+    "IfModule",
+    "IfDefine",
+    "IfFile",
+    "IfDirective",
+    "IfSection",
+    "IfVersion",
+];
 
 /// Parse the configuration: `-C` directives, the main file (with everything it
 /// includes), `-c` directives; then check the whole tree against the module tables.
@@ -412,7 +431,14 @@ impl Reader<'_, '_> {
         loc: &Location,
         src: &mut Src,
     ) -> Result<Option<Vec<Raw>>, ConfigError> {
-        let (name, arity, help) = match cmd.to_ascii_lowercase().as_str() {
+        let lower = cmd.to_ascii_lowercase();
+        if let Some(name) = READER_SECTIONS[2..]
+            .iter()
+            .find(|n| lower.get(1..) == Some(n.to_ascii_lowercase().as_str()))
+        {
+            return self.if_exists(name, args, loc, src).map(Some);
+        }
+        let (name, arity, help) = match lower.as_str() {
             "include" => ("Include", Arity::Take1, INCLUDE_HELP),
             "includeoptional" => ("IncludeOptional", Arity::Take1, INCLUDE_OPT_HELP),
             "define" => ("Define", Arity::Take12, DEFINE_HELP),
@@ -510,6 +536,69 @@ impl Reader<'_, '_> {
                 }
             }
         }
+    }
+
+    /// `<IfFile>`, `<IfDirective>`, `<IfSection>` (core's `start_if_exists`) and
+    /// `<IfVersion>` (mod_version): test once, then read or skip the body.
+    fn if_exists(
+        &mut self,
+        name: &str,
+        args: &str,
+        loc: &Location,
+        src: &mut Src,
+    ) -> Result<Vec<Raw>, ConfigError> {
+        let at = |m: String| ConfigError::at(loc, m);
+        let Some(end) = args.rfind('>') else {
+            return Err(at(missing_gt(&format!("<{name}"))));
+        };
+        let words = split_words(&args[..end]);
+        let found = if name == "IfVersion" {
+            conditions::if_version(&words).map_err(at)?
+        } else {
+            let [arg] = words.as_slice() else {
+                return Err(at(format!(
+                    "<{name}> directive requires additional arguments"
+                )));
+            };
+            let (not, arg) = match arg.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, arg.as_str()),
+            };
+            if arg.is_empty() {
+                return Err(at(format!(
+                    "<{name}> directive requires additional arguments"
+                )));
+            }
+            let exists = match name {
+                "IfFile" => fs::metadata(root_relative(&self.server_root, arg)).is_ok(),
+                "IfDirective" => self.directive_exists(arg, false),
+                _ => self.directive_exists(arg, true),
+            };
+            exists != not
+        };
+        if found {
+            self.build(src, Some((name, loc)))
+        } else {
+            self.soak(src, &format!("<{name}")).map_err(at)?;
+            Ok(Vec::new())
+        }
+    }
+
+    /// `ap_exists_directive`: whether a loaded module (or this reader) implements the
+    /// directive (`section`: the `<name>` section) `name`, case-insensitively.
+    fn directive_exists(&self, name: &str, section: bool) -> bool {
+        let own = if section {
+            READER_SECTIONS
+        } else {
+            READER_DIRECTIVES
+        };
+        own.iter().any(|d| d.eq_ignore_ascii_case(name))
+            || self.opts.modules.iter().enumerate().any(|(i, m)| {
+                (m.builtin || self.dyn_loaded.contains(&i))
+                    && m.directives.iter().any(|d| {
+                        (d.arity == Arity::Section) == section && d.name.eq_ignore_ascii_case(name)
+                    })
+            })
     }
 
     fn module_loaded(&self, arg: &str) -> bool {

@@ -283,6 +283,93 @@ fn ifmodule_errors() {
 }
 
 #[test]
+fn iffile_ifdirective_ifsection_ifversion() {
+    // ServerRoot is "/": /etc exists, /nonexistent-rhttpd does not; relative paths are
+    // taken from ServerRoot.
+    let p = ok(concat!(
+        "<IfFile /etc>\nListen 1\n</IfFile>\n",
+        "<IfFile \"etc\">\nListen 2\n</IfFile>\n",
+        "<IfFile /nonexistent-rhttpd>\nListen 3\nJunk\n</IfFile>\n",
+        "<IfFile !/nonexistent-rhttpd>\nListen 4\n</IfFile>\n",
+        "<IfDirective AddType>\nListen 5\n</IfDirective>\n",
+        "<IfDirective !listen>\nListen 6\n</IfDirective>\n",
+        "<IfDirective Directory>\nListen 7\n</IfDirective>\n",
+        "<IfSection Directory>\nListen 8\n</IfSection>\n",
+        "<IfSection DocumentRoot>\nListen 9\n</IfSection>\n",
+        "<IfDirective Include>\nListen 10\n</IfDirective>\n",
+        "<IfSection IfVersion>\nListen 11\n</IfSection>\n",
+        "<IfVersion >= 2.4>\nListen 12\n</IfVersion>\n",
+        "<IfVersion < 2.4>\nListen 13\nOrder deny,allow\n</IfVersion>\n",
+        "<IfVersion ~ ^2\\.4\\.>\nListen 14\n</IfVersion>\n",
+        "<IfVersion 2.4.71 >\nListen 15\n</IfVersion>\n",
+    ));
+    assert_eq!(
+        flat(&p.nodes),
+        vec![
+            "Listen 1",
+            "Listen 2",
+            "Listen 4",
+            "Listen 5",
+            "Listen 8",
+            "Listen 10",
+            "Listen 11",
+            "Listen 12",
+            "Listen 14",
+            "Listen 15"
+        ]
+    );
+    // A directive of a module that is not loaded (yet) does not exist.
+    let p = ok(concat!(
+        "<IfDirective ExtendedStatus>\nListen 1\n</IfDirective>\n",
+        "LoadModule status_module modules/mod_status.so\n",
+        "<IfDirective ExtendedStatus>\nListen 2\n</IfDirective>\n",
+    ));
+    assert_eq!(
+        flat(&p.nodes),
+        vec!["LoadModule status_module|modules/mod_status.so", "Listen 2"]
+    );
+}
+
+#[test]
+fn iffile_ifversion_errors() {
+    assert_err(
+        "<IfFile /etc\n</IfFile>\n",
+        1,
+        "<IfFile> directive missing closing '>'",
+    );
+    assert_err(
+        "<IfFile !>\n</IfFile>\n",
+        1,
+        "<IfFile> directive requires additional arguments",
+    );
+    assert_err(
+        "<IfDirective>\n</IfDirective>\n",
+        1,
+        "<IfDirective> directive requires additional arguments",
+    );
+    assert_err(
+        "<IfVersion >= 2.x>\n</IfVersion>\n",
+        1,
+        "Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers.",
+    );
+    assert_err(
+        "<IfVersion => 2.4>\n</IfVersion>\n",
+        1,
+        "unrecognized operator '=>'",
+    );
+    assert_err(
+        "<IfVersion < 2.4>\nListen 1\n",
+        1,
+        "Expected </IfVersion> before end of configuration",
+    );
+    assert_err(
+        "<IfSection Directory>\nListen 1\n</IfFile>\n",
+        3,
+        "</IfFile> without matching <IfFile> section",
+    );
+}
+
+#[test]
 fn defines_and_variables() {
     let mut o = opts(
         "Define ROOT /srv\nDefine FLAG\nDocumentRoot ${ROOT}/www\n<IfDefine FLAG>\nServerName ${ROOT}\n</IfDefine>\nUnDefine FLAG\n<IfDefine FLAG>\nServerName no\n</IfDefine>\n<IfDefine CLI>\nListen 8\n</IfDefine>\nServerName ${NOT_DEFINED_ANYWHERE_X}\nServerName ${a:b}\n",

@@ -65,6 +65,8 @@ pub static MODULES: &[ModuleInfo] = &[
     module("unixd_module", "mod_unixd.c", true, UNIXD),
     module("log_config_module", "mod_log_config.c", true, LOG_CONFIG),
     module("logio_module", "mod_logio.c", true, &[]),
+    // mod_version's only directive, <IfVersion>, is run by the configuration reader.
+    module("version_module", "mod_version.c", true, &[]),
     module("mime_module", "mod_mime.c", true, MIME),
     module("dir_module", "mod_dir.c", true, DIR),
     module("alias_module", "mod_alias.c", true, ALIAS),
