@@ -2,7 +2,8 @@
 //! their `.htaccess` files (WordPress, Laravel's public/.htaccess, Drupal's front
 //! controller, Nextcloud's well-known redirects) in `<Directory>` blocks; server and
 //! virtual-host rules (redirects with QSA, [F], [G], [PT], file results kept under
-//! DocumentRoot, maps txt/int/prg, cookies, variables for CGI, inheritance); [P] to
+//! DocumentRoot, maps txt/int/prg, cookies, variables for CGI, inheritance, `RewriteCond
+//! expr`); [P] to
 //! a backend; the internal-redirect limit; syntax errors at startup. Bounded waits,
 //! ephemeral loopback ports, only our own processes.
 
@@ -262,6 +263,13 @@ RewriteRule ^/p/(.*)$ /${{pages:$1|missing.txt}} [L]
 RewriteRule ^/prg/(.*)$ /${{byprg:$1}} [L]
 RewriteRule ^/i\.txt$ - [CO=seen:yes:localhost:0:/:0:1]
 RewriteRule ^/cgi-bin/ - [E=FROM_REWRITE:yes]
+# RewriteCond expr: ap_expr with its regex groups as %N, a file test, negation.
+RewriteCond expr "%{{HTTP:X-Site}} =~ /^site-([a-z]+)$/"
+RewriteRule ^/by-header$ /%1.txt [L]
+RewriteCond expr "-f '{r}/htdocs/hello.txt' && %{{QUERY_STRING}} == 'greet'"
+RewriteRule ^/greet$ /hello.txt [L]
+RewriteCond expr "!(%{{REQUEST_METHOD}} in {{'GET', 'HEAD'}})"
+RewriteRule ^/read-only$ - [F]
 RewriteCond %{{HTTP_HOST}} ^www\.(.+)$ [NC]
 RewriteRule ^/(.*)$ http://%1:{port}/$1 [R=301,L]
 <VirtualHost 127.0.0.1:{port}>
@@ -336,6 +344,15 @@ fn server_and_virtual_host_rules() {
         r.header("location"),
         Some(format!("http://Example.test:{port}/x?y=1").as_str())
     );
+    // RewriteCond expr.
+    let r = s.request("GET /by-header HTTP/1.1\r\nHost: inherits.test\r\nX-Site: site-hello\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.text(), "hello\n");
+    assert_eq!(get("/by-header").status, 404);
+    assert_eq!(get("/greet?greet").text(), "hello\n");
+    assert_eq!(get("/greet?other").status, 404);
+    assert_eq!(get("/read-only").status, 404);
+    let r = s.request("POST /read-only HTTP/1.1\r\nHost: inherits.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 403);
     // The vhost's own rule comes first; the main server's only with Inherit.
     assert_eq!(get("/vhost-own").text(), "hello\n");
     assert_eq!(get_host(&s, "/vhost-own", "plain.test").text(), "index\n");
@@ -396,7 +413,10 @@ fn syntax_errors_stop_the_server() {
             "RewriteBase /x",
             "RewriteBase: only valid in per-directory config files",
         ),
-        ("RewriteCond expr \"true\"", "not supported"),
+        (
+            "RewriteCond expr \"%{HTTP_HOST} =~\"",
+            "RewriteCond: cannot compile expression \"%{HTTP_HOST} =~\": syntax error",
+        ),
     ] {
         let o = r.check(&format!("{BASE}LoadModule rewrite_module x\n{line}\n"), &[]);
         assert_syntax_error(&o, &conf, 4, reason);

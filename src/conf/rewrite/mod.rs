@@ -86,6 +86,9 @@ pub enum CondPattern {
     Str(Compare, String),
     /// `-lt`, `-le`, `-eq`, `-ge`, `-gt` (`-ne` is `-eq` negated) with the text after it.
     Int(Compare, String),
+    /// `RewriteCond expr "ap_expr"`: the test string is not used; the expression's last
+    /// regex match gives `%N`.
+    Expr(crate::conf::expr::ConfExpr),
 }
 
 /// One `RewriteCond`.

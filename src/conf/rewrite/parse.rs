@@ -182,12 +182,6 @@ pub fn parse_cond(d: &Directive) -> Result<Cond, ConfigError> {
         ));
     }
     let test = d.args[0].clone();
-    if test.eq_ignore_ascii_case("expr") {
-        return Err(err(
-            &d.location,
-            "RewriteCond expr: ap_expr conditions are not supported by rhttpd yet; write the test as a TestString and CondPattern",
-        ));
-    }
     let (mut nocase, mut or_next) = (false, false);
     if let Some(text) = d.args.get(2) {
         let list =
@@ -211,6 +205,18 @@ pub fn parse_cond(d: &Directive) -> Result<Cond, ConfigError> {
         Some(p) => (true, p),
         None => (false, d.args[1].as_str()),
     };
+    if test.eq_ignore_ascii_case("expr") {
+        let expr = crate::conf::expr::parse(text, &d.location, |m| {
+            format!("RewriteCond: cannot compile expression \"{text}\": {m}")
+        })?;
+        return Ok(Cond {
+            test,
+            pattern: CondPattern::Expr(expr),
+            negate,
+            or_next,
+            nocase,
+        });
+    }
     let (pattern, negate) = cond_pattern(text, negate, nocase).map_err(|_| {
         err(
             &d.location,

@@ -148,7 +148,13 @@ fn condition_errors() {
         "RewriteCond: cannot compile regular expression '('"
     );
     assert_eq!(msg(cond(&["x"])), "RewriteCond: bad argument line 'x'");
-    assert!(msg(cond(&["expr", "true"])).contains("not supported"));
+    assert_eq!(
+        msg(cond(&["expr", "%{HTTP_HOST} =="])),
+        "RewriteCond: cannot compile expression \"%{HTTP_HOST} ==\": syntax error, unexpected $end"
+    );
+    let c = cond(&["expr", "!-f %{REQUEST_FILENAME}", "[OR]"]).unwrap();
+    assert!(c.negate && c.or_next);
+    assert!(matches!(c.pattern, CondPattern::Expr(_)));
     assert_eq!(
         msg(cond(&["x", "y", "NC"])),
         "RewriteCond: bad flag delimiters"

@@ -7,6 +7,7 @@
 use rhttpd_expr::Groups;
 
 use super::expand::{Refs, expand};
+use crate::conf::expr::ConfExpr;
 use crate::conf::rewrite::{Cond, CondPattern, FileTest, Rule};
 
 /// A map lookup would have to wait (a `prg:` map on the event listener).
@@ -30,6 +31,9 @@ pub trait Lookup {
     fn file_test(&mut self, test: FileTest, path: &str) -> bool;
     /// `${map:key}`.
     fn map(&mut self, map: &str, key: &str) -> MapAnswer;
+    /// `RewriteCond expr`: `Some` with the groups of the expression's last regex match
+    /// (empty when it has none) if it is true; `None` if false or it failed to evaluate.
+    fn expr(&mut self, expr: &ConfExpr) -> Option<Groups>;
     /// An `[E=]` flag set (`Some`) or unset (`None`) a variable: later `%{ENV:...}` see it.
     fn set_env(&mut self, name: &str, value: Option<&str>);
     /// `scheme://host[:port]` of this server, for `[R]` targets that are paths.
@@ -462,24 +466,28 @@ fn cond_holds(
     cond_groups: &mut Groups,
     lookup: &mut dyn Lookup,
 ) -> Result<bool, Blocked> {
-    let input = {
-        let refs = Refs {
-            rule: rule_groups,
-            cond: cond_groups,
-            escape: None,
-        };
-        expand(&c.test, &refs, lookup)?
+    let input = match &c.pattern {
+        // The expression reads the request itself; the test string is not expanded.
+        CondPattern::Expr(_) => String::new(),
+        _ => {
+            let refs = Refs {
+                rule: rule_groups,
+                cond: cond_groups,
+                escape: None,
+            };
+            expand(&c.test, &refs, lookup)?
+        }
+    };
+    // The groups of a match, kept for `%N` unless the condition is negated.
+    let mut matched = |g: Groups| {
+        if !c.negate {
+            *cond_groups = g;
+        }
+        true
     };
     let holds = match &c.pattern {
-        CondPattern::Regex(re) => match re.captures(&input) {
-            Some(g) => {
-                if !c.negate {
-                    *cond_groups = g;
-                }
-                true
-            }
-            None => false,
-        },
+        CondPattern::Expr(e) => lookup.expr(e).is_some_and(&mut matched),
+        CondPattern::Regex(re) => re.captures(&input).is_some_and(&mut matched),
         CondPattern::File(test) => lookup.file_test(*test, &input),
         CondPattern::Str(op, text) => {
             let ord = if c.nocase {

@@ -8,11 +8,15 @@ use std::sync::Arc;
 use chrono::{Datelike, Local, Timelike};
 use rhttpd_http::RequestHead;
 
+use rhttpd_expr::Groups;
+
 use super::engine::{Lookup, MapAnswer};
+use crate::conf::expr::ConfExpr;
 use crate::conf::rewrite::{FileTest, RewriteMap};
 use crate::conf::{DirConfig, ServerConfig, VirtualHost};
 use crate::handler::{ConnInfo, absolute_url};
 use crate::log::Level;
+use crate::modules::expr_request::ExprRequest;
 
 /// Apache's module API version (`MODULE_MAGIC_NUMBER_MAJOR:MINOR` of 2.4.x).
 pub const API_VERSION: &str = "20120211:140";
@@ -278,6 +282,40 @@ impl Lookup for RequestLookup<'_> {
 
     fn set_env(&mut self, name: &str, value: Option<&str>) {
         self.env.push((name.to_string(), value.map(str::to_string)));
+    }
+
+    fn expr(&mut self, expr: &ConfExpr) -> Option<Groups> {
+        // reqenv()/env() see the variables set so far (mod_setenvif, earlier [E=]).
+        let dir = self
+            .dir
+            .map(|d| crate::modules::setenvif::with_overlay(Arc::new(d.clone()), &self.env));
+        let filename = self.filename();
+        let mut ctx = ExprRequest::new(self.head, self.conn)
+            .with_host(self.host, self.cfg.server_tokens)
+            .with_uri(self.uri)
+            .with_filename(Path::new(&filename))
+            .with_user(self.user);
+        if let Some(d) = &dir {
+            ctx = ctx.with_dir(d);
+        }
+        let mut evaluator = rhttpd_expr::Evaluator::new(&ctx as &dyn rhttpd_expr::Context);
+        match expr.expr.eval_in(&mut evaluator) {
+            Ok(true) => Some(evaluator.groups().cloned().unwrap_or_default()),
+            Ok(false) => None,
+            Err(msg) => {
+                // Apache writes this to the rewrite trace log only.
+                crate::log::log(
+                    "rewrite",
+                    Level::Debug,
+                    Some(self.conn.client),
+                    &format!(
+                        "RewriteCond: expr='{}' evaluation failed: {msg}",
+                        expr.expr.source()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// `ap_construct_url` with `UseCanonicalName Off`, as `fully_qualify_uri` uses it:

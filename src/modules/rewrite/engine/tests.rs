@@ -17,6 +17,18 @@ struct Fake {
     env: Vec<(String, Option<String>)>,
 }
 
+/// The fake's variables as ap_expr sees them.
+struct FakeExpr<'a>(&'a HashMap<String, String>);
+
+impl rhttpd_expr::Context for FakeExpr<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+    fn function(&self, _name: &str, _arg: &str) -> Option<String> {
+        None
+    }
+}
+
 impl Lookup for Fake {
     fn var(&mut self, name: &str) -> String {
         if let Some(v) = name.strip_prefix("ENV:")
@@ -44,6 +56,14 @@ impl Lookup for Fake {
     }
     fn set_env(&mut self, name: &str, value: Option<&str>) {
         self.env.push((name.into(), value.map(Into::into)));
+    }
+    fn expr(&mut self, expr: &ConfExpr) -> Option<Groups> {
+        let ctx = FakeExpr(&self.vars);
+        let mut evaluator = rhttpd_expr::Evaluator::new(&ctx as &dyn rhttpd_expr::Context);
+        match expr.expr.eval_in(&mut evaluator) {
+            Ok(true) => Some(evaluator.groups().cloned().unwrap_or_default()),
+            _ => None,
+        }
     }
     fn server_url(&mut self) -> String {
         "http://example.org".into()
@@ -191,6 +211,31 @@ fn back_references_conditions_and_or_chains() {
     assert_eq!(run(text, "/morning", None, &mut fake).uri, "/am");
     fake.vars.insert("TIME_HOUR".into(), "13".into());
     assert_eq!(run(text, "/morning", None, &mut fake).changed, None);
+}
+
+#[test]
+fn expression_conditions_and_their_back_references() {
+    let mut fake = Fake::default();
+    fake.vars
+        .insert("HTTP_HOST".into(), "shop.example.org".into());
+    // The expression's last regex match gives %N; the test string "expr" is not expanded.
+    let text = r#"
+        RewriteCond expr "%{HTTP_HOST} =~ /^([a-z]+)\.example\.org$/"
+        RewriteRule ^/(.*)$ /sites/%1/$1
+    "#;
+    assert_eq!(run(text, "/a", None, &mut fake).uri, "/sites/shop/a");
+    fake.vars.insert("HTTP_HOST".into(), "example.com".into());
+    assert_eq!(run(text, "/a", None, &mut fake).changed, None);
+    // Negated, and in an OR chain with a plain condition.
+    let text = r#"
+        RewriteCond expr "%{HTTP_HOST} -strmatch '*.org'" [OR]
+        RewriteCond %{HTTP_HOST} ^nomatch
+        RewriteCond expr "!(%{HTTP_HOST} == 'example.net')"
+        RewriteRule ^/x$ /y
+    "#;
+    assert_eq!(run(text, "/x", None, &mut fake).changed, None);
+    fake.vars.insert("HTTP_HOST".into(), "a.org".into());
+    assert_eq!(run(text, "/x", None, &mut fake).uri, "/y");
 }
 
 #[test]
