@@ -9,7 +9,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::conf::ServerConfig;
+use crate::conf::{LogCondition, ServerConfig};
 use crate::handler::{ConnInfo, Handler};
 use crate::log::{AccessLog, LogRecord};
 use crate::pipeline::{Handlers, Outcome, server_banner};
@@ -22,7 +22,7 @@ pub struct Site {
     pub banner: String,
     /// Access logs per host: index 0 = main server, i + 1 = `cfg.vhosts[i]`. Hosts that
     /// share a target share the open file.
-    access_logs: Vec<Vec<Arc<AccessLog>>>,
+    access_logs: Vec<Vec<(Arc<AccessLog>, Option<LogCondition>)>>,
     /// The TLS configurations of the hosts with `SSLEngine on` (`None`: no TLS host).
     pub tls: Option<Arc<TlsSite>>,
 }
@@ -73,7 +73,7 @@ impl Site {
                         l
                     }
                 };
-                logs.push(log);
+                logs.push((log, cl.condition.clone()));
             }
             access_logs.push(logs);
         }
@@ -157,18 +157,78 @@ impl Site {
             },
             notes: &e.outcome.notes,
         };
-        for l in logs {
-            l.log(&rec);
+        for (l, condition) in logs {
+            let wanted = match condition {
+                None => true,
+                Some(LogCondition::Env { name, negate }) => {
+                    (rec.env_var)(name).is_some() != *negate
+                }
+                Some(LogCondition::Expr(expr)) => self.log_expr_holds(expr, e, host),
+            };
+            if wanted {
+                l.log(&rec);
+            }
         }
+    }
+
+    /// `CustomLog ... expr=`: the expression over the finished request and its response.
+    fn log_expr_holds(
+        &self,
+        expr: &crate::conf::expr::ConfExpr,
+        e: &AccessEntry<'_>,
+        host: &crate::conf::VirtualHost,
+    ) -> bool {
+        let unparsed;
+        let head = match e.head {
+            Some(h) => h,
+            None => {
+                // A request whose head could not be parsed: no method, target or headers.
+                unparsed = unparsed_head();
+                &unparsed
+            }
+        };
+        let dir = e.outcome.dir.as_deref().unwrap_or(&host.base_dir);
+        let mut ctx = crate::modules::expr_request::ExprRequest::new(head, e.info)
+            .with_host(host, self.cfg.server_tokens)
+            .with_dir(dir)
+            .with_user(e.outcome.user.as_deref())
+            .with_notes(&e.outcome.notes)
+            .with_response(e.response_headers, e.status);
+        if !e.outcome.uri_path.is_empty() {
+            ctx = ctx.with_uri(&e.outcome.uri_path);
+        }
+        if let Some(f) = e.outcome.filename.as_deref() {
+            ctx = ctx.with_filename(f);
+        }
+        expr.eval_or_log(&ctx, "log_config")
     }
 
     /// Re-open every access log (log rotation).
     pub fn reopen_logs(&self) {
         for logs in &self.access_logs {
-            for l in logs {
+            for (l, _) in logs {
                 let _ = l.reopen();
             }
         }
+    }
+}
+
+/// The head `CustomLog expr=` sees for a request that could not be parsed.
+fn unparsed_head() -> rhttpd_http::RequestHead {
+    rhttpd_http::RequestHead {
+        method: http::Method::GET,
+        raw_target: String::new(),
+        path: String::new(),
+        query: None,
+        version: rhttpd_http::Version::HTTP_10,
+        headers: http::HeaderMap::new(),
+        host: None,
+        request_line: String::new(),
+        body: rhttpd_http::BodyFraming::None,
+        expect_continue: false,
+        connection_close: true,
+        connection_keep_alive: false,
+        head_len: 0,
     }
 }
 

@@ -372,3 +372,57 @@ fn request_duration_excludes_the_keep_alive_wait() {
         "%D of the 2nd request counts the 1.2 s keep-alive wait: {second}"
     );
 }
+
+#[test]
+fn conditional_access_logs_env_and_expr() {
+    let s = Server::start(concat!(
+        "LoadModule setenvif_module modules/mod_setenvif.so\n",
+        "SetEnvIf Request_URI \"\\.png$\" image\n",
+        "CustomLog logs/images.log \"%U\" env=image\n",
+        "CustomLog logs/others.log \"%U\" env=!image\n",
+        "CustomLog logs/errors.log \"%>s %U\" \"expr=%{REQUEST_STATUS} >= 400\"\n",
+        "CustomLog logs/query.log \"%U\" \"expr=%{QUERY_STRING} =~ /debug/ && -f %{REQUEST_FILENAME}\"\n",
+    ));
+    s.write("htdocs/a.png", "png");
+    s.write("htdocs/b.txt", "txt");
+    assert_eq!(s.get("/a.png").status, 200);
+    assert_eq!(s.get("/b.txt?debug=1").status, 200);
+    assert_eq!(s.get("/missing.png?debug=1").status, 404);
+    assert_eq!(s.get("/last").status, 404);
+    s.wait_log("access_log", "/last");
+    s.wait_log("others.log", "/last");
+    s.wait_log("errors.log", "/last");
+    assert_eq!(s.log("images.log"), "/a.png\n/missing.png\n");
+    assert_eq!(s.log("others.log"), "/b.txt\n/last\n");
+    assert_eq!(s.log("errors.log"), "404 /missing.png\n404 /last\n");
+    assert_eq!(s.log("query.log"), "/b.txt\n");
+}
+
+#[test]
+fn conditional_access_log_errors() {
+    let root = tempfile::tempdir().unwrap();
+    let conf = root.path().join("httpd.conf");
+    for (clause, reason) in [
+        ("bogus=1", "error in condition clause"),
+        ("env=", "missing environment variable name"),
+        ("env=!", "missing environment variable name"),
+        ("expr=", "missing condition"),
+        (
+            "\"expr=%{REQUEST_STATUS} >\"",
+            "Cannot parse expression: syntax error",
+        ),
+    ] {
+        std::fs::write(
+            &conf,
+            format!("Listen 127.0.0.1:1\nCustomLog /dev/null common {clause}\n"),
+        )
+        .unwrap();
+        let o = run(&["-t", "-f", conf.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{clause}: {err}");
+        assert!(
+            err.contains("AH00526: Syntax error on line 2") && err.contains(reason),
+            "{clause}: {err}"
+        );
+    }
+}

@@ -118,6 +118,49 @@ pub struct CustomLog {
     /// A path relative to ServerRoot was already resolved; `|cmd` for a piped log.
     pub target: String,
     pub format: Arc<LogFormat>,
+    /// `env=[!]VAR` or `expr=EXPRESSION`: the request is logged only when it holds.
+    pub condition: Option<LogCondition>,
+}
+
+/// `CustomLog`'s third argument.
+#[derive(Clone, Debug)]
+pub enum LogCondition {
+    /// `env=VAR` (`negate`: `env=!VAR`): whether the request's variable is set.
+    Env { name: String, negate: bool },
+    /// `expr=EXPRESSION`, evaluated once the response is known.
+    Expr(expr::ConfExpr),
+}
+
+impl LogCondition {
+    /// mod_log_config's `add_custom_log` reading of `env=...` / `expr=...`.
+    pub fn parse(clause: &str, loc: &Location) -> Result<LogCondition, String> {
+        let lower = clause.to_ascii_lowercase();
+        if lower.starts_with("env=") {
+            let var = &clause[4..];
+            let (negate, name) = match var.strip_prefix('!') {
+                Some(n) => (true, n),
+                None => (false, var),
+            };
+            if name.is_empty() {
+                return Err("missing environment variable name".into());
+            }
+            Ok(LogCondition::Env {
+                name: name.to_string(),
+                negate,
+            })
+        } else if lower.starts_with("expr=") {
+            if clause.len() == 5 {
+                return Err("missing condition".into());
+            }
+            expr::parse(&clause[5..], loc, |m| {
+                format!("Cannot parse expression: {m}")
+            })
+            .map(LogCondition::Expr)
+            .map_err(|e| e.message)
+        } else {
+            Err("error in condition clause".into())
+        }
+    }
 }
 
 /// The main server or one `<VirtualHost>`: everything Apache keeps per `server_rec`.

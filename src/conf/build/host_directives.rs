@@ -7,7 +7,7 @@ use rhttpd_config::{ConfigError, Directive};
 
 use super::Builder;
 use crate::conf::values::{duration, err, flag, number, parse_redirect};
-use crate::conf::{Alias, CustomLog, VirtualHost};
+use crate::conf::{Alias, CustomLog, LogCondition, VirtualHost};
 use crate::log::LogLevels;
 
 impl Builder {
@@ -98,12 +98,13 @@ impl Builder {
                     .map_err(|m| err(&d.location, m))?;
             }
             "CustomLog" | "TransferLog" => {
-                if d.args.get(2).is_some() {
-                    return Err(err(
-                        &d.location,
-                        "CustomLog: env= and expr= conditions are not supported yet",
-                    ));
-                }
+                let condition = match d.args.get(2) {
+                    Some(clause) => Some(
+                        LogCondition::parse(clause, &d.location)
+                            .map_err(|m| err(&d.location, m))?,
+                    ),
+                    None => None,
+                };
                 let fmt = if d.name == "TransferLog" {
                     String::new()
                 } else {
@@ -114,10 +115,11 @@ impl Builder {
                     host.custom_logs.push(CustomLog {
                         target: self.log_target(a0),
                         format,
+                        condition,
                     });
                 } else {
                     self.main_logs
-                        .push((a0.to_string(), fmt, d.location.clone()));
+                        .push((a0.to_string(), fmt, condition, d.location.clone()));
                 }
             }
             "Alias" | "ScriptAlias" => {

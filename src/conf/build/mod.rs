@@ -85,7 +85,7 @@ struct Builder {
     cfg: ServerConfig,
     formats: LogFormats,
     /// Raw CustomLog lines of the main server (resolved once all LogFormats are known).
-    main_logs: Vec<(String, String, Location)>,
+    main_logs: Vec<(String, String, Option<crate::conf::LogCondition>, Location)>,
     types_config: Option<(String, Location)>,
     /// The methods of the `<Limit>`/`<LimitExcept>` being read (`None`: outside any).
     limited: Option<crate::conf::limit::Methods>,
@@ -199,10 +199,14 @@ impl Builder {
             self.cfg.warnings.push(note);
         }
         let logs = std::mem::take(&mut self.main_logs);
-        for (target, fmt, loc) in logs {
+        for (target, fmt, condition, loc) in logs {
             let format = self.resolve_format(&fmt, &loc)?;
             let target = self.log_target(&target);
-            self.cfg.main.custom_logs.push(CustomLog { target, format });
+            self.cfg.main.custom_logs.push(CustomLog {
+                target,
+                format,
+                condition,
+            });
         }
         Ok(())
     }
