@@ -261,6 +261,47 @@ fn error_document_text_and_local_url() {
 }
 
 #[test]
+fn error_document_expressions() {
+    // Apache 2.4.13+: the argument is a string expression, evaluated per response.
+    let s = Server::start(concat!(
+        "ErrorDocument 404 /errors/%{REQUEST_STATUS}.html\n",
+        "ErrorDocument 403 \"Denied: %{REQUEST_URI} from %{REMOTE_ADDR}\"\n",
+        "ErrorDocument 410 http://example.org/gone?from=%{REQUEST_URI}\n",
+        "Redirect gone /old\n",
+        "<Directory htdocs/secret>\n  Require all denied\n</Directory>\n",
+    ));
+    s.write("htdocs/errors/404.html", "page for 404");
+    s.write("htdocs/secret/x.txt", "x");
+    let r = s.get("/missing");
+    assert_eq!((r.status, r.text().as_str()), (404, "page for 404"));
+    let r = s.get("/secret/x.txt");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), "Denied: /secret/x.txt from 127.0.0.1");
+    let r = s.get("/old");
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some("http://example.org/gone?from=/old")
+    );
+    // A bad expression is a syntax error at start.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("httpd.conf");
+    std::fs::write(
+        &conf,
+        "Listen 127.0.0.1:1\nErrorDocument 404 /e/%{NO_SUCH_VARIABLE}\n",
+    )
+    .unwrap();
+    let o = run(&["-t", "-f", conf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AH00526: Syntax error on line 2")
+            && err.contains("Cannot parse expression in ErrorDocument"),
+        "{err}"
+    );
+}
+
+#[test]
 fn server_tokens_and_server_signature() {
     for (tokens, want) in [
         ("Prod", "rhttpd".to_string()),

@@ -132,13 +132,21 @@ pub struct Require {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorDocument {
     /// A local URL path (`/errors/404.html`): served by an internal redirect.
-    Local(String),
+    Local(DocText),
     /// An external URL: the client gets a 302 to it.
-    Remote(String),
+    Remote(DocText),
     /// A quoted message: sent as text/html.
-    Text(String),
+    Text(DocText),
     /// `ErrorDocument 404 default`: back to the built-in page.
     Default,
+}
+
+/// An `ErrorDocument` argument: literal text, or (Apache 2.4.13+) an ap_expr string
+/// expression such as `/errors/%{REQUEST_STATUS}.html`, evaluated per response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocText {
+    Literal(String),
+    Expr(crate::conf::expr::ConfExpr),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use rhttpd_http::{HeaderValue, Method, RequestHead, StatusCode};
 
 use super::mapping::{map_to_file, merged_dir_config};
 use super::{Handlers, NeedsWorker, Outcome, route};
-use crate::conf::{self, DirConfig, ErrorDocument, ServerConfig, VirtualHost};
+use crate::conf::{self, DirConfig, DocText, ErrorDocument, ServerConfig, VirtualHost};
 use crate::error_pages::{error_page, html_response};
 use crate::handler::{Body, ConnInfo, Response};
 use crate::uri;
@@ -55,6 +55,13 @@ pub fn error_response_for(
     r
 }
 
+/// An `ErrorDocument` with its text evaluated for this response.
+enum Doc {
+    Text(String),
+    Remote(String),
+    Local(String),
+}
+
 pub(super) fn error_response(
     cfg: &ServerConfig,
     host: &VirtualHost,
@@ -93,10 +100,43 @@ pub(super) fn error_response(
         }
         r
     };
-    match dir.error_documents.get(&status.as_u16()) {
-        Some(ErrorDocument::Text(t)) => html(Bytes::from(t.clone())),
-        Some(ErrorDocument::Remote(url)) => {
-            let mut r = Response::redirect(StatusCode::FOUND, url);
+    // A string expression sees the request, its variables and the error response.
+    // One that fails to evaluate is logged and the built-in page is sent (AH02841).
+    let text = |t: &DocText| -> Option<String> {
+        match t {
+            DocText::Literal(s) => Some(s.clone()),
+            DocText::Expr(e) => {
+                let mut ctx = crate::modules::expr_request::ExprRequest::new(head, conn)
+                    .with_host(host, cfg.server_tokens)
+                    .with_dir(dir)
+                    .with_user(out.user.as_deref())
+                    .with_response(&resp.headers, status.as_u16());
+                if !out.uri_path.is_empty() {
+                    ctx = ctx.with_uri(&out.uri_path);
+                }
+                if let Some(f) = &out.filename {
+                    ctx = ctx.with_filename(f);
+                }
+                match e.expr.eval_string(&ctx) {
+                    Ok(s) => Some(s),
+                    Err(m) => {
+                        e.log_failure("core", &format!("AH02841: ErrorDocument: {m}"));
+                        None
+                    }
+                }
+            }
+        }
+    };
+    let doc = match dir.error_documents.get(&status.as_u16()) {
+        Some(ErrorDocument::Text(t)) => text(t).map(Doc::Text),
+        Some(ErrorDocument::Remote(t)) => text(t).map(Doc::Remote),
+        Some(ErrorDocument::Local(t)) => text(t).map(Doc::Local),
+        _ => None,
+    };
+    match doc {
+        Some(Doc::Text(t)) => html(Bytes::from(t)),
+        Some(Doc::Remote(url)) => {
+            let mut r = Response::redirect(StatusCode::FOUND, &url);
             let page = error_page(
                 cfg,
                 host,
@@ -104,7 +144,7 @@ pub(super) fn error_response(
                 StatusCode::FOUND,
                 method,
                 hh,
-                Some(url),
+                Some(&url),
                 port,
             );
             r.body = Body::Bytes(page);
@@ -115,13 +155,13 @@ pub(super) fn error_response(
             );
             r
         }
-        Some(ErrorDocument::Local(path)) => {
+        Some(Doc::Local(path)) => {
             // Internal redirect: serve the local document with the original status.
             let mut sub = head.clone();
             sub.method = Method::GET;
             let (p, q) = match path.split_once('?') {
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
-                None => (path.clone(), None),
+                None => (path.to_string(), None),
             };
             sub.path = p;
             sub.query = q;

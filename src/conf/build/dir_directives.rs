@@ -7,7 +7,7 @@ use rhttpd_config::{ConfigError, Directive};
 
 use super::Builder;
 use crate::conf::values::{duration, err, flag, number, parse_file_etag, parse_options};
-use crate::conf::{DirConfig, ErrorDocument, ServerSignature};
+use crate::conf::{DirConfig, DocText, ErrorDocument, ServerSignature};
 use crate::log::LogLevels;
 
 impl Builder {
@@ -30,16 +30,28 @@ impl Builder {
                     .filter(|c| (400..600).contains(c) || (300..400).contains(c))
                     .ok_or_else(|| err(&d.location, "Unsupported HTTP response code"))?;
                 let target = d.args.get(1).cloned().unwrap_or_default();
+                // Apache's heuristic: with a space it is a message, else a local path,
+                // else a URL, else a message (a leading quote marks a message in Apache
+                // 2.0 syntax; the parser removed the others).
+                let text = |s: &str| -> Result<DocText, ConfigError> {
+                    if !s.contains("%{") {
+                        return Ok(DocText::Literal(s.to_string()));
+                    }
+                    crate::conf::expr::parse_string(s, &d.location, |m| {
+                        format!("Cannot parse expression in ErrorDocument: {m}")
+                    })
+                    .map(DocText::Expr)
+                };
                 let doc = if target.eq_ignore_ascii_case("default") {
                     ErrorDocument::Default
+                } else if target.contains(' ') {
+                    ErrorDocument::Text(text(target.trim_start_matches('"'))?)
                 } else if target.starts_with('/') {
-                    ErrorDocument::Local(target)
+                    ErrorDocument::Local(text(&target)?)
                 } else if target.contains("://") {
-                    ErrorDocument::Remote(target)
+                    ErrorDocument::Remote(text(&target)?)
                 } else {
-                    // Apache: a message (the quotes were removed by the parser; a
-                    // leading quote marks a message in Apache 2.0 syntax).
-                    ErrorDocument::Text(target.trim_start_matches('"').to_string())
+                    ErrorDocument::Text(text(target.trim_start_matches('"'))?)
                 };
                 Arc::make_mut(&mut dc.error_documents).insert(code, doc);
             }
