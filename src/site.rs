@@ -47,7 +47,8 @@ impl Site {
     /// Open the logs and set up the handler registry for `cfg`: the static files, the
     /// handlers of the modules `cfg` loaded, then `extra_handlers` (the MPM's:
     /// `server-status`, which reads its scoreboard).
-    pub fn new(cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Site> {
+    pub fn new(mut cfg: ServerConfig, extra_handlers: Vec<Arc<dyn Handler>>) -> io::Result<Site> {
+        open_host_error_logs(&mut cfg)?;
         let mut by_target: HashMap<String, Arc<AccessLog>> = HashMap::new();
         let mut access_logs = Vec::with_capacity(cfg.vhosts.len() + 1);
         for host in std::iter::once(&cfg.main).chain(cfg.vhosts.iter()) {
@@ -211,6 +212,42 @@ impl Site {
             }
         }
     }
+}
+
+/// Per-vhost `ErrorLog`/`LogLevel`: each host that names its own log file (or pipe) gets
+/// it opened here, in the parent, shared by hosts with the same target; a host with the
+/// process's log but its own `LogLevel` gets those levels. Hosts with neither log to the
+/// process's error log.
+fn open_host_error_logs(cfg: &mut ServerConfig) -> io::Result<()> {
+    let mut opened: HashMap<String, crate::log::ErrorLog> = HashMap::new();
+    let main_target = cfg.error_log.clone();
+    let server_root = cfg.server_root.clone();
+    let main_levels = cfg.log_level.clone();
+    for host in std::iter::once(&mut cfg.main).chain(cfg.vhosts.iter_mut()) {
+        let levels = host.log_level.clone();
+        host.request_error_log = match host.error_log.as_deref() {
+            Some(target) if target != main_target => {
+                let log = match opened.get(target) {
+                    Some(l) => l.clone(),
+                    None => {
+                        let l = crate::log::ErrorLog::open(target, &server_root).map_err(|e| {
+                            io::Error::new(
+                                e.kind(),
+                                format!("AH00091: could not open error log file {target}: {e}"),
+                            )
+                        })?;
+                        opened.insert(target.to_string(), l.clone());
+                        l
+                    }
+                };
+                Some(crate::log::HostErrorLog::Own(
+                    log.with_levels(levels.unwrap_or_else(|| main_levels.clone())),
+                ))
+            }
+            _ => levels.map(|l| crate::log::HostErrorLog::Levels(Arc::new(l))),
+        };
+    }
+    Ok(())
 }
 
 /// The head `CustomLog expr=` sees for a request that could not be parsed.

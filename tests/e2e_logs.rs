@@ -426,3 +426,46 @@ fn conditional_access_log_errors() {
         );
     }
 }
+
+#[test]
+fn per_virtual_host_error_log_and_log_level() {
+    let vhost = |name: &str, extra: &str| {
+        format!("<VirtualHost 127.0.0.1:*>\n  ServerName {name}\n{extra}</VirtualHost>\n")
+    };
+    let s = Server::start(&format!(
+        "{}{}{}{}",
+        vhost("localhost", ""),
+        vhost("own.test", "  ErrorLog logs/own_error.log\n"),
+        vhost(
+            "shared.test",
+            "  ErrorLog logs/own_error.log\n  LogLevel warn\n"
+        ),
+        vhost("quiet.test", "  LogLevel warn\n"),
+    ));
+    let get = |host: &str, path: &str| {
+        s.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ))
+        .status
+    };
+    // AH00128 (file does not exist) is an info message; the base config logs at info.
+    assert_eq!(get("own.test", "/missing-own"), 404);
+    assert_eq!(get("shared.test", "/missing-shared"), 404);
+    assert_eq!(get("quiet.test", "/missing-quiet"), 404);
+    assert_eq!(get("localhost", "/missing-main"), 404);
+    let own = s.wait_log("own_error.log", "missing-own");
+    assert!(
+        own.contains("AH00128") && own.contains("[core:info]"),
+        "{own}"
+    );
+    let main = s.wait_log("error_log", "missing-main");
+    for (log, absent) in [
+        (&main, "missing-own"),
+        (&main, "missing-shared"),
+        (&main, "missing-quiet"),
+        (&own, "missing-shared"),
+        (&own, "missing-main"),
+    ] {
+        assert!(!log.contains(absent), "{absent} logged:\n{log}");
+    }
+}

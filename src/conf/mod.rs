@@ -187,6 +187,9 @@ pub struct VirtualHost {
     pub custom_logs: Vec<CustomLog>,
     pub error_log: Option<String>,
     pub log_level: Option<LogLevels>,
+    /// Where this host's requests log when that is not the process's error log as it is
+    /// (its own `ErrorLog`, or its own `LogLevel`): opened by `Site::new`.
+    pub request_error_log: Option<crate::log::HostErrorLog>,
     /// Directives given at server/vhost level that are per-directory in nature
     /// (Options, DirectoryIndex ... outside any section): the base of every merge.
     pub base_dir: DirConfig,
@@ -250,6 +253,7 @@ impl Default for VirtualHost {
             custom_logs: Vec::new(),
             error_log: None,
             log_level: None,
+            request_error_log: None,
             base_dir: DirConfig::default(),
             sections: Vec::new(),
             hostname_lookups: false,

@@ -303,13 +303,72 @@ pub fn set_global(log: ErrorLog) {
     *GLOBAL.write().unwrap_or_else(|e| e.into_inner()) = Some(log);
 }
 
+thread_local! {
+    /// The error log of the virtual host whose request this thread is running, when it
+    /// is not the process's (its own `ErrorLog` or `LogLevel`): see [`ErrorLogScope`].
+    static SCOPED: RefCell<Option<ErrorLog>> = const { RefCell::new(None) };
+}
+
+/// While alive, what this thread logs goes to `log` instead of the process's error log
+/// (Apache's `r->server->error_log`); dropping it restores the previous one.
+#[must_use]
+pub struct ErrorLogScope {
+    previous: Option<ErrorLog>,
+}
+
+impl ErrorLogScope {
+    pub fn enter(log: ErrorLog) -> ErrorLogScope {
+        let previous = SCOPED.try_with(|s| s.replace(Some(log))).ok().flatten();
+        ErrorLogScope { previous }
+    }
+}
+
+impl Drop for ErrorLogScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = SCOPED.try_with(|s| *s.borrow_mut() = previous);
+    }
+}
+
+/// Where a virtual host's requests log when not to the process's error log as it is.
+#[derive(Clone, Debug)]
+pub enum HostErrorLog {
+    /// The process's error log file, filtered by the host's own `LogLevel`.
+    Levels(Arc<LogLevels>),
+    /// The host's own `ErrorLog` (with its levels).
+    Own(ErrorLog),
+}
+
+impl HostErrorLog {
+    /// Send this thread's messages to the host's log until the scope ends.
+    pub fn enter(&self) -> ErrorLogScope {
+        ErrorLogScope::enter(match self {
+            HostErrorLog::Levels(levels) => with_process_log(|g| ErrorLog {
+                sink: Arc::clone(&g.sink),
+                levels: Arc::clone(levels),
+            }),
+            HostErrorLog::Own(log) => log.clone(),
+        })
+    }
+}
+
 /// A handle to the current error log (stderr with `warn` until [`set_global`]).
 pub fn global() -> ErrorLog {
     with_global(ErrorLog::clone)
 }
 
-/// Runs `f` on the current error log without cloning it.
+/// Runs `f` on the current error log without cloning it: the scoped one of the request
+/// this thread runs ([`ErrorLogScope`]), else the process's.
 pub fn with_global<R>(f: impl FnOnce(&ErrorLog) -> R) -> R {
+    // A clone (two reference counts) so that `f` may log too.
+    if let Some(log) = SCOPED.try_with(|s| s.borrow().clone()).ok().flatten() {
+        return f(&log);
+    }
+    with_process_log(f)
+}
+
+/// Runs `f` on the process's error log, ignoring any request scope.
+pub fn with_process_log<R>(f: impl FnOnce(&ErrorLog) -> R) -> R {
     let guard = GLOBAL.read().unwrap_or_else(|e| e.into_inner());
     match &*guard {
         Some(log) => f(log),

@@ -47,7 +47,8 @@ mod sink;
 
 pub use access_log::AccessLog;
 pub use error_log::{
-    ErrorLog, global, set_global, set_threaded_mpm, startup, threaded_mpm, with_global,
+    ErrorLog, ErrorLogScope, HostErrorLog, global, set_global, set_threaded_mpm, startup,
+    threaded_mpm, with_global, with_process_log,
 };
 pub use format::{
     DEFAULT_LOG_FORMAT, LogFormat, LogFormats, LogRecord, PREDEFINED_FORMATS, push_escaped,

@@ -24,6 +24,7 @@ pub fn error_response_for(
 ) -> Response {
     let sel = conf::vhost::select(cfg, conn.local, head.host.as_deref());
     let host = conf::vhost::host(cfg, sel);
+    let _error_log = host.request_error_log.as_ref().map(|l| l.enter());
     let mut out = Outcome {
         vhost: sel,
         ..Outcome::default()

@@ -120,6 +120,8 @@ fn run(
 ) -> Result<(Response, Outcome), NeedsWorker> {
     let sel = crate::conf::vhost::select(cfg, conn.local, head.host.as_deref());
     let host = crate::conf::vhost::host(cfg, sel);
+    // What this request logs goes to its host's ErrorLog at its LogLevel.
+    let _error_log = host.request_error_log.as_ref().map(|l| l.enter());
     let started = std::time::SystemTime::now();
     let mut out = Outcome {
         vhost: sel,
