@@ -57,6 +57,15 @@ REQUESTS = {
 }
 for i, (name, req) in enumerate(REQUESTS.items()):
     put("h1_request", name, bytes([i % 4]) + req.encode("latin-1"))
+# HttpProtocolOptions: 0x10 = Unsafe, 0x20 = Allow0.9 (fuzz/src/lib.rs request_limits).
+UNSAFE = {
+    "unsafe-spaces": (0x10, "GET  /a\tHTTP/1.1 \r\nHost : a\r\n\r\n"),
+    "unsafe-lower": (0x11, "GET http://u@h/a#f http/1.0\r\n\r\n"),
+    "allow09": (0x20, "GET /x?y\r\n"),
+    "allow09-unsafe": (0x30, "GET\t/x  \r\n"),
+}
+for name, (sel, req) in UNSAFE.items():
+    put("h1_request", name, bytes([sel]) + req.encode("latin-1"))
 
 # The connection: 4 control bytes, then a pipelined stream.
 PIPELINES = {
@@ -173,7 +182,7 @@ for fn in os.listdir(os.path.join(ROOT, "src", "conf", "tables")):
     with open(os.path.join(ROOT, "src", "conf", "tables", fn)) as f:
         words.update(re.findall(r'"([A-Z][A-Za-z0-9]+|[a-z0-9_]+_module|mod_[a-z0-9_]+\.c)"', f.read()))
 dict_file("config", sorted(words) + ["<", "</", ">", "\\\n", "${", "}", "\"", "'", "#",
-                                     "<IfModule ", "<IfDefine ", "<VirtualHost ", "<Directory ",
+                                     "<IfModule ", "<IfDefine ", "<IfFile ", "<IfDirective ", "<IfSection ", "<IfVersion ", "</IfVersion>", ">= 2.4>", "<VirtualHost ", "<Directory ",
                                      " On", " Off", "!"])
 
 # --- FastCGI ----------------------------------------------------------------------------

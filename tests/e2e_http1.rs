@@ -324,6 +324,62 @@ fn http09_request_is_refused() {
 }
 
 #[test]
+fn http_protocol_options_unsafe_allow09_registered_methods() {
+    let lax = "GET  /a.txt\tHTTP/1.1 \r\nHost : localhost\r\nConnection: close\r\n\r\n";
+    // The default (Strict LenientMethods Require1.0).
+    let srv = server_with_a("");
+    assert_eq!(
+        parse_response(&srv.raw(lax.as_bytes())).unwrap().status,
+        400
+    );
+    // Unknown methods reach the handlers (the static one answers 501 itself).
+    let brew = "BREW /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    assert_eq!(
+        parse_response(&srv.raw(brew.as_bytes())).unwrap().status,
+        501
+    );
+    srv.wait_log("access_log", "BREW");
+    assert!(!srv.log("error_log").contains("AH02418"));
+    drop(srv);
+    let srv = server_with_a("HttpProtocolOptions Unsafe Allow0.9 RegisteredMethods\n");
+    let r = parse_response(&srv.raw(lax.as_bytes())).unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello a\n"[..]));
+    // HTTP/0.9: the body alone, then the connection closes.
+    assert_eq!(srv.raw(b"GET /a.txt\r\n"), b"hello a\n");
+    // Only GET: a HEAD has no way to be answered without headers.
+    let r = parse_response(&srv.raw(b"HEAD /a.txt\r\n")).unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        parse_response(&srv.raw(brew.as_bytes())).unwrap().status,
+        501
+    );
+    assert!(
+        srv.wait_log("error_log", "AH02418")
+            .contains("Unrecognized HTTP method: 'BREW'")
+    );
+    // The access log shows the simple request as HTTP/0.9 with no protocol in %r.
+    assert!(
+        srv.wait_log("access_log", "\"GET /a.txt\" 200")
+            .contains("\"GET /a.txt\" 200")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("httpd.conf");
+    std::fs::write(
+        &conf,
+        "Listen 127.0.0.1:1\nHttpProtocolOptions Strict Sloppy\n",
+    )
+    .unwrap();
+    let o = run(&["-t", "-f", conf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AH00526: Syntax error on line 2")
+            && err.contains("HttpProtocolOptions does not accept Sloppy"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unsupported_major_versions_get_505() {
     // RFC 9112 §2.3 allows 505 for a major version the server refuses (Apache 2.4.71
     // answers such requests as HTTP/1.1 instead).

@@ -1,5 +1,5 @@
-//! The request-head parser (`parse_request_head`). Input: one control byte (the limits),
-//! then the bytes received.
+//! The request-head parser (`parse_request_head`). Input: one control byte (the limits
+//! and `HttpProtocolOptions` Strict/Unsafe, Allow0.9), then the bytes received.
 //!
 //! Invariants: no panic; a parsed head lies within the input, parses the same from its
 //! own bytes alone, and the byte before its end leaves it incomplete; re-serialised
@@ -9,14 +9,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rhttpd_fuzz::{assert_same_head, limits, serialise};
+use rhttpd_fuzz::{assert_same_head, request_limits, serialise};
 use rhttpd_http::{Limits, parse_request_head};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, input)) = data.split_first() else {
         return;
     };
-    let limits = limits(sel);
+    let limits = request_limits(sel);
     match parse_request_head(input, &limits) {
         Ok(Some(r)) => {
             assert!(

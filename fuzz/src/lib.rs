@@ -13,19 +13,32 @@ pub fn limits(sel: u8) -> Limits {
             field_size: 48,
             fields: 5,
             body: 1000,
+            ..Limits::default()
         },
         2 => Limits {
             request_line: 64,
             field_size: 48,
             fields: 0,
             body: 0,
+            ..Limits::default()
         },
         _ => Limits {
             request_line: 16,
             field_size: 12,
             fields: 2,
             body: 10,
+            ..Limits::default()
         },
+    }
+}
+
+/// [`limits`] with `HttpProtocolOptions` picked by two more bits of `sel`: Strict or
+/// Unsafe, Require1.0 or Allow0.9.
+pub fn request_limits(sel: u8) -> Limits {
+    Limits {
+        strict: sel & 0x10 == 0,
+        allow_http09: sel & 0x20 != 0,
+        ..limits(sel)
     }
 }
 
@@ -58,6 +71,10 @@ pub fn serialise(r: &RequestHead) -> Vec<u8> {
     let mut out = Vec::with_capacity(r.head_len + 16);
     out.extend_from_slice(r.request_line.as_bytes());
     out.extend_from_slice(b"\r\n");
+    if r.version == rhttpd_http::Version::HTTP_09 {
+        // A simple request is its request line alone.
+        return out;
+    }
     for (name, value) in &r.headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");

@@ -200,6 +200,9 @@ pub struct VirtualHost {
     pub redirects: Vec<Redirect>,
     /// `TraceEnable` (rhttpd's default is Off; Apache's is On).
     pub trace_enable: bool,
+    /// `HttpProtocolOptions RegisteredMethods`: a method Apache does not know is a 501.
+    /// (Strict/Unsafe and Allow0.9 are in `limits`.)
+    pub registered_methods_only: bool,
     /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
     pub proxy: Arc<proxy::ProxyConfig>,
     /// mod_ssl: TLS for this host (`conf/ssl.rs`).
@@ -259,6 +262,7 @@ impl Default for VirtualHost {
             hostname_lookups: false,
             redirects: Vec::new(),
             trace_enable: false,
+            registered_methods_only: false,
             proxy: Arc::default(),
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),

@@ -253,6 +253,18 @@ fn route(
     out: &mut Outcome,
     inline: bool,
 ) -> Result<Response, NeedsWorker> {
+    if host.registered_methods_only && !registered_method(head.method.as_str()) {
+        crate::log::log(
+            "core",
+            crate::log::Level::Info,
+            Some(conn.client),
+            &format!(
+                "AH02418: HTTP Request Line; Unrecognized HTTP method: '{}'",
+                head.method
+            ),
+        );
+        return Ok(Response::error(StatusCode::NOT_IMPLEMENTED));
+    }
     if head.method == Method::TRACE {
         if !host.trace_enable {
             return Ok(Response::error(StatusCode::METHOD_NOT_ALLOWED));
@@ -617,6 +629,42 @@ fn authenticate_and_authorize(
 
 /// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler
 /// prints it (`GET,POST,OPTIONS,HEAD[,TRACE]`), as for 405/501 from the static handler.
+/// The methods Apache's registry knows without extra modules (`ap_method_registry_init`
+/// plus the WebDAV and DeltaV names `http_protocol.c` lists), for
+/// `HttpProtocolOptions RegisteredMethods`.
+fn registered_method(method: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "GET",
+        "HEAD",
+        "PUT",
+        "POST",
+        "DELETE",
+        "CONNECT",
+        "OPTIONS",
+        "TRACE",
+        "PATCH",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "VERSION-CONTROL",
+        "CHECKOUT",
+        "UNCHECKOUT",
+        "CHECKIN",
+        "UPDATE",
+        "LABEL",
+        "REPORT",
+        "MKWORKSPACE",
+        "MKACTIVITY",
+        "BASELINE-CONTROL",
+        "MERGE",
+    ];
+    KNOWN.contains(&method)
+}
+
 fn options_response(host: &VirtualHost) -> Response {
     Response::new(StatusCode::OK, Body::Empty).header(ALLOW, allow_header(host.trace_enable))
 }

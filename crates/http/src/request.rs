@@ -9,7 +9,7 @@
 //! characters in the target, upper-case `HTTP/x.y`).
 
 use crate::token::{
-    TeKind, has_token, is_token, parse_header_line, request_content_length, transfer_encoding,
+    TeKind, has_token, is_token, parse_header_line_with, request_content_length, transfer_encoding,
 };
 use crate::types::{BodyFraming, HeaderMap, Limits, Method, ParseError, RequestHead, Version};
 
@@ -55,9 +55,29 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     if line.len() > limits.request_line {
         return Err(ParseError::RequestLineTooLong);
     }
-    let (method, target, version) = parse_request_line(line)?;
+    let (method, target, version) = parse_request_line(line, limits)?;
     let request_line = String::from_utf8_lossy(line).into_owned();
     pos += lf + 1;
+    if version == Version::HTTP_09 {
+        // A simple request has no header fields and no body; the answer is the body
+        // alone, then the connection closes.
+        let target_parts = split_target(&method, target, limits.strict)?;
+        return Ok(Some(RequestHead {
+            method,
+            raw_target: target.to_owned(),
+            path: target_parts.path,
+            query: target_parts.query,
+            version,
+            headers: HeaderMap::new(),
+            host: None,
+            request_line,
+            body: BodyFraming::None,
+            expect_continue: false,
+            connection_close: true,
+            connection_keep_alive: false,
+            head_len: pos,
+        }));
+    }
 
     // Header fields.
     let max_fields = if limits.fields == 0 {
@@ -97,11 +117,11 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
             // obs-fold: rejected (RFC 9112 §5.2 allows a 400).
             return Err(ParseError::BadHeader);
         }
-        let (name, value) = parse_header_line(line)?;
+        let (name, value) = parse_header_line_with(line, limits.strict)?;
         headers.append(name, value);
     }
 
-    let target_parts = split_target(&method, target)?;
+    let target_parts = split_target(&method, target, limits.strict)?;
     let host = check_host(version, &headers, target_parts.host)?;
 
     let expect_continue = check_expect(&headers)? && version == Version::HTTP_11;
@@ -153,23 +173,54 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn parse_request_line(line: &[u8]) -> Result<(Method, &str, Version), ParseError> {
-    let sp1 = memchr::memchr(b' ', line).ok_or(ParseError::BadRequestLine)?;
-    let method = &line[..sp1];
+/// `method SP target SP protocol`. Without [`Limits::strict`], the parts may be
+/// separated (and followed) by runs of spaces and tabs and the protocol name may be in
+/// lower case. A line without a protocol is HTTP/0.9: a `GET` when
+/// [`Limits::allow_http09`], else [`ParseError::Http09`].
+fn parse_request_line<'a>(
+    line: &'a [u8],
+    limits: &Limits,
+) -> Result<(Method, &'a str, Version), ParseError> {
+    let (method, target, proto) = if limits.strict {
+        let sp1 = memchr::memchr(b' ', line).ok_or(ParseError::BadRequestLine)?;
+        let rest = &line[sp1 + 1..];
+        let (target, proto) = match memchr::memchr(b' ', rest) {
+            Some(sp2) => (&rest[..sp2], Some(&rest[sp2 + 1..])),
+            None => (rest, None),
+        };
+        (&line[..sp1], target, proto)
+    } else {
+        let mut words = line
+            .split(|&b| b == b' ' || b == b'\t')
+            .filter(|w| !w.is_empty());
+        let method = words.next().ok_or(ParseError::BadRequestLine)?;
+        let target = words.next().ok_or(ParseError::BadRequestLine)?;
+        let proto = words.next();
+        if words.next().is_some() {
+            return Err(ParseError::BadRequestLine);
+        }
+        (method, target, proto)
+    };
     if !is_token(method) {
         return Err(ParseError::BadRequestLine);
     }
-    let rest = &line[sp1 + 1..];
-    let (target, proto) = match memchr::memchr(b' ', rest) {
-        Some(sp2) => (&rest[..sp2], Some(&rest[sp2 + 1..])),
-        None => (rest, None),
-    };
     if target.is_empty() || target.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return Err(ParseError::BadRequestLine);
     }
     let target = std::str::from_utf8(target).map_err(|_| ParseError::BadRequestLine)?;
     let Some(proto) = proto else {
+        // Apache answers only GET as HTTP/0.9 (a HEAD would get no headers at all).
+        if limits.allow_http09 && method == b"GET" {
+            return Ok((Method::GET, target, Version::HTTP_09));
+        }
         return Err(ParseError::Http09);
+    };
+    let upper;
+    let proto = if limits.strict {
+        proto
+    } else {
+        upper = proto.to_ascii_uppercase();
+        &upper[..]
     };
     let version = match proto {
         b"HTTP/1.1" => Version::HTTP_11,
@@ -203,11 +254,13 @@ fn split_path_query(s: &str) -> (String, Option<String>) {
     }
 }
 
-fn split_target(method: &Method, target: &str) -> Result<TargetParts, ParseError> {
-    if target.contains('#') {
-        // Apache (strict): "URI must not contain a fragment".
-        return Err(ParseError::BadRequestLine);
-    }
+fn split_target(method: &Method, target: &str, strict: bool) -> Result<TargetParts, ParseError> {
+    let target = match target.split_once('#') {
+        // Apache (strict): "URI must not contain a fragment"; Unsafe drops it.
+        Some(_) if strict => return Err(ParseError::BadRequestLine),
+        Some((before, _)) => before,
+        None => target,
+    };
     if target.starts_with('/') {
         let (path, query) = split_path_query(target);
         return Ok(TargetParts {
@@ -249,10 +302,12 @@ fn split_target(method: &Method, target: &str) -> Result<TargetParts, ParseError
     }
     let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..auth_end];
-    if authority.contains('@') {
-        // Apache (strict): "URI must not contain a username/password".
-        return Err(ParseError::BadRequestLine);
-    }
+    let authority = match authority.rsplit_once('@') {
+        // Apache (strict): "URI must not contain a username/password"; Unsafe ignores it.
+        Some(_) if strict => return Err(ParseError::BadRequestLine),
+        Some((_, host)) => host,
+        None => authority,
+    };
     let host = normalize_host(authority).ok_or(ParseError::BadRequestLine)?;
     let (path, query) = split_path_query(&rest[auth_end..]);
     let path = if path.is_empty() {
@@ -536,6 +591,70 @@ mod tests {
             }
         }
         assert!(rejected && s.len() <= bound);
+    }
+
+    #[test]
+    fn unsafe_protocol_options_tolerate_what_strict_refuses() {
+        let unsafe_ = Limits {
+            strict: false,
+            ..lim()
+        };
+        let p = |s: &str| parse_request_head(s.as_bytes(), &unsafe_);
+        for text in [
+            "GET  /a   HTTP/1.1 \r\nHost: x\r\n\r\n",
+            "GET\t/a\tHTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /a http/1.1\r\nHost: x\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET /a#frag HTTP/1.1\r\nHost: x\r\n\r\n",
+        ] {
+            let strict = parse(text);
+            assert!(strict.is_err(), "strict accepted {text:?}");
+            let h = p(text).unwrap().unwrap();
+            assert_eq!(
+                (h.path.as_str(), h.host.as_deref()),
+                ("/a", Some("x")),
+                "{text:?}"
+            );
+            assert_eq!(h.version, Version::HTTP_11);
+        }
+        let h = p("GET http://u:pw@example.org/a HTTP/1.1\r\nHost: example.org\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.host.as_deref(), Some("example.org"));
+        // Still refused without Strict: no target, extra words, bad names, bad versions.
+        for text in [
+            "GET\r\n\r\n",
+            "GET /a HTTP/1.1 x\r\n\r\n",
+            "GET /a HTTP/1.1\r\nBad Name: x\r\n\r\n",
+            "GET /a HTTQ/1.1\r\n\r\n",
+        ] {
+            assert!(p(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn allow09_serves_simple_get_requests_only() {
+        let l = Limits {
+            allow_http09: true,
+            ..lim()
+        };
+        let h = parse_request_head(b"GET /x?q\r\nignored", &l)
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.version, Version::HTTP_09);
+        assert_eq!((h.path.as_str(), h.query.as_deref()), ("/x", Some("q")));
+        assert!(h.headers.is_empty() && h.connection_close);
+        assert_eq!(h.head_len, 10);
+        assert_eq!(h.body, BodyFraming::None);
+        assert_eq!(
+            parse_request_head(b"HEAD /x\r\n", &l).unwrap_err(),
+            ParseError::Http09
+        );
+        // A full request is unaffected.
+        let h = parse_request_head(b"GET /x HTTP/1.0\r\n\r\n", &l)
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.version, Version::HTTP_10);
     }
 
     #[test]

@@ -155,6 +155,7 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 /// are written in Apache's casing ([`crate::write_header_name`]: `ETag`,
 /// `Last-Modified`, `X-Custom`).
 ///
+/// * HTTP/0.9 requests: nothing (the body follows alone; the connection closes).
 /// * 1xx: status line and the caller's headers only (e.g. `Upgrade`/`Connection` of a
 ///   101); no body, connection kept.
 /// * 204/304: no Content-Length/Transfer-Encoding/Content-Type; every other field of
@@ -179,6 +180,14 @@ pub fn write_response_head(
     date: &str,
     out: &mut Vec<u8>,
 ) -> Framing {
+    if req.is_some_and(|r| r.version == Version::HTTP_09) {
+        // HTTP/0.9 (`HttpProtocolOptions Allow0.9`): the body alone, then close.
+        return Framing {
+            chunked: false,
+            keep_alive: false,
+            send_body: !status.is_informational(),
+        };
+    }
     let code = status.as_u16();
     let _ = write!(out, "HTTP/1.1 {code} {}\r\n", reason_phrase(status));
 

@@ -59,8 +59,22 @@ pub(crate) fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> 
 /// Rejects obs-fold (leading whitespace), whitespace before the colon, empty or
 /// non-token names, and control characters in the value.
 pub(crate) fn parse_header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue), ParseError> {
+    parse_header_line_with(line, true)
+}
+
+/// [`parse_header_line`]; `strict: false` (`HttpProtocolOptions Unsafe`) also takes
+/// spaces or tabs between the name and the colon, as Apache then does.
+pub(crate) fn parse_header_line_with(
+    line: &[u8],
+    strict: bool,
+) -> Result<(HeaderName, HeaderValue), ParseError> {
     let colon = memchr::memchr(b':', line).ok_or(ParseError::BadHeader)?;
-    let name = &line[..colon];
+    let mut name = &line[..colon];
+    if !strict {
+        while let [rest @ .., b' ' | b'\t'] = name {
+            name = rest;
+        }
+    }
     if !is_token(name) {
         return Err(ParseError::BadHeader);
     }

@@ -10,6 +10,14 @@ pub struct Limits {
     pub field_size: usize,
     pub fields: usize,
     pub body: u64,
+    /// `HttpProtocolOptions Strict` (the default). `Unsafe` (false) tolerates, as
+    /// Apache does, runs of spaces or tabs between the parts of the request line and
+    /// after it, a lower-case protocol name (`http/1.1`), whitespace between a field
+    /// name and its colon, and a fragment or user information in the target.
+    pub strict: bool,
+    /// `HttpProtocolOptions Allow0.9`: a simple request (`GET /path`, no version) is
+    /// served as HTTP/0.9 — no header fields read, the body alone written back.
+    pub allow_http09: bool,
 }
 
 impl Default for Limits {
@@ -19,6 +27,8 @@ impl Default for Limits {
             field_size: 8190,
             fields: 100,
             body: 1 << 30,
+            strict: true,
+            allow_http09: false,
         }
     }
 }

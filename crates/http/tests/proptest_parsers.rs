@@ -12,6 +12,7 @@ fn small_limits() -> Limits {
         field_size: 48,
         fields: 5,
         body: 1000,
+        ..Limits::default()
     }
 }
 

@@ -14,6 +14,7 @@ fn field_count_and_size_errors_do_not_depend_on_arrival() {
         field_size: 48,
         fields: 5,
         body: 1000,
+        ..Limits::default()
     };
     let mut head = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: ".to_vec();
     head.extend_from_slice(&[b'x'; 60]);

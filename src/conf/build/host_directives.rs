@@ -66,7 +66,25 @@ impl Builder {
                 }
             }
             "AccessFileName" => host.access_file_names = d.args.clone(),
-            "ErrorLogFormat" | "HttpProtocolOptions" => {}
+            "ErrorLogFormat" => {}
+            "HttpProtocolOptions" => {
+                for a in &d.args {
+                    match a.to_ascii_lowercase().as_str() {
+                        "strict" => host.limits.strict = true,
+                        "unsafe" => host.limits.strict = false,
+                        "allow0.9" => host.limits.allow_http09 = true,
+                        "require1.0" => host.limits.allow_http09 = false,
+                        "registeredmethods" => host.registered_methods_only = true,
+                        "lenientmethods" => host.registered_methods_only = false,
+                        _ => {
+                            return Err(err(
+                                &d.location,
+                                format!("HttpProtocolOptions does not accept {a}"),
+                            ));
+                        }
+                    }
+                }
+            }
             // mod_cgi's script log: accepted, no effect (script stderr goes to the
             // error log).
             "ScriptLog" | "ScriptLogLength" | "ScriptLogBuffer" => {}
