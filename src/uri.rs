@@ -45,13 +45,18 @@ impl std::error::Error for UriError {}
 /// 2. Unescaping, as `ap_unescape_url`: a malformed escape is a 400, `%2F` or `%00` a
 ///    404 (the bad escape wins when both occur).
 ///
-/// The result starts with `/` and has no `.` or `..` segment and no `//`.
+/// The result starts with `/` and has no `.` or `..` segment, and no `//` when merging.
 pub fn decode_path(raw: &str) -> Result<String, UriError> {
+    decode_path_with(raw, true)
+}
+
+/// [`decode_path`]; `merge_slashes: false` (`MergeSlashes Off`) keeps runs of `/`.
+pub fn decode_path_with(raw: &str, merge_slashes: bool) -> Result<String, UriError> {
     let raw = raw.as_bytes();
     if raw.contains(&0) {
         return Err(UriError::BadRequest);
     }
-    let normal = normalize(raw).ok_or(UriError::BadRequest)?;
+    let normal = normalize(raw, merge_slashes).ok_or(UriError::BadRequest)?;
     let bytes = unescape(&normal)?;
     let s = String::from_utf8(bytes).map_err(|_| UriError::NotFound)?;
     // Defence in depth: what the steps above guarantee, checked once more.
@@ -74,8 +79,23 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// A port of `ap_normalize_path`; `None` when Apache would return failure (400).
-fn normalize(input: &[u8]) -> Option<Vec<u8>> {
+/// `ap_no2slash`: `path` with each run of `/` made one (borrowed when there is none).
+pub fn merge_slashes(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains("//") {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A port of `ap_normalize_path` (with `AP_NORMALIZE_MERGE_SLASHES` when `merge`);
+/// `None` when Apache would return failure (400).
+fn normalize(input: &[u8], merge: bool) -> Option<Vec<u8>> {
     if input.first() != Some(&b'/') {
         return None;
     }
@@ -99,7 +119,7 @@ fn normalize(input: &[u8]) -> Option<Vec<u8>> {
             }
         }
         if p[w - 1] == b'/' {
-            if p[l] == b'/' {
+            if merge && p[l] == b'/' {
                 while l < len && p[l] == b'/' {
                     l += 1;
                 }
@@ -214,6 +234,19 @@ mod tests {
 
     fn ok(raw: &str) -> String {
         decode_path(raw).unwrap_or_else(|e| panic!("{raw}: {e:?}"))
+    }
+
+    #[test]
+    fn merge_slashes_off_keeps_runs_of_slashes() {
+        assert_eq!(decode_path_with("/a//b///c", false).unwrap(), "/a//b///c");
+        assert_eq!(decode_path_with("/a//b", true).unwrap(), "/a/b");
+        assert_eq!(decode_path_with("/a//./b/../c", false).unwrap(), "/a//c");
+        assert!(decode_path_with("/..//x", false).is_err());
+        assert_eq!(merge_slashes("/a//b///c/"), "/a/b/c/");
+        assert!(matches!(
+            merge_slashes("/a/b"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -302,6 +302,30 @@ fn error_document_expressions() {
 }
 
 #[test]
+fn merge_slashes_on_and_off() {
+    let conf = |merge: &str| {
+        format!(
+            "LoadModule headers_module x\n{merge}<LocationMatch \"//\">\n  Require all denied\n</LocationMatch>\n\
+             <Location /dir/a.txt>\n  Header always set X-Plain-Location yes\n</Location>\n"
+        )
+    };
+    // On (the default): `//` is `/` for everything.
+    let s = Server::start(&conf(""));
+    s.write("htdocs/dir/a.txt", "a");
+    let r = s.get("/dir//a.txt");
+    assert_eq!((r.status, r.text().as_str()), (200, "a"));
+    assert_eq!(r.header("x-plain-location"), Some("yes"));
+    drop(s);
+    // Off: regular expressions see the slashes; plain <Location> still matches merged.
+    let s = Server::start(&conf("MergeSlashes Off\n"));
+    s.write("htdocs/dir/a.txt", "a");
+    let r = s.get("/dir//a.txt");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("x-plain-location"), Some("yes"));
+    assert_eq!(s.get("/dir/a.txt").status, 200);
+}
+
+#[test]
 fn server_tokens_and_server_signature() {
     for (tokens, want) in [
         ("Prod", "rhttpd".to_string()),

@@ -203,6 +203,8 @@ pub struct VirtualHost {
     /// `HttpProtocolOptions RegisteredMethods`: a method Apache does not know is a 501.
     /// (Strict/Unsafe and Allow0.9 are in `limits`.)
     pub registered_methods_only: bool,
+    /// `MergeSlashes` (On: `//` in the URL path counts as `/`).
+    pub merge_slashes: bool,
     /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
     pub proxy: Arc<proxy::ProxyConfig>,
     /// mod_ssl: TLS for this host (`conf/ssl.rs`).
@@ -263,6 +265,7 @@ impl Default for VirtualHost {
             redirects: Vec::new(),
             trace_enable: false,
             registered_methods_only: false,
+            merge_slashes: true,
             proxy: Arc::default(),
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),

@@ -29,7 +29,7 @@ pub fn error_response_for(
         vhost: sel,
         ..Outcome::default()
     };
-    if let Ok(p) = uri::decode_path(&head.path) {
+    if let Ok(p) = uri::decode_path_with(&head.path, host.merge_slashes) {
         out.filename = Some(map_to_file(host, &p).0);
         out.uri_path = p;
     }

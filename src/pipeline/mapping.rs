@@ -55,10 +55,13 @@ pub(super) fn pattern_matches(p: &PathPattern, text: &str, prefix_mode: bool) ->
         PathPattern::Regex(re) => re.is_match(text),
         PathPattern::Wildcard(w) => {
             if prefix_mode {
+                // A plain <Location> sees the path with slashes merged even under
+                // MergeSlashes Off (regular expressions see it as it is).
+                let text = crate::uri::merge_slashes(text);
                 if w.contains(['*', '?', '[']) {
                     fnmatch_pathname(w.as_bytes(), text.as_bytes())
                 } else {
-                    location_prefix_matches(w, text)
+                    location_prefix_matches(w, &text)
                 }
             } else {
                 conf::vhost::wildcard_match(w, text)

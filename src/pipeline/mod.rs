@@ -131,7 +131,7 @@ fn run(
     let head = early.as_ref().unwrap_or(head);
     // mod_setenvif's post-read-request rules (after mod_headers' early ones, as there).
     if !host.base_dir.setenvif.rules.is_empty() {
-        let uri = uri::decode_path(&head.path).unwrap_or_default();
+        let uri = uri::decode_path_with(&head.path, host.merge_slashes).unwrap_or_default();
         let req = crate::modules::setenvif::Request {
             head,
             conn,
@@ -278,7 +278,7 @@ fn route(
         // OPTIONS * (the parser only accepts `*` with OPTIONS).
         return Ok(options_response(host));
     }
-    let uri_path = match uri::decode_path(&head.path) {
+    let uri_path = match uri::decode_path_with(&head.path, host.merge_slashes) {
         Ok(p) => p,
         Err(UriError::BadRequest) => return Ok(Response::error(StatusCode::BAD_REQUEST)),
         Err(UriError::NotFound) => return Ok(Response::error(StatusCode::NOT_FOUND)),

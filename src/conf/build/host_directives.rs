@@ -67,6 +67,7 @@ impl Builder {
             }
             "AccessFileName" => host.access_file_names = d.args.clone(),
             "ErrorLogFormat" => {}
+            "MergeSlashes" => host.merge_slashes = flag(d),
             "HttpProtocolOptions" => {
                 for a in &d.args {
                     match a.to_ascii_lowercase().as_str() {

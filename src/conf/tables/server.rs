@@ -201,6 +201,12 @@ pub const CORE: &[DirectiveSpec] = &[
         "Level of verbosity in error logging",
     ),
     d(
+        "MergeSlashes",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "Controls whether consecutive slashes in the URI path are merged",
+    ),
+    d(
         "TraceEnable",
         C::SERVER_VHOST,
         Arity::Take1,
