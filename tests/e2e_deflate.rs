@@ -218,17 +218,90 @@ fn filter_directives_warn_and_check() {
     );
     std::fs::write(
         &conf,
-        format!("{base}SetOutputFilter INCLUDES;DEFLATE\nSetInputFilter DEFLATE\nDeflateBufferSize 8096\n"),
+        format!("{base}SetOutputFilter INCLUDES;DEFLATE\nSetInputFilter DEFLATE;SANITIZE\nDeflateBufferSize 8096\n"),
     )
     .unwrap();
     let o = common::run(&["-t", "-f", conf.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("no INCLUDES filter"), "{err}");
-    assert!(err.contains("SetInputFilter DEFLATE"), "{err}");
+    assert!(err.contains("no SANITIZE input filter"), "{err}");
+    assert!(!err.contains("SetInputFilter DEFLATE"), "{err}");
     assert!(err.contains("DeflateBufferSize 8096: no effect"), "{err}");
     std::fs::write(&conf, format!("{base}DeflateCompressionLevel 12\n")).unwrap();
     let o = common::run(&["-t", "-f", conf.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("between 1 and 9"));
+}
+
+/// `SetInputFilter DEFLATE`: a gzip request body reaches CGI inflated, without its
+/// Content-Encoding and Content-Length; the inflated size and the inflation ratio are
+/// bounded (a compression bomb stops early with 400, an over-limit body is a 413); a
+/// body that is not gzip-coded, or a directory without the filter, passes as sent.
+fn inflates_request_bodies(mpm: Mpm) {
+    let site = Site::new();
+    script(
+        &site.p("cgi-bin/echo.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n\
+         echo \"len=${CONTENT_LENGTH:-none} ce=${HTTP_CONTENT_ENCODING:-none}\"\ncat\n",
+    );
+    std::fs::copy(site.p("cgi-bin/echo.cgi"), site.p("cgi-bin/small.cgi")).unwrap();
+    std::fs::create_dir_all(site.p("plain")).unwrap();
+    script(
+        &site.p("plain/echo.cgi"),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nwc -c\n",
+    );
+    let conf = format!(
+        "{MODS}LoadModule cgi_module x\nScriptAlias /cgi-bin/ \"{cgi}/\"\nScriptAlias /plain/ \"{plain}/\"\n\
+         <Directory \"{cgi}\">\n  SetInputFilter DEFLATE\n</Directory>\n\
+         <Files small.cgi>\n  DeflateInflateLimitRequestBody 100\n</Files>\n",
+        cgi = site.s("cgi-bin"),
+        plain = site.s("plain"),
+    );
+    let s = start(mpm, &conf);
+    let post = |path: &str, coding: &str, body: &[u8]| {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Encoding: {coding}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        common::parse_response(&s.raw(&req)).expect("a response")
+    };
+    let form = b"name=value&other=thing\n".repeat(50);
+    let r = post("/cgi-bin/echo.cgi", "gzip", &flate2_gzip(&form));
+    assert_eq!(r.status, 200);
+    let mut want = b"len=none ce=none\n".to_vec();
+    want.extend_from_slice(&form);
+    assert_eq!(r.body, want);
+    // Not gzip-coded: passed as sent, with its headers.
+    let r = post("/cgi-bin/echo.cgi", "br", b"raw");
+    assert_eq!(r.text(), "len=3 ce=br\nraw");
+    // Without the filter: the compressed bytes as they are.
+    let gz = flate2_gzip(&form);
+    let r = post("/plain/echo.cgi", "gzip", &gz);
+    assert_eq!(r.text().trim(), gz.len().to_string());
+    // DeflateInflateLimitRequestBody: 413.
+    assert_eq!(post("/cgi-bin/small.cgi", "gzip", &gz).status, 413);
+    // A bomb: 4 MB of zeros in ~4 KB stops at the ratio limit with 400.
+    let bomb = flate2_gzip(&vec![0u8; 4 << 20]);
+    assert_eq!(post("/cgi-bin/echo.cgi", "gzip", &bomb).status, 400);
+    // Corrupt gzip: 400.
+    assert_eq!(
+        post("/cgi-bin/echo.cgi", "gzip", b"\x1f\x8b\x08\x00nonsense").status,
+        400
+    );
+    let log = s.wait_log("error_log", "AH01232");
+    assert!(log.contains("AH02647") && log.contains("AH02649"), "{log}");
+}
+
+#[test]
+fn event_inflates_request_bodies() {
+    inflates_request_bodies(EVENT);
+}
+
+#[test]
+fn prefork_inflates_request_bodies() {
+    inflates_request_bodies(PREFORK);
 }

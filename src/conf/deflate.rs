@@ -38,6 +38,13 @@ pub struct DeflateDir {
     pub brotli_quality: Option<u32>,
     pub brotli_window: Option<u32>,
     pub brotli_alter_etag: Option<AlterETag>,
+    /// `SetInputFilter DEFLATE`: gzip request bodies are inflated for the handler.
+    pub inflate: Option<bool>,
+    /// `DeflateInflateLimitRequestBody` (bytes after inflation; default LimitRequestBody).
+    pub inflate_limit: Option<u64>,
+    /// `DeflateInflateRatioLimit` (default 200) and `DeflateInflateRatioBurst` (3).
+    pub inflate_ratio_limit: Option<u64>,
+    pub inflate_ratio_burst: Option<u32>,
 }
 
 impl DeflateDir {
@@ -73,6 +80,10 @@ impl DeflateDir {
             brotli_quality: more.brotli_quality.or(self.brotli_quality),
             brotli_window: more.brotli_window.or(self.brotli_window),
             brotli_alter_etag: more.brotli_alter_etag.or(self.brotli_alter_etag),
+            inflate: more.inflate.or(self.inflate),
+            inflate_limit: more.inflate_limit.or(self.inflate_limit),
+            inflate_ratio_limit: more.inflate_ratio_limit.or(self.inflate_ratio_limit),
+            inflate_ratio_burst: more.inflate_ratio_burst.or(self.inflate_ratio_burst),
         }
     }
 
@@ -153,9 +164,29 @@ pub fn directive(
             }
         }
         "SetInputFilter" => {
-            warnings.push(format!(
-                "SetInputFilter {a0}: rhttpd has no input filters (request bodies are passed as sent; a compressed body is not inflated)"
-            ));
+            let names: Vec<String> = a0
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_ascii_uppercase())
+                .collect();
+            for n in names.iter().filter(|n| *n != "DEFLATE") {
+                warnings.push(format!(
+                    "SetInputFilter {n}: rhttpd has no {n} input filter; request bodies are passed without it"
+                ));
+            }
+            z.inflate = Some(names.iter().any(|n| n == "DEFLATE"));
+        }
+        "DeflateInflateLimitRequestBody" => z.inflate_limit = Some(number(d, "number")?),
+        "DeflateInflateRatioLimit" | "DeflateInflateRatioBurst" => {
+            let n: u32 = number(d, "number")?;
+            if n == 0 {
+                return Err(err(&d.location, format!("{} must be positive", d.name)));
+            }
+            if d.name == "DeflateInflateRatioLimit" {
+                z.inflate_ratio_limit = Some(u64::from(n));
+            } else {
+                z.inflate_ratio_burst = Some(n);
+            }
         }
         "DeflateCompressionLevel" => {
             let n: u32 = number(d, "number")?;
@@ -215,8 +246,7 @@ pub fn directive(
             ));
         }
         _ => {
-            // DeflateFilterNote and the inflate limits: there is no ratio note and no
-            // inflate filter.
+            // DeflateFilterNote: there is no ratio note.
             warnings.push(format!(
                 "{} {}: no effect in rhttpd",
                 d.name,

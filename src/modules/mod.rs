@@ -13,6 +13,7 @@ pub mod expr_request;
 pub mod file_cache;
 pub mod headers;
 pub mod htpasswd;
+pub mod inflate;
 pub mod mime;
 pub mod proxy;
 mod proxy_backend;

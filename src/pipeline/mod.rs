@@ -547,6 +547,13 @@ fn route(
 
     let fixed = crate::modules::headers::request_fixup(&dir, conn, head, &mut out.notes);
     let head = fixed.as_ref().unwrap_or(head);
+    // SetInputFilter DEFLATE: the handler reads a gzip body inflated.
+    let inflated = cfg
+        .loaded_modules
+        .contains(&"deflate_module")
+        .then(|| crate::modules::inflate::inflated_head(&dir, head))
+        .flatten();
+    let head = inflated.as_ref().unwrap_or(head);
     let internal_redirect =
         |sub: &RequestHead| process(cfg, handlers, conn, sub, &mut std::io::empty()).0;
     let req = Request {
@@ -564,7 +571,19 @@ fn route(
     if inline && handler.may_block() {
         return Err(NeedsWorker);
     }
-    let resp = handler.handle(&req, body);
+    let resp = if inflated.is_some() {
+        let mut body = crate::modules::inflate::InflateBody::new(&dir, body);
+        let resp = handler.handle(&req, &mut body);
+        match body.failure() {
+            Some(f) => {
+                crate::log::log("deflate", Level::Error, Some(conn.client), &f.message);
+                Response::error(f.status)
+            }
+            None => resp,
+        }
+    } else {
+        handler.handle(&req, body)
+    };
     if resp.status == StatusCode::NOT_FOUND && is_default {
         crate::log::log(
             "core",

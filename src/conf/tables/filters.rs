@@ -47,19 +47,19 @@ pub const DEFLATE: &[DirectiveSpec] = &[
         "DeflateInflateLimitRequestBody",
         C::ANY,
         Arity::Take1,
-        "Set a limit on size of inflated input (no effect)",
+        "Set a limit on size of inflated input",
     ),
     d(
         "DeflateInflateRatioLimit",
         C::ANY,
         Arity::Take1,
-        "Set the inflate ratio limit above which inflation is aborted (no effect)",
+        "Set the inflate ratio limit above which inflation is aborted",
     ),
     d(
         "DeflateInflateRatioBurst",
         C::ANY,
         Arity::Take1,
-        "Set the maximum number of following inflate ratios above limit (no effect)",
+        "Set the maximum number of following inflate ratios above limit",
     ),
 ];
 

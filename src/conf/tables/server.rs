@@ -246,7 +246,7 @@ pub const CORE: &[DirectiveSpec] = &[
         "SetInputFilter",
         C::ANY,
         Arity::Take1,
-        "filter (or ; delimited list of filters) to be run on the request body (no effect: a warning at start)",
+        "filter (or ; delimited list of filters) to be run on the request body (rhttpd: DEFLATE)",
     ),
     d(
         "SetHandler",
