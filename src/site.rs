@@ -223,6 +223,7 @@ fn open_host_error_logs(cfg: &mut ServerConfig) -> io::Result<()> {
     let main_target = cfg.error_log.clone();
     let server_root = cfg.server_root.clone();
     let main_levels = cfg.log_level.clone();
+    let format = cfg.error_log_format.clone();
     for host in std::iter::once(&mut cfg.main).chain(cfg.vhosts.iter_mut()) {
         let levels = host.log_level.clone();
         host.request_error_log = match host.error_log.as_deref() {
@@ -230,12 +231,14 @@ fn open_host_error_logs(cfg: &mut ServerConfig) -> io::Result<()> {
                 let log = match opened.get(target) {
                     Some(l) => l.clone(),
                     None => {
-                        let l = crate::log::ErrorLog::open(target, &server_root).map_err(|e| {
-                            io::Error::new(
-                                e.kind(),
-                                format!("AH00091: could not open error log file {target}: {e}"),
-                            )
-                        })?;
+                        let mut l =
+                            crate::log::ErrorLog::open(target, &server_root).map_err(|e| {
+                                io::Error::new(
+                                    e.kind(),
+                                    format!("AH00091: could not open error log file {target}: {e}"),
+                                )
+                            })?;
+                        l.set_format(format.clone());
                         opened.insert(target.to_string(), l.clone());
                         l
                     }
@@ -273,6 +276,7 @@ fn unparsed_head() -> rhttpd_http::RequestHead {
 pub fn open_error_log(cfg: &ServerConfig) -> std::io::Result<()> {
     let mut el = crate::log::ErrorLog::open(&cfg.error_log, &cfg.server_root)?;
     el.set_levels(cfg.log_level.clone());
+    el.set_format(cfg.error_log_format.clone());
     crate::log::set_global(el);
     Ok(())
 }

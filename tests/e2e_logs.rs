@@ -469,3 +469,55 @@ fn per_virtual_host_error_log_and_log_level() {
         assert!(!log.contains(absent), "{absent} logged:\n{log}");
     }
 }
+
+#[test]
+fn error_log_format_is_honoured() {
+    let s = Server::start(
+        "ErrorLogFormat \"[%{cu}t] %l %m %-a %M% ,\\ ref=%{Referer}i% \\ ua=%{User-Agent}i\"\n",
+    );
+    let r = s.request(
+        "GET /missing-fmt HTTP/1.1\r\nHost: localhost\r\nReferer: http://ref.example/\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 404);
+    let log = s.wait_log("error_log", "missing-fmt");
+    let line = log.lines().find(|l| l.contains("missing-fmt")).unwrap();
+    let re = Regex::new(
+        r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}\] info core 127\.0\.0\.1:\d+ AH00128: File does not exist: .*/missing-fmt$",
+    )
+    .unwrap();
+    // (This message carries no referer, so the `ref=` field is left out, and the
+    // unavailable `%{User-Agent}i` drops its field too.)
+    assert!(re.is_match(line), "{line}");
+    // A line without a client: `%-a` prints `-`.
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" notice ") && l.contains(" - ")),
+        "{log}"
+    );
+}
+
+#[test]
+fn error_log_format_errors_and_warnings() {
+    let root = tempfile::tempdir().unwrap();
+    let conf = root.path().join("httpd.conf");
+    let check = |line: &str| {
+        std::fs::write(&conf, format!("Listen 127.0.0.1:1\n{line}\n")).unwrap();
+        let o = run(&["-t", "-f", conf.to_str().unwrap()]);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = check("ErrorLogFormat \"%Z %M\"");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("Unrecognized error log format directive %Z"),
+        "{err}"
+    );
+    let (code, err) = check("ErrorLogFormat \"%{User-Agent}i %M\"");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("%{User-Agent}i always log nothing"), "{err}");
+    let (code, err) = check("ErrorLogFormat connection \"%M\"");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("no per-connection lines"), "{err}");
+}

@@ -1,15 +1,18 @@
-//! mod_expires' time codes (`conf::expires::parse_code`) and mod_headers' format strings
-//! and directive lines (`conf::headers::parse_format`, `parse_line`). Input: one control
-//! byte (which parser; for lines, `Header` or `RequestHeader` and section or not), then
-//! the text (for lines, the words split by NUL).
+//! mod_expires' time codes (`conf::expires::parse_code`), mod_headers' format strings
+//! and directive lines (`conf::headers::parse_format`, `parse_line`), and the core's
+//! `ErrorLogFormat` (`log::ErrorLogFormat`). Input: one control byte (which parser; for
+//! lines, `Header` or `RequestHeader` and section or not), then the text (for lines, the
+//! words split by NUL).
 //!
 //! Invariants: no panic; a parsed code written back as `A<secs>`/`M<secs>` parses to the
-//! same code; a parsed format written back (literals escaped) parses to the same tags.
+//! same code; a parsed format written back (literals escaped) parses to the same tags; a
+//! rendered error-log line ends with one newline, or is dropped and leaves nothing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rhttpd::conf::expires::{Base, parse_code};
 use rhttpd::conf::headers::{Format, Tag, parse_format, parse_line};
+use rhttpd::log::{ErrorLogEntry, ErrorLogFormat};
 
 fn write_back(f: &Format) -> String {
     let mut s = String::new();
@@ -43,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match ctl % 3 {
+    match ctl % 4 {
         0 => {
             if let Ok(code) = parse_code(&text) {
                 let base = match code.base {
@@ -58,9 +61,29 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(parse_format(&write_back(&f)).as_ref(), Ok(&f));
             }
         }
-        _ => {
+        2 => {
             let words: Vec<String> = text.split('\0').map(str::to_string).collect();
             let _ = parse_line(ctl & 4 != 0, &words, ctl & 8 != 0);
+        }
+        _ => {
+            if let Ok((f, _)) = ErrorLogFormat::parse(&text) {
+                let entry = ErrorLogEntry {
+                    now: std::time::SystemTime::UNIX_EPOCH,
+                    module: "core",
+                    level: rhttpd::log::Level::Info,
+                    pid: 1,
+                    tid: 2,
+                    client: (ctl & 4 != 0).then(|| "127.0.0.1:80".parse().unwrap()),
+                    message: b"message",
+                    referer: (ctl & 8 != 0).then_some(&b"ref"[..]),
+                };
+                let mut out = Vec::new();
+                if f.render(&entry, &mut out) {
+                    assert_eq!(out.last(), Some(&b'\n'));
+                } else {
+                    assert!(out.is_empty());
+                }
+            }
         }
     }
 });

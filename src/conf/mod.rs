@@ -330,6 +330,8 @@ pub struct ServerConfig {
     pub group: String,
     /// `ErrorLog` of the main server (`stderr` when started with the embedded default
     /// config in the foreground).
+    /// `ErrorLogFormat` of the main server (`None`: Apache's default line).
+    pub error_log_format: Option<Arc<crate::log::ErrorLogFormat>>,
     pub error_log: String,
     pub log_level: LogLevels,
     pub server_tokens: ServerTokens,

@@ -20,6 +20,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, Local, Timelike};
 
+use super::errorlog_format::{Entry, ErrorLogFormat};
 use super::level::{Level, LogLevels, module_short_name};
 use super::sink::{self, Sink};
 
@@ -46,6 +47,8 @@ pub fn threaded_mpm() -> bool {
 pub struct ErrorLog {
     sink: Arc<Sink>,
     levels: Arc<LogLevels>,
+    /// `ErrorLogFormat` (`None`: Apache's default line).
+    format: Option<Arc<ErrorLogFormat>>,
 }
 
 impl ErrorLog {
@@ -56,6 +59,7 @@ impl ErrorLog {
         Ok(ErrorLog {
             sink: Arc::new(Sink::open(target, server_root)?),
             levels: Arc::default(),
+            format: None,
         })
     }
 
@@ -64,6 +68,7 @@ impl ErrorLog {
         ErrorLog {
             sink: Arc::new(Sink::stderr()),
             levels: Arc::default(),
+            format: None,
         }
     }
 
@@ -77,7 +82,13 @@ impl ErrorLog {
         ErrorLog {
             sink: Arc::clone(&self.sink),
             levels: Arc::new(levels),
+            format: self.format.clone(),
         }
+    }
+
+    /// Lines in `format` (`ErrorLogFormat`) instead of Apache's default.
+    pub fn set_format(&mut self, format: Option<Arc<ErrorLogFormat>>) {
+        self.format = format;
     }
 
     pub fn levels(&self) -> &LogLevels {
@@ -143,17 +154,17 @@ impl ErrorLog {
             return;
         }
         with_buffers(|line, scratch| {
-            format_line(
-                line,
-                scratch,
-                SystemTime::now(),
-                module,
-                level,
-                client,
-                referer,
-                args,
-            );
-            let _ = self.sink.write_line(line);
+            let now = SystemTime::now();
+            let logged = match &self.format {
+                None => {
+                    format_line(line, scratch, now, module, level, client, referer, args);
+                    true
+                }
+                Some(f) => custom_line(f, line, scratch, now, module, level, client, referer, args),
+            };
+            if logged {
+                let _ = self.sink.write_line(line);
+            }
         });
     }
 }
@@ -237,6 +248,45 @@ fn format_line(
         escape_errorlog_item(line, r.as_bytes());
     }
     line.push(b'\n');
+}
+
+/// One line in an `ErrorLogFormat`; `false` when the format drops it.
+#[allow(clippy::too_many_arguments)]
+fn custom_line(
+    format: &ErrorLogFormat,
+    line: &mut Vec<u8>,
+    scratch: &mut String,
+    now: SystemTime,
+    module: &str,
+    level: Level,
+    client: Option<SocketAddr>,
+    referer: Option<&str>,
+    args: fmt::Arguments<'_>,
+) -> bool {
+    let _ = scratch.write_fmt(args);
+    let mut msg = scratch.as_bytes();
+    if msg.len() > MAX_MESSAGE {
+        msg = &msg[..MAX_MESSAGE];
+    }
+    let mut message = Vec::with_capacity(msg.len());
+    escape_errorlog_item(&mut message, msg);
+    let referer = referer.map(|r| {
+        let mut v = Vec::with_capacity(r.len());
+        escape_errorlog_item(&mut v, r.as_bytes());
+        v
+    });
+    let short = module_short_name(module);
+    let entry = Entry {
+        now,
+        module: if short.is_empty() { "" } else { short },
+        level,
+        pid: sink::pid(),
+        tid: sink::tid(),
+        client,
+        message: &message,
+        referer: referer.as_deref(),
+    };
+    format.render(&entry, line)
 }
 
 /// `ip:port` as Apache prints it: no brackets around IPv6, IPv4-mapped shown as IPv4.
@@ -346,6 +396,7 @@ impl HostErrorLog {
             HostErrorLog::Levels(levels) => with_process_log(|g| ErrorLog {
                 sink: Arc::clone(&g.sink),
                 levels: Arc::clone(levels),
+                format: g.format.clone(),
             }),
             HostErrorLog::Own(log) => log.clone(),
         })

@@ -48,6 +48,11 @@ pub const LEVEL_KEYWORD_ERROR: &str = "Log level keyword must be one of emerg/al
 
 impl Level {
     /// Apache's name of the level, as printed in `[core:error]`.
+    /// Apache's number for the level: emerg 0 … debug 7, trace1 8 … trace8 15.
+    pub fn number(self) -> u8 {
+        ALL.iter().position(|l| *l == self).unwrap_or(0) as u8
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Level::Emerg => "emerg",

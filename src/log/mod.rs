@@ -41,6 +41,7 @@
 
 mod access_log;
 mod error_log;
+mod errorlog_format;
 mod format;
 mod level;
 mod sink;
@@ -50,6 +51,7 @@ pub use error_log::{
     ErrorLog, ErrorLogScope, HostErrorLog, global, set_global, set_threaded_mpm, startup,
     threaded_mpm, with_global, with_process_log,
 };
+pub use errorlog_format::{Entry as ErrorLogEntry, ErrorLogFormat};
 pub use format::{
     DEFAULT_LOG_FORMAT, LogFormat, LogFormats, LogRecord, PREDEFINED_FORMATS, push_escaped,
 };

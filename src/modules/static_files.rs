@@ -600,6 +600,7 @@ mod tests {
             user: "nobody".into(),
             group: "nogroup".into(),
             error_log: "stderr".into(),
+            error_log_format: None,
             log_level: LogLevels::default(),
             server_tokens: ServerTokens::Full,
             mime: Arc::new(MimeTypes::builtin()),

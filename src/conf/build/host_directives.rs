@@ -66,7 +66,43 @@ impl Builder {
                 }
             }
             "AccessFileName" => host.access_file_names = d.args.clone(),
-            "ErrorLogFormat" => {}
+            "ErrorLogFormat" => {
+                let (scope, text) = match d.args.as_slice() {
+                    [s, f]
+                        if s.eq_ignore_ascii_case("connection")
+                            || s.eq_ignore_ascii_case("request") =>
+                    {
+                        (Some(s.as_str()), f)
+                    }
+                    [f] => (None, f),
+                    _ => {
+                        return Err(err(
+                            &d.location,
+                            "ErrorLogFormat type must be one of request, connection",
+                        ));
+                    }
+                };
+                let (format, unavailable) =
+                    crate::log::ErrorLogFormat::parse(text).map_err(|m| err(&d.location, m))?;
+                let at = format!("{}:{}", d.location.file.display(), d.location.line);
+                if let Some(scope) = scope {
+                    self.cfg.warnings.push(format!(
+                        "ErrorLogFormat {scope} at {at}: rhttpd writes no per-{scope} lines; ignored"
+                    ));
+                } else if in_vhost {
+                    self.cfg.warnings.push(format!(
+                        "ErrorLogFormat at {at}: a virtual host's format is not used; its messages take the main server's"
+                    ));
+                } else {
+                    if !unavailable.is_empty() {
+                        self.cfg.warnings.push(format!(
+                            "ErrorLogFormat at {at}: {} always log nothing in rhttpd (their fields are left out)",
+                            unavailable.join(" ")
+                        ));
+                    }
+                    self.cfg.error_log_format = Some(std::sync::Arc::new(format));
+                }
+            }
             "MergeSlashes" => host.merge_slashes = flag(d),
             "HttpProtocolOptions" => {
                 for a in &d.args {

@@ -113,6 +113,7 @@ impl Builder {
                 user: "#-1".to_string(),
                 group: "#-1".to_string(),
                 error_log: "logs/error_log".to_string(),
+                error_log_format: None,
                 log_level: LogLevels::default(),
                 server_tokens: ServerTokens::Full,
                 mime: Arc::new(MimeTypes::default()),

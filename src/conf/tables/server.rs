@@ -192,7 +192,7 @@ pub const CORE: &[DirectiveSpec] = &[
         "ErrorLogFormat",
         C::SERVER_VHOST,
         Arity::Take12,
-        "Format string for the ErrorLog (accepted, no effect: the default format is used)",
+        "Format string for the ErrorLog",
     ),
     d(
         "LogLevel",
