@@ -22,11 +22,16 @@ command -v prometheus-apache-exporter >/dev/null 2>&1 || need+=(prometheus-apach
 # server for mod_proxy_http and PHP-FPM for mod_proxy_fcgi.
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 compgen -G '/usr/sbin/php-fpm*' >/dev/null || need+=(php-fpm)
+# WordPress with MariaDB behind PHP-FPM (tests/e2e_wordpress.rs); never mod_php, so the
+# Apache reference run uses PHP-FPM through mod_proxy_fcgi as rhttpd does.
+[ -f /usr/share/wordpress/wp-settings.php ] || need+=(wordpress wordpress-theme-twentytwentythree)
+[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+compgen -G '/etc/php/*/fpm/conf.d/*mysqli.ini' >/dev/null || need+=(php-mysql)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "scripts/test.sh: installing ${need[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" libapache2-mod-php- >/dev/null
     else
         echo "scripts/test.sh: missing ${need[*]} (install them, or run as root with apt-get)" >&2
         exit 1

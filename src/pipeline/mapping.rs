@@ -342,6 +342,27 @@ fn walk(
     for (_, s) in &dirs[next..] {
         dc = dc.merge(&s.config);
     }
+    // Apache's directory walk stops at the first path component that is not a
+    // directory: the Files walk and <DirectoryMatch> see that file, the rest of the
+    // path being PATH_INFO (`/index.php/2026/12/01/hello/` is `index.php`). Only worth
+    // the stats when a Files section could tell the difference.
+    let has_files = host
+        .sections
+        .iter()
+        .chain(
+            levels
+                .iter()
+                .filter_map(|l| l.found.as_ref())
+                .flat_map(|h| h.files.iter()),
+        )
+        .any(|s| matches!(s.matcher, SectionMatch::Files(_)));
+    let walked = if has_files {
+        Path::new(crate::modules::rewrite::walked_filename(&fname))
+    } else {
+        filename
+    };
+    let filename = walked;
+    let fname = filename.to_string_lossy();
     // <DirectoryMatch>: matched against the directory of the file.
     let dir_of = filename
         .parent()
@@ -424,6 +445,24 @@ mod tests {
             ..Default::default()
         })
         .expect("test configuration")
+    }
+
+    #[test]
+    fn files_sections_see_the_file_a_path_info_url_names() {
+        // `/index.php/2026/12/01/hello/`: the walk stops at index.php (a file); the rest
+        // is PATH_INFO, so `<FilesMatch "\.php$">` applies (WordPress's PATHINFO links).
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("index.php"), "<?php").unwrap();
+        let cfg = config(
+            "Listen 127.0.0.1:1\n<FilesMatch \"\\.php$\">\nDirectoryIndex matched\n</FilesMatch>\n",
+        );
+        let dir =
+            |rel: &str| merged_dir_config(&cfg.main, &root.path().join(rel), "/").directory_index();
+        assert_eq!(dir("index.php"), ["matched"]);
+        assert_eq!(dir("index.php/2026/12/01/hello"), ["matched"]);
+        // A path through a missing directory names that directory, not a .php file.
+        assert_ne!(dir("missing/x.php/extra"), ["matched"]);
+        assert_ne!(dir("missing.html"), ["matched"]);
     }
 
     #[test]

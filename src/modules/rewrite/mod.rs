@@ -20,6 +20,8 @@ mod maps;
 mod proxy;
 mod vars;
 
+pub use vars::walked_filename;
+
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
