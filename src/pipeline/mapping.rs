@@ -357,7 +357,15 @@ fn walk(
         )
         .any(|s| matches!(s.matcher, SectionMatch::Files(_)));
     let walked = if has_files {
-        Path::new(crate::modules::rewrite::walked_filename(&fname))
+        // Directories whose .htaccess was read exist: the walk resumes below the
+        // deepest of them.
+        let known = levels
+            .iter()
+            .rev()
+            .find(|l| l.found.is_some())
+            .map(|l| l.dir.to_string_lossy())
+            .unwrap_or(std::borrow::Cow::Borrowed("/"));
+        Path::new(crate::modules::rewrite::walked_below(&fname, &known))
     } else {
         filename
     };

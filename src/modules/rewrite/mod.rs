@@ -20,7 +20,7 @@ mod maps;
 mod proxy;
 mod vars;
 
-pub use vars::walked_filename;
+pub use vars::{walked_below, walked_filename};
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -192,6 +192,7 @@ fn lookup<'a>(
     current: &str,
     perdir: bool,
     dir: Option<&'a DirConfig>,
+    rules_dir: Option<&str>,
 ) -> vars::RequestLookup<'a> {
     vars::RequestLookup {
         cfg: req.cfg,
@@ -208,6 +209,8 @@ fn lookup<'a>(
         maps: &maps.maps,
         may_block: !req.inline,
         blocked: false,
+        rules_dir: rules_dir.map(str::to_string),
+        walked: std::cell::RefCell::new(None),
     }
 }
 
@@ -221,7 +224,7 @@ pub fn translate(req: &Request<'_>) -> Result<(Translate, Effects), Blocked> {
     if !rw.engine_on() || rw.rules.is_empty() || ended() {
         return Ok((Translate::Declined, Effects::default()));
     }
-    let mut lk = lookup(req, rw, req.uri_path, false, None);
+    let mut lk = lookup(req, rw, req.uri_path, false, None, None);
     let ctx = Context {
         perdir: None,
         subrequest: false,
@@ -322,7 +325,8 @@ pub fn fixup(
     };
     let ofilename = filename.to_string_lossy().into_owned();
     let maps = &req.host.rewrite;
-    let mut lk = lookup(req, maps, &ofilename, true, Some(dir));
+    let rules_dir = rw.directory.as_deref();
+    let mut lk = lookup(req, maps, &ofilename, true, Some(dir), rules_dir);
     let ctx = Context {
         perdir: Some(&prefix),
         subrequest: false,

@@ -45,6 +45,12 @@ pub struct RequestLookup<'a> {
     pub may_block: bool,
     /// Set when a lookup was refused for that reason.
     pub blocked: bool,
+    /// Per-directory context: the directory whose rules run (it exists: its `.htaccess`
+    /// was read or a walked file is under it), where the walk for `REQUEST_FILENAME`
+    /// starts.
+    pub rules_dir: Option<String>,
+    /// `current` and the length of its walked filename, once computed.
+    pub walked: std::cell::RefCell<Option<(String, usize)>>,
 }
 
 fn header(head: &RequestHead, name: &str) -> String {
@@ -61,10 +67,25 @@ fn header(head: &RequestHead, name: &str) -> String {
 /// The file an Apache directory walk stops at: the path up to its first component
 /// that is not a directory (what is left is `PATH_INFO`).
 pub fn walked_filename(path: &str) -> &str {
+    walked_below(path, "/")
+}
+
+/// [`walked_filename`] for a path under `known`, a directory known to exist (the
+/// directory whose rules run): only the components below it are looked at.
+pub fn walked_below<'p>(path: &'p str, known: &str) -> &'p str {
     if Path::new(path).exists() {
         return path;
     }
-    for (i, _) in path.match_indices('/').skip(1) {
+    let known = known.trim_end_matches('/');
+    let start = if path.len() > known.len()
+        && path.starts_with(known)
+        && path.as_bytes()[known.len()] == b'/'
+    {
+        known.len()
+    } else {
+        0
+    };
+    for (i, _) in path.match_indices('/').filter(|(i, _)| *i > start) {
         let prefix = &path[..i];
         match std::fs::metadata(prefix) {
             Ok(m) if m.is_dir() => continue,
@@ -121,9 +142,24 @@ impl RequestLookup<'_> {
         std::env::var(name).unwrap_or_default()
     }
 
+    /// `current` up to where the directory walk stops, computed once per value.
+    fn walked(&self) -> &str {
+        let mut memo = self.walked.borrow_mut();
+        let len = match &*memo {
+            Some((c, len)) if *c == self.current => *len,
+            _ => {
+                let known = self.rules_dir.as_deref().unwrap_or("/");
+                let len = walked_below(&self.current, known).len();
+                *memo = Some((self.current.clone(), len));
+                len
+            }
+        };
+        &self.current[..len]
+    }
+
     fn filename(&self) -> String {
         if self.perdir {
-            walked_filename(&self.current).to_string()
+            self.walked().to_string()
         } else {
             self.current.clone()
         }
@@ -149,8 +185,8 @@ impl RequestLookup<'_> {
             "SCRIPT_FILENAME" | "REQUEST_FILENAME" => self.filename(),
             "PATH_INFO" => {
                 if self.perdir {
-                    let f = walked_filename(&self.current);
-                    self.current[f.len()..].to_string()
+                    let f = self.walked().len();
+                    self.current[f..].to_string()
                 } else {
                     String::new()
                 }
