@@ -1,7 +1,9 @@
 //! Reading `.htaccess` files during the directory walk, through a process-wide cache
 //! of parsed files revalidated by one `stat` per file per request (inode, size, mtime
 //! and ctime): an unchanged file is never re-read, a replaced or edited one is re-read
-//! on its next request, a deleted one stops applying at once.
+//! on its next request, a deleted one stops applying at once. Within one request (an
+//! internal redirect walks again: mod_rewrite's front controller, an ErrorDocument) a
+//! directory is looked at once: the answer is kept per thread until [`new_request`].
 
 use std::collections::HashMap;
 use std::io;
@@ -58,9 +60,62 @@ struct Cached {
 
 static CACHE: Mutex<Option<HashMap<PathBuf, Cached>>> = Mutex::new(None);
 
+/// What this thread's current request found per directory (and under which
+/// AllowOverride), so that its walks after an internal redirect stat nothing again.
+type Seen = Vec<(PathBuf, AllowOverride, Option<Arc<Htaccess>>)>;
+
+thread_local! {
+    static SEEN: std::cell::RefCell<Seen> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A new request starts on this thread: what the previous one saw is forgotten.
+pub fn new_request() {
+    let _ = SEEN.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.clear();
+        }
+    });
+}
+
+fn seen(dir: &Path, allowed: &AllowOverride) -> Option<Option<Arc<Htaccess>>> {
+    SEEN.try_with(|s| {
+        s.try_borrow().ok().and_then(|s| {
+            s.iter()
+                .find(|(d, a, _)| d == dir && a == allowed)
+                .map(|(_, _, h)| h.clone())
+        })
+    })
+    .ok()
+    .flatten()
+}
+
+fn remember(dir: &Path, allowed: &AllowOverride, found: &Option<Arc<Htaccess>>) {
+    let _ = SEEN.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut()
+            && s.len() < 64
+        {
+            s.push((dir.to_path_buf(), allowed.clone(), found.clone()));
+        }
+    });
+}
+
 /// The `.htaccess` file of directory `dir` under `allowed`: the first of `names` that
 /// exists (Apache's `AccessFileName` order), `None` when none does.
 pub fn lookup(
+    cfg: &ServerConfig,
+    dir: &Path,
+    names: &[String],
+    allowed: &AllowOverride,
+) -> Result<Option<Arc<Htaccess>>, HtaccessError> {
+    if let Some(found) = seen(dir, allowed) {
+        return Ok(found);
+    }
+    let found = lookup_files(cfg, dir, names, allowed)?;
+    remember(dir, allowed, &found);
+    Ok(found)
+}
+
+fn lookup_files(
     cfg: &ServerConfig,
     dir: &Path,
     names: &[String],

@@ -542,7 +542,11 @@ mod tests {
         ));
         let host = &cfg.main;
         let file = sub.join("x.html");
-        let get = || dir_config_for(&cfg, None, host, &file, "/a/b/x.html");
+        // Each call is a request of its own (what a request saw is kept until the next).
+        let get = || {
+            super::htaccess::new_request();
+            dir_config_for(&cfg, None, host, &file, "/a/b/x.html")
+        };
         assert_eq!(get().unwrap().directory_index(), vec!["from-section.html"]);
         // A file one level up applies below the deeper <Directory>: the section wins.
         std::fs::write(root.join("a/.htaccess"), "DirectoryIndex from-a.html\n").unwrap();
@@ -578,8 +582,10 @@ mod tests {
         std::fs::create_dir_all(&c).unwrap();
         std::fs::write(c.join(".htaccess"), "Bogus\n").unwrap();
         let in_c = c.join("y.html");
+        super::htaccess::new_request();
         assert!(dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html").is_err());
         std::fs::remove_file(sub.join(".htaccess")).unwrap();
+        super::htaccess::new_request();
         assert_eq!(
             dir_config_for(&cfg, None, host, &in_c, "/a/b/c/y.html")
                 .unwrap()

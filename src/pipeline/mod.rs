@@ -122,6 +122,7 @@ fn run(
     let host = crate::conf::vhost::host(cfg, sel);
     // What this request logs goes to its host's ErrorLog at its LogLevel.
     let _error_log = host.request_error_log.as_ref().map(|l| l.enter());
+    htaccess::new_request();
     let started = std::time::SystemTime::now();
     let mut out = Outcome {
         vhost: sel,

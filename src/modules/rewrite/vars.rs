@@ -49,8 +49,9 @@ pub struct RequestLookup<'a> {
     /// was read or a walked file is under it), where the walk for `REQUEST_FILENAME`
     /// starts.
     pub rules_dir: Option<String>,
-    /// `current` and the length of its walked filename, once computed.
-    pub walked: std::cell::RefCell<Option<(String, usize)>>,
+    /// `current`, the length of its walked filename and whether that exists, once
+    /// computed.
+    pub walked: std::cell::RefCell<Option<(String, usize, bool)>>,
 }
 
 fn header(head: &RequestHead, name: &str) -> String {
@@ -73,8 +74,13 @@ pub fn walked_filename(path: &str) -> &str {
 /// [`walked_filename`] for a path under `known`, a directory known to exist (the
 /// directory whose rules run): only the components below it are looked at.
 pub fn walked_below<'p>(path: &'p str, known: &str) -> &'p str {
+    walk_below(path, known).0
+}
+
+/// [`walked_below`], and whether what it names exists.
+fn walk_below<'p>(path: &'p str, known: &str) -> (&'p str, bool) {
     if Path::new(path).exists() {
-        return path;
+        return (path, true);
     }
     let known = known.trim_end_matches('/');
     let start = if path.len() > known.len()
@@ -89,10 +95,11 @@ pub fn walked_below<'p>(path: &'p str, known: &str) -> &'p str {
         let prefix = &path[..i];
         match std::fs::metadata(prefix) {
             Ok(m) if m.is_dir() => continue,
-            _ => return prefix,
+            Ok(_) => return (prefix, true),
+            Err(_) => return (prefix, false),
         }
     }
-    path
+    (path, false)
 }
 
 impl RequestLookup<'_> {
@@ -144,17 +151,31 @@ impl RequestLookup<'_> {
 
     /// `current` up to where the directory walk stops, computed once per value.
     fn walked(&self) -> &str {
+        let len = self.walk().0;
+        &self.current[..len]
+    }
+
+    /// (length of the walked filename, whether it exists).
+    fn walk(&self) -> (usize, bool) {
         let mut memo = self.walked.borrow_mut();
-        let len = match &*memo {
-            Some((c, len)) if *c == self.current => *len,
+        match &*memo {
+            Some((c, len, exists)) if *c == self.current => (*len, *exists),
             _ => {
                 let known = self.rules_dir.as_deref().unwrap_or("/");
-                let len = walked_below(&self.current, known).len();
-                *memo = Some((self.current.clone(), len));
-                len
+                let (walked, exists) = walk_below(&self.current, known);
+                let len = walked.len();
+                *memo = Some((self.current.clone(), len, exists));
+                (len, exists)
             }
-        };
-        &self.current[..len]
+        }
+    }
+
+    /// The walk already found that `path` does not exist (no file test needs a stat).
+    fn known_missing(&self, path: &str) -> bool {
+        match &*self.walked.borrow() {
+            Some((c, len, false)) if *c == self.current => &c[..*len] == path,
+            _ => false,
+        }
     }
 
     fn filename(&self) -> String {
@@ -270,6 +291,9 @@ impl Lookup for RequestLookup<'_> {
 
     fn file_test(&mut self, test: FileTest, path: &str) -> bool {
         let p = Path::new(path);
+        if test != FileTest::UrlExists && self.known_missing(path) {
+            return false;
+        }
         match test {
             FileTest::File => p.is_file(),
             FileTest::Dir => p.is_dir(),
