@@ -40,7 +40,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 [ "${BUILD:-1}" = 1 ] && (cd "$ROOT" && cargo build --release -q)
-RHTTPD=$ROOT/target/release/rhttpd
+RHTTPD=${RHTTPD:-$ROOT/target/release/rhttpd}
 
 rm -rf "$WORK/run" "$WORK/docroot" && mkdir -p "$WORK/run" "$OUT"
 DOC=$WORK/docroot

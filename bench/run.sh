@@ -13,6 +13,9 @@
 #   phase 2 (idle connections): one server at a time, freshly started: memory idle and with
 #     IDLE_COUNTS idle keep-alive connections, and what a fresh client sees meanwhile;
 #   phase h2 (PHASES=h2, see below): HTTP/2 with h2load, h2c and h2 over TLS;
+#   phase htaccess (PHASES=htaccess): bench/htaccess.sh, a WordPress-style front controller
+#     and a static hit under `AllowOverride All`, rhttpd vs Apache with the same MPM, and
+#     the stat calls per request (strace -c);
 #   report: results tables with ratios + SVG plots -> $OUT, and the generated section of
 #     BENCHMARKS.md (+ bench/results/) when WRITE_MD=1.
 #
@@ -554,6 +557,10 @@ for ph in $PHASES; do
     idle) phase_idle; ran_h1=1 ;;
     slowloris) phase_slowloris; ran_h1=1 ;;
     h2) phase_h2; ran_h2=1 ;;
+    htaccess)
+      # bench/htaccess.sh: its own servers, ports and report ($OUT/htaccess.md).
+      log "=== phase htaccess: .htaccess + mod_rewrite, rhttpd vs Apache (bench/htaccess.sh)"
+      RHTTPD="$RHTTPD" BUILD=0 OUT="$OUT" bash "$HERE/htaccess.sh" || log "ERROR: htaccess phase failed" ;;
     *) log "unknown phase $ph" ;;
   esac
 done
