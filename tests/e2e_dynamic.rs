@@ -296,23 +296,9 @@ struct PhpFpm {
 /// Start Debian's php-fpm (no daemon) listening on `listen` (a socket path or
 /// 127.0.0.1:port); `ready` says when it accepts connections.
 fn php_fpm(listen: impl FnOnce(&Path) -> String, ready: impl Fn(&Path) -> bool) -> PhpFpm {
-    let bin = std::fs::read_dir("/usr/sbin")
-        .ok()
-        .and_then(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("php-fpm"))
-                })
-                .max()
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "php-fpm is not installed: scripts/test.sh installs it (apt-get install php-fpm)"
-            )
-        });
+    let bin = php_fpm_binary().unwrap_or_else(|| {
+        panic!("php-fpm is not installed: scripts/test.sh installs it (apt-get install php-fpm)")
+    });
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let root = rhttpd_running_as_root();

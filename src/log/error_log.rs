@@ -237,17 +237,22 @@ fn format_line(
         push_addr(line, addr);
         line.extend_from_slice(b"] ");
     }
-    let _ = scratch.write_fmt(args);
-    let mut msg = scratch.as_bytes();
-    if msg.len() > MAX_MESSAGE {
-        msg = &msg[..MAX_MESSAGE];
-    }
-    escape_errorlog_item(line, msg);
+    push_message(line, scratch, args);
     if let Some(r) = referer {
         line.extend_from_slice(b", referer: ");
         escape_errorlog_item(line, r.as_bytes());
     }
     line.push(b'\n');
+}
+
+/// The message (formatted into `scratch`), cut at [`MAX_MESSAGE`] and escaped, onto `out`.
+fn push_message(out: &mut Vec<u8>, scratch: &mut String, args: fmt::Arguments<'_>) {
+    let _ = scratch.write_fmt(args);
+    let mut msg = scratch.as_bytes();
+    if msg.len() > MAX_MESSAGE {
+        msg = &msg[..MAX_MESSAGE];
+    }
+    escape_errorlog_item(out, msg);
 }
 
 /// One line in an `ErrorLogFormat`; `false` when the format drops it.
@@ -263,13 +268,8 @@ fn custom_line(
     referer: Option<&str>,
     args: fmt::Arguments<'_>,
 ) -> bool {
-    let _ = scratch.write_fmt(args);
-    let mut msg = scratch.as_bytes();
-    if msg.len() > MAX_MESSAGE {
-        msg = &msg[..MAX_MESSAGE];
-    }
-    let mut message = Vec::with_capacity(msg.len());
-    escape_errorlog_item(&mut message, msg);
+    let mut message = Vec::new();
+    push_message(&mut message, scratch, args);
     let referer = referer.map(|r| {
         let mut v = Vec::with_capacity(r.len());
         escape_errorlog_item(&mut v, r.as_bytes());

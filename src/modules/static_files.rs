@@ -44,7 +44,7 @@ pub const MAX_RANGES: usize = 200;
 
 /// Methods Apache knows (`ap_method_registry_init`) besides GET/HEAD/POST/OPTIONS: they
 /// get 405 from the default handler; any other method gets 501.
-const KNOWN_METHODS: &[&str] = &[
+pub(crate) const KNOWN_METHODS: &[&str] = &[
     "PUT",
     "DELETE",
     "CONNECT",

@@ -649,40 +649,11 @@ fn authenticate_and_authorize(
 
 /// `OPTIONS` answered by the core: `Allow` in the order Apache 2.4's default handler
 /// prints it (`GET,POST,OPTIONS,HEAD[,TRACE]`), as for 405/501 from the static handler.
-/// The methods Apache's registry knows without extra modules (`ap_method_registry_init`
-/// plus the WebDAV and DeltaV names `http_protocol.c` lists), for
-/// `HttpProtocolOptions RegisteredMethods`.
+/// The methods Apache's registry knows without extra modules (`ap_method_registry_init`),
+/// for `HttpProtocolOptions RegisteredMethods`.
 fn registered_method(method: &str) -> bool {
-    const KNOWN: &[&str] = &[
-        "GET",
-        "HEAD",
-        "PUT",
-        "POST",
-        "DELETE",
-        "CONNECT",
-        "OPTIONS",
-        "TRACE",
-        "PATCH",
-        "PROPFIND",
-        "PROPPATCH",
-        "MKCOL",
-        "COPY",
-        "MOVE",
-        "LOCK",
-        "UNLOCK",
-        "VERSION-CONTROL",
-        "CHECKOUT",
-        "UNCHECKOUT",
-        "CHECKIN",
-        "UPDATE",
-        "LABEL",
-        "REPORT",
-        "MKWORKSPACE",
-        "MKACTIVITY",
-        "BASELINE-CONTROL",
-        "MERGE",
-    ];
-    KNOWN.contains(&method)
+    matches!(method, "GET" | "HEAD" | "POST" | "OPTIONS")
+        || crate::modules::static_files::KNOWN_METHODS.contains(&method)
 }
 
 fn options_response(host: &VirtualHost) -> Response {

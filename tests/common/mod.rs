@@ -823,3 +823,17 @@ fn kill_marked(marker: &str) {
         pids.is_empty()
     });
 }
+
+/// Debian's php-fpm binary (`/usr/sbin/php-fpmX.Y`, the newest), if installed.
+pub fn php_fpm_binary() -> Option<PathBuf> {
+    std::fs::read_dir("/usr/sbin")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("php-fpm"))
+        })
+        .max()
+}

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{Resp, Spawned, command, output, parse_response, wait_until};
+use crate::common::{Resp, Spawned, command, output, parse_response, php_fpm_binary, wait_until};
 
 const WORDPRESS: &str = "/usr/share/wordpress";
 const MARIADBD: &str = "/usr/sbin/mariadbd";
@@ -66,19 +66,6 @@ fn fpm_has_mysqli() -> bool {
                 .any(|e| e.file_name().to_string_lossy().contains("mysqli"))
         })
     })
-}
-
-fn php_fpm_binary() -> Option<PathBuf> {
-    std::fs::read_dir("/usr/sbin")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("php-fpm"))
-        })
-        .max()
 }
 
 impl Stack {
