@@ -85,6 +85,22 @@ fn compresses(mpm: Mpm) {
     // The same again (from the compressed-file cache): the same bytes.
     let (_, b2) = fetch(d, &gz, &format!("{base}/page.html"));
     assert_eq!(b2, b);
+    // A client holding that variant sends its `-gzip` tag back: 304 (Apache: 200).
+    let etag = h
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an etag")
+        .trim()
+        // (`fetch` lower-cases the head; the tag's hex digits are lower case already.)
+        .replacen("w/", "W/", 1);
+    let inm = format!("If-None-Match: {etag}");
+    let (h304, b304) = fetch(
+        d,
+        &["-H", "Accept-Encoding: gzip", "-H", &inm],
+        &format!("{base}/page.html"),
+    );
+    assert!(h304.starts_with("http/1.1 304"), "{h304}");
+    assert!(b304.is_empty());
     // HEAD: the same headers, no body.
     let (h, b) = fetch(
         d,

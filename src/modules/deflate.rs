@@ -232,6 +232,36 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
     } else {
         return;
     };
+    let alter = match p.coding {
+        Coding::Gzip => z.alter_etag,
+        Coding::Br => z.brotli_alter_etag,
+    };
+    let variant_tag = match alter.unwrap_or_default() {
+        AlterETag::AddSuffix => resp
+            .headers
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|tag| tag.strip_suffix('"'))
+            .and_then(|inner| {
+                HeaderValue::from_str(&format!("{inner}-{}\"", p.coding.token())).ok()
+            }),
+        _ => None,
+    };
+    // The client holds this compressed variant (If-None-Match names its `-gzip` tag):
+    // 304, where Apache's mod_deflate answers 200 with the whole body again.
+    if let Some(tag) = &variant_tag
+        && status == StatusCode::OK
+        && (head.method == http::Method::GET || head.method == http::Method::HEAD)
+        && !head.headers.contains_key(http::header::RANGE)
+        && rhttpd_http::if_none_match_names(&head.headers, tag.to_str().unwrap_or(""))
+    {
+        resp.status = StatusCode::NOT_MODIFIED;
+        resp.body = Body::Empty;
+        resp.headers.insert(ETAG, tag.clone());
+        resp.headers.remove(CONTENT_LENGTH);
+        resp.headers.remove(ACCEPT_RANGES);
+        return;
+    }
     let body = std::mem::replace(&mut resp.body, Body::Empty);
     resp.body = match body {
         Body::Bytes(b) => Body::Bytes(compress(&b, p)),
@@ -269,16 +299,9 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
         .insert(CONTENT_ENCODING, HeaderValue::from_static(p.coding.token()));
     resp.headers.remove(CONTENT_LENGTH);
     resp.headers.remove(ACCEPT_RANGES);
-    let alter = match p.coding {
-        Coding::Gzip => z.alter_etag,
-        Coding::Br => z.brotli_alter_etag,
-    };
     match alter.unwrap_or_default() {
         AlterETag::AddSuffix => {
-            if let Some(tag) = resp.headers.get(ETAG).and_then(|v| v.to_str().ok())
-                && let Some(inner) = tag.strip_suffix('"')
-                && let Ok(v) = HeaderValue::from_str(&format!("{inner}-{}\"", p.coding.token()))
-            {
+            if let Some(v) = variant_tag {
                 resp.headers.insert(ETAG, v);
             }
         }
@@ -501,6 +524,36 @@ mod tests {
             .header(CONTENT_TYPE, "text/html; charset=utf-8")
             .header(ETAG, "\"abc\"")
             .header(CONTENT_LENGTH, &body.len().to_string())
+    }
+
+    #[test]
+    fn a_client_holding_the_compressed_variant_gets_304() {
+        let text = "<p>hello</p>".repeat(100);
+        let conditional = |inm: &str| {
+            let req = format!(
+                "GET /x.html HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: {inm}\r\n\r\n"
+            );
+            rhttpd_http::parse_request_head(req.as_bytes(), &rhttpd_http::Limits::default())
+                .unwrap()
+                .unwrap()
+        };
+        let mut r = html(&text);
+        apply(
+            &dir(false),
+            &conditional("\"x\", W/\"abc-gzip\""),
+            None,
+            &mut r,
+        );
+        assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+        assert!(matches!(r.body, Body::Empty));
+        assert_eq!(r.headers.get(ETAG).unwrap(), "\"abc-gzip\"");
+        assert_eq!(r.headers.get(VARY).unwrap(), "Accept-Encoding");
+        assert!(r.headers.get(CONTENT_ENCODING).is_none());
+        // Another tag: the compressed body.
+        let mut r = html(&text);
+        apply(&dir(false), &conditional("\"abc-br\""), None, &mut r);
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.headers.get(CONTENT_ENCODING).unwrap(), "gzip");
     }
 
     #[test]

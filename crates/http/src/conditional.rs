@@ -104,6 +104,14 @@ fn weak_match(list: &[&str], etag: Option<&str>) -> bool {
         .any(|t| t.opaque == ours.opaque)
 }
 
+/// Whether `If-None-Match` names `etag` (weak comparison, `*` not counted): for a
+/// representation whose ETag is only known after the conditions were evaluated (a
+/// compressed variant's `"…-gzip"`).
+pub fn if_none_match_names(headers: &HeaderMap, etag: &str) -> bool {
+    header_elements(headers, &http::header::IF_NONE_MATCH)
+        .is_some_and(|list| weak_match(&list, Some(etag)))
+}
+
 fn is_star(list: &[&str]) -> bool {
     list.contains(&"*")
 }
