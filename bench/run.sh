@@ -16,6 +16,8 @@
 #   phase htaccess (PHASES=htaccess): bench/htaccess.sh, a WordPress-style front controller
 #     and a static hit under `AllowOverride All`, rhttpd vs Apache with the same MPM, and
 #     the stat calls per request (strace -c);
+#   phase gzip (PHASES=gzip): bench/gzip.sh, a 100 KiB HTML file gzip'ed at level 6 by
+#     rhttpd, Apache mod_deflate and nginx;
 #   report: results tables with ratios + SVG plots -> $OUT, and the generated section of
 #     BENCHMARKS.md (+ bench/results/) when WRITE_MD=1.
 #
@@ -561,6 +563,10 @@ for ph in $PHASES; do
       # bench/htaccess.sh: its own servers, ports and report ($OUT/htaccess.md).
       log "=== phase htaccess: .htaccess + mod_rewrite, rhttpd vs Apache (bench/htaccess.sh)"
       RHTTPD="$RHTTPD" BUILD=0 OUT="$OUT" bash "$HERE/htaccess.sh" || log "ERROR: htaccess phase failed" ;;
+    gzip)
+      # bench/gzip.sh: its own servers, ports and report ($OUT/gzip.md).
+      log "=== phase gzip: 100 KiB HTML gzip, rhttpd vs Apache mod_deflate vs nginx (bench/gzip.sh)"
+      RHTTPD="$RHTTPD" BUILD=0 OUT="$OUT" bash "$HERE/gzip.sh" || log "ERROR: gzip phase failed" ;;
     *) log "unknown phase $ph" ;;
   esac
 done
