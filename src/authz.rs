@@ -111,6 +111,10 @@ fn eval_rule(rule: &RequireRule, conn: &ConnInfo, head: &RequestHead, who: &Who<
                 None => Authz::Denied,
             }
         }
+        // The request's variables as mod_setenvif and mod_env left them.
+        RequireRule::Env(vars) => yes(who
+            .request
+            .is_some_and(|ctx| vars.iter().any(|v| ctx.function("reqenv", v).is_some()))),
         RequireRule::Not(inner) => match eval_rule(inner, conn, head, who) {
             Authz::Granted => Authz::Denied,
             Authz::DeniedNoUser => Authz::DeniedNoUser,

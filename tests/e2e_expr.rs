@@ -1,5 +1,5 @@
 //! End-to-end tests of ap_expr where the configuration uses it (issue #14 point 3):
-//! `Require expr`, `SetEnvIfExpr` (with its regex groups), `Header ... expr=` values and
+//! `Require expr`, `Require env`, `SetEnvIfExpr` (with its regex groups), `Header ... expr=` values and
 //! conditions, `<If>`/`<ElseIf>`/`<Else>` in the server configuration. The `.htaccess`
 //! forms are in e2e_htaccess.rs, `RewriteCond expr` in e2e_rewrite.rs, `CustomLog expr=`
 //! in e2e_logs.rs and `ErrorDocument` expressions in e2e_config_directives.rs.
@@ -88,4 +88,19 @@ fn if_elseif_else_in_the_server_configuration() {
     assert_eq!(s.get("/gated/y.txt").status, 403);
     let r = with_headers(&s, "/gated/y.txt", "X-Open: yes\r\n");
     assert_eq!((r.status, r.text().as_str()), (200, "y"));
+}
+
+#[test]
+fn require_env_reads_the_request_variables() {
+    let s = Server::start(&format!(
+        "{MODS}SetEnvIf User-Agent ^trusted let_in\n\
+         <Directory htdocs/gate>\n  Require env let_in other_var\n</Directory>\n"
+    ));
+    s.write("htdocs/gate/a.txt", "in");
+    let r = with_headers(&s, "/gate/a.txt", "User-Agent: trusted-client/1\r\n");
+    assert_eq!((r.status, r.text().as_str()), (200, "in"));
+    assert_eq!(
+        with_headers(&s, "/gate/a.txt", "User-Agent: curl/8\r\n").status,
+        403
+    );
 }

@@ -108,6 +108,8 @@ pub enum RequireRule {
     Group(Vec<String>),
     /// `Require expr EXPRESSION` (ap_expr).
     Expr(super::expr::ConfExpr),
+    /// mod_authz_host's `Require env VAR ...`: one of the request's variables is set.
+    Env(Vec<String>),
     /// `Require not ...`.
     Not(Box<RequireRule>),
     /// `<RequireAll>`: every member must grant and none deny.

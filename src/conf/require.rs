@@ -68,6 +68,13 @@ pub(super) fn require_rule(d: &Directive) -> Result<RequireRule, ConfigError> {
             })?)
         }
         "group" => RequireRule::Group(rest.to_vec()),
+        "env" if rest.is_empty() => {
+            return Err(err(
+                &d.location,
+                "'Require env' requires at least one variable name",
+            ));
+        }
+        "env" => RequireRule::Env(rest.to_vec()),
         other => {
             return Err(err(&d.location, format!("Unknown Authz provider: {other}")));
         }
