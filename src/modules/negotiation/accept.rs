@@ -15,7 +15,8 @@ pub struct AcceptItem {
     pub level: f32,
 }
 
-/// A parsed header: its items and whether any of them gave an explicit `q`.
+/// A parsed header: its items and whether any of them is worth less than 1 (an
+/// explicit `q=1` does not count, as in Apache).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AcceptList {
     pub items: Vec<AcceptItem>,
@@ -46,14 +47,14 @@ pub fn parse(value: &str, media_types: bool) -> AcceptList {
             let key = key.trim().to_ascii_lowercase();
             let val = val.trim().trim_matches('"');
             match key.as_str() {
-                "q" => {
-                    item.quality = atof(val).clamp(0.0, 1.0);
-                    list.explicit_q = true;
-                }
+                // `get_entry` reads `qs` as `q` too.
+                "q" | "qs" => item.quality = atof(val).clamp(0.0, 1.0),
                 "level" if media_types => item.level = atof(val),
                 _ => {}
             }
         }
+        // Apache's `accept_q`: some element is worth less than 1.
+        list.explicit_q |= item.quality < 1.0;
         list.items.push(item);
     }
     list
@@ -105,6 +106,7 @@ mod tests {
         assert_eq!(l.items[0].name, "en-us");
         assert_eq!(l.items[2].quality, 0.0);
         assert!(!parse("fr, de", false).explicit_q);
+        assert!(!parse("text/html;q=1, */*", true).explicit_q);
         assert_eq!(parse("fr;q=7", false).items[0].quality, 1.0);
     }
 

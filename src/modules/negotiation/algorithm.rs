@@ -74,7 +74,8 @@ impl Variant {
             match k.trim().to_ascii_lowercase().as_str() {
                 "level" => self.level = super::accept::atof(v),
                 "charset" if !v.is_empty() => self.charset = Some(v.to_ascii_lowercase()),
-                "qs" => self.source_quality = super::accept::atof(v).max(0.0),
+                // `get_entry` reads `q` as `qs` too.
+                "qs" | "q" => self.source_quality = super::accept::atof(v).clamp(0.0, 1.0),
                 _ => {}
             }
         }

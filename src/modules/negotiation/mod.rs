@@ -195,10 +195,27 @@ pub fn choice_headers(resp: &mut Response, file_name: &str, decision: &Decision)
             HeaderValue::from_static("choice"),
         );
     }
-    if !decision.vary.is_empty()
-        && let Ok(v) = HeaderValue::from_str(&decision.vary)
-    {
-        resp.headers.append(VARY, v);
+    merge_vary(resp, &decision.vary);
+}
+
+/// Put the negotiation's Vary first in one `Vary` header with what the variant's own
+/// response said (mod_deflate's `Accept-Encoding`), as Apache's Vary fix-up merges them.
+fn merge_vary(resp: &mut Response, ours: &str) {
+    if ours.is_empty() {
+        return;
+    }
+    let mut all = vec![ours.to_string()];
+    for v in resp.headers.get_all(VARY) {
+        let v = String::from_utf8_lossy(v.as_bytes());
+        all.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && !ours.split(',').any(|o| o.eq_ignore_ascii_case(t)))
+                .map(str::to_string),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&all.join(",")) {
+        resp.headers.insert(VARY, v);
     }
 }
 
