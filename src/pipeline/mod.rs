@@ -472,6 +472,7 @@ fn route(
     // served by the best of its variants, as an internal fast redirect.
     let multiviews = dir.options().multiviews && cfg.loaded_modules.contains(&"negotiation_module");
     if multiviews
+        && !uri_path.ends_with('/')
         && !rewritten.took_url()
         && handlers.claiming(host, uri_path).is_none()
         && crate::modules::file_cache::stat(filename)

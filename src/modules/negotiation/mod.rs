@@ -129,7 +129,8 @@ fn multiviews_variants(
     let mut names: Vec<String> = std::fs::read_dir(parent)
         .ok()?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix) && n.len() > prefix.len())
+        // A name with `?` could not be redirected to as a URL path.
+        .filter(|n| n.starts_with(&prefix) && n.len() > prefix.len() && !n.contains('?'))
         .collect();
     names.sort();
     let any_match = !names.is_empty();
