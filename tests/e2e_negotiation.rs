@@ -30,7 +30,9 @@ fn negotiation_conf(docroot: &Path) -> String {
          AddHandler type-map .var\n\
          <Directory \"{d}\">\n  Options MultiViews\n  Require all granted\n  DirectoryIndex index\n</Directory>\n\
          <Directory \"{d}/lp\">\n  LanguagePriority fr en\n  ForceLanguagePriority Prefer Fallback\n</Directory>\n\
-         <Directory \"{d}/any\">\n  MultiviewsMatch Any\n</Directory>\n"
+         <Directory \"{d}/any\">\n  MultiviewsMatch Any\n</Directory>\n\
+         <Directory \"{d}/pref\">\n  SetEnv prefer-language de\n</Directory>\n\
+         SetEnvIf Request_URI ^/pref2/ prefer-language=de\n"
     )
 }
 
@@ -63,6 +65,10 @@ fn write_tree(docroot: &Path) {
     w("any/z.zzq", "zzq");
     w("any/y.html.zzq", "yy");
     w("docs/y.html.zzq", "yy");
+    for l in ["en", "fr", "de"] {
+        w(&format!("pref/q.html.{l}"), &format!("q-{l}"));
+        w(&format!("pref2/q.html.{l}"), &format!("q-{l}"));
+    }
     w(
         "inline/b.var",
         "Content-language: en\nContent-type: text/plain\nBody:--en--\nhello\n--en--\n\n\
@@ -97,6 +103,8 @@ const CASES: &[(&str, &str)] = &[
     ("/any/z", ""),
     ("/any/y", ""),
     ("/docs/y", ""),
+    ("/pref/q", "Accept-Language: fr"),
+    ("/pref2/q", "Accept-Language: fr"),
     ("/docs/about.html.en", ""),
     ("/inline/b.var", "Accept-Language: fr"),
 ];
@@ -162,6 +170,8 @@ const EXPECTED: &[&str] = &[
     "404 loc=- vary=- tcn=- type=text/html; charset=iso-8859-1 lang=- body=\"\"",
     "200 loc=y.html.zzq vary=negotiate tcn=choice type=text/html lang=- body=\"yy\"",
     "404 loc=- vary=- tcn=- type=text/html; charset=iso-8859-1 lang=- body=\"\"",
+    "200 loc=q.html.fr vary=negotiate,accept-language tcn=choice type=text/html lang=fr body=\"q-fr\"",
+    "200 loc=q.html.de vary=negotiate,accept-language tcn=choice type=text/html lang=de body=\"q-de\"",
     "200 loc=- vary=- tcn=- type=text/html lang=en body=\"EN\"",
     "200 loc=- vary=accept-language tcn=- type=text/plain lang=fr body=\"bonjour\\n\"",
 ];
@@ -174,7 +184,7 @@ fn rhttpd_site() -> Server {
     std::fs::create_dir_all(root.path().join("logs")).unwrap();
     std::fs::create_dir_all(root.path().join("conf")).unwrap();
     let body = format!(
-        "LoadModule negotiation_module x\nLoadModule mime_module x\n{}",
+        "LoadModule negotiation_module x\nLoadModule mime_module x\nLoadModule env_module x\nLoadModule setenvif_module x\n{}",
         negotiation_conf(&docroot)
     );
     let conf = Server::config_text(root.path(), port, &body);
@@ -184,6 +194,7 @@ fn rhttpd_site() -> Server {
 
 #[test]
 fn multiviews_and_type_maps_choose_as_apache() {
+    assert_eq!(CASES.len(), EXPECTED.len());
     let s = rhttpd_site();
     let got: Vec<String> = CASES
         .iter()
@@ -261,6 +272,8 @@ impl ApacheSite {
              LoadModule mime_module {m}/mod_mime.so\n\
              LoadModule negotiation_module {m}/mod_negotiation.so\n\
              LoadModule dir_module {m}/mod_dir.so\n\
+             LoadModule env_module {m}/mod_env.so\n\
+             LoadModule setenvif_module {m}/mod_setenvif.so\n\
              DocumentRoot \"{docroot}\"\n{}",
             negotiation_conf(&docroot),
             root = r.display(),

@@ -41,6 +41,9 @@ fn check(variants: &[Variant], accepts: &Accepts) {
         let prefs = Preferences {
             language_priority: &priority,
             force: rhttpd::conf::negotiation::ForceLanguagePriority { prefer, fallback },
+            prefer_language: fallback.then_some("de"),
+            no_encodings: prefer && fallback,
+            encodings_only_html: !prefer,
         };
         let d = choose(variants, accepts, prefs, true);
         if let Some(i) = d.best {

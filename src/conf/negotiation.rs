@@ -25,8 +25,9 @@ pub struct MultiviewsMatch {
 /// `ForceLanguagePriority`: Apache's default is `Prefer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ForceLanguagePriority {
-    /// Among variants of equal quality, the first in LanguagePriority wins (instead of
-    /// Apache's 300 Multiple Choices, which rhttpd, like Apache 2.4, never sends).
+    /// Among variants of equal language quality, the one whose language comes first
+    /// in LanguagePriority wins; without it the later tie-breaks (level, charset,
+    /// coding, size) decide (the server-driven algorithm never answers 300).
     pub prefer: bool,
     /// When no variant's language is acceptable, the first in LanguagePriority is
     /// served instead of 406 Not Acceptable.

@@ -66,8 +66,8 @@ pub fn content_encoding_for(path: &Path, dir: &DirConfig) -> Option<String> {
 }
 
 /// The Content-Language mod_mime gives a file: the `AddLanguage` languages of its
-/// extensions, in order (`a.html.en` → `en`), else `DefaultLanguage`. `None` when
-/// neither says anything.
+/// extensions, in order and each once (`a.html.en` → `en`), else `DefaultLanguage`;
+/// empty when neither says anything.
 pub fn content_languages_for(path: &Path, dir: &DirConfig) -> Vec<String> {
     let neg = &dir.negotiation;
     let mut langs: Vec<String> = Vec::new();

@@ -479,7 +479,7 @@ fn route(
             .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
     {
         use crate::modules::negotiation::{MultiViews, choice_headers, multiviews};
-        match multiviews(cfg, host, &dir, conn, head, filename) {
+        match multiviews(cfg, host, &dir, conn, head, filename, &out.setenv) {
             Some(MultiViews::Choice {
                 file_name,
                 decision,

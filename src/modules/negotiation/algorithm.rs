@@ -101,12 +101,20 @@ pub struct Accepts {
     pub encoding: Option<AcceptList>,
 }
 
-/// The configuration the algorithm reads.
+/// The configuration and request variables the algorithm reads.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Preferences<'a> {
     /// LanguagePriority, lower case.
     pub language_priority: &'a [String],
     pub force: ForceLanguagePriority,
+    /// The `prefer-language` variable: only variants in it are considered (as if fully
+    /// acceptable), unless none of them can be chosen.
+    pub prefer_language: Option<&'a str>,
+    /// `no-gzip` set: encoded variants are not considered.
+    pub no_encodings: bool,
+    /// `gzip-only-text/html` is `1`: encoded variants other than text/html are not
+    /// considered.
+    pub encodings_only_html: bool,
 }
 
 /// Each variant's qualities, as `best_match` computes them.
@@ -146,22 +154,47 @@ pub fn choose(
     } else {
         1.0
     };
-    let mut best: Option<(usize, Scores)> = None;
-    let mut best_q = 0.0f32;
-    for (i, v) in variants.iter().enumerate() {
-        let s = Scores {
-            language: 1.0,
-            language_index: None,
-            charset: charset_quality(v, accepts.charset.as_ref()),
-            encoding: encoding_quality(v, accepts.encoding.as_ref()),
-            ..media_quality(v, accepts.media.as_ref())
-        };
-        let s = language_quality(v, s, accepts.language.as_ref(), prefs, default_lang_quality);
-        if let Some(q) = better(variants, v, &s, best.as_ref(), best_q) {
-            best_q = q;
-            best = Some((i, s));
+    let mut preferred = prefs.prefer_language;
+    let (best, best_q) = loop {
+        let mut best: Option<(usize, Scores)> = None;
+        let mut best_q = 0.0f32;
+        for (i, v) in variants.iter().enumerate() {
+            let encoded =
+                !is_identity(v.encoding.as_deref()) && v.encoding.as_deref() != Some("identity");
+            if encoded
+                && (prefs.no_encodings
+                    || (prefs.encodings_only_html && !v.mime_type.starts_with("text/html")))
+            {
+                continue;
+            }
+            if preferred.is_some_and(|p| !v.languages.iter().any(|l| l == p)) {
+                continue;
+            }
+            let s = Scores {
+                language: 1.0,
+                language_index: None,
+                charset: charset_quality(v, accepts.charset.as_ref()),
+                encoding: encoding_quality(v, accepts.encoding.as_ref()),
+                ..media_quality(v, accepts.media.as_ref())
+            };
+            let s = match preferred {
+                Some(_) => Scores { language: 1.0, ..s },
+                None => {
+                    language_quality(v, s, accepts.language.as_ref(), prefs, default_lang_quality)
+                }
+            };
+            if let Some(q) = better(variants, v, &s, best.as_ref(), best_q) {
+                best_q = q;
+                best = Some((i, s));
+            }
         }
-    }
+        // A preferred language that gave nothing: negotiate over everything.
+        if preferred.is_some() && (best.is_none() || best_q <= 0.0) {
+            preferred = None;
+            continue;
+        }
+        break (best, best_q);
+    };
     Decision {
         best: best.filter(|_| best_q > 0.0).map(|(i, _)| i),
         vary: vary(variants, transparent),
@@ -396,11 +429,9 @@ fn better(
     if s.encoding != b.encoding {
         return (s.encoding > b.encoding).then_some(q);
     }
-    match (v.length, bv.length) {
-        (Some(a), Some(bl)) if a < bl => Some(q),
-        (Some(_), None) => Some(q),
-        _ => None,
-    }
+    // Apache compares sizes with -1 for an unknown one.
+    let size = |l: Option<u64>| l.map_or(-1, i128::from);
+    (size(v.length) < size(bv.length)).then_some(q)
 }
 
 fn level_cmp(v: &Variant, s: &Scores, bv: &Variant, b: &Scores) -> std::cmp::Ordering {

@@ -78,6 +78,7 @@ fn language_priority_prefer_and_fallback() {
             prefer: true,
             fallback: true,
         },
+        ..Preferences::default()
     };
     let vs = about();
     assert_eq!(
@@ -168,6 +169,38 @@ fn source_quality_charset_and_encoding() {
     let mut ac = accepts(None, Some("en, fr"));
     ac.charset = Some(parse("utf-8", false));
     assert_eq!(pick(&[a, b], &ac, p).as_deref(), Some("a.fr.html"));
+}
+
+#[test]
+fn prefer_language_and_no_gzip() {
+    let vs = about();
+    let p = Preferences {
+        prefer_language: Some("fr"),
+        ..Preferences::default()
+    };
+    assert_eq!(
+        pick(&vs, &accepts(None, Some("de")), p).as_deref(),
+        Some("about.html.fr")
+    );
+    let p = Preferences {
+        prefer_language: Some("it"),
+        ..Preferences::default()
+    };
+    assert_eq!(
+        pick(&vs, &accepts(None, Some("de")), p).as_deref(),
+        Some("about.html.de"),
+        "nothing in it: negotiated as usual"
+    );
+    let plain = v("x.txt", "text/plain", &[], 100);
+    let mut gz = v("x.txt.gz", "text/plain", &[], 10);
+    gz.encoding = Some("gzip".into());
+    let mut ac = accepts(None, None);
+    ac.encoding = Some(parse("gzip", false));
+    let p = Preferences {
+        no_encodings: true,
+        ..Preferences::default()
+    };
+    assert_eq!(pick(&[plain, gz], &ac, p).as_deref(), Some("x.txt"));
 }
 
 #[test]

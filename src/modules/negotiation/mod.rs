@@ -53,10 +53,15 @@ pub fn accepts(head: &RequestHead) -> Accepts {
     }
 }
 
-fn preferences(dir: &DirConfig) -> Preferences<'_> {
+/// The configuration and the request's variables `prefer-language`, `no-gzip` and
+/// `gzip-only-text/html` as `var` finds them.
+fn preferences<'a>(dir: &'a DirConfig, var: &dyn Fn(&str) -> Option<&'a str>) -> Preferences<'a> {
     Preferences {
         language_priority: dir.negotiation.language_priority(),
         force: dir.negotiation.force_language_priority(),
+        prefer_language: var("prefer-language"),
+        no_encodings: var("no-gzip").is_some(),
+        encodings_only_html: var("gzip-only-text/html") == Some("1"),
     }
 }
 
@@ -73,7 +78,8 @@ pub enum MultiViews {
 }
 
 /// MultiViews for `filename` (which does not exist) under `dir`: `None` when no file
-/// of its directory starts with its name and a dot.
+/// of its directory starts with its name and a dot. `early_vars` are the variables set
+/// before Apache's type checker runs (SetEnvIf's; SetEnv's come later, in fixups).
 pub fn multiviews(
     cfg: &ServerConfig,
     host: &VirtualHost,
@@ -81,6 +87,7 @@ pub fn multiviews(
     conn: &ConnInfo,
     head: &RequestHead,
     filename: &Path,
+    early_vars: &[(String, Option<String>)],
 ) -> Option<MultiViews> {
     let (found, any_match) = multiviews_variants(cfg, dir, filename)?;
     if found.is_empty() {
@@ -98,7 +105,14 @@ pub fn multiviews(
         }
         return None;
     }
-    let decision = algorithm::choose(&found, &accepts(head), preferences(dir), true);
+    let var = |name: &str| {
+        early_vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_deref())
+    };
+    let decision = algorithm::choose(&found, &accepts(head), preferences(dir, &var), true);
     Some(match decision.best {
         Some(i) => MultiViews::Choice {
             file_name: found[i].file_name.clone(),
@@ -344,7 +358,7 @@ impl Handler for TypeMap {
         let decision = algorithm::choose(
             &variants,
             &accepts(req.head),
-            preferences(req.dir),
+            preferences(req.dir, &|name| req.dir.env.get(name)),
             transparent,
         );
         let Some(best) = decision.best else {
