@@ -1,5 +1,7 @@
 //! End-to-end tests of content negotiation (issue #15 point 6): MultiViews with
-//! Accept and Accept-Language, LanguagePriority and ForceLanguagePriority, type maps
+//! Accept, Accept-Language, Accept-Charset (AddCharset) and Accept-Encoding
+//! (AddEncoding), `prefer-language` from SetEnvIf (not SetEnv, which runs after
+//! Apache's type checker), LanguagePriority and ForceLanguagePriority, type maps
 //! (`.var` with `qs`, `Body:`), `DirectoryIndex index` finding `index.html.en`, 406
 //! with Apache's variant list, `Vary`/`TCN`/`Content-Location` — compared with the
 //! real Apache on this machine when it is installed (same status, variant, Vary) —
@@ -32,7 +34,8 @@ fn negotiation_conf(docroot: &Path) -> String {
          <Directory \"{d}/lp\">\n  LanguagePriority fr en\n  ForceLanguagePriority Prefer Fallback\n</Directory>\n\
          <Directory \"{d}/any\">\n  MultiviewsMatch Any\n</Directory>\n\
          <Directory \"{d}/pref\">\n  SetEnv prefer-language de\n</Directory>\n\
-         SetEnvIf Request_URI ^/pref2/ prefer-language=de\n"
+         SetEnvIf Request_URI ^/pref2/ prefer-language=de\n\
+         AddEncoding gzip .gz\nAddCharset UTF-8 .utf8\nAddCharset KOI8-R .koi8\n"
     )
 }
 
@@ -65,6 +68,10 @@ fn write_tree(docroot: &Path) {
     w("any/z.zzq", "zzq");
     w("any/y.html.zzq", "yy");
     w("docs/y.html.zzq", "yy");
+    w("enc/x.txt", "plain plain plain");
+    w("enc/x.txt.gz", "gz");
+    w("cs/c.html.utf8", "utf8utf8");
+    w("cs/c.html.koi8", "koi8");
     for l in ["en", "fr", "de"] {
         w(&format!("pref/q.html.{l}"), &format!("q-{l}"));
         w(&format!("pref2/q.html.{l}"), &format!("q-{l}"));
@@ -103,6 +110,13 @@ const CASES: &[(&str, &str)] = &[
     ("/any/z", ""),
     ("/any/y", ""),
     ("/docs/y", ""),
+    ("/enc/x", ""),
+    ("/enc/x", "Accept-Encoding: gzip"),
+    ("/enc/x", "Accept-Encoding: gzip, identity;q=0"),
+    ("/enc/x", "Accept: text/plain"),
+    ("/cs/c", ""),
+    ("/cs/c", "Accept-Charset: utf-8"),
+    ("/cs/c", "Accept-Charset: iso-8859-5"),
     ("/pref/q", "Accept-Language: fr"),
     ("/pref2/q", "Accept-Language: fr"),
     ("/docs/about.html.en", ""),
@@ -170,6 +184,13 @@ const EXPECTED: &[&str] = &[
     "404 loc=- vary=- tcn=- type=text/html; charset=iso-8859-1 lang=- body=\"\"",
     "200 loc=y.html.zzq vary=negotiate tcn=choice type=text/html lang=- body=\"yy\"",
     "404 loc=- vary=- tcn=- type=text/html; charset=iso-8859-1 lang=- body=\"\"",
+    "200 loc=x.txt vary=negotiate,accept,accept-encoding tcn=choice type=text/plain lang=- body=\"plain plain plain\"",
+    "200 loc=x.txt.gz vary=negotiate,accept,accept-encoding tcn=choice type=application/gzip lang=- body=\"gz\"",
+    "200 loc=x.txt.gz vary=negotiate,accept,accept-encoding tcn=choice type=application/gzip lang=- body=\"gz\"",
+    "200 loc=x.txt vary=negotiate,accept,accept-encoding tcn=choice type=text/plain lang=- body=\"plain plain plain\"",
+    "200 loc=c.html.koi8 vary=negotiate,accept-charset tcn=choice type=text/html; charset=koi8-r lang=- body=\"koi8\"",
+    "200 loc=c.html.utf8 vary=negotiate,accept-charset tcn=choice type=text/html; charset=utf-8 lang=- body=\"utf8utf8\"",
+    "406 loc=- vary=negotiate,accept-charset tcn=list type=text/html; charset=iso-8859-1 lang=- body=\"\"",
     "200 loc=q.html.fr vary=negotiate,accept-language tcn=choice type=text/html lang=fr body=\"q-fr\"",
     "200 loc=q.html.de vary=negotiate,accept-language tcn=choice type=text/html lang=de body=\"q-de\"",
     "200 loc=- vary=- tcn=- type=text/html lang=en body=\"EN\"",
