@@ -195,3 +195,53 @@ pub fn directive(nd: &mut NegotiationDir, d: &Directive) -> Result<(), ConfigErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhttpd_config::Location;
+
+    fn apply(nd: &mut NegotiationDir, name: &'static str, args: &[&str]) -> Result<(), String> {
+        let d = Directive {
+            name,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            location: Location::new("t.conf", 3),
+        };
+        directive(nd, &d).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn directives_and_merge() {
+        let mut base = NegotiationDir::default();
+        apply(&mut base, "AddLanguage", &["EN", ".en", "eng"]).unwrap();
+        apply(&mut base, "LanguagePriority", &["fr", "EN"]).unwrap();
+        assert_eq!(base.languages.get("eng").map(String::as_str), Some("en"));
+        assert_eq!(base.language_priority(), ["fr", "en"]);
+        assert_eq!(
+            base.force_language_priority(),
+            ForceLanguagePriority::default()
+        );
+        let mut more = NegotiationDir::default();
+        apply(&mut more, "AddLanguage", &["de", ".de"]).unwrap();
+        apply(&mut more, "ForceLanguagePriority", &["Fallback"]).unwrap();
+        apply(&mut more, "MultiviewsMatch", &["Handlers", "Filters"]).unwrap();
+        let m = base.merge(&more);
+        assert_eq!(m.languages.len(), 3);
+        assert_eq!(m.language_priority(), ["fr", "en"]);
+        assert!(m.force_language_priority().fallback && !m.force_language_priority().prefer);
+        assert!(m.multiviews_match().handlers && m.multiviews_match().filters);
+        apply(&mut more, "RemoveLanguage", &[".de"]).unwrap();
+        assert!(more.languages.is_empty());
+        apply(&mut more, "ForceLanguagePriority", &["None"]).unwrap();
+        assert!(!more.force_language_priority().prefer);
+        for (name, args) in [
+            ("ForceLanguagePriority", &["Always"][..]),
+            ("ForceLanguagePriority", &["None", "Fallback"][..]),
+            ("MultiviewsMatch", &["Any", "Filters"][..]),
+            ("MultiviewsMatch", &["NegotiatedOnly", "Handlers"][..]),
+            ("MultiviewsMatch", &["Some"][..]),
+        ] {
+            assert!(apply(&mut more, name, args).is_err(), "{name} {args:?}");
+        }
+    }
+}
