@@ -45,6 +45,7 @@ fn canned_text(
             "<p>The requested method {} is not allowed for this URL.</p>\n",
             esc(method)
         ),
+        406 => "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n".into(),
         408 => "<p>Server timeout waiting for the HTTP request from the client.</p>\n".into(),
         410 => "<p>The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource.</p>\n".into(),
         411 => format!(

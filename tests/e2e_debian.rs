@@ -48,6 +48,14 @@ fn debian_tree(mpm: &str, port: u16) -> tempfile::TempDir {
     let www = r.join("www/html");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::copy("/var/www/html/index.html", www.join("index.html")).unwrap();
+    std::fs::write(www.join("greeting.html.en"), "hello\n").unwrap();
+    std::fs::write(www.join("greeting.html.fr"), "bonjour\n").unwrap();
+    std::fs::write(
+        www.join("greeting.var"),
+        "URI: greeting.html.en\nContent-Type: text/html\nContent-Language: en\n\n\
+         URI: greeting.html.fr\nContent-Type: text/html\nContent-Language: fr\n",
+    )
+    .unwrap();
     for d in ["logs", "run", "lock", "cgi-bin"] {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
@@ -148,12 +156,9 @@ fn stock_config_runs(mpm: &str) {
         "{mpm}: -t: {err}"
     );
     // No DocumentRoot warning for the built-in default Debian never names; mod_negotiation's
-    // directives say they have no effect.
+    // directives take effect (no warning).
     assert!(!err.contains("AH00112"), "{err}");
-    assert!(
-        err.contains("LanguagePriority") && err.contains("no effect"),
-        "{err}"
-    );
+    assert!(!err.contains("LanguagePriority"), "{err}");
     let mut run: Vec<&str> = vec!["-D", "FOREGROUND"];
     run.extend(defs.iter().map(String::as_str));
     let s = Server::launch(root, port, &run);
@@ -171,6 +176,24 @@ fn stock_config_runs(mpm: &str) {
     );
     assert_eq!(r.header("content-encoding"), Some("gzip"), "{mpm}");
     assert_eq!(r.header("vary"), Some("Accept-Encoding"), "{mpm}");
+    // negotiation.conf and mime.conf: a type map (AddHandler type-map var) chooses by
+    // Accept-Language and AddLanguage, ForceLanguagePriority Fallback serves
+    // LanguagePriority's first (en) when nothing is acceptable.
+    for (lang, want) in [
+        ("fr", "bonjour"),
+        ("it", "hello"),
+        ("de;q=0.5, fr", "bonjour"),
+    ] {
+        let r = s.request(&format!(
+            "GET /greeting.var HTTP/1.1\r\nHost: localhost\r\nAccept-Language: {lang}\r\nConnection: close\r\n\r\n"
+        ));
+        assert_eq!((r.status, r.text().trim()), (200, want), "{mpm} {lang}");
+        assert_eq!(
+            r.header("vary"),
+            Some("negotiate,accept-language,Accept-Encoding"),
+            "{mpm}"
+        );
+    }
     // serve-cgi-bin.conf with cgi (prefork) or cgid enabled.
     let r =
         s.request("GET /cgi-bin/hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");

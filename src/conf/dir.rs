@@ -228,6 +228,8 @@ pub struct DirConfig {
     pub alias: Option<super::alias::LocationAlias>,
     /// mod_dir's `FallbackResource` (`disabled` turns an inherited one off).
     pub fallback_resource: Option<String>,
+    /// Languages (AddLanguage, DefaultLanguage), MultiviewsMatch, LanguagePriority.
+    pub negotiation: super::negotiation::NegotiationDir,
 }
 
 /// The `Require` lines in force after a more specific section: its own replace the
@@ -347,6 +349,7 @@ impl DirConfig {
                 .fallback_resource
                 .clone()
                 .or_else(|| self.fallback_resource.clone()),
+            negotiation: self.negotiation.merge(&more.negotiation),
         }
     }
 

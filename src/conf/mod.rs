@@ -16,6 +16,7 @@ pub mod h2;
 pub mod headers;
 pub mod limit;
 mod mime;
+pub mod negotiation;
 pub mod overrides;
 pub mod proxy;
 pub mod reqtimeout;

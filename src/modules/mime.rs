@@ -65,6 +65,52 @@ pub fn content_encoding_for(path: &Path, dir: &DirConfig) -> Option<String> {
     (!codings.is_empty()).then(|| codings.join(", "))
 }
 
+/// The Content-Language mod_mime gives a file: the `AddLanguage` languages of its
+/// extensions, in order and each once (`a.html.en` → `en`), else `DefaultLanguage`;
+/// empty when neither says anything.
+pub fn content_languages_for(path: &Path, dir: &DirConfig) -> Vec<String> {
+    let neg = &dir.negotiation;
+    let mut langs: Vec<String> = Vec::new();
+    if !neg.languages.is_empty() {
+        let part = extension_part(path);
+        for ext in extensions(&part) {
+            if let Some(l) = neg.languages.get(ext)
+                && !langs.contains(l)
+            {
+                langs.push(l.clone());
+            }
+        }
+    }
+    if langs.is_empty()
+        && let Some(l) = &neg.default_language
+    {
+        langs.push(l.clone());
+    }
+    langs
+}
+
+/// Whether every extension in `suffix` — what follows the requested name and its dot
+/// in a MultiViews candidate (`html.en` of `about.html.en` for `about`) — means
+/// something to mod_mime (`MultiviewsMatch`): a type, language, charset or coding; a
+/// handler or an output filter too when MultiviewsMatch allows it; anything with
+/// `Any`. Unknown parts of the requested name itself do not count, as in Apache.
+pub fn negotiable(suffix: &str, dir: &DirConfig, mime: &MimeTypes) -> bool {
+    let m = dir.negotiation.multiviews_match();
+    if m.any {
+        return true;
+    }
+    let lower = suffix.to_ascii_lowercase();
+    extensions(&lower).all(|e| {
+        dir.add_types.contains_key(e)
+            || mime.lookup(e).is_some()
+            || dir.negotiation.languages.contains_key(e)
+            || dir.add_charsets.contains_key(e)
+            || dir.add_encodings.contains_key(e)
+            || (m.handlers && dir.add_handlers.contains_key(e))
+            || (m.filters && dir.deflate.by_ext.contains_key(e))
+    })
+}
+
 /// The lower-case extension part of a file name: what follows the first dot after the
 /// base name (which keeps its leading dots): `A.Tar.GZ` → `tar.gz`.
 fn extension_part(path: &Path) -> String {
@@ -174,6 +220,35 @@ mod tests {
         );
         d.force_type = Some("text/plain".into());
         assert_eq!(ct("/x/a.txt", &d).as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn languages_and_negotiable_names() {
+        let mut d = DirConfig::default();
+        let langs = Arc::make_mut(&mut d.negotiation.languages);
+        langs.insert("en".into(), "en".into());
+        langs.insert("fr".into(), "fr".into());
+        let l = |n: &str, d: &DirConfig| content_languages_for(Path::new(n), d);
+        assert_eq!(l("/x/a.html.en", &d), ["en"]);
+        assert_eq!(l("/x/a.fr.en.html", &d), ["fr", "en"]);
+        assert!(l("/x/a.html", &d).is_empty());
+        d.negotiation.default_language = Some("de".into());
+        assert_eq!(l("/x/a.html", &d), ["de"]);
+        let mime = MimeTypes::builtin();
+        assert!(negotiable("html.en", &d, &mime));
+        assert!(!negotiable("html.zzq", &d, &mime));
+        Arc::make_mut(&mut d.add_handlers).insert("var".into(), "type-map".into());
+        assert!(!negotiable("var", &d, &mime));
+        d.negotiation.multiviews_match = Some(crate::conf::negotiation::MultiviewsMatch {
+            handlers: true,
+            ..Default::default()
+        });
+        assert!(negotiable("var", &d, &mime));
+        d.negotiation.multiviews_match = Some(crate::conf::negotiation::MultiviewsMatch {
+            any: true,
+            ..Default::default()
+        });
+        assert!(negotiable("html.zzq", &d, &mime));
     }
 
     #[test]

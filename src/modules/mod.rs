@@ -15,6 +15,7 @@ pub mod headers;
 pub mod htpasswd;
 pub mod inflate;
 pub mod mime;
+pub mod negotiation;
 pub mod proxy;
 mod proxy_backend;
 pub mod proxy_fcgi;
@@ -38,6 +39,9 @@ pub fn handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
     let mut v: Vec<Arc<dyn Handler>> = vec![Arc::new(static_files::StaticFiles)];
     v.extend(dynamic_handlers(cfg));
     let loaded = |m: &str| cfg.loaded_modules.contains(&m);
+    if loaded("negotiation_module") {
+        v.push(Arc::new(negotiation::TypeMap));
+    }
     if loaded("rewrite_module") && loaded("proxy_module") {
         let http = loaded("proxy_http_module");
         v.push(Arc::new(rewrite::RewriteProxy { http }));

@@ -36,7 +36,7 @@ use crate::handler::{
 };
 use crate::modules::autoindex::{self, IndexOptions};
 use crate::modules::file_cache;
-use crate::modules::mime::{content_encoding_for, content_type_for};
+use crate::modules::mime::{content_encoding_for, content_languages_for, content_type_for};
 use crate::uri::encode_path;
 
 /// Apache's default `MaxRanges`.
@@ -235,6 +235,8 @@ struct FileInfo {
     last_modified: Option<HeaderValue>,
     content_type: Option<String>,
     content_encoding: Option<String>,
+    /// mod_mime's languages (AddLanguage, DefaultLanguage): Content-Language.
+    content_languages: Vec<String>,
 }
 
 /// `stat`: this request's stat of `path` (a regular file); the open-file cache reuses a
@@ -489,6 +491,7 @@ fn file_info(req: &Request<'_>, path: &Path, meta: Metadata) -> FileInfo {
     };
     let content_type = content_type_for(path, req.dir, &req.server.mime);
     let content_encoding = content_encoding_for(path, req.dir);
+    let content_languages = content_languages_for(path, req.dir);
     FileInfo {
         meta,
         mtime,
@@ -496,6 +499,7 @@ fn file_info(req: &Request<'_>, path: &Path, meta: Metadata) -> FileInfo {
         last_modified,
         content_type,
         content_encoding,
+        content_languages,
     }
 }
 
@@ -521,6 +525,11 @@ fn with_type(r: Response, info: &FileInfo) -> Response {
 
 /// mod_mime's AddEncoding: the file's Content-Encoding.
 fn with_encoding(r: Response, info: &FileInfo) -> Response {
+    let r = if info.content_languages.is_empty() {
+        r
+    } else {
+        r.header(header::CONTENT_LANGUAGE, &info.content_languages.join(", "))
+    };
     match &info.content_encoding {
         Some(ce) => r.header(header::CONTENT_ENCODING, ce),
         None => r,

@@ -18,15 +18,25 @@ use crate::log::Level;
 use crate::modules::file_cache;
 
 /// Whether `url` (a decoded local URL path, maybe with a query) can serve the request:
-/// a handler claims it (mod_proxy) or it maps to a regular file — `ap_sub_req_lookup_uri`
-/// and mod_dir's test of the result.
-fn serves(host: &VirtualHost, handlers: &Handlers, url: &str) -> bool {
+/// a handler claims it (mod_proxy), it maps to a regular file, or MultiViews finds a
+/// variant for the file it maps to (`has_variants`, for `DirectoryIndex index` with
+/// `index.html.en`) — `ap_sub_req_lookup_uri` and mod_dir's test of the result.
+fn serves(
+    host: &VirtualHost,
+    handlers: &Handlers,
+    url: &str,
+    has_variants: &dyn Fn(&Path) -> bool,
+) -> bool {
     let path = url.split_once('?').map_or(url, |(p, _)| p);
     if handlers.claiming(host, path).is_some() {
         return true;
     }
     let (file, _, _) = super::mapping::map_to_file(host, path);
-    file_cache::stat(&file).is_ok_and(|m| m.is_file())
+    match file_cache::stat(&file) {
+        Ok(m) => m.is_file(),
+        Err(e) if e.kind() == ErrorKind::NotFound => has_variants(&file),
+        Err(_) => false,
+    }
 }
 
 /// A name relative to the directory of `uri_path` as `ap_sub_req_lookup_uri` resolves
@@ -50,6 +60,7 @@ pub(super) fn target(
     filename: &Path,
     uri_path: &str,
     alias_handler: Option<&str>,
+    has_variants: &dyn Fn(&Path) -> bool,
 ) -> Option<String> {
     if handlers.claiming(host, uri_path).is_some() {
         return None;
@@ -63,7 +74,7 @@ pub(super) fn target(
                 .iter()
                 .filter(|n| !n.is_empty())
                 .filter_map(|n| resolve(uri_path, n))
-                .find(|url| serves(host, handlers, url))
+                .find(|url| serves(host, handlers, url, has_variants))
         }
         Ok(_) => None,
         // Nothing on disk (ENOENT; a file with path info below it is ENOTDIR) and no
@@ -76,7 +87,7 @@ pub(super) fn target(
             if fallback.eq_ignore_ascii_case("disabled") {
                 return None;
             }
-            resolve(uri_path, fallback).filter(|url| serves(host, handlers, url))
+            resolve(uri_path, fallback).filter(|url| serves(host, handlers, url, has_variants))
         }
         Err(_) => None,
     }
@@ -163,7 +174,7 @@ mod tests {
         };
         let t = |dir: &DirConfig, p: &str| {
             let file = d.path().join(p.trim_start_matches('/'));
-            target(&host, &handlers, dir, &file, p, None)
+            target(&host, &handlers, dir, &file, p, None, &|_| false)
         };
         assert_eq!(t(&dir, "/sub/").as_deref(), Some("/front.php"));
         dir.directory_index = Some(vec!["home.htm".into(), "/front.php".into()]);

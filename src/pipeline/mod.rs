@@ -469,7 +469,38 @@ fn route(
         ));
     }
 
+    // mod_negotiation's MultiViews (its type checker): a file that does not exist is
+    // served by the best of its variants, as an internal fast redirect.
+    let multiviews = dir.options().multiviews && cfg.loaded_modules.contains(&"negotiation_module");
+    if multiviews
+        && !uri_path.ends_with('/')
+        && !rewritten.took_url()
+        && handlers.claiming(host, uri_path).is_none()
+        && crate::modules::file_cache::stat(filename)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        use crate::modules::negotiation::{MultiViews, choice_headers, multiviews};
+        match multiviews(cfg, host, &dir, conn, head, filename, &out.setenv) {
+            Some(MultiViews::Choice {
+                file_name,
+                decision,
+            }) => {
+                let dir_url = &uri_path[..uri_path.rfind('/').map_or(0, |i| i + 1)];
+                let url = format!("{dir_url}{file_name}");
+                let mut resp = dir_fixup::fast_redirect(conn, head, &url, |sub| {
+                    route(cfg, host, handlers, conn, sub, body, out, inline)
+                })?;
+                choice_headers(&mut resp, &file_name, &decision);
+                return Ok(resp);
+            }
+            Some(MultiViews::Respond(resp)) => return Ok(resp),
+            None => {}
+        }
+    }
+
     // mod_dir's fixups: DirectoryIndex and FallbackResource (an internal fast redirect).
+    let has_variants =
+        |file: &Path| multiviews && crate::modules::negotiation::has_variants(cfg, &dir, file);
     if let Some(url) = dir_fixup::target(
         host,
         handlers,
@@ -477,6 +508,7 @@ fn route(
         filename,
         uri_path,
         alias_handler.as_deref(),
+        &has_variants,
     ) {
         return dir_fixup::fast_redirect(conn, head, &url, |sub| {
             route(cfg, host, handlers, conn, sub, body, out, inline)

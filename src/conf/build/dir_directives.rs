@@ -119,15 +119,8 @@ impl Builder {
                     ));
                 }
             }
-            "LanguagePriority" | "ForceLanguagePriority" | "CacheNegotiatedDocs" => {
-                let note = format!(
-                    "{} {}: no effect (rhttpd does no content negotiation: MultiViews and type maps are not implemented)",
-                    d.name,
-                    d.args.join(" ")
-                );
-                if !self.cfg.warnings.contains(&note) {
-                    self.cfg.warnings.push(note);
-                }
+            name if crate::conf::negotiation::handles(name) => {
+                crate::conf::negotiation::directive(&mut dc.negotiation, d)?
             }
             name if crate::conf::access_compat::handles(name) => {
                 crate::conf::access_compat::directive(
@@ -139,11 +132,24 @@ impl Builder {
             name if crate::conf::deflate::handles(name) => {
                 crate::conf::deflate::directive(&mut dc.deflate, d, &mut self.cfg.warnings)?
             }
-            "EnableMMAP" | "AddLanguage" | "AddInputFilter" | "DefaultLanguage"
-            | "UseCanonicalName" | "IndexOptions" | "IndexOrderDefault" | "IndexStyleSheet"
-            | "IndexHeadInsert" | "AddIcon" | "AddIconByType" | "AddIconByEncoding" | "AddAlt"
-            | "AddAltByType" | "AddAltByEncoding" | "AddDescription" | "DefaultIcon"
-            | "HeaderName" | "ReadmeName" => {}
+            "EnableMMAP"
+            | "AddInputFilter"
+            | "CacheNegotiatedDocs"
+            | "UseCanonicalName"
+            | "IndexOptions"
+            | "IndexOrderDefault"
+            | "IndexStyleSheet"
+            | "IndexHeadInsert"
+            | "AddIcon"
+            | "AddIconByType"
+            | "AddIconByEncoding"
+            | "AddAlt"
+            | "AddAltByType"
+            | "AddAltByEncoding"
+            | "AddDescription"
+            | "DefaultIcon"
+            | "HeaderName"
+            | "ReadmeName" => {}
             "HostnameLookups" => {
                 if !a0.eq_ignore_ascii_case("off") {
                     return Err(err(

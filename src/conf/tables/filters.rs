@@ -105,25 +105,24 @@ pub const FILTER: &[DirectiveSpec] = &[d(
     "output filter name followed by one or more content-types",
 )];
 
-/// mod_negotiation.c: its directives are accepted (with a warning at start) so stock
-/// configurations load; content negotiation itself (MultiViews, type maps) is not done.
+/// mod_negotiation.c: MultiViews and type maps (`modules/negotiation`).
 pub const NEGOTIATION: &[DirectiveSpec] = &[
     d(
         "LanguagePriority",
         C::ANY,
         Arity::OneOrMore,
-        "space-delimited list of MIME language abbreviations (no effect: no content negotiation)",
+        "space-delimited list of MIME language abbreviations",
     ),
     d(
         "ForceLanguagePriority",
         C::ANY,
         Arity::OneOrMore,
-        "Force LanguagePriority elections, either None, or Fallback and/or Prefer (no effect: no content negotiation)",
+        "Force LanguagePriority elections, either None, or Fallback and/or Prefer",
     ),
     d(
         "CacheNegotiatedDocs",
         C::SERVER_VHOST,
         Arity::Flag,
-        "Either 'on' or 'off' (default) (no effect: no content negotiation)",
+        "Either 'on' or 'off' (default) (accepted: negotiated responses carry Vary either way)",
     ),
 ];

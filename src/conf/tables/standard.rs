@@ -81,7 +81,7 @@ pub const MIME: &[DirectiveSpec] = &[
         "AddLanguage",
         C::ANY,
         Arity::TwoOrMore,
-        "a language (e.g., fr), followed by one or more file extensions (accepted, no effect)",
+        "a language (e.g., fr), followed by one or more file extensions",
     ),
     d(
         "AddOutputFilter",
@@ -99,7 +99,19 @@ pub const MIME: &[DirectiveSpec] = &[
         "DefaultLanguage",
         C::ANY,
         Arity::Take1,
-        "language to use for documents with no other language file extension (accepted, no effect)",
+        "language to use for documents with no other language file extension",
+    ),
+    d(
+        "RemoveLanguage",
+        C::ANY,
+        Arity::OneOrMore,
+        "one or more file extensions",
+    ),
+    d(
+        "MultiviewsMatch",
+        C::ANY,
+        Arity::OneOrMore,
+        "NegotiatedOnly (default), Handlers and/or Filters, or Any",
     ),
 ];
 
