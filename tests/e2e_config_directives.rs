@@ -284,20 +284,16 @@ fn error_document_expressions() {
         Some("http://example.org/gone?from=/old")
     );
     // A bad expression is a syntax error at start.
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("httpd.conf");
-    std::fs::write(
-        &conf,
-        "Listen 127.0.0.1:1\nErrorDocument 404 /e/%{NO_SUCH_VARIABLE}\n",
-    )
-    .unwrap();
-    let o = run(&["-t", "-f", conf.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("AH00526: Syntax error on line 2")
-            && err.contains("Cannot parse expression in ErrorDocument"),
-        "{err}"
+    let r = Root::new();
+    let o = r.check(
+        &format!("{BASE}ErrorDocument 404 /e/%{{NO_SUCH_VARIABLE}}\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        3,
+        "Cannot parse expression in ErrorDocument",
     );
 }
 

@@ -3,8 +3,11 @@
 //! handling, timeouts, Server/Date headers, name-based virtual hosts, and curl.
 
 mod common;
+#[path = "support/config.rs"]
+mod config_support;
 
 use common::*;
+use config_support::{BASE, Root, assert_syntax_error};
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime};
@@ -362,21 +365,10 @@ fn http_protocol_options_unsafe_allow09_registered_methods() {
         srv.wait_log("access_log", "\"GET /a.txt\" 200")
             .contains("\"GET /a.txt\" 200")
     );
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("httpd.conf");
-    std::fs::write(
-        &conf,
-        "Listen 127.0.0.1:1\nHttpProtocolOptions Strict Sloppy\n",
-    )
-    .unwrap();
-    let o = run(&["-t", "-f", conf.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("AH00526: Syntax error on line 2")
-            && err.contains("HttpProtocolOptions does not accept Sloppy"),
-        "{err}"
-    );
+    let r = Root::new();
+    let o = r.check(&format!("{BASE}HttpProtocolOptions Strict Sloppy\n"), &[]);
+    let conf = r.path("conf/httpd.conf");
+    assert_syntax_error(&o, &conf, 3, "HttpProtocolOptions does not accept Sloppy");
 }
 
 #[test]

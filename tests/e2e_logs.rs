@@ -3,12 +3,15 @@
 //! mode and piped logs.
 
 mod common;
+#[path = "support/config.rs"]
+mod config_support;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
+use config_support::{BASE, Root, assert_ok, assert_syntax_error, stderr};
 use regex::Regex;
 
 const ERROR_LINE: &str = r"^\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2} \d{2}:\d{2}:\d{2}\.\d{6} \d{4}\] \[[a-z_]+:(emerg|alert|crit|error|warn|notice|info|debug|trace[1-8])\] \[pid (\d+)\] (\[client (127\.0\.0\.1):(\d+)\] )?AH\d{5}: .+$";
@@ -400,8 +403,7 @@ fn conditional_access_logs_env_and_expr() {
 
 #[test]
 fn conditional_access_log_errors() {
-    let root = tempfile::tempdir().unwrap();
-    let conf = root.path().join("httpd.conf");
+    let r = Root::new();
     for (clause, reason) in [
         ("bogus=1", "error in condition clause"),
         ("env=", "missing environment variable name"),
@@ -412,18 +414,8 @@ fn conditional_access_log_errors() {
             "Cannot parse expression: syntax error",
         ),
     ] {
-        std::fs::write(
-            &conf,
-            format!("Listen 127.0.0.1:1\nCustomLog /dev/null common {clause}\n"),
-        )
-        .unwrap();
-        let o = run(&["-t", "-f", conf.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{clause}: {err}");
-        assert!(
-            err.contains("AH00526: Syntax error on line 2") && err.contains(reason),
-            "{clause}: {err}"
-        );
+        let o = r.check(&format!("{BASE}CustomLog /dev/null common {clause}\n"), &[]);
+        assert_syntax_error(&o, &r.path("conf/httpd.conf"), 3, reason);
     }
 }
 
@@ -498,26 +490,17 @@ fn error_log_format_is_honoured() {
 
 #[test]
 fn error_log_format_errors_and_warnings() {
-    let root = tempfile::tempdir().unwrap();
-    let conf = root.path().join("httpd.conf");
-    let check = |line: &str| {
-        std::fs::write(&conf, format!("Listen 127.0.0.1:1\n{line}\n")).unwrap();
-        let o = run(&["-t", "-f", conf.to_str().unwrap()]);
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
-    let (code, err) = check("ErrorLogFormat \"%Z %M\"");
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("Unrecognized error log format directive %Z"),
-        "{err}"
+    let r = Root::new();
+    let o = r.check(&format!("{BASE}ErrorLogFormat \"%Z %M\"\n"), &[]);
+    let conf = r.path("conf/httpd.conf");
+    assert_syntax_error(&o, &conf, 3, "Unrecognized error log format directive %Z");
+    let o = r.check(
+        &format!("{BASE}ErrorLogFormat \"%{{User-Agent}}i %M\"\n"),
+        &[],
     );
-    let (code, err) = check("ErrorLogFormat \"%{User-Agent}i %M\"");
-    assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("%{User-Agent}i always log nothing"), "{err}");
-    let (code, err) = check("ErrorLogFormat connection \"%M\"");
-    assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("no per-connection lines"), "{err}");
+    assert_ok(&o);
+    assert!(stderr(&o).contains("%{User-Agent}i always log nothing"));
+    let o = r.check(&format!("{BASE}ErrorLogFormat connection \"%M\"\n"), &[]);
+    assert_ok(&o);
+    assert!(stderr(&o).contains("no per-connection lines"));
 }
