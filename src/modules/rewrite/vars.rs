@@ -21,6 +21,13 @@ use crate::modules::expr_request::ExprRequest;
 /// Apache's module API version (`MODULE_MAGIC_NUMBER_MAJOR:MINOR` of 2.4.x).
 pub const API_VERSION: &str = "20120211:140";
 
+/// Where the directory walk of a `current` value stopped.
+pub struct Walked {
+    current: String,
+    len: usize,
+    meta: Option<std::fs::Metadata>,
+}
+
 /// The request as mod_rewrite sees it.
 pub struct RequestLookup<'a> {
     pub cfg: &'a ServerConfig,
@@ -49,9 +56,9 @@ pub struct RequestLookup<'a> {
     /// was read or a walked file is under it), where the walk for `REQUEST_FILENAME`
     /// starts.
     pub rules_dir: Option<String>,
-    /// `current`, the length of its walked filename and whether that exists, once
-    /// computed.
-    pub walked: std::cell::RefCell<Option<(String, usize, bool)>>,
+    /// `current`, the length of its walked filename and that file's metadata (`None`:
+    /// it does not exist), once computed.
+    pub walked: std::cell::RefCell<Option<Walked>>,
 }
 
 fn header(head: &RequestHead, name: &str) -> String {
@@ -77,10 +84,10 @@ pub fn walked_below<'p>(path: &'p str, known: &str) -> &'p str {
     walk_below(path, known).0
 }
 
-/// [`walked_below`], and whether what it names exists.
-fn walk_below<'p>(path: &'p str, known: &str) -> (&'p str, bool) {
-    if Path::new(path).exists() {
-        return (path, true);
+/// [`walked_below`], and the metadata of what it names (`None`: it does not exist).
+fn walk_below<'p>(path: &'p str, known: &str) -> (&'p str, Option<std::fs::Metadata>) {
+    if let Ok(m) = std::fs::metadata(path) {
+        return (path, Some(m));
     }
     let known = known.trim_end_matches('/');
     let start = if path.len() > known.len()
@@ -95,11 +102,11 @@ fn walk_below<'p>(path: &'p str, known: &str) -> (&'p str, bool) {
         let prefix = &path[..i];
         match std::fs::metadata(prefix) {
             Ok(m) if m.is_dir() => continue,
-            Ok(_) => return (prefix, true),
-            Err(_) => return (prefix, false),
+            Ok(m) => return (prefix, Some(m)),
+            Err(_) => return (prefix, None),
         }
     }
-    (path, false)
+    (path, None)
 }
 
 impl RequestLookup<'_> {
@@ -151,30 +158,34 @@ impl RequestLookup<'_> {
 
     /// `current` up to where the directory walk stops, computed once per value.
     fn walked(&self) -> &str {
-        let len = self.walk().0;
+        self.walk();
+        let len = self.walked.borrow().as_ref().map_or(0, |w| w.len);
         &self.current[..len]
     }
 
-    /// (length of the walked filename, whether it exists).
-    fn walk(&self) -> (usize, bool) {
+    /// Walk `current` once per value (the result is kept in `walked`).
+    fn walk(&self) {
         let mut memo = self.walked.borrow_mut();
-        match &*memo {
-            Some((c, len, exists)) if *c == self.current => (*len, *exists),
-            _ => {
-                let known = self.rules_dir.as_deref().unwrap_or("/");
-                let (walked, exists) = walk_below(&self.current, known);
-                let len = walked.len();
-                *memo = Some((self.current.clone(), len, exists));
-                (len, exists)
-            }
+        if memo.as_ref().is_some_and(|w| w.current == self.current) {
+            return;
         }
+        let known = self.rules_dir.as_deref().unwrap_or("/");
+        let (walked, meta) = walk_below(&self.current, known);
+        *memo = Some(Walked {
+            current: self.current.clone(),
+            len: walked.len(),
+            meta,
+        });
     }
 
-    /// The walk already found that `path` does not exist (no file test needs a stat).
-    fn known_missing(&self, path: &str) -> bool {
+    /// What the walk learnt of `path` when it is the walked filename: `Some(None)` it does
+    /// not exist, `Some(Some(m))` its metadata; `None` when the walk did not look at it.
+    fn walked_meta(&self, path: &str) -> Option<Option<std::fs::Metadata>> {
         match &*self.walked.borrow() {
-            Some((c, len, false)) if *c == self.current => &c[..*len] == path,
-            _ => false,
+            Some(w) if w.current == self.current && w.current[..w.len] == *path => {
+                Some(w.meta.clone())
+            }
+            _ => None,
         }
     }
 
@@ -290,9 +301,22 @@ impl Lookup for RequestLookup<'_> {
     }
 
     fn file_test(&mut self, test: FileTest, path: &str) -> bool {
+        use std::os::unix::fs::PermissionsExt;
         let p = Path::new(path);
-        if test != FileTest::UrlExists && self.known_missing(path) {
-            return false;
+        // The walk for REQUEST_FILENAME stat'ed this path already (stat, not lstat:
+        // the symbolic-link test still asks the file system).
+        let known = match test {
+            FileTest::Symlink | FileTest::UrlExists => None,
+            _ => self.walked_meta(path),
+        };
+        if let Some(meta) = known {
+            return meta.is_some_and(|m| match test {
+                FileTest::File => m.is_file(),
+                FileTest::Dir => m.is_dir(),
+                FileTest::NonEmpty => m.is_file() && m.len() > 0,
+                FileTest::Executable => m.permissions().mode() & 0o111 != 0,
+                _ => true,
+            });
         }
         match test {
             FileTest::File => p.is_file(),
@@ -300,7 +324,6 @@ impl Lookup for RequestLookup<'_> {
             FileTest::NonEmpty => std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0),
             FileTest::Symlink => p.is_symlink(),
             FileTest::Executable => {
-                use std::os::unix::fs::PermissionsExt;
                 std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
             }
             FileTest::FileAccessible => p.exists(),
