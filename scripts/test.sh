@@ -38,6 +38,14 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
+# The WebSocket tests (tests/e2e_websocket.rs) use the Python `websockets` package as
+# echo backend and client (PyPI; the python3 on PATH may not be Debian's).
+if ! python3 -c 'import websockets' >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing python websockets"
+    python3 -m pip install -q --disable-pip-version-check websockets 2>/dev/null ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages websockets
+fi
+
 # Every process the tests start comes from tests/common/mod.rs `command`, which puts it
 # in a process group of its own and sets RHTTPD_TEST_SUITE=<run dir>/<test pid>.<n>; a
 # long-running one also records its group in <run dir>/groups/. The run dir is given to

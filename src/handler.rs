@@ -9,7 +9,7 @@
 //! a [`Body::Stream`] and keeps its thread until the stream ends.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -286,6 +286,38 @@ pub enum Body {
     /// A body of unknown length produced as it is read (CGI, proxy). Sent chunked to
     /// HTTP/1.1 clients, close-delimited to HTTP/1.0 ones.
     Stream(Box<dyn Read + Send>),
+    /// With `101 Switching Protocols`: after the head, the connection carries the bytes
+    /// of another protocol between the client and `peer` (mod_proxy's Upgrade tunnel).
+    /// With any other status it is sent as an empty body.
+    Tunnel(Box<Tunnel>),
+}
+
+/// The far end of a tunnel a handler opened: a backend connection that answered
+/// `101 Switching Protocols`. The connection drivers relay bytes between it and the
+/// client with non-blocking I/O once the 101 head is written.
+pub trait TunnelPeer: Read + Write + Send {
+    /// The socket, for poll/epoll.
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_>;
+    fn set_nonblocking(&mut self) -> std::io::Result<()>;
+    /// Bytes taken by `write` wait to go out (a TLS record): wait for writability too.
+    fn wants_write(&self) -> bool {
+        false
+    }
+    /// Input already held that readiness will not announce (decrypted TLS data).
+    fn has_pending_input(&mut self) -> bool {
+        false
+    }
+    /// No more bytes will be sent to the peer (the client closed its side).
+    fn shutdown_write(&mut self) -> std::io::Result<()>;
+}
+
+/// A switched connection's other end and how long it may stay silent.
+pub struct Tunnel {
+    pub peer: Box<dyn TunnelPeer>,
+    /// Bytes the peer sent after its 101 head: the client gets them first.
+    pub from_peer: Vec<u8>,
+    /// The tunnel closes after this long without a byte in either direction.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Body {
@@ -296,6 +328,7 @@ impl std::fmt::Debug for Body {
             Body::File { offset, len, .. } => write!(f, "File({offset}+{len})"),
             Body::FileParts { parts, .. } => write!(f, "FileParts({})", parts.len()),
             Body::Stream(_) => f.write_str("Stream"),
+            Body::Tunnel(_) => f.write_str("Tunnel"),
         }
     }
 }
@@ -317,6 +350,7 @@ impl Body {
                     .sum(),
             ),
             Body::Stream(_) => None,
+            Body::Tunnel(_) => Some(0),
         }
     }
 

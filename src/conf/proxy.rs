@@ -65,6 +65,9 @@ pub struct WorkerParams {
     pub disable_reuse: bool,
     /// FastCGI connection reuse (`enablereuse=On`; off by default for fcgi as Apache).
     pub enable_reuse: Option<bool>,
+    /// Protocols a client may switch to through this backend (`upgrade=websocket`,
+    /// comma-separated, `ANY` for any; `ws://`/`wss://` URLs: `websocket`), lower case.
+    pub upgrade: Option<Vec<String>>,
 }
 
 impl Default for WorkerParams {
@@ -76,6 +79,7 @@ impl Default for WorkerParams {
             tcp_keepalive: false,
             disable_reuse: false,
             enable_reuse: None,
+            upgrade: None,
         }
     }
 }
@@ -107,10 +111,13 @@ impl Backend {
         let (scheme, after) = rest
             .split_once("://")
             .ok_or_else(|| format!("Invalid ProxyPass target '{url}': not an absolute URL"))?;
-        let scheme = match scheme.to_ascii_lowercase().as_str() {
-            "http" => Scheme::Http,
+        let lower = scheme.to_ascii_lowercase();
+        // mod_proxy_wstunnel's URLs: HTTP(S) whose requests may switch to WebSocket.
+        let websocket = matches!(lower.as_str(), "ws" | "wss");
+        let scheme = match lower.as_str() {
+            "http" | "ws" => Scheme::Http,
             "fcgi" => Scheme::Fcgi,
-            "https" => Scheme::Https,
+            "https" | "wss" => Scheme::Https,
             other => {
                 return Err(format!(
                     "ProxyPass {url}: scheme '{other}' is not supported by rhttpd (http and fcgi are)"
@@ -163,8 +170,17 @@ impl Backend {
             addr,
             authority: authority.to_string(),
             path: path.to_string(),
-            params: WorkerParams::default(),
+            params: WorkerParams {
+                upgrade: websocket.then(|| vec!["websocket".to_string()]),
+                ..WorkerParams::default()
+            },
         })
+    }
+
+    /// A `ws://` or `wss://` URL (mod_proxy_wstunnel's).
+    pub fn is_websocket_url(&self) -> bool {
+        let l = self.url.as_bytes();
+        l.len() > 3 && (l[..3].eq_ignore_ascii_case(b"ws:") || l[..4].eq_ignore_ascii_case(b"wss:"))
     }
 
     /// The key of this backend's connection pool and error state.
@@ -210,6 +226,17 @@ impl Backend {
                 "keepalive" => self.params.tcp_keepalive = on(v)?,
                 "disablereuse" => self.params.disable_reuse = on(v)?,
                 "enablereuse" => self.params.enable_reuse = Some(on(v)?),
+                "upgrade" => {
+                    let list: Vec<String> = v
+                        .split(',')
+                        .map(|p| p.trim().to_ascii_lowercase())
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                    if list.is_empty() {
+                        return Err(format!("ProxyPass upgrade={v}: no protocol named"));
+                    }
+                    self.params.upgrade = Some(list);
+                }
                 // Accepted for compatibility; rhttpd's pool is per process and unbounded.
                 "max" | "min" | "smax" | "ttl" | "acquire" | "flushpackets" | "flushwait"
                 | "ping" | "lbset" | "loadfactor" | "route" | "redirect" | "status"
@@ -254,6 +281,12 @@ pub struct ProxyConfig {
     pub add_headers: bool,
     pub via: ProxyVia,
     pub fcgi_backend: FcgiBackendType,
+    /// `ProxyWebsocketIdleTimeout`: a tunnel's idle limit; `None` = the backend's
+    /// timeout (`timeout=`, ProxyTimeout, Timeout), as mod_proxy_http's tunnels.
+    pub websocket_idle_timeout: Option<Duration>,
+    /// `ProxyWebsocketFallbackToProxyHttp` (On): requests to a `ws://` backend that do
+    /// not ask for an upgrade are proxied as HTTP; Off: they get 500 (no handler).
+    pub websocket_fallback: bool,
 }
 
 impl Default for ProxyConfig {
@@ -266,6 +299,8 @@ impl Default for ProxyConfig {
             add_headers: true,
             via: ProxyVia::Off,
             fcgi_backend: FcgiBackendType::Fpm,
+            websocket_idle_timeout: None,
+            websocket_fallback: true,
         }
     }
 }
@@ -302,7 +337,17 @@ pub fn handles(name: &str) -> bool {
             | "ProxyAddHeaders"
             | "ProxyVia"
             | "ProxyFCGIBackendType"
+            | "ProxyWebsocketIdleTimeout"
+            | "ProxyWebsocketFallbackToProxyHttp"
     )
+}
+
+/// `N` seconds or `Nms`.
+fn parse_timeout(v: &str) -> Option<Duration> {
+    match v.strip_suffix("ms") {
+        Some(ms) => ms.parse().ok().map(Duration::from_millis),
+        None => v.parse().ok().map(Duration::from_secs),
+    }
 }
 
 fn err(d: &Directive, msg: impl Into<String>) -> ConfigError {
@@ -381,6 +426,16 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
                 .map_err(|_| err(d, "ProxyTimeout must be a number of seconds"))?;
             pc.timeout = Some(Duration::from_secs(n));
         }
+        "ProxyWebsocketIdleTimeout" => {
+            let t = parse_timeout(a0).ok_or_else(|| {
+                err(
+                    d,
+                    "ProxyWebsocketIdleTimeout timeout must be a non-negative integer",
+                )
+            })?;
+            pc.websocket_idle_timeout = (!t.is_zero()).then_some(t);
+        }
+        "ProxyWebsocketFallbackToProxyHttp" => pc.websocket_fallback = flag(d),
         "ProxyRequests" => {
             if flag(d) {
                 return Err(err(

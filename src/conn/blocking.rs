@@ -140,7 +140,7 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
         obs.request_started(&head, &conn.info);
 
         // 2. Run it, 3. write the response, 4. log it.
-        let Some((ex, out)) = exchange::run(&mut conn, site, head, obs, clock, None) else {
+        let Some((mut ex, out)) = exchange::run(&mut conn, site, head, obs, clock, None) else {
             return;
         };
         let Some(mut out) = out else {
@@ -148,6 +148,20 @@ pub fn drive(mut conn: Connection, site: &Site, obs: &mut dyn ConnObserver) {
             return;
         };
         let ok = write_all(&mut conn, &mut out);
+        if let Some(tunnel) = ex.take_tunnel() {
+            // 101 Switching Protocols: relay on this process/thread until it ends.
+            if ok {
+                conn.open_tunnel(tunnel, ex);
+                if let Some(relay) = conn.tunnel.as_mut() {
+                    let mut scratch = vec![0u8; 16 * 1024];
+                    super::tunnel::relay_blocking(relay, &mut *conn.transport, &mut scratch);
+                }
+                conn.close_tunnel(site, obs);
+            } else {
+                ex.finish(&mut conn.info, site, obs, Some(&out), false);
+            }
+            return;
+        }
         ex.finish(&mut conn.info, site, obs, Some(&out), ok);
         if !ok {
             return;

@@ -13,7 +13,7 @@ use super::outgoing::Outgoing;
 use super::protocol::Protocol;
 use super::{ConnObserver, Connection, Finished, Phase};
 use crate::conf::VirtualHost;
-use crate::handler::{ConnInfo, Response};
+use crate::handler::{Body, ConnInfo, Response, Tunnel};
 use crate::pipeline::Outcome;
 use crate::site::{AccessEntry, Site};
 
@@ -47,6 +47,8 @@ pub struct Exchange {
     streamed: bool,
     bytes_in: u64,
     keep_alive: bool,
+    /// A `101 Switching Protocols` answer's other end (see `tunnel.rs`).
+    tunnel: Option<Tunnel>,
 }
 
 /// The keep-alive settings of the host that answers.
@@ -150,6 +152,14 @@ pub fn run(
         body,
         ..
     } = resp;
+    // The connection switches protocols once the 101 head is out.
+    let (body, tunnel) = match body {
+        Body::Tunnel(t) if status == StatusCode::SWITCHING_PROTOCOLS && framing.keep_alive => {
+            (Body::Empty, Some(*t))
+        }
+        Body::Tunnel(_) => (Body::Empty, None),
+        b => (b, None),
+    };
     let streamed = framing.send_body && body.len().is_none();
     let body_len = if framing.send_body {
         body.len().unwrap_or(0)
@@ -176,6 +186,7 @@ pub fn run(
         streamed,
         bytes_in,
         keep_alive: framing.keep_alive,
+        tunnel,
     };
     Some((ex, out))
 }
@@ -201,7 +212,18 @@ impl Exchange {
             streamed: true,
             bytes_in,
             keep_alive: true,
+            tunnel: None,
         }
+    }
+
+    /// The response head's length in bytes.
+    pub fn head_len(&self) -> u64 {
+        self.head_len
+    }
+
+    /// The tunnel a `101 Switching Protocols` response opens, once.
+    pub fn take_tunnel(&mut self) -> Option<Tunnel> {
+        self.tunnel.take()
     }
 
     /// Log the request and report it to the scoreboard. `out`: the writer as far as it

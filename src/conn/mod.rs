@@ -20,6 +20,7 @@ pub mod h2;
 pub mod outgoing;
 pub mod protocol;
 pub mod readiness;
+pub mod tunnel;
 
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,8 @@ pub struct Connection {
     pub opened: Instant,
     /// RequestReadTimeout's limit for the handshake or the head being read.
     pub head_timer: deadline::HeadTimer,
+    /// The connection switched protocols: its bytes are relayed to a backend.
+    pub tunnel: Option<Box<tunnel::Relay>>,
 }
 
 impl Connection {
@@ -99,6 +102,7 @@ impl Connection {
             out: None,
             opened: Instant::now(),
             head_timer: deadline::HeadTimer::default(),
+            tunnel: None,
         }
     }
 
@@ -122,6 +126,34 @@ impl Connection {
         let handshaking = self.transport.handshake_pending();
         self.head_timer
             .arm(rt, self.opened, first, pending, handshaking);
+    }
+
+    /// Start relaying after a `101 Switching Protocols` head: what the client sent
+    /// behind its request goes to the peer first; `ex` is logged when the tunnel ends.
+    pub fn open_tunnel(&mut self, tunnel: crate::handler::Tunnel, ex: exchange::Exchange) {
+        let from_client = self
+            .h1()
+            .map(|h1| h1.buffered().to_vec())
+            .unwrap_or_default();
+        self.tunnel = Some(Box::new(tunnel::Relay::new(tunnel, from_client, Some(ex))));
+    }
+
+    /// A tunnel ended: log the request that opened it with the bytes relayed.
+    pub fn close_tunnel(&mut self, site: &crate::site::Site, obs: &mut dyn ConnObserver) {
+        let Some(mut relay) = self.tunnel.take() else {
+            return;
+        };
+        if let Some(ex) = relay.exchange.take() {
+            let head = ex.head_len();
+            ex.finish_counts(
+                &mut self.info,
+                site,
+                obs,
+                relay.bytes_down,
+                head + relay.bytes_down,
+                true,
+            );
+        }
     }
 
     /// The HTTP/1.1 engine, while it is the one speaking.

@@ -92,7 +92,8 @@ impl Outgoing {
         let mut parts = VecDeque::new();
         if send_body {
             match body {
-                Body::Empty => {}
+                // The tunnel itself is taken out by `exchange::run`.
+                Body::Empty | Body::Tunnel(_) => {}
                 Body::Bytes(b) if b.len() as u64 <= SMALL_BODY => head.extend_from_slice(&b),
                 Body::Bytes(b) => parts.push_back(Part::Bytes(b)),
                 Body::File {

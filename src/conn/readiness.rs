@@ -36,6 +36,9 @@ pub enum Next {
     Linger,
     /// Done: close at once.
     Close,
+    /// Switched protocols: relay between the client and `conn.tunnel`'s peer (both
+    /// sockets parked; the tunnel's idle timeout).
+    Tunnel,
 }
 
 /// Bytes read per call at most, so one busy connection does not hold the thread.
@@ -240,7 +243,7 @@ fn write_response(
     conn: &mut Connection,
     site: &Site,
     obs: &mut dyn ConnObserver,
-    ex: Exchange,
+    mut ex: Exchange,
     out: Option<Outgoing>,
     host: &VirtualHost,
 ) -> Next {
@@ -248,6 +251,23 @@ fn write_response(
         ex.finish(&mut conn.info, site, obs, None, false);
         return Next::Close;
     };
+    if let Some(tunnel) = ex.take_tunnel() {
+        // 101 Switching Protocols: once the head is out, the listener relays.
+        if conn.transport.set_blocking(None).is_err() {
+            return Next::Close;
+        }
+        let progress = out.write_some(&mut *conn.transport);
+        if progress == Progress::Failed {
+            ex.finish(&mut conn.info, site, obs, Some(&out), false);
+            return Next::Close;
+        }
+        conn.open_tunnel(tunnel, ex);
+        if progress == Progress::WouldBlock {
+            conn.out = Some(out);
+            return Next::WriteCompletion;
+        }
+        return Next::Tunnel;
+    }
     if out.has_stream() {
         // Streams keep the worker: written to the end with blocking I/O.
         let _ = conn.transport.set_blocking(Some(host.timeout));
@@ -320,6 +340,9 @@ fn continue_h1(conn: &mut Connection) -> Next {
     match out.write_some(&mut *conn.transport) {
         Progress::Done => {
             conn.out = None;
+            if conn.tunnel.is_some() {
+                return Next::Tunnel;
+            }
             after_response(conn)
         }
         Progress::WouldBlock => Next::WriteCompletion,

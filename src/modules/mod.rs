@@ -20,6 +20,7 @@ pub mod proxy;
 mod proxy_backend;
 pub mod proxy_fcgi;
 pub mod proxy_http;
+mod proxy_tunnel;
 pub mod rewrite;
 pub mod setenvif;
 pub mod static_files;

@@ -194,8 +194,25 @@ pub(crate) fn serve(
 ) -> Response {
     let key = backend.key();
     let timeout = proxy_backend::io_timeout(req, backend);
-    let reuse = !backend.params.disable_reuse;
-    let headers = backend_headers(req, backend, reuse);
+    // An Upgrade request (upgrade=, ws://) uses a connection of its own: it becomes the
+    // tunnel, or closes after the answer.
+    let upgrade = super::proxy_tunnel::requested(req, backend);
+    if upgrade.is_none() && backend.is_websocket_url() && !req.vhost.proxy.websocket_fallback {
+        proxy_backend::log(
+            req,
+            Level::Error,
+            &format!(
+                "AH02900: declining URL {} (not WebSocket, ProxyWebsocketFallbackToProxyHttp off)",
+                backend.url
+            ),
+        );
+        return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let reuse = !backend.params.disable_reuse && upgrade.is_none();
+    let mut headers = backend_headers(req, backend, reuse);
+    if let Some(u) = &upgrade {
+        super::proxy_tunnel::add_request_headers(&mut headers, u);
+    }
     let length = match req.head.body {
         BodyFraming::None | BodyFraming::UntilClose => RequestBodyLength::None,
         BodyFraming::Length(n) => RequestBodyLength::Known(n),
@@ -210,7 +227,7 @@ pub(crate) fn serve(
     let mut attempt = 0;
     let (conn, mut buf, parsed) = loop {
         attempt += 1;
-        let pooled = if reuse {
+        let pooled = if reuse || upgrade.is_some() {
             proxy_backend::pool_take(&key)
         } else {
             None
@@ -285,6 +302,27 @@ pub(crate) fn serve(
     let (status, version, backend_h, framing) = parsed;
     let keep = reuse && response_keep_alive(version, &backend_h);
     let mut resp_headers = client_headers(req, &backend_h);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return match &upgrade {
+            Some(asked) => super::proxy_tunnel::switched(
+                req,
+                backend,
+                asked,
+                conn,
+                buf,
+                &backend_h,
+                resp_headers,
+            ),
+            None => {
+                proxy_backend::log(
+                    req,
+                    Level::Error,
+                    &format!("AH01102: {key} answered 101 to a request that asked for no upgrade"),
+                );
+                Response::error(StatusCode::BAD_GATEWAY)
+            }
+        };
+    }
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {

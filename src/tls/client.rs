@@ -39,6 +39,20 @@ impl ClientStream {
         let _ = self.inner.sock.set_write_timeout(t);
     }
 
+    /// TLS records wait to be written (a tunnel waits for writability).
+    pub fn wants_write(&self) -> bool {
+        self.inner.conn.wants_write()
+    }
+
+    /// Send close_notify and shut down the socket's write half.
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        self.inner.conn.send_close_notify();
+        while self.inner.conn.wants_write() {
+            self.inner.conn.write_tls(&mut self.inner.sock)?;
+        }
+        self.inner.sock.shutdown(std::net::Shutdown::Write)
+    }
+
     /// Decrypted bytes already received (a pooled connection that has some is not
     /// reusable).
     pub fn has_buffered_input(&mut self) -> bool {

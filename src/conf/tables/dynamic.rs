@@ -90,6 +90,23 @@ pub const PROXY: &[DirectiveSpec] = &[
     ),
 ];
 
+/// mod_proxy_wstunnel.c (its tunnels are run by mod_proxy_http's Upgrade support, as
+/// Apache 2.4.47+ does with ProxyWebsocketFallbackToProxyHttp On).
+pub const PROXY_WSTUNNEL: &[DirectiveSpec] = &[
+    d(
+        "ProxyWebsocketIdleTimeout",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "timeout for activity in either direction, unlimited by default",
+    ),
+    d(
+        "ProxyWebsocketFallbackToProxyHttp",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "whether to let mod_proxy_http handle the upgrade and tunneling, On by default",
+    ),
+];
+
 /// mod_proxy_fcgi.c.
 pub const PROXY_FCGI: &[DirectiveSpec] = &[d(
     "ProxyFCGIBackendType",

@@ -403,7 +403,8 @@ impl H2Conn {
         }
         let src = match (pipe, body) {
             (Some(p), _) => Source::Pipe(p),
-            (None, Body::Empty) => Source::Bytes(Bytes::new()),
+            // HTTP/2 has no 101: a tunnel body is empty here.
+            (None, Body::Empty | Body::Tunnel(_)) => Source::Bytes(Bytes::new()),
             (None, Body::Bytes(b)) => Source::Bytes(b),
             (
                 None,

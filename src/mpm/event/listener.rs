@@ -24,6 +24,7 @@ use timers::TimeoutQueue;
 
 mod pressure;
 mod timers;
+mod tunnels;
 
 /// Lingering close: give up after this long (Apache: 2 s without data; rhttpd closes
 /// 2 s after the response at the latest, which also bounds Apache's 30 s total).
@@ -127,6 +128,8 @@ enum Parked {
     KeepAlive,
     Writing,
     Linger,
+    /// Switched protocols: relayed to a backend (`tunnels.rs`).
+    Tunnel,
 }
 
 struct Slot {
@@ -160,6 +163,7 @@ pub struct Listener<'a> {
     keep_alive: usize,
     writing: usize,
     lingering: usize,
+    tunnels: usize,
     dying: bool,
     /// Read buffer for inline requests.
     scratch: Vec<u8>,
@@ -217,6 +221,7 @@ impl<'a> Listener<'a> {
             keep_alive: 0,
             writing: 0,
             lingering: 0,
+            tunnels: 0,
             dying: false,
             scratch: vec![0u8; 16 * 1024],
             fd_budget: rhttpd_sys::limits::nofile_limit()
@@ -267,9 +272,10 @@ impl<'a> Listener<'a> {
         // Connections still reading a head (or collecting a small body) and ones in
         // write completion cost memory, not workers: slow clients (slowloris, slow
         // bodies, slow readers) cannot use up the budget; RequestReadTimeout, Timeout,
-        // SendMinRate and the descriptor limit bound them instead.
+        // SendMinRate and the descriptor limit bound them instead. Tunnels are relayed
+        // by this thread and need no worker either.
         self.open_connections()
-            .saturating_sub(self.lingering + self.reading + self.writing)
+            .saturating_sub(self.lingering + self.reading + self.writing + self.tunnels)
             >= limit
     }
 
@@ -294,7 +300,7 @@ impl<'a> Listener<'a> {
                 match ev.token {
                     WAKE_TOKEN => self.drain_wake(),
                     t if t < CONN_BASE => self.accept(t as usize),
-                    t => self.conn_event((t - CONN_BASE) as usize, *ev),
+                    t => self.conn_event(((t & !tunnels::PEER_BIT) - CONN_BASE) as usize, *ev),
                 }
             }
             drop(stats);
@@ -458,6 +464,10 @@ impl<'a> Listener<'a> {
         let (timeout, ka_timeout) = self.host_timeouts(&conn);
         let (state, interest, deadline) = match next {
             Next::Close => return,
+            Next::Tunnel => {
+                self.park_tunnel(conn);
+                return;
+            }
             Next::ReadMore => (
                 Parked::Reading,
                 conn.transport.interest(Want::Read),
@@ -513,15 +523,28 @@ impl<'a> Listener<'a> {
 
     /// Remove a parked connection from the set (without closing it).
     fn unpark(&mut self, idx: usize) -> Option<Connection> {
-        let slot = self.slots.get_mut(idx)?.take()?;
-        let _ = self.poller.delete(slot.conn.transport.fd());
+        let mut slot = self.slots.get_mut(idx)?.take()?;
+        if slot.state != Parked::Tunnel
+            || slot
+                .conn
+                .tunnel
+                .as_ref()
+                .is_some_and(|r| r.registered.0.is_some())
+        {
+            let _ = self.poller.delete(slot.conn.transport.fd());
+        }
+        self.unregister_peer(&mut slot.conn);
         self.count(slot.state, false);
         self.free.push(idx);
         Some(slot.conn)
     }
 
     fn close(&mut self, idx: usize) {
-        drop(self.unpark(idx));
+        if let Some(conn) = self.unpark(idx)
+            && conn.tunnel.is_some()
+        {
+            self.end_tunnel(conn);
+        }
     }
 
     fn conn_event(&mut self, idx: usize, ev: Ready) {
@@ -534,6 +557,7 @@ impl<'a> Listener<'a> {
             return;
         };
         match state {
+            Parked::Tunnel => self.tunnel_event(idx),
             Parked::Reading | Parked::KeepAlive => {
                 // Requests that cannot block are served right here (no hand-off).
                 let inline = match self.slots[idx].as_mut() {
@@ -634,6 +658,12 @@ impl<'a> Listener<'a> {
                 self.close(idx);
                 return;
             }
+            Next::Tunnel => {
+                if let Some(conn) = self.unpark(idx) {
+                    self.park_tunnel(conn);
+                }
+                return;
+            }
             Next::ReadMore => (Parked::Reading, slot.conn.transport.interest(Want::Read)),
             Next::KeepAlive => (Parked::KeepAlive, slot.conn.transport.interest(Want::Read)),
             Next::WriteCompletion => (Parked::Writing, slot.conn.transport.interest(Want::Write)),
@@ -689,6 +719,7 @@ impl<'a> Listener<'a> {
             Parked::KeepAlive => &mut self.keep_alive,
             Parked::Writing => &mut self.writing,
             Parked::Linger => &mut self.lingering,
+            Parked::Tunnel => &mut self.tunnels,
         };
         if add {
             *c += 1;

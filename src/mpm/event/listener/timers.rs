@@ -83,6 +83,12 @@ impl Listener<'_> {
             }
         }
         for idx in victims {
+            let tunnel = self.slots[idx]
+                .as_ref()
+                .is_some_and(|s| s.state == Parked::Tunnel);
+            if tunnel && !self.tunnel_idle(idx, now) {
+                continue;
+            }
             // An HTTP/2 connection is told why it goes (GOAWAY), as mod_http2 does.
             if let Some(s) = self.slots[idx].as_mut() {
                 crate::conn::h2::goodbye(&mut s.conn);
