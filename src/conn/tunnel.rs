@@ -27,6 +27,10 @@ use super::exchange::Exchange;
 use super::{Transport, Want};
 use crate::handler::{Tunnel, TunnelPeer};
 
+/// Bytes one pump moves at most before it lets the listener serve other connections
+/// (readiness is level-triggered: what is left is announced again).
+const PUMP_BUDGET: u64 = 256 * 1024;
+
 /// A switched connection's relay state.
 pub struct Relay {
     peer: Box<dyn TunnelPeer>,
@@ -172,10 +176,10 @@ impl Relay {
     /// Move every byte that can move without blocking. `None`: the tunnel is over (both
     /// directions ended, or a side failed); otherwise what each side waits for.
     pub fn pump(&mut self, client: &mut dyn Transport, scratch: &mut [u8]) -> Option<Waits> {
-        match self.pump_io(client, scratch) {
-            Ok(()) => {}
+        let more = match self.pump_io(client, scratch) {
+            Ok(more) => more,
             Err(_) => return None,
-        }
+        };
         if self.client_shut && self.peer_shut {
             return None;
         }
@@ -191,14 +195,23 @@ impl Relay {
             }
         };
         let peer_read = !self.peer_eof && self.to_client.is_empty();
-        let peer_write = !self.to_peer.is_empty() || self.peer.wants_write();
+        // Out of budget with input held inside a transport (TLS) that readiness will not
+        // announce: wait for writability too, which comes at once, to be pumped again.
+        let peer_write = !self.to_peer.is_empty() || self.peer.wants_write() || more;
+        let client_wait = match client_wait {
+            Some(_) if more => Some(Interest::ReadWrite),
+            None if more => Some(Interest::Write),
+            w => w,
+        };
         Some(Waits {
             client: client_wait,
             peer: join(peer_read, peer_write),
         })
     }
 
-    fn pump_io(&mut self, client: &mut dyn Transport, scratch: &mut [u8]) -> io::Result<()> {
+    /// `Ok(true)`: the budget ran out with input still held by a transport.
+    fn pump_io(&mut self, client: &mut dyn Transport, scratch: &mut [u8]) -> io::Result<bool> {
+        let start = self.bytes_up + self.bytes_down;
         loop {
             let mut moved = false;
             // Peer → client.
@@ -259,7 +272,10 @@ impl Relay {
                 && client.has_pending_input())
                 || (!self.peer_eof && self.to_client.is_empty() && self.peer.has_pending_input());
             if !moved && !pending_input {
-                return Ok(());
+                return Ok(false);
+            }
+            if self.bytes_up + self.bytes_down - start >= PUMP_BUDGET {
+                return Ok(pending_input);
             }
         }
     }
@@ -301,5 +317,157 @@ pub fn relay_blocking(relay: &mut Relay, client: &mut dyn Transport, scratch: &m
             Ok(_) => {}
             Err(_) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::PlainTcp;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    struct UnixPeer(UnixStream);
+
+    impl Read for UnixPeer {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl Write for UnixPeer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl TunnelPeer for UnixPeer {
+        fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+        fn set_nonblocking(&mut self) -> io::Result<()> {
+            self.0.set_nonblocking(true)
+        }
+        fn shutdown_write(&mut self) -> io::Result<()> {
+            self.0.shutdown(std::net::Shutdown::Write)
+        }
+    }
+
+    /// (client side as the test holds it, server-side transport, backend as the test
+    /// holds it, relay).
+    fn pair(from_client: &[u8], from_peer: &[u8]) -> (TcpStream, PlainTcp, UnixStream, Relay) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let mut transport = PlainTcp::new(server);
+        transport.set_blocking(None).unwrap();
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let tunnel = Tunnel {
+            peer: Box::new(UnixPeer(ours)),
+            from_peer: from_peer.to_vec(),
+            idle_timeout: Duration::from_secs(5),
+        };
+        let mut relay = Relay::new(tunnel, from_client.to_vec(), None);
+        relay.start().unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        theirs
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        (client, transport, theirs, relay)
+    }
+
+    fn read_n(r: &mut impl Read, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        r.read_exact(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn bytes_go_both_ways_starting_with_what_each_side_sent_early() {
+        let (mut client, mut t, mut backend, mut relay) = pair(b"early-up", b"early-down");
+        let mut scratch = vec![0u8; 16 * 1024];
+        let waits = relay.pump(&mut t, &mut scratch).unwrap();
+        assert_eq!(waits.client, Some(Interest::Read));
+        assert_eq!(waits.peer, Some(Interest::Read));
+        assert_eq!(read_n(&mut backend, 8), b"early-up");
+        assert_eq!(read_n(&mut client, 10), b"early-down");
+        client.write_all(b"ping").unwrap();
+        backend.write_all(b"pong").unwrap();
+        assert!(wait(|| {
+            relay.pump(&mut t, &mut scratch);
+            relay.bytes_up == 4 && relay.bytes_down == 4
+        }));
+        assert_eq!(read_n(&mut backend, 4), b"ping");
+        assert_eq!(read_n(&mut client, 4), b"pong");
+    }
+
+    fn wait(mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn a_peer_that_does_not_read_stops_the_client_being_read() {
+        let (mut client, mut t, backend, mut relay) = pair(b"", b"");
+        let mut scratch = vec![0u8; 16 * 1024];
+        // Far more than the socket buffers hold: the backend reads nothing.
+        let writer = std::thread::spawn(move || {
+            let chunk = vec![7u8; 64 * 1024];
+            let mut sent = 0usize;
+            client
+                .set_write_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            while sent < 64 << 20 {
+                match client.write(&chunk) {
+                    Ok(n) => sent += n,
+                    Err(_) => break,
+                }
+            }
+            (client, sent)
+        });
+        let mut last = None;
+        for _ in 0..200 {
+            last = relay.pump(&mut t, &mut scratch);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let (_client, sent) = writer.join().unwrap();
+        let waits = last.unwrap();
+        // The client is no longer read (only its leftover waits for the peer).
+        assert_eq!(waits.client, None, "{waits:?}");
+        assert_eq!(waits.peer, Some(Interest::ReadWrite));
+        assert!(relay.to_peer.len() <= scratch.len());
+        assert!(sent < 64 << 20, "the client could write everything: {sent}");
+        drop(backend);
+    }
+
+    #[test]
+    fn ends_travel_and_the_relay_finishes_when_both_sides_have_closed() {
+        let (mut client, mut t, mut backend, mut relay) = pair(b"", b"");
+        let mut scratch = vec![0u8; 16 * 1024];
+        backend.write_all(b"bye").unwrap();
+        backend.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(wait(
+            || relay.pump(&mut t, &mut scratch).is_some() && relay.client_shut
+        ));
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"bye", "the client got the data, then the end");
+        // Still open the other way.
+        client.write_all(b"last words").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(wait(|| relay.pump(&mut t, &mut scratch).is_none()));
+        let mut got = Vec::new();
+        backend.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"last words");
     }
 }
