@@ -78,36 +78,20 @@ impl Conn {
     }
 
     /// An idle pooled connection is usable when the backend has neither closed it nor
-    /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`).
+    /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`): one peek.
     fn is_reusable(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        let r = match self {
+        use std::os::fd::AsFd;
+        let fd = match self {
             Conn::Tls(s) => {
                 if s.has_buffered_input() {
                     return false;
                 }
-                let tcp = s.tcp();
-                let _ = tcp.set_nonblocking(true);
-                let r = tcp.peek(&mut b);
-                let _ = tcp.set_nonblocking(false);
-                r
+                s.tcp().as_fd()
             }
-            Conn::Tcp(s) => {
-                let _ = s.set_nonblocking(true);
-                let r = s.peek(&mut b);
-                let _ = s.set_nonblocking(false);
-                r
-            }
-            Conn::Unix(s) => {
-                // No stable peek on Unix sockets: a byte read here would make the
-                // connection unusable anyway.
-                let _ = s.set_nonblocking(true);
-                let r = (&*s).read(&mut b);
-                let _ = s.set_nonblocking(false);
-                r
-            }
+            Conn::Tcp(s) => TcpStream::as_fd(s),
+            Conn::Unix(s) => UnixStream::as_fd(s),
         };
-        matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        rhttpd_sys::net::idle_and_open(fd).unwrap_or(false)
     }
 }
 

@@ -43,6 +43,33 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::R
         .collect())
 }
 
+/// Whether an idle socket is still usable as it is: `Ok(true)` when nothing is waiting
+/// to be read and the peer has not closed (a peek that would block), `Ok(false)` when it
+/// has data or EOF. One recv(2) with MSG_PEEK | MSG_DONTWAIT, whatever the socket's
+/// blocking mode (no fcntl/ioctl around it).
+pub fn idle_and_open(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut b = [0u8; 1];
+    // SAFETY: `b` is a valid writable buffer of 1 byte for the call; the descriptor is
+    // borrowed from a live socket; MSG_PEEK leaves the byte in the socket.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n >= 0 {
+        return Ok(false);
+    }
+    let e = io::Error::last_os_error();
+    match e.kind() {
+        io::ErrorKind::WouldBlock => Ok(true),
+        io::ErrorKind::Interrupted => Ok(false),
+        _ => Err(e),
+    }
+}
+
 /// accept4(2) flags for a connection the caller drives without blocking: the socket
 /// arrives non-blocking (no `ioctl(FIONBIO)` after) and close-on-exec.
 pub const ACCEPT_NONBLOCKING: i32 = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;

@@ -17,7 +17,10 @@
 //! status) is served right there. Anything else goes to a worker through the job queue;
 //! the worker runs `conn::readiness::serve_available` (every complete request) and gives the
 //! connection back the moment it would wait. Exactly one thread owns a connection at
-//! any time.
+//! any time. A connection that switched protocols through the proxy (a WebSocket: `101`
+//! from the backend) is parked with its backend socket too, both in the listener's epoll
+//! set, and relayed by the listener itself (`listener/tunnels.rs`); it holds no worker
+//! between messages.
 //!
 //! **Shared memory.** The scoreboard: each worker thread updates its cell (R/W/L while
 //! busy, `_` idle); requests served inline are added to cell 0's counters; the listener
@@ -25,7 +28,8 @@
 //! (total, keep-alive, write completion, lingering close) and `not_accepting`.
 //!
 //! **Timeouts.** FIFO queues per (state, timeout): keep-alive per KeepAliveTimeout, head
-//! reading and write completion per Timeout, lingering close 2 s. Appends go to the tail
+//! reading and write completion per Timeout, lingering close 2 s, tunnels per their idle
+//! timeout (checked lazily against the last byte relayed). Appends go to the tail
 //! so each queue stays sorted and expiry is O(expired). RequestReadTimeout limits of
 //! heads and collected bodies sit in a heap; SendMinRate is checked as a write
 //! completion progresses.
@@ -33,8 +37,8 @@
 //! **Admission control** (AsyncRequestWorkerFactor, Apache §4.4): the child stops
 //! polling its listeners and sets `not_accepting` while it has no idle worker or
 //! `connections - lingering >= ThreadsPerChild + idle_workers × factor`, where, unlike
-//! Apache, connections still reading a head or body and ones in write completion do
-//! not count (they cost memory, not workers); connections then wait in the kernel
+//! Apache, connections still reading a head or body, ones in write completion and
+//! tunnels do not count (they cost memory, not workers); connections then wait in the kernel
 //! backlog or go to another child. Unlike Apache, busy workers
 //! never cause keep-alive connections to be closed: a readable keep-alive connection
 //! waits in the job queue for the next free worker.
@@ -44,8 +48,8 @@
 //! 2. idle keep-alive connections and connections that sent nothing are closed after a
 //! 500 ms grace (`DYING_GRACE` in listener.rs: a request already on its way is answered,
 //! `Connection: close`, instead of reset);
-//! 3. requests in flight complete (answered `Connection: close`) and write completion
-//! finishes; 4. when no connection is left the job queue closes, the workers exit, and
+//! 3. requests in flight complete (answered `Connection: close`), write completion
+//! finishes and tunnels run until they end or go idle; 4. when no connection is left the job queue closes, the workers exit, and
 //! the child exits 0. SIGTERM ends the child at once.
 
 mod listener;
