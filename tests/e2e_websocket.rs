@@ -178,6 +178,7 @@ fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 const HANDSHAKE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+const USR1: i32 = 10;
 
 fn upgrade_request(path: &str) -> String {
     format!(
@@ -417,4 +418,33 @@ fn wss_backend_behind_an_https_front_end() {
         "wss echo failed:\n{text}\nerror_log:\n{}",
         server.log("error_log")
     );
+}
+
+/// A graceful restart leaves an open tunnel of the old generation running until it ends
+/// (its child keeps relaying while it exits), while new tunnels go to the new children.
+#[test]
+fn tunnels_survive_a_graceful_restart_event() {
+    let s = setup(EVENT, "");
+    let (mut old, head) = ws_open(&s.server.addr(), "/ws/");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    ws_send(&mut old, "before");
+    assert_eq!(ws_recv(&mut old).map(|f| f.1), Some(b"before".to_vec()));
+    let before = s.server.children();
+    s.server.signal(USR1);
+    let replaced = wait_until(Duration::from_secs(20), || {
+        let now = s.server.children();
+        now.iter().any(|p| !before.contains(p))
+    });
+    assert!(replaced, "no new child after SIGUSR1");
+    let (mut new, head) = ws_open(&s.server.addr(), "/ws/");
+    assert!(head.starts_with("HTTP/1.1 101"), "after the restart: {head}");
+    for (name, c) in [("old", &mut old), ("new", &mut new)] {
+        ws_send(c, name);
+        assert_eq!(
+            ws_recv(c).map(|f| f.1),
+            Some(name.as_bytes().to_vec()),
+            "the {name} tunnel after the restart\nerror_log:\n{}",
+            s.server.log("error_log")
+        );
+    }
 }
