@@ -437,7 +437,10 @@ fn tunnels_survive_a_graceful_restart_event() {
     });
     assert!(replaced, "no new child after SIGUSR1");
     let (mut new, head) = ws_open(&s.server.addr(), "/ws/");
-    assert!(head.starts_with("HTTP/1.1 101"), "after the restart: {head}");
+    assert!(
+        head.starts_with("HTTP/1.1 101"),
+        "after the restart: {head}"
+    );
     for (name, c) in [("old", &mut old), ("new", &mut new)] {
         ws_send(c, name);
         assert_eq!(

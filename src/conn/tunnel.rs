@@ -54,6 +54,10 @@ pub struct Relay {
     pub exchange: Option<Exchange>,
     /// The event listener's current registrations (client, peer).
     pub registered: (Option<Interest>, Option<Interest>),
+    /// A read may find bytes: set by readiness, cleared by a read that drained the
+    /// socket (a short read or EAGAIN), so a pump does not try a side that has nothing.
+    client_readable: bool,
+    peer_readable: bool,
 }
 
 /// What each side waits for next (`None`: nothing, it is out of the poll set).
@@ -100,20 +104,28 @@ fn drain(dst: &mut dyn Write, buf: &mut Vec<u8>) -> io::Result<bool> {
 
 /// Read once from `src` into `scratch` and write what arrived to `dst`, keeping what
 /// `dst` does not take in `left`. `Ok(None)`: nothing to read now; `Ok(Some(0))`: end.
+/// `readable` is cleared when the read drained the socket.
 fn forward(
     src: &mut dyn Read,
     dst: &mut dyn Write,
     scratch: &mut [u8],
     left: &mut Vec<u8>,
+    readable: &mut bool,
 ) -> io::Result<Option<usize>> {
     let n = loop {
         match src.read(scratch) {
             Ok(n) => break n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if would_block(&e) => return Ok(None),
+            Err(e) if would_block(&e) => {
+                *readable = false;
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         }
     };
+    if n < scratch.len() {
+        *readable = false;
+    }
     if n == 0 {
         return Ok(Some(0));
     }
@@ -154,6 +166,8 @@ impl Relay {
             bytes_down: 0,
             exchange,
             registered: (None, None),
+            client_readable: true,
+            peer_readable: true,
         }
     }
 
@@ -166,6 +180,12 @@ impl Relay {
     /// driver).
     pub fn start(&mut self) -> io::Result<()> {
         self.peer.set_nonblocking()
+    }
+
+    /// Readiness reported that a side can be read (or has closed).
+    pub fn readable(&mut self, client: bool, peer: bool) {
+        self.client_readable |= client;
+        self.peer_readable |= peer;
     }
 
     /// When the idle timeout passes without traffic.
@@ -216,8 +236,18 @@ impl Relay {
             let mut moved = false;
             // Peer → client.
             moved |= drain(&mut *client, &mut self.to_client)?;
-            if self.to_client.is_empty() && !self.peer_eof {
-                match forward(&mut *self.peer, &mut *client, scratch, &mut self.to_client)? {
+            if self.to_client.is_empty()
+                && !self.peer_eof
+                && (self.peer_readable || self.peer.has_pending_input())
+            {
+                let (src, dst) = (&mut *self.peer, &mut *client);
+                match forward(
+                    src,
+                    dst,
+                    scratch,
+                    &mut self.to_client,
+                    &mut self.peer_readable,
+                )? {
                     Some(0) => {
                         self.peer_eof = true;
                         moved = true;
@@ -231,8 +261,18 @@ impl Relay {
             }
             // Client → peer.
             moved |= drain(&mut *self.peer, &mut self.to_peer)?;
-            if self.to_peer.is_empty() && !self.client_eof {
-                match forward(&mut *client, &mut *self.peer, scratch, &mut self.to_peer)? {
+            if self.to_peer.is_empty()
+                && !self.client_eof
+                && (self.client_readable || client.has_pending_input())
+            {
+                let (src, dst) = (&mut *client, &mut *self.peer);
+                match forward(
+                    src,
+                    dst,
+                    scratch,
+                    &mut self.to_peer,
+                    &mut self.client_readable,
+                )? {
                     Some(0) => {
                         self.client_eof = true;
                         moved = true;
@@ -292,6 +332,8 @@ pub fn relay_blocking(relay: &mut Relay, client: &mut dyn Transport, scratch: &m
         let Some(waits) = relay.pump(client, scratch) else {
             return;
         };
+        // poll(2) says little per side here; the next pump tries both.
+        relay.readable(true, true);
         let left = relay.deadline().saturating_duration_since(Instant::now());
         if left.is_zero() {
             return;
@@ -398,6 +440,7 @@ mod tests {
         client.write_all(b"ping").unwrap();
         backend.write_all(b"pong").unwrap();
         assert!(wait(|| {
+            relay.readable(true, true);
             relay.pump(&mut t, &mut scratch);
             relay.bytes_up == 4 && relay.bytes_down == 4
         }));
@@ -437,6 +480,7 @@ mod tests {
         });
         let mut last = None;
         for _ in 0..200 {
+            relay.readable(true, true);
             last = relay.pump(&mut t, &mut scratch);
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -456,16 +500,20 @@ mod tests {
         let mut scratch = vec![0u8; 16 * 1024];
         backend.write_all(b"bye").unwrap();
         backend.shutdown(std::net::Shutdown::Write).unwrap();
-        assert!(wait(
-            || relay.pump(&mut t, &mut scratch).is_some() && relay.client_shut
-        ));
+        assert!(wait(|| {
+            relay.readable(true, true);
+            relay.pump(&mut t, &mut scratch).is_some() && relay.client_shut
+        }));
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"bye", "the client got the data, then the end");
         // Still open the other way.
         client.write_all(b"last words").unwrap();
         client.shutdown(std::net::Shutdown::Write).unwrap();
-        assert!(wait(|| relay.pump(&mut t, &mut scratch).is_none()));
+        assert!(wait(|| {
+            relay.readable(true, true);
+            relay.pump(&mut t, &mut scratch).is_none()
+        }));
         let mut got = Vec::new();
         backend.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"last words");

@@ -300,7 +300,11 @@ impl<'a> Listener<'a> {
                 match ev.token {
                     WAKE_TOKEN => self.drain_wake(),
                     t if t < CONN_BASE => self.accept(t as usize),
-                    t => self.conn_event(((t & !tunnels::PEER_BIT) - CONN_BASE) as usize, *ev),
+                    t if t & tunnels::PEER_BIT != 0 => {
+                        let idx = ((t & !tunnels::PEER_BIT) - CONN_BASE) as usize;
+                        self.tunnel_event(idx, Some((true, *ev)));
+                    }
+                    t => self.conn_event((t - CONN_BASE) as usize, *ev),
                 }
             }
             drop(stats);
@@ -408,7 +412,9 @@ impl<'a> Listener<'a> {
             if self.dying || self.above_limit() {
                 return;
             }
-            if self.open_connections() >= self.fd_budget && self.shed_partial(16) == 0 {
+            // A tunnel holds a backend socket besides the client's.
+            let fds = self.open_connections() + self.tunnels;
+            if fds >= self.fd_budget && self.shed_partial(16) == 0 {
                 self.pause_accepting();
                 return;
             }
@@ -557,7 +563,7 @@ impl<'a> Listener<'a> {
             return;
         };
         match state {
-            Parked::Tunnel => self.tunnel_event(idx),
+            Parked::Tunnel => self.tunnel_event(idx, Some((false, ev))),
             Parked::Reading | Parked::KeepAlive => {
                 // Requests that cannot block are served right here (no hand-off).
                 let inline = match self.slots[idx].as_mut() {

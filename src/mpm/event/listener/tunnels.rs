@@ -12,7 +12,7 @@
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use rhttpd_sys::{Interest, Poller};
+use rhttpd_sys::{Interest, Poller, Ready};
 
 use super::{CONN_BASE, InlineObserver, Listener, Parked, Slot};
 use crate::conn::Connection;
@@ -71,12 +71,12 @@ impl Listener<'_> {
         self.queue_for(Parked::Tunnel, idle)
             .entries
             .push_back((idx, stamp, at));
-        self.tunnel_event(idx);
+        self.tunnel_event(idx, None);
     }
 
-    /// Either socket of tunnel `idx` is ready (or it was just parked): relay what can
-    /// move and wait for what each side needs next.
-    pub(super) fn tunnel_event(&mut self, idx: usize) {
+    /// A socket of tunnel `idx` is ready (`ev`, with `peer` telling which), or it was
+    /// just parked (`None`): relay what can move and wait for what each side needs next.
+    pub(super) fn tunnel_event(&mut self, idx: usize, ready: Option<(bool, Ready)>) {
         let Some(slot) = self.slots.get_mut(idx).and_then(|s| s.as_mut()) else {
             return;
         };
@@ -84,6 +84,10 @@ impl Listener<'_> {
         let Some(relay) = conn.tunnel.as_mut() else {
             return;
         };
+        if let Some((peer, ev)) = ready {
+            let readable = ev.readable || ev.closed;
+            relay.readable(!peer && readable, peer && readable);
+        }
         let Some(waits) = relay.pump(&mut *conn.transport, &mut self.scratch) else {
             self.close(idx);
             return;
