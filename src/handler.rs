@@ -32,6 +32,120 @@ pub struct ConnInfo {
     pub tls: Option<Arc<TlsInfo>>,
     /// A client spoke plain HTTP to a TLS port (answered with Apache's 400).
     pub plain_http_on_tls: bool,
+    /// Work a handler started on the event listener without blocking (see [`Pending`]).
+    pub pending: PendingSlot,
+}
+
+/// Work a handler started without blocking on the event listener (a request written to
+/// a pooled backend connection), to be finished when `fd` becomes readable: the
+/// listener waits for it in epoll, then runs the request through the pipeline again, and
+/// the handler takes its work back ([`PendingSlot::take`]) — answering on the listener
+/// if everything it needs has arrived, or on a worker otherwise.
+pub trait Pending: Send {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_>;
+    /// Readiness came: take in what arrived. True when the request should run again
+    /// (the answer is complete, too large to collect here, or the backend failed).
+    fn advance(&mut self) -> bool;
+    /// Everything needed to finish without blocking is here.
+    fn complete(&self) -> bool;
+    /// How long the listener waits before handing the request to a worker anyway.
+    fn timeout(&self) -> std::time::Duration;
+    /// The wait reached [`Pending::timeout`] (the worker answers at once).
+    fn expire(&mut self);
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+/// Where a request's [`Pending`] work waits between two runs of the pipeline. Only the
+/// HTTP/1.1 listener path opens it; anywhere else handlers find it closed. A copy of a
+/// connection's facts (HTTP/2 streams) gets a closed slot.
+#[derive(Default)]
+pub struct PendingSlot(std::sync::Mutex<PendingState>);
+
+#[derive(Default)]
+enum PendingState {
+    #[default]
+    Closed,
+    Open,
+    Filled(Box<dyn Pending>),
+}
+
+impl PendingSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PendingState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Allow a handler to leave work here (the listener, before an inline run).
+    pub fn open(&self) {
+        let mut st = self.lock();
+        if matches!(*st, PendingState::Closed) {
+            *st = PendingState::Open;
+        }
+    }
+
+    /// An open slot nothing was left in closes again.
+    pub fn close_if_empty(&self) {
+        let mut st = self.lock();
+        if matches!(*st, PendingState::Open) {
+            *st = PendingState::Closed;
+        }
+    }
+
+    /// Leave `work` (only while open); it comes back when the slot is not open.
+    pub fn offer(&self, work: Box<dyn Pending>) -> Result<(), Box<dyn Pending>> {
+        let mut st = self.lock();
+        match *st {
+            PendingState::Open => {
+                *st = PendingState::Filled(work);
+                Ok(())
+            }
+            _ => Err(work),
+        }
+    }
+
+    /// Work may be left now.
+    pub fn is_open(&self) -> bool {
+        matches!(*self.lock(), PendingState::Open)
+    }
+
+    pub fn is_filled(&self) -> bool {
+        matches!(*self.lock(), PendingState::Filled(_))
+    }
+
+    /// Run `f` on the work left here, if any.
+    pub fn with<R>(&self, f: impl FnOnce(&mut dyn Pending) -> R) -> Option<R> {
+        match &mut *self.lock() {
+            PendingState::Filled(p) => Some(f(p.as_mut())),
+            _ => None,
+        }
+    }
+
+    /// Take the work back if it is a `T` (the slot closes).
+    pub fn take<T: 'static>(&self) -> Option<Box<T>> {
+        let mut st = self.lock();
+        if !matches!(*st, PendingState::Filled(_)) {
+            return None;
+        }
+        match std::mem::take(&mut *st) {
+            PendingState::Filled(p) => p.into_any().downcast::<T>().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Clone for PendingSlot {
+    fn clone(&self) -> Self {
+        PendingSlot::default()
+    }
+}
+
+impl std::fmt::Debug for PendingSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_filled() {
+            "PendingSlot(filled)"
+        } else {
+            "PendingSlot"
+        })
+    }
 }
 
 impl ConnInfo {
@@ -42,6 +156,7 @@ impl ConnInfo {
             keepalives: 0,
             tls: None,
             plain_http_on_tls: false,
+            pending: PendingSlot::default(),
         }
     }
 }
@@ -436,6 +551,14 @@ pub trait Handler: Send + Sync {
     /// safe answer.
     fn may_block(&self) -> bool {
         true
+    }
+
+    /// For a handler that may block, on the event listener: true when it can answer
+    /// this request now without blocking (it is then run right there). Otherwise it
+    /// goes to a worker — unless the handler left [`Pending`] work in `req.conn.pending`,
+    /// in which case the listener waits for that first.
+    fn answers_without_blocking(&self, _req: &Request<'_>) -> bool {
+        false
     }
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response;

@@ -279,6 +279,8 @@ impl Exchange {
             duration,
         });
         info.keepalives += 1;
+        // Work a handler left for this request is not the next request's.
+        info.pending = crate::handler::PendingSlot::default();
     }
 }
 

@@ -39,6 +39,9 @@ pub enum Next {
     /// Switched protocols: relay between the client and `conn.tunnel`'s peer (both
     /// sockets parked; the tunnel's idle timeout).
     Tunnel,
+    /// A handler's work waits for its descriptor (`conn.info.pending`; Timeout): then
+    /// the request runs again.
+    Pending,
 }
 
 /// Bytes read per call at most, so one busy connection does not hold the thread.
@@ -164,13 +167,24 @@ pub fn try_inline(
     obs: &mut dyn ConnObserver,
     scratch: &mut [u8],
 ) -> Option<Next> {
-    let host = default_host(site, conn);
     if let Protocol::H2(_) = conn.protocol {
         return super::h2::inline(conn, site, obs, scratch);
     }
     if !read_available(conn, scratch) && !conn.has_buffered_input() {
         return Some(Next::Close);
     }
+    serve_buffered_inline(conn, site, obs, scratch)
+}
+
+/// [`try_inline`] on what is buffered already, without reading first (a request whose
+/// pending work has just completed: the client sent nothing that epoll announced).
+pub fn serve_buffered_inline(
+    conn: &mut Connection,
+    site: &Site,
+    obs: &mut dyn ConnObserver,
+    scratch: &mut [u8],
+) -> Option<Next> {
+    let host = default_host(site, conn);
     let limit = host.base_dir.limit_request_body();
     loop {
         match super::switch_protocol(conn, host) {
@@ -198,8 +212,17 @@ pub fn try_inline(
             // The 101 and the switch happen on a worker.
             return None;
         }
-        let ran =
-            crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head).ok()?;
+        // A handler may leave work to wait for here (a request sent to a backend); on
+        // the run after that wait, the work is already there.
+        let resumed = conn.info.pending.is_filled();
+        conn.info.pending.open();
+        let ran = crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head);
+        conn.info.pending.close_if_empty();
+        let ran = match ran {
+            Ok(ran) => ran,
+            Err(_) if !resumed && conn.info.pending.is_filled() => return Some(Next::Pending),
+            Err(_) => return None,
+        };
         if matches!(ran.0.body, Body::Stream(_)) {
             return None;
         }

@@ -17,6 +17,7 @@ pub mod inflate;
 pub mod mime;
 pub mod negotiation;
 pub mod proxy;
+mod proxy_async;
 mod proxy_backend;
 pub mod proxy_fcgi;
 pub mod proxy_http;

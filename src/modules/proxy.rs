@@ -8,7 +8,7 @@ use rhttpd_http::StatusCode;
 
 use super::proxy_backend::log;
 use crate::conf::VirtualHost;
-use crate::conf::proxy::{Backend, Scheme, prefix_rest};
+use crate::conf::proxy::{Backend, ProxyRule, Scheme, prefix_rest};
 use crate::handler::{Handler, Request, RequestBody, Response};
 use crate::log::Level;
 
@@ -43,6 +43,27 @@ fn no_protocol(req: &Request<'_>, url: &str) -> Response {
     Response::error(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// The request-target sent to the backend: the backend URL's path, then the rest of
+/// the URL after the rule's path — the raw (still encoded) text when the raw path has the
+/// same prefix, else the decoded text re-encoded — and the query unless `noquery`.
+fn target_for(req: &Request<'_>, rule: &ProxyRule, backend: &Backend) -> String {
+    let rest = match prefix_rest(&rule.path, &req.head.path) {
+        Some(raw) => raw.to_string(),
+        None => {
+            let decoded = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
+            crate::uri::encode_path(decoded)
+        }
+    };
+    let mut target = format!("{}{}", backend.path, rest);
+    if !rule.noquery
+        && let Some(q) = &req.head.query
+    {
+        target.push('?');
+        target.push_str(q);
+    }
+    target
+}
+
 impl Handler for ProxyServer {
     fn name(&self) -> &'static str {
         PROXY_HANDLER
@@ -58,6 +79,28 @@ impl Handler for ProxyServer {
                 .is_some_and(|r| r.backend.is_some())
     }
 
+    /// Under event: a request the backend has answered in full while the listener
+    /// waited is answered on the listener; one to send is sent from there
+    /// (`proxy_async.rs`).
+    fn answers_without_blocking(&self, req: &Request<'_>) -> bool {
+        if let Some(complete) = req.conn.pending.with(|p| p.complete()) {
+            return complete;
+        }
+        if !self.http {
+            return false;
+        }
+        let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
+            return false;
+        };
+        let Some(backend) = rule.backend.as_deref() else {
+            return false;
+        };
+        let target = target_for(req, rule, backend);
+        super::proxy_async::start(req, backend, &target, || {
+            super::proxy_http::request_head(req, backend, &target, true)
+        })
+    }
+
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
             return Response::error(StatusCode::NOT_FOUND);
@@ -65,22 +108,7 @@ impl Handler for ProxyServer {
         let Some(backend) = rule.backend.as_deref() else {
             return Response::error(StatusCode::NOT_FOUND);
         };
-        // The rest of the URL after the rule's path: the raw (still encoded) text when
-        // the raw path has the same prefix, else the decoded text re-encoded.
-        let rest = match prefix_rest(&rule.path, &req.head.path) {
-            Some(raw) => raw.to_string(),
-            None => {
-                let decoded = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
-                crate::uri::encode_path(decoded)
-            }
-        };
-        let mut target = format!("{}{}", backend.path, rest);
-        if !rule.noquery
-            && let Some(q) = &req.head.query
-        {
-            target.push('?');
-            target.push_str(q);
-        }
+        let target = target_for(req, rule, backend);
         match backend.scheme {
             Scheme::Http | Scheme::Https if self.http => {
                 super::proxy_http::serve(req, body, backend, &target)

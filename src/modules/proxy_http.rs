@@ -185,6 +185,34 @@ fn client_headers(req: &Request<'_>, backend_h: &HeaderMap) -> HeaderMap {
     h
 }
 
+/// The request head sent to `backend` (a request without body, or with the framing
+/// its client used).
+pub(crate) fn request_head(
+    req: &Request<'_>,
+    backend: &Backend,
+    target: &str,
+    reuse: bool,
+) -> Vec<u8> {
+    let headers = backend_headers(req, backend, reuse);
+    let mut head_bytes = Vec::with_capacity(1024);
+    write_request_head(
+        &req.head.method,
+        target,
+        &headers,
+        request_length(req),
+        &mut head_bytes,
+    );
+    head_bytes
+}
+
+fn request_length(req: &Request<'_>) -> RequestBodyLength {
+    match req.head.body {
+        BodyFraming::None | BodyFraming::UntilClose => RequestBodyLength::None,
+        BodyFraming::Length(n) => RequestBodyLength::Known(n),
+        BodyFraming::Chunked => RequestBodyLength::Chunked,
+    }
+}
+
 /// Forward the request to `backend` with request-target `target`.
 pub(crate) fn serve(
     req: &Request<'_>,
@@ -222,11 +250,33 @@ pub(crate) fn serve(
     write_request_head(&req.head.method, target, &headers, length, &mut head_bytes);
     let has_body = length != RequestBodyLength::None;
 
+    // The event listener may have sent the request already (`proxy_async.rs`).
+    let mut resumed = super::proxy_async::take(req, target);
     // A pooled connection may have been closed by the backend just now: a request
     // without a body is retried once on a fresh connection.
     let mut attempt = 0;
     let (conn, mut buf, parsed) = loop {
         attempt += 1;
+        if let Some(taken) = resumed.take() {
+            let (mut conn, mut buf) = (taken.conn, taken.buf);
+            if taken.timed_out {
+                let e = io::Error::from(ErrorKind::TimedOut);
+                return backend_error(req, &key, &e, "error reading status line from");
+            }
+            if super::proxy_async::whole_answer(&buf, &req.head.method) != Some(true) {
+                // The rest is read here, blocking.
+                conn.set_timeout(timeout);
+            }
+            match read_head(&mut conn, &mut buf, &req.head.method) {
+                Ok(p) => break (conn, buf, p),
+                // Closed before answering: retried on a fresh connection.
+                Err(HeadError::Eof) if buf.is_empty() => continue,
+                Err(HeadError::Io(e)) if buf.is_empty() && !proxy_backend::is_timeout(&e) => {
+                    continue;
+                }
+                Err(e) => return head_failed(req, &key, e),
+            }
+        }
         let pooled = if reuse || upgrade.is_some() {
             proxy_backend::pool_take(&key)
         } else {
@@ -276,27 +326,7 @@ pub(crate) fn serve(
             {
                 continue;
             }
-            Err(HeadError::Io(e)) => {
-                return backend_error(req, &key, &e, "error reading status line from");
-            }
-            Err(HeadError::Eof) => {
-                proxy_backend::log(
-                    req,
-                    Level::Error,
-                    &format!(
-                        "AH01102: error reading status line from remote server {key}: connection closed"
-                    ),
-                );
-                return Response::error(StatusCode::BAD_GATEWAY);
-            }
-            Err(HeadError::Bad(e)) => {
-                proxy_backend::log(
-                    req,
-                    Level::Error,
-                    &format!("AH01102: error reading status line from remote server {key}: {e}"),
-                );
-                return Response::error(StatusCode::BAD_GATEWAY);
-            }
+            Err(e) => return head_failed(req, &key, e),
         }
     };
     let (status, version, backend_h, framing) = parsed;
@@ -330,6 +360,13 @@ pub(crate) fn serve(
             }
             Body::Empty
         }
+        // All of it is here already (always so when the listener collected it): no stream.
+        f if let Some(data) = super::proxy_async::whole_body(f, &buf) => {
+            if keep {
+                proxy_backend::pool_put(&key, conn);
+            }
+            Body::Bytes(data.into())
+        }
         f => {
             let decoder = BodyDecoder::new(f, 0);
             // `buf` holds the bytes already read past the head.
@@ -351,6 +388,21 @@ pub(crate) fn serve(
     let mut r = Response::new(status, body);
     r.headers = resp_headers;
     r
+}
+
+/// The backend's answer could not be read: 504 on a timeout, else 502.
+fn head_failed(req: &Request<'_>, key: &str, e: HeadError) -> Response {
+    let why = match e {
+        HeadError::Io(e) => return backend_error(req, key, &e, "error reading status line from"),
+        HeadError::Eof => "connection closed".to_string(),
+        HeadError::Bad(e) => e,
+    };
+    proxy_backend::log(
+        req,
+        Level::Error,
+        &format!("AH01102: error reading status line from remote server {key}: {why}"),
+    );
+    Response::error(StatusCode::BAD_GATEWAY)
 }
 
 fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {

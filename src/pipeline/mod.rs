@@ -601,7 +601,7 @@ fn route(
         internal_redirect: &internal_redirect,
         user: out.user.as_deref(),
     };
-    if inline && handler.may_block() {
+    if inline && handler.may_block() && !handler.answers_without_blocking(&req) {
         return Err(NeedsWorker);
     }
     let resp = if inflated.is_some() {

@@ -70,6 +70,53 @@ pub fn idle_and_open(fd: BorrowedFd<'_>) -> io::Result<bool> {
     }
 }
 
+/// One send(2) with MSG_DONTWAIT: what the socket takes now, whatever its blocking mode
+/// (a blocking socket is used without blocking, no mode switch around it).
+pub fn send_dontwait(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is a valid readable slice for `buf.len()` bytes during the call;
+        // the descriptor is borrowed from a live socket.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// One recv(2) with MSG_DONTWAIT: `WouldBlock` when nothing has arrived, `Ok(0)` at EOF.
+pub fn recv_dontwait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is a valid writable slice for `buf.len()` bytes during the call;
+        // the descriptor is borrowed from a live socket.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// accept4(2) flags for a connection the caller drives without blocking: the socket
 /// arrives non-blocking (no `ioctl(FIONBIO)` after) and close-on-exec.
 pub const ACCEPT_NONBLOCKING: i32 = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;

@@ -22,6 +22,7 @@ use crate::scoreboard::WorkerStatus;
 use pressure::{FD_RESERVE, PressureLog};
 use timers::TimeoutQueue;
 
+mod pending;
 mod pressure;
 mod timers;
 mod tunnels;
@@ -130,6 +131,8 @@ enum Parked {
     Linger,
     /// Switched protocols: relayed to a backend (`tunnels.rs`).
     Tunnel,
+    /// A handler's work waits for its backend (`pending.rs`).
+    Pending,
 }
 
 struct Slot {
@@ -164,6 +167,7 @@ pub struct Listener<'a> {
     writing: usize,
     lingering: usize,
     tunnels: usize,
+    pending: usize,
     dying: bool,
     /// Read buffer for inline requests.
     scratch: Vec<u8>,
@@ -222,6 +226,7 @@ impl<'a> Listener<'a> {
             writing: 0,
             lingering: 0,
             tunnels: 0,
+            pending: 0,
             dying: false,
             scratch: vec![0u8; 16 * 1024],
             fd_budget: rhttpd_sys::limits::nofile_limit()
@@ -274,9 +279,9 @@ impl<'a> Listener<'a> {
         // bodies, slow readers) cannot use up the budget; RequestReadTimeout, Timeout,
         // SendMinRate and the descriptor limit bound them instead. Tunnels are relayed
         // by this thread and need no worker either.
-        self.open_connections()
-            .saturating_sub(self.lingering + self.reading + self.writing + self.tunnels)
-            >= limit
+        self.open_connections().saturating_sub(
+            self.lingering + self.reading + self.writing + self.tunnels + self.pending,
+        ) >= limit
     }
 
     pub fn run(&mut self) {
@@ -302,7 +307,16 @@ impl<'a> Listener<'a> {
                     t if t < CONN_BASE => self.accept(t as usize),
                     t if t & tunnels::PEER_BIT != 0 => {
                         let idx = ((t & !tunnels::PEER_BIT) - CONN_BASE) as usize;
-                        self.tunnel_event(idx, Some((true, *ev)));
+                        let state = self
+                            .slots
+                            .get(idx)
+                            .and_then(|s| s.as_ref())
+                            .map(|s| s.state);
+                        match state {
+                            Some(Parked::Tunnel) => self.tunnel_event(idx, Some((true, *ev))),
+                            Some(Parked::Pending) => self.pending_event(idx),
+                            _ => {}
+                        }
                     }
                     t => self.conn_event((t - CONN_BASE) as usize, *ev),
                 }
@@ -474,6 +488,10 @@ impl<'a> Listener<'a> {
                 self.park_tunnel(conn);
                 return;
             }
+            Next::Pending => {
+                self.park_pending(conn);
+                return;
+            }
             Next::ReadMore => (
                 Parked::Reading,
                 conn.transport.interest(Want::Read),
@@ -530,7 +548,9 @@ impl<'a> Listener<'a> {
     /// Remove a parked connection from the set (without closing it).
     fn unpark(&mut self, idx: usize) -> Option<Connection> {
         let mut slot = self.slots.get_mut(idx)?.take()?;
-        if slot.state != Parked::Tunnel
+        if slot.state == Parked::Pending {
+            self.unregister_pending(&slot.conn);
+        } else if slot.state != Parked::Tunnel
             || slot
                 .conn
                 .tunnel
@@ -564,6 +584,8 @@ impl<'a> Listener<'a> {
         };
         match state {
             Parked::Tunnel => self.tunnel_event(idx, Some((false, ev))),
+            // The client's socket is not in the set while its request waits.
+            Parked::Pending => {}
             Parked::Reading | Parked::KeepAlive => {
                 // Requests that cannot block are served right here (no hand-off).
                 let inline = match self.slots[idx].as_mut() {
@@ -670,6 +692,12 @@ impl<'a> Listener<'a> {
                 }
                 return;
             }
+            Next::Pending => {
+                if let Some(conn) = self.unpark(idx) {
+                    self.park_pending(conn);
+                }
+                return;
+            }
             Next::ReadMore => (Parked::Reading, slot.conn.transport.interest(Want::Read)),
             Next::KeepAlive => (Parked::KeepAlive, slot.conn.transport.interest(Want::Read)),
             Next::WriteCompletion => (Parked::Writing, slot.conn.transport.interest(Want::Write)),
@@ -726,6 +754,7 @@ impl<'a> Listener<'a> {
             Parked::Writing => &mut self.writing,
             Parked::Linger => &mut self.lingering,
             Parked::Tunnel => &mut self.tunnels,
+            Parked::Pending => &mut self.pending,
         };
         if add {
             *c += 1;

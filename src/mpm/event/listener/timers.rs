@@ -89,6 +89,13 @@ impl Listener<'_> {
             if tunnel && !self.tunnel_idle(idx, now) {
                 continue;
             }
+            if self.slots[idx]
+                .as_ref()
+                .is_some_and(|s| s.state == Parked::Pending)
+            {
+                self.pending_timed_out(idx);
+                continue;
+            }
             // An HTTP/2 connection is told why it goes (GOAWAY), as mod_http2 does.
             if let Some(s) = self.slots[idx].as_mut() {
                 crate::conn::h2::goodbye(&mut s.conn);

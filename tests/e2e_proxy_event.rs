@@ -1,0 +1,213 @@
+//! The event MPM proxies a request without a body to a pooled backend connection from
+//! its listener thread (`modules/proxy_async.rs`, `listener/pending.rs`): the request is
+//! sent without blocking and the wait for the answer costs no worker. These tests use a
+//! real (Python, threaded, keep-alive) backend and check what a user can see: slow
+//! answers pending together hold no busy worker on the scoreboard, ProxyTimeout still
+//! gives 504, large answers still arrive whole (a worker streams them), and every
+//! answer is the right one.
+
+mod common;
+#[path = "support/dynamic.rs"]
+mod dynamic_support;
+
+use dynamic_support::*;
+
+const BACKEND: &str = r#"
+import http.server, os, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.path.startswith("/slow"):
+            time.sleep(float(self.path.split("/")[2]))
+        if self.path.startswith("/big"):
+            body = bytes(range(256)) * 4096
+        else:
+            body = ("answer " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+s = S(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+"#;
+
+struct Setup {
+    server: Server,
+    _backend: Spawned,
+    _site: Site,
+}
+
+fn setup(extra: &str) -> Setup {
+    let site = Site::new();
+    let script_path = site.p("backend.py");
+    std::fs::write(&script_path, BACKEND).unwrap();
+    let port_file = site.p("backend.port");
+    let backend = Spawned::spawn(
+        command("python3")
+            .arg(&script_path)
+            .arg(&port_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("python3");
+    let mut port = 0u16;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            port = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            port != 0
+        }),
+        "backend did not start"
+    );
+    // One child, so that every request meets the same connection pool.
+    let conf = format!(
+        "LoadModule mpm_event_module x\nServerLimit 1\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\n\
+         LoadModule proxy_module x\nLoadModule proxy_http_module x\nLoadModule status_module x\n\
+         <Location /server-status>\nSetHandler server-status\n</Location>\n\
+         ProxyPass /b/ http://127.0.0.1:{port}/\n{extra}"
+    );
+    let server = Server::start_with(&conf, &["-D", "FOREGROUND"]);
+    Setup {
+        server,
+        _backend: backend,
+        _site: site,
+    }
+}
+
+/// `n` GETs of `path` at once, each on its own connection: (status, body) in order.
+fn concurrent(s: &Server, path: &str, n: usize) -> Vec<(u16, Vec<u8>)> {
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let addr = s.addr();
+            let path = path.replace("{i}", &i.to_string());
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                write!(
+                    c,
+                    "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut raw = Vec::new();
+                let _ = c.read_to_end(&mut raw);
+                let r = parse_response(&raw).expect("a response");
+                (r.status, r.body)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn busy_workers(s: &Server) -> u64 {
+    let text = s.get("/server-status?auto").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("BusyWorkers: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("BusyWorkers")
+}
+
+#[test]
+fn slow_answers_wait_in_the_listener_without_busy_workers() {
+    let s = setup("");
+    // Twelve requests at once, twice (each answer takes 0.3 s): the first round makes
+    // eight backend connections (the workers connect), the second sends eight from the
+    // listener on them and four more connections from workers; twelve are pooled then.
+    let rounds = [
+        concurrent(&s.server, "/b/slow/0.3/warm{i}", 12),
+        concurrent(&s.server, "/b/slow/0.3/again{i}", 12),
+    ];
+    for (status, body) in rounds.into_iter().flatten() {
+        assert_eq!(
+            status,
+            200,
+            "{}\nerror_log:\n{}",
+            String::from_utf8_lossy(&body),
+            s.server.log("error_log")
+        );
+        assert!(body.starts_with(b"answer /slow"));
+    }
+    // Twelve slow answers at once, more than the 8 workers: sent from the listener,
+    // waited for in its epoll set.
+    let server = &s.server;
+    let sampler = std::thread::scope(|scope| {
+        let requests = scope.spawn(|| concurrent(server, "/b/slow/2/n{i}", 12));
+        std::thread::sleep(Duration::from_millis(700));
+        let samples: Vec<u64> = (0..3)
+            .map(|_| {
+                let b = busy_workers(server);
+                std::thread::sleep(Duration::from_millis(300));
+                b
+            })
+            .collect();
+        (samples, requests.join().unwrap())
+    });
+    let (samples, answers) = sampler;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, 200, "request {i}");
+        assert_eq!(
+            String::from_utf8_lossy(body),
+            format!("answer /slow/2/n{i}"),
+            "request {i} got another request's answer"
+        );
+    }
+    assert_eq!(
+        samples,
+        vec![0, 0, 0],
+        "busy workers while 12 proxied requests waited\nerror_log:\n{}",
+        server.log("error_log")
+    );
+}
+
+#[test]
+fn proxy_timeout_answers_504_for_a_request_waiting_in_the_listener() {
+    let s = setup("ProxyTimeout 1\n");
+    assert_eq!(s.server.get("/b/fast").status, 200);
+    let t0 = Instant::now();
+    let r = s.server.get("/b/slow/6/x");
+    assert_eq!(r.status, 504, "{r:?}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "504 after {:?}, ProxyTimeout is 1 s",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn large_and_repeated_answers_arrive_whole() {
+    let s = setup("");
+    let want: Vec<u8> = (0..4096).flat_map(|_| 0u8..=255).collect();
+    // On one keep-alive connection: small, large (more than the listener collects),
+    // small again.
+    let mut c = s.server.connect();
+    let mut buf = Vec::new();
+    for (path, big) in [
+        ("/b/a", false),
+        ("/b/big", true),
+        ("/b/c", false),
+        ("/b/big", true),
+    ] {
+        write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let r = read_response(&mut c, &mut buf, false).expect("response");
+        assert_eq!(r.status, 200, "{path}");
+        if big {
+            assert!(
+                r.body == want,
+                "{path}: {} bytes, not the file",
+                r.body.len()
+            );
+        } else {
+            assert_eq!(r.text(), format!("answer {}", &path[2..]), "{path}");
+        }
+    }
+}
