@@ -19,8 +19,10 @@ use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::Request;
 use crate::log::Level;
 
-/// Idle connections kept per backend and process.
-const POOL_PER_BACKEND: usize = 16;
+/// Idle connections kept per backend and process (nginx's `keepalive` of an upstream
+/// block; under event the listener proxies without a thread per request, so the
+/// connections in use are not bounded by ThreadsPerChild).
+const POOL_PER_BACKEND: usize = 64;
 
 /// A message from mod_proxy about `req`.
 pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
