@@ -138,8 +138,8 @@ enum Parked {
 struct Slot {
     conn: Connection,
     state: Parked,
-    /// What the connection is registered for in epoll.
-    interest: Interest,
+    /// What the client's socket is registered for in epoll (`None`: not in the set).
+    interest: Option<Interest>,
     /// Distinguishes this parking from earlier ones of the same slot index in the
     /// timeout queues (entries are removed lazily).
     stamp: u64,
@@ -536,7 +536,7 @@ impl<'a> Listener<'a> {
         self.slots[idx] = Some(Slot {
             conn,
             state,
-            interest,
+            interest: Some(interest),
             stamp,
         });
         let at = Instant::now() + deadline;
@@ -550,13 +550,16 @@ impl<'a> Listener<'a> {
         let mut slot = self.slots.get_mut(idx)?.take()?;
         if slot.state == Parked::Pending {
             self.unregister_pending(&slot.conn);
-        } else if slot.state != Parked::Tunnel
-            || slot
+        }
+        let client_registered = match slot.state {
+            Parked::Tunnel => slot
                 .conn
                 .tunnel
                 .as_ref()
-                .is_some_and(|r| r.registered.0.is_some())
-        {
+                .is_some_and(|r| r.registered.0.is_some()),
+            _ => slot.interest.is_some(),
+        };
+        if client_registered {
             let _ = self.poller.delete(slot.conn.transport.fd());
         }
         self.unregister_peer(&mut slot.conn);
@@ -584,8 +587,9 @@ impl<'a> Listener<'a> {
         };
         match state {
             Parked::Tunnel => self.tunnel_event(idx, Some((false, ev))),
-            // The client's socket is not in the set while its request waits.
-            Parked::Pending => {}
+            // The client sent more (or closed) while its request waits: its socket
+            // leaves the set until the answer is out (level-triggered, it would fire on).
+            Parked::Pending => self.quiet_client(idx),
             Parked::Reading | Parked::KeepAlive => {
                 // Requests that cannot block are served right here (no hand-off).
                 let inline = match self.slots[idx].as_mut() {
@@ -693,9 +697,7 @@ impl<'a> Listener<'a> {
                 return;
             }
             Next::Pending => {
-                if let Some(conn) = self.unpark(idx) {
-                    self.park_pending(conn);
-                }
+                self.pend_in_place(idx);
                 return;
             }
             Next::ReadMore => (Parked::Reading, slot.conn.transport.interest(Want::Read)),
@@ -710,10 +712,24 @@ impl<'a> Listener<'a> {
             }
         };
         // Touch the registration only when the transport wants something else.
-        if interest != slot.interest {
-            let _ = self
-                .poller
-                .modify(slot.conn.transport.fd(), CONN_BASE + idx as u64, interest);
+        let token = CONN_BASE + idx as u64;
+        match slot.interest {
+            Some(i) if i == interest => {}
+            Some(_) => {
+                let _ = self
+                    .poller
+                    .modify(slot.conn.transport.fd(), token, interest);
+            }
+            None => {
+                if self
+                    .poller
+                    .add(slot.conn.transport.fd(), token, interest)
+                    .is_err()
+                {
+                    self.close(idx);
+                    return;
+                }
+            }
         }
         let (timeout, ka_timeout) = match self.slots[idx].as_ref() {
             Some(s) => self.host_timeouts(&s.conn),
@@ -731,7 +747,7 @@ impl<'a> Listener<'a> {
         if let Some(s) = self.slots[idx].as_mut() {
             s.state = state;
             s.stamp = stamp;
-            s.interest = interest;
+            s.interest = Some(interest);
             if state == Parked::KeepAlive {
                 s.conn.shrink_idle();
             }

@@ -42,7 +42,7 @@ impl Listener<'_> {
         self.slots[idx] = Some(Slot {
             conn,
             state: Parked::Pending,
-            interest: Interest::Read,
+            interest: None,
             stamp,
         });
         let at = Instant::now() + timeout;
@@ -51,7 +51,61 @@ impl Listener<'_> {
             .push_back((idx, stamp, at));
     }
 
-    /// The pending work's descriptor is readable.
+    /// A parked connection's request left pending work (an inline run said
+    /// `Next::Pending`): it waits in its slot, the client's socket staying registered as
+    /// it was (no epoll change for it in the common case), the work's descriptor added.
+    pub(super) fn pend_in_place(&mut self, idx: usize) {
+        let token = (CONN_BASE + idx as u64) | PEER_BIT;
+        let poller = &self.poller;
+        let (added, timeout) = match self.slots[idx].as_ref() {
+            Some(s) => (
+                s.conn
+                    .info
+                    .pending
+                    .with(|p| poller.add(p.fd(), token, Interest::Read).is_ok())
+                    .unwrap_or(false),
+                s.conn
+                    .info
+                    .pending
+                    .with(|p| p.timeout())
+                    .unwrap_or_default(),
+            ),
+            None => return,
+        };
+        if !added {
+            if let Some(conn) = self.unpark(idx) {
+                self.hand_to_worker(conn);
+            }
+            return;
+        }
+        let Some(old) = self.slots[idx].as_ref().map(|s| s.state) else {
+            return;
+        };
+        self.count(old, false);
+        self.count(Parked::Pending, true);
+        self.next_stamp += 1;
+        let stamp = self.next_stamp;
+        if let Some(s) = self.slots[idx].as_mut() {
+            s.state = Parked::Pending;
+            s.stamp = stamp;
+        }
+        let at = Instant::now() + timeout;
+        self.queue_for(Parked::Pending, timeout)
+            .entries
+            .push_back((idx, stamp, at));
+    }
+
+    /// The client's socket fired while its request waits: take it out of the set.
+    pub(super) fn quiet_client(&mut self, idx: usize) {
+        if let Some(s) = self.slots[idx].as_mut()
+            && s.interest.take().is_some()
+        {
+            let _ = self.poller.delete(s.conn.transport.fd());
+        }
+    }
+
+    /// The pending work's descriptor is readable: once the work says so, the request runs
+    /// again in its slot (answered here), or goes to a worker.
     pub(super) fn pending_event(&mut self, idx: usize) {
         let again = match self.slots.get_mut(idx).and_then(|s| s.as_mut()) {
             Some(s) if s.state == Parked::Pending => {
@@ -59,8 +113,35 @@ impl Listener<'_> {
             }
             _ => return,
         };
-        if again && let Some(conn) = self.unpark(idx) {
-            self.run_again(conn);
+        if !again {
+            return;
+        }
+        let mut obs = InlineObserver {
+            cell: self.ctx.scoreboard.worker(self.ctx.slot, 0),
+            stopping: self.dying,
+        };
+        let next = match self.slots[idx].as_mut() {
+            Some(s) => {
+                let poller = &self.poller;
+                s.conn.info.pending.with(|p| {
+                    let _ = poller.delete(p.fd());
+                });
+                readiness::serve_buffered_inline(
+                    &mut s.conn,
+                    self.ctx.site,
+                    &mut obs,
+                    &mut self.scratch,
+                )
+            }
+            None => return,
+        };
+        match next {
+            Some(next) => self.reparked(idx, next),
+            None => {
+                if let Some(conn) = self.unpark(idx) {
+                    self.hand_to_worker(conn);
+                }
+            }
         }
     }
 
@@ -78,23 +159,6 @@ impl Listener<'_> {
         conn.info.pending.with(|p| {
             let _ = poller.delete(p.fd());
         });
-    }
-
-    /// Run the request again now that its work has what it waited for.
-    fn run_again(&mut self, mut conn: Connection) {
-        let mut obs = InlineObserver {
-            cell: self.ctx.scoreboard.worker(self.ctx.slot, 0),
-            stopping: self.dying,
-        };
-        match readiness::serve_buffered_inline(
-            &mut conn,
-            self.ctx.site,
-            &mut obs,
-            &mut self.scratch,
-        ) {
-            Some(next) => self.park(conn, next),
-            None => self.hand_to_worker(conn),
-        }
     }
 
     pub(super) fn hand_to_worker(&mut self, conn: Connection) {

@@ -63,8 +63,8 @@ impl Listener<'_> {
         self.slots[idx] = Some(Slot {
             conn,
             state: Parked::Tunnel,
-            // Unused for tunnels: the relay keeps both sockets' registrations.
-            interest: Interest::Read,
+            // The relay keeps both sockets' registrations.
+            interest: None,
             stamp,
         });
         let at = Instant::now() + idle;
