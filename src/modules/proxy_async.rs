@@ -190,6 +190,8 @@ pub(crate) struct TakenOver {
     pub buf: Vec<u8>,
     /// The listener already waited the backend's whole timeout.
     pub timed_out: bool,
+    /// `buf` holds the whole answer.
+    pub complete: bool,
 }
 
 /// Take over the request [`start`] sent for this request (the same target, on the same
@@ -200,6 +202,7 @@ pub(crate) fn take(req: &Request<'_>, target: &str) -> Option<TakenOver> {
         conn: sent.conn,
         buf: sent.buf,
         timed_out: sent.timed_out,
+        complete: sent.complete,
     })
 }
 

@@ -263,7 +263,7 @@ pub(crate) fn serve(
                 let e = io::Error::from(ErrorKind::TimedOut);
                 return backend_error(req, &key, &e, "error reading status line from");
             }
-            if super::proxy_async::whole_answer(&buf, &req.head.method) != Some(true) {
+            if !taken.complete {
                 // The rest is read here, blocking.
                 conn.set_timeout(timeout);
             }
