@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod autoindex;
+pub mod balancer_manager;
 pub mod cgi;
 mod cgi_env;
 mod cgi_output;
@@ -18,7 +19,9 @@ pub mod mime;
 pub mod negotiation;
 pub mod proxy;
 mod proxy_backend;
+pub mod proxy_balancer;
 pub mod proxy_fcgi;
+pub mod proxy_hcheck;
 pub mod proxy_http;
 pub mod rewrite;
 pub mod setenvif;

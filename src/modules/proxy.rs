@@ -23,6 +23,8 @@ pub struct ProxyServer {
     pub http: bool,
     /// mod_proxy_fcgi is loaded.
     pub fcgi: bool,
+    /// mod_proxy_balancer is loaded: the generation's balancers.
+    pub balancers: Option<std::sync::Arc<super::proxy_balancer::Registry>>,
 }
 
 /// The `proxy:` prefix handler (`SetHandler "proxy:unix:/path|fcgi://localhost"`).
@@ -55,14 +57,11 @@ impl Handler for ProxyServer {
             && vhost
                 .proxy
                 .find(uri_path)
-                .is_some_and(|r| r.backend.is_some())
+                .is_some_and(|r| r.backend.is_some() || r.balancer.is_some())
     }
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
-            return Response::error(StatusCode::NOT_FOUND);
-        };
-        let Some(backend) = rule.backend.as_deref() else {
             return Response::error(StatusCode::NOT_FOUND);
         };
         // The rest of the URL after the rule's path: the raw (still encoded) text when
@@ -74,13 +73,38 @@ impl Handler for ProxyServer {
                 crate::uri::encode_path(decoded)
             }
         };
-        let mut target = format!("{}{}", backend.path, rest);
+        let mut rest = rest;
         if !rule.noquery
             && let Some(q) = &req.head.query
         {
-            target.push('?');
-            target.push_str(q);
+            rest.push('?');
+            rest.push_str(q);
         }
+        if let Some(t) = &rule.balancer {
+            let decoded_rest = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
+            if let Some(reg) = &self.balancers {
+                super::proxy_hcheck::ensure_started(reg);
+            }
+            return match &self.balancers {
+                Some(reg) => super::proxy_balancer::serve(
+                    reg,
+                    &super::proxy_balancer::Protocols {
+                        http: self.http,
+                        fcgi: self.fcgi,
+                    },
+                    req,
+                    body,
+                    rule,
+                    &rest,
+                    decoded_rest,
+                ),
+                None => no_protocol(req, &t.url),
+            };
+        }
+        let Some(backend) = rule.backend.as_deref() else {
+            return Response::error(StatusCode::NOT_FOUND);
+        };
+        let target = format!("{}{}", backend.path, rest);
         match backend.scheme {
             Scheme::Http | Scheme::Https if self.http => {
                 super::proxy_http::serve(req, body, backend, &target)

@@ -32,7 +32,7 @@ mod ssl;
 mod standard;
 
 pub use auth::{ACCESS_COMPAT, AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
-pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI};
+pub use dynamic::{CGI, CGID, LBMETHOD_HEARTBEAT, PROXY, PROXY_FCGI, PROXY_HCHECK};
 pub use filters::{BROTLI, DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
@@ -80,6 +80,39 @@ pub static MODULES: &[ModuleInfo] = &[
     module("proxy_module", "mod_proxy.c", false, PROXY),
     module("proxy_http_module", "mod_proxy_http.c", false, &[]),
     module("proxy_fcgi_module", "mod_proxy_fcgi.c", false, PROXY_FCGI),
+    module("proxy_balancer_module", "mod_proxy_balancer.c", false, &[]),
+    module(
+        "lbmethod_byrequests_module",
+        "mod_lbmethod_byrequests.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_bytraffic_module",
+        "mod_lbmethod_bytraffic.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_bybusyness_module",
+        "mod_lbmethod_bybusyness.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_heartbeat_module",
+        "mod_lbmethod_heartbeat.c",
+        false,
+        LBMETHOD_HEARTBEAT,
+    ),
+    module(
+        "proxy_hcheck_module",
+        "mod_proxy_hcheck.c",
+        false,
+        PROXY_HCHECK,
+    ),
+    module("slotmem_shm_module", "mod_slotmem_shm.c", false, &[]),
+    module("watchdog_module", "mod_watchdog.c", false, &[]),
     module("ssl_module", "mod_ssl.c", false, SSL),
     module("expires_module", "mod_expires.c", false, EXPIRES),
     module("env_module", "mod_env.c", false, ENV),
