@@ -645,14 +645,15 @@ fn route_member(sh: &Shared, route: &str, recursion: usize) -> Option<usize> {
                 return Some(i);
             }
             let redirect = sh.redirect(i);
-            if !redirect.is_empty() && recursion < sh.cfg.members.len() {
-                if let Some(r) = route_member(sh, &redirect, recursion + 1) {
-                    if !sh.usable(r) {
-                        sh.retry(r);
-                    }
-                    if sh.usable(r) {
-                        return Some(r);
-                    }
+            if !redirect.is_empty()
+                && recursion < sh.cfg.members.len()
+                && let Some(r) = route_member(sh, &redirect, recursion + 1)
+            {
+                if !sh.usable(r) {
+                    sh.retry(r);
+                }
+                if sh.usable(r) {
+                    return Some(r);
                 }
             }
         }
@@ -661,8 +662,8 @@ fn route_member(sh: &Shared, route: &str, recursion: usize) -> Option<usize> {
 }
 
 /// Apache's `proxy_balancer_pre_request` + `find_best_worker`: the member for this
-/// attempt, or the 503 to answer.
-fn choose(sh: &Shared, req: &Request<'_>) -> Result<usize, Response> {
+/// attempt (`None`: answer 503).
+fn choose(sh: &Shared, req: &Request<'_>) -> Option<usize> {
     let route = session_route(sh, req);
     {
         let _g = sh.lock();
@@ -681,7 +682,7 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Result<usize, Response> {
                 sh.add_lbstatus(i, -total);
                 sh.m(i, M_ELECTED).fetch_add(1, Relaxed);
                 sh.m(i, M_BUSY).fetch_add(1, Relaxed);
-                return Ok(i);
+                return Some(i);
             }
             if sh.nofailover() && (0..sh.cfg.members.len()).any(|j| sh.route(j) == *r) {
                 log(
@@ -692,13 +693,13 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Result<usize, Response> {
                         sh.cfg.name
                     ),
                 );
-                return Err(Response::error(StatusCode::SERVICE_UNAVAILABLE));
+                return None;
             }
         }
         if let Some(i) = find_best(sh) {
             sh.m(i, M_ELECTED).fetch_add(1, Relaxed);
             sh.m(i, M_BUSY).fetch_add(1, Relaxed);
-            return Ok(i);
+            return Some(i);
         }
     }
     // Balancer `timeout=`: wait for a member to become usable, in 100 steps.
@@ -712,7 +713,7 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Result<usize, Response> {
             if let Some(i) = find_best(sh) {
                 sh.m(i, M_ELECTED).fetch_add(1, Relaxed);
                 sh.m(i, M_BUSY).fetch_add(1, Relaxed);
-                return Ok(i);
+                return Some(i);
             }
         }
     }
@@ -721,7 +722,7 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Result<usize, Response> {
         Level::Error,
         &format!("AH01167: {}: All workers are in error state", sh.cfg.name),
     );
-    Err(Response::error(StatusCode::SERVICE_UNAVAILABLE))
+    None
 }
 
 /// Decrements a member's busy count once (when the response is finished).
@@ -801,9 +802,8 @@ pub fn serve(
     let max_attempts = sh.max_attempts();
     let mut attempts = 0;
     loop {
-        let i = match choose(sh, req) {
-            Ok(i) => i,
-            Err(r) => return r,
+        let Some(i) = choose(sh, req) else {
+            return Response::error(StatusCode::SERVICE_UNAVAILABLE);
         };
         let busy = Busy {
             sh: sh.clone(),
