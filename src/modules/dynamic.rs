@@ -24,6 +24,7 @@ pub fn dynamic_handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
         let balancers = loaded("proxy_balancer_module")
             .then(|| Arc::new(super::proxy_balancer::Registry::build(cfg)));
         if let Some(reg) = &balancers {
+            super::proxy_hcheck::set_current(reg);
             v.push(Arc::new(super::balancer_manager::BalancerManager {
                 registry: reg.clone(),
             }));

@@ -1,8 +1,9 @@
 //! mod_proxy_hcheck: health checks of balancer members (`hcmethod=TCP|OPTIONS|HEAD|GET`,
 //! `hcinterval=`, `hcpasses=`, `hcfails=`, `hcuri=`, `hcexpr=`).
 //!
-//! Who checks: each child process runs one `proxy-hcheck` thread (started when the
-//! child starts, or at the latest with its first balancer request); never the parent.
+//! Who checks: each child process runs one `proxy-hcheck` thread, started when the
+//! child starts (`-X`: with the first balancer or balancer-manager request); never the
+//! parent.
 //! A check is claimed through its member's due-time word in the balancer's shared
 //! memory (compare-and-swap to the next due time), so however many children run the
 //! thread, each member is checked once per interval, and the checks go on when a
@@ -30,6 +31,23 @@ use crate::log::Level;
 
 /// The registries (by address) this process runs a checker for.
 static STARTED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// The generation's registry, set by the parent when it builds the generation (no
+/// thread is started there), so that each child it forks next can start its checker.
+static CURRENT: Mutex<Option<Arc<Registry>>> = Mutex::new(None);
+
+/// Parent: the registry children forked from now on check.
+pub fn set_current(reg: &Arc<Registry>) {
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
+}
+
+/// A child, once it has dropped privileges: start the checker of its generation.
+pub fn child_init() {
+    let reg = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(reg) = reg {
+        ensure_started(&reg);
+    }
+}
 
 /// Start this process's checker thread for `reg` unless it runs already or no member
 /// has a health check.
