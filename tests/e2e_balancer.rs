@@ -53,7 +53,7 @@ http.server.ThreadingHTTPServer.allow_reuse_address = True
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 "#;
 
-const MODULES: &str = "LoadModule proxy_module x\nLoadModule proxy_http_module x\nLoadModule proxy_balancer_module x\nLoadModule slotmem_shm_module x\nLoadModule lbmethod_byrequests_module x\nLoadModule lbmethod_bytraffic_module x\nLoadModule lbmethod_bybusyness_module x\nLoadModule proxy_hcheck_module x\nLoadModule watchdog_module x\n";
+const MODULES: &str = "LoadModule proxy_module x\nLoadModule proxy_http_module x\nLoadModule proxy_balancer_module x\nLoadModule slotmem_shm_module x\nLoadModule lbmethod_byrequests_module x\nLoadModule lbmethod_bytraffic_module x\nLoadModule lbmethod_bybusyness_module x\nLoadModule proxy_hcheck_module x\n";
 
 const PREFORK3: Mpm = Mpm {
     conf: "LoadModule mpm_prefork_module x\nStartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n",
@@ -613,50 +613,55 @@ fn config_errors() {
     let line = |body: &str| BASE.lines().count() + MODULES.lines().count() + body.lines().count();
     let ok = "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 route=a loadfactor=5 lbset=1 status=+H retry=5 timeout=3 hcmethod=HEAD hcinterval=5\nProxySet lbmethod=bytraffic stickysession=S|s nofailover=On maxattempts=2 timeout=5 failonstatus=500,503 forcerecovery=Off\n</Proxy>\nBalancerMember balancer://c http://127.0.0.1:2\nProxySet balancer://c scolonpathdelim=On\nProxyPass /a/ balancer://c/ stickysessionsep=_\n";
     assert_ok(&check(ok));
+    // Accepted as by Apache: a repeated member is shared, an empty balancer answers 503,
+    // maxattempts is read with atoi.
+    assert_ok(&check(
+        "<Proxy balancer://c>\nBalancerMember http://h:1\nBalancerMember http://h:1\nProxySet maxattempts=x\n</Proxy>\n<Proxy balancer://e>\n</Proxy>\n",
+    ));
     for (body, reason) in [
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 loadfactor=0\n",
-            "LoadFactor must be a number between 1..100",
+            "BalancerMember LoadFactor must be a number between 1..100",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 lbset=100\n",
-            "lbset must be between 0 and 99",
+            "BalancerMember lbset must be between 0 and 99",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 status=+X\n",
-            "Unknown status parameter option",
+            "BalancerMember Unknown status parameter option",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 bogus=1\n",
-            "unknown Worker parameter",
+            "BalancerMember unknown Worker hcheck parameter",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 hcmethod=PUT\n",
-            "Unknown hcmethod",
+            "BalancerMember Unknown method",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 hcexpr=nope\n",
-            "Unknown hcexpr",
+            "BalancerMember Unknown health check condition expr: nope",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet lbmethod=heartbeat\n",
-            "unknown lbmethod",
+            "ProxySet: unknown lbmethod lbmethod=heartbeat; balancer://c",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet nofailover=maybe\n",
-            "failover must be On|Off",
+            "ProxySet: failover must be On|Off nofailover=maybe; balancer://c",
         ),
         (
             "BalancerMember http://h:1\n",
-            "BalancerMember must define balancer name when outside <Proxy > section",
+            "BalancerMember must define remote proxy server",
         ),
         (
             "ProxySet lbmethod=byrequests\n",
-            "ProxySet must define a balancer name",
+            "ProxySet can not find 'lbmethod=byrequests' Worker.",
         ),
         (
             "<Directory />\nBalancerMember balancer://c http://h:1\n",
-            "BalancerMember not allowed here",
+            "BalancerMember can not have a balancer name when defined in a location",
         ),
         (
             "ProxyPass /a/ balancer://nope/\n",
@@ -664,7 +669,31 @@ fn config_errors() {
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1\n</Proxy>\nProxyPass /a/ balancer://c/ stickysessionsep=ab\n",
-            "stickysessionsep must be a single character or Off",
+            "ProxyPass stickysessionsep must be a single character or Off",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1\n</Proxy>\nProxyPass /a/ balancer://c/ bogus=1\n",
+            "ProxyPass unknown Balancer parameter",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1 hcinterval=0\n",
+            "BalancerMember Interval must be a positive value greater than 100ms",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet timeout=0\n",
+            "ProxySet: timeout must be at least one second timeout=0; balancer://c",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet failonstatus=5000\n",
+            "ProxySet: failonstatus must be one or more HTTP response codes failonstatus=5000; balancer://c",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1 route=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+            "BalancerMember Route length must be < 64 characters",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet growth=200\n",
+            "ProxySet: growth must be between 1 and 100 growth=200; balancer://c",
         ),
     ] {
         let closed = if body.starts_with("<Proxy") && !body.contains("</Proxy>") {

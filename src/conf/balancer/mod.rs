@@ -253,6 +253,8 @@ impl Balancer {
 pub struct Balancers {
     pub list: Vec<Arc<Balancer>>,
     pub hc_exprs: Vec<(String, ConfExpr)>,
+    /// Startup notices collected while reading (shared workers ...).
+    pub notes: Vec<String>,
 }
 
 impl Balancers {
@@ -335,6 +337,22 @@ fn kv(d: &Directive, a: &str) -> Result<(String, String), ConfigError> {
         })
 }
 
+/// A balancer directive inside `<Directory>`/`<Location>`/`<Files>`: Apache reads
+/// the section's path as a balancer name there, which rhttpd does not; refused.
+pub fn in_directory(d: &Directive) -> ConfigError {
+    err(
+        &d.location,
+        match d.name {
+            "BalancerMember" if d.args.first().is_some_and(|a| split_url(a).is_some()) => {
+                "BalancerMember can not have a balancer name when defined in a location".to_string()
+            }
+            name => format!(
+                "{name} not allowed here (rhttpd: only in <Proxy balancer://...> or at server level)"
+            ),
+        },
+    )
+}
+
 /// A balancer directive at server/virtual-host level (`in_section`: the name of the
 /// enclosing `<Proxy balancer://...>`).
 pub fn directive(
@@ -357,29 +375,36 @@ pub fn directive(
                     (n.to_string(), a0, &d.args[1..])
                 }
                 None => {
+                    let Some(url) = d.args.get(1).filter(|u| !u.contains('=')) else {
+                        return Err(err(
+                            &d.location,
+                            "BalancerMember must define remote proxy server",
+                        ));
+                    };
                     let Some((n, _)) = split_url(a0) else {
                         return Err(err(
                             &d.location,
                             "BalancerMember must define balancer name when outside <Proxy > section",
                         ));
                     };
-                    let Some(url) = d.args.get(1) else {
-                        return Err(err(&d.location, "BalancerMember: missing member URL"));
-                    };
                     (n, url.as_str(), &d.args[2..])
                 }
             };
             let exprs = host.balancers.hc_exprs.clone();
-            let m =
-                parse_member(d, url, params, &exprs, loaded).map_err(|e| err(&d.location, e))?;
+            let m = parse_member(d, url, params, &exprs, loaded)
+                .map_err(|e| err(&d.location, format!("BalancerMember {e}")))?;
             let b = balancer_mut(host, &name, &d.location);
             if b.members.iter().any(|x| x.backend.url == m.backend.url) {
-                return Err(err(
-                    &d.location,
-                    format!("BalancerMember {url}: worker already used by {name}"),
-                ));
+                // Apache shares the existing worker (its parameters stay).
+                let note = format!(
+                    "AH01147: Sharing worker '{url}' instead of creating new worker '{url}' (line {} of {})",
+                    d.location.line,
+                    d.location.file.display()
+                );
+                Arc::make_mut(&mut host.balancers).notes.push(note);
+            } else {
+                b.members.push(m);
             }
-            b.members.push(m);
         }
         "ProxySet" => {
             let (name, params) = match in_section {
@@ -390,9 +415,9 @@ pub fn directive(
                         return Err(err(
                             &d.location,
                             if a0.contains("://") {
-                                "ProxySet for a single worker (not a balancer://) is not supported by rhttpd"
+                                "ProxySet for a single worker (not a balancer://) is not supported by rhttpd".to_string()
                             } else {
-                                "ProxySet must define a balancer name when outside <Proxy > section"
+                                format!("ProxySet can not find '{a0}' Worker.")
                             },
                         ));
                     }
@@ -405,7 +430,7 @@ pub fn directive(
             let b = balancer_mut(host, &name, &d.location);
             for (k, v) in kvs {
                 set_balancer_param(&mut b.params, &k, &v, loaded)
-                    .map_err(|e| err(&d.location, format!("ProxySet: {e}")))?;
+                    .map_err(|e| err(&d.location, format!("ProxySet: {e} {k}={v}; {name}")))?;
             }
         }
         "ProxyHCExpr" => {
@@ -521,7 +546,7 @@ pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), Config
         let b = balancer_mut(host, &name, &t.location);
         for (k, v) in kvs {
             set_balancer_param(&mut b.params, &k, &v, loaded)
-                .map_err(|e| err(&t.location, format!("ProxyPass: {e}")))?;
+                .map_err(|e| err(&t.location, format!("ProxyPass {e}")))?;
         }
     }
     for b in &host.balancers.list {
@@ -529,12 +554,6 @@ pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), Config
             && b.params.lbmethod == LbMethod::ByRequests
         {
             return Err(err(&b.location, "Can't find 'byrequests' lb method"));
-        }
-        if b.members.is_empty() {
-            return Err(err(
-                &b.location,
-                format!("{}: the balancer has no BalancerMember", b.name),
-            ));
         }
     }
     Ok(())
@@ -553,8 +572,14 @@ pub fn check_modules(loaded: &[&str]) -> Result<(), ConfigError> {
 
 /// Startup warnings for what is accepted but not honoured.
 pub fn warnings(host: &VirtualHost) -> Vec<String> {
-    let mut w = Vec::new();
+    let mut w = host.balancers.notes.clone();
     for b in &host.balancers.list {
+        if b.members.is_empty() {
+            w.push(format!(
+                "{}: the balancer has no BalancerMember: its requests get 503 (AH01168)",
+                b.name
+            ));
+        }
         if b.params.lbmethod == LbMethod::Heartbeat {
             w.push(format!(
                 "{}: lbmethod=heartbeat needs mod_heartmonitor's multicast heartbeats, which rhttpd does not read: the balancer uses byrequests",

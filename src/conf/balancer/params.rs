@@ -44,7 +44,7 @@ pub fn set_balancer_param(
         "lbmethod" => {
             let m = LbMethod::from_name(val)
                 .filter(|m| loaded.contains(&m.module()))
-                .ok_or_else(|| format!("unknown lbmethod '{val}'"))?;
+                .ok_or("unknown lbmethod")?;
             p.lbmethod = m;
         }
         "stickysession" => {
@@ -71,10 +71,12 @@ pub fn set_balancer_param(
             p.timeout = t;
         }
         "maxattempts" => {
-            let n: u64 = val
-                .parse()
-                .map_err(|_| "maximum number of attempts must be a positive number")?;
-            p.maxattempts = Some(n);
+            // atoi, as Apache: a word is 0.
+            let n = crate::conf::atoi(val);
+            if n < 0 {
+                return Err("maximum number of attempts must be a positive number".into());
+            }
+            p.maxattempts = Some(n as u64);
         }
         "failonstatus" => {
             p.failonstatus.clear();
@@ -102,7 +104,7 @@ pub fn set_balancer_param(
             }
             p.growth = n;
         }
-        _ => return Err(format!("unknown Balancer parameter '{key}'")),
+        _ => return Err("unknown Balancer parameter".into()),
     }
     Ok(())
 }
@@ -148,14 +150,16 @@ pub(super) fn parse_member(
         };
         let key = k.to_ascii_lowercase();
         if key.starts_with("hc") && !loaded.contains(&"proxy_hcheck_module") {
-            return Err(format!(
-                "BalancerMember unknown Worker parameter '{k}' (is proxy_hcheck_module loaded?)"
-            ));
+            return Err("unknown Worker parameter".into());
         }
         match key.as_str() {
             "route" | "redirect" => {
                 if v.len() >= 64 {
-                    return Err(format!("{k} length must be < 64 characters"));
+                    return Err(if key == "route" {
+                        "Route length must be < 64 characters".into()
+                    } else {
+                        "Redirect length must be < 64 characters".into()
+                    });
                 }
                 if key == "route" {
                     m.route = v.to_string();
@@ -193,20 +197,21 @@ pub(super) fn parse_member(
                     "OPTIONS" | "OPTIONS11" => HcMethod::Options,
                     "HEAD" | "HEAD11" => HcMethod::Head,
                     "GET" | "GET11" => HcMethod::Get,
-                    _ => return Err(format!("Unknown hcmethod '{v}'")),
+                    _ => return Err("Unknown method".into()),
                 };
             }
             "hcinterval" => {
-                hc.interval = seconds(v, "hcinterval")?;
-                if hc.interval.is_zero() {
-                    return Err("Interval must be a positive value".into());
-                }
+                hc.interval = seconds(v, "hcinterval")
+                    .ok()
+                    .filter(|t| *t >= std::time::Duration::from_millis(100))
+                    .ok_or("Interval must be a positive value greater than 100ms")?;
             }
             "hcpasses" | "hcfails" => {
-                let n: u32 = v.parse().unwrap_or(0);
-                if n == 0 {
+                let n = crate::conf::atoi(v);
+                if n < 0 {
                     return Err(format!("{k} must be a positive value"));
                 }
+                let n = n.min(i64::from(u32::MAX)) as u32;
                 if key == "hcpasses" {
                     hc.passes = n;
                 } else {
@@ -223,9 +228,7 @@ pub(super) fn parse_member(
                 let e = exprs
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(v))
-                    .ok_or_else(|| {
-                        format!("Unknown hcexpr '{v}': define it with ProxyHCExpr first")
-                    })?;
+                    .ok_or_else(|| format!("Unknown health check condition expr: {v}"))?;
                 hc.expr = Some(e.clone());
             }
             "hctemplate" => {
@@ -234,7 +237,15 @@ pub(super) fn parse_member(
             _ => worker.push(p.clone()),
         }
     }
-    backend.apply_params(&worker)?;
+    backend.apply_params(&worker).map_err(|e| {
+        let e = e.strip_prefix("ProxyPass ").unwrap_or(&e).to_string();
+        // mod_proxy_hcheck has the last word on unknown keys, as in Apache.
+        if e.starts_with("unknown Worker parameter") && loaded.contains(&"proxy_hcheck_module") {
+            "unknown Worker hcheck parameter".to_string()
+        } else {
+            e
+        }
+    })?;
     backend.params.retry = Duration::ZERO;
     m.backend = Arc::new(backend);
     if hc_on {

@@ -242,6 +242,9 @@ impl Builder {
                     }
                 }
                 Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d) if crate::conf::balancer::handles(d.name) => {
+                    return Err(crate::conf::balancer::in_directory(d));
+                }
                 Node::Directive(d)
                     if matches!(d.name, "Redirect" | "RedirectPermanent" | "RedirectTemp") =>
                 {

@@ -112,7 +112,8 @@ pub static MODULES: &[ModuleInfo] = &[
         PROXY_HCHECK,
     ),
     module("slotmem_shm_module", "mod_slotmem_shm.c", false, &[]),
-    module("watchdog_module", "mod_watchdog.c", false, &[]),
+    // Built into Debian's apache2 (LoadModule of it is an error there, too).
+    module("watchdog_module", "mod_watchdog.c", true, &[]),
     module("ssl_module", "mod_ssl.c", false, SSL),
     module("expires_module", "mod_expires.c", false, EXPIRES),
     module("env_module", "mod_env.c", false, ENV),

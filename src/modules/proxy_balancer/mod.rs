@@ -337,11 +337,19 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Option<usize> {
             }
         }
     }
-    log(
-        req,
-        Level::Error,
-        &format!("AH01167: {}: All workers are in error state", sh.cfg.name),
-    );
+    if sh.cfg.members.is_empty() {
+        log(
+            req,
+            Level::Error,
+            &format!("AH01168: {}: No workers in balancer", sh.cfg.name),
+        );
+    } else {
+        log(
+            req,
+            Level::Error,
+            &format!("AH01167: {}: All workers are in error state", sh.cfg.name),
+        );
+    }
     None
 }
 
