@@ -423,7 +423,18 @@ fn bybusyness_and_bytraffic_event() {
 fn nonce_of(page: &str, b: &str) -> String {
     let key = format!("?b={b}&amp;nonce=");
     let at = page.find(&key).unwrap_or_else(|| panic!("no link: {page}")) + key.len();
-    page[at..].split('\'').next().unwrap().to_string()
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// POST `form` to the balancer-manager with `referer` (if any).
+fn manager_post(s: &Server, form: &str, referer: Option<&str>) -> Resp {
+    let referer = referer
+        .map(|r| format!("Referer: {r}\r\n"))
+        .unwrap_or_default();
+    s.request(&format!(
+        "POST /balancer-manager HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{referer}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    ))
 }
 
 fn manager_disables(mpm: Mpm) {
@@ -436,47 +447,76 @@ fn manager_disables(mpm: Mpm) {
     let s = start(mpm, &conf);
     let page = s.get("/balancer-manager").text();
     assert!(page.contains("LoadBalancer Status for"), "{page}");
-    assert!(page.contains("balancer://c"), "{page}");
+    assert!(page.contains(">balancer://c</a>"), "{page}");
     assert!(
         page.contains("<td>node1</td>") && page.contains("<td>node2</td>"),
         "{page}"
     );
     assert!(page.contains("<td>Init Ok </td>"), "{page}");
+    assert!(page.contains("<td>1.00</td>"), "{page}");
     let nonce = nonce_of(&page, "c");
     let w = format!("http://127.0.0.1:{}", b.port("node2"));
-    // Without the nonce (or with a wrong one) nothing changes.
-    let r = s.get(&format!("/balancer-manager?b=c&w={w}&w_status_D=1"));
+    let me = Some("http://localhost/balancer-manager");
+    let still_both = |s: &Server| {
+        let c = spread(s, "/app/x", 20, "");
+        assert_eq!(count(&c, "200 node2"), 10, "{c:?}");
+    };
+    // Nothing changes: a GET (selection only, even with the nonce), a POST without the
+    // nonce, with a wrong one, without a Referer or from another site.
+    let page = s
+        .get(&format!(
+            "/balancer-manager?b=c&w={w}&w_status_D=1&nonce={nonce}"
+        ))
+        .text();
+    assert!(page.contains("<td>Init Ok </td>"), "{page}");
+    for (form, referer) in [
+        (format!("b=c&w={w}&w_status_D=1"), me),
+        (
+            format!("b=c&w={w}&w_status_D=1&nonce=00000000-0000-4000-8000-000000000000"),
+            me,
+        ),
+        (format!("b=c&w={w}&w_status_D=1&nonce={nonce}"), None),
+        (
+            format!("b=c&w={w}&w_status_D=1&nonce={nonce}"),
+            Some("http://evil.example/balancer-manager"),
+        ),
+    ] {
+        let r = manager_post(&s, &form, referer);
+        assert_eq!(r.status, 200);
+        assert!(!r.text().contains("Init Dis"), "{form} {referer:?}");
+    }
+    assert!(s.log("error_log").contains("AH10187: ignoring params in balancer-manager cross-site access http://evil.example/balancer-manager: localhost"));
+    still_both(&s);
+    // A POST from the page with the nonce disables node2 for every child.
+    let r = manager_post(&s, &format!("b=c&w={w}&w_status_D=1&nonce={nonce}"), me);
     assert_eq!(r.status, 200);
-    let r = s.get(&format!(
-        "/balancer-manager?b=c&w={w}&w_status_D=1&nonce=00000000-0000-4000-8000-000000000000"
-    ));
-    assert_eq!(r.status, 200);
-    let c = spread(&s, "/app/x", 20, "");
-    assert_eq!(count(&c, "200 node2"), 10, "{c:?}");
-    // A POST with the nonce disables node2 for every child.
-    let form = format!("b=c&w={w}&w_status_D=1&nonce={nonce}");
-    let r = s.request(&format!(
-        "POST /balancer-manager HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    ));
-    assert_eq!(r.status, 200);
-    assert!(r.text().contains("Init Dis "), "{}", r.text());
+    assert!(r.text().contains("<td>Init Dis </td>"), "{}", r.text());
     let c = spread(&s, "/app/x", 40, "");
     assert_eq!(count(&c, "200 node1"), 40, "{c:?}");
-    // The edit form of a member, then re-enabling by GET with the nonce.
+    // The edit form of a member (selected by GET from the page), then re-enabling.
     let form_page = s
-        .get(&format!("/balancer-manager?b=c&w={w}&nonce={nonce}"))
+        .request(&format!(
+            "GET /balancer-manager?b=c&w={w}&nonce={nonce} HTTP/1.1\r\nHost: localhost\r\nReferer: http://localhost/balancer-manager\r\nConnection: close\r\n\r\n"
+        ))
         .text();
     assert!(
-        form_page.contains("Edit worker settings for"),
+        form_page.contains("<h3>Edit worker settings for"),
         "{form_page}"
     );
-    assert!(form_page.contains("name='w_status_D'"), "{form_page}");
-    s.get(&format!(
-        "/balancer-manager?b=c&w={w}&w_status_D=0&nonce={nonce}"
-    ));
-    let c = spread(&s, "/app/x", 20, "");
-    assert_eq!(count(&c, "200 node2"), 10, "{c:?}");
+    assert!(
+        form_page.contains("name='w_status_D' id='w_status_D1' value='1' type=radio checked"),
+        "{form_page}"
+    );
+    manager_post(
+        &s,
+        &format!("b=c&w={w}&w_status_D=0&w_lf=3&nonce={nonce}"),
+        me,
+    );
+    let c = spread(&s, "/app/x", 40, "");
+    assert_eq!(count(&c, "200 node2"), 30, "after loadfactor 3: {c:?}");
+    // Balancer settings: the method.
+    let r = manager_post(&s, &format!("b=c&b_lbm=bytraffic&nonce={nonce}"), me);
+    assert!(r.text().contains("<td>bytraffic</td>"), "{}", r.text());
 }
 
 #[test]

@@ -5,9 +5,10 @@
 //! (`w_lf`, `w_ls`, `w_wr`, `w_rr`, `w_status_I/N/D/H/R/C/S`) or a balancer (`b_lbm`,
 //! `b_tmo`, `b_max`, `b_sforce`), by GET or POST.
 //!
-//! As in Apache, parameters change nothing unless `nonce=` is the balancer's nonce (a
-//! random UUID per balancer, shown in the page's links and forms; `nonce=None` in the
-//! balancer's parameters turns the check off), which stops cross-site requests.
+//! As in Apache 2.4.71, a GET only selects (`b`, `w`, `nonce`); changes come by POST,
+//! and only when the `Referer` names this host (else AH10187 and nothing is read) and
+//! `nonce=` is the balancer's nonce (a random UUID per balancer, shown in the page's
+//! links and forms); a balancer with `nonce=None` takes no changes at all.
 //! Changes are written to the balancer's shared memory, so every child sees them at
 //! once; they are not persisted across a restart with a changed configuration.
 
@@ -22,7 +23,8 @@ use http::header::CONTENT_TYPE;
 use rhttpd_http::StatusCode;
 
 use super::proxy_balancer::{
-    M_BUSY, M_ELECTED, M_LBFACTOR, M_LBSET, M_LBSTATUS, M_READ, M_TRANSFERRED, Registry, Shared,
+    M_BUSY, M_ELECTED, M_HC_FAILS, M_HC_PASSES, M_LBFACTOR, M_LBSET, M_LBSTATUS, M_READ,
+    M_TRANSFERRED, Registry, Shared,
 };
 use crate::conf::balancer::{LbMethod, status};
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
@@ -144,61 +146,114 @@ fn member_by_url(sh: &Shared, w: &str) -> Option<usize> {
         .position(|m| m.backend.url.trim_end_matches('/').eq_ignore_ascii_case(w))
 }
 
-/// Apply the parameters (the nonce has been checked).
-fn apply(sh: &Shared, member: Option<usize>, get: &dyn Fn(&str) -> Option<String>) {
+/// Apply the parameters (the nonce has been checked): Apache's
+/// `balancer_process_balancer_worker`, without adding members (`b_wyes`) or changing
+/// health-check settings (`w_h*`).
+fn apply(
+    sh: &Shared,
+    member: Option<usize>,
+    get: &dyn Fn(&str) -> Option<String>,
+    loaded: &[&str],
+) {
+    let atoi = |v: &str| crate::conf::atoi(v);
     if let Some(i) = member {
-        if let Some(v) = get("w_lf")
-            && let Ok(f) = v.trim().parse::<f64>()
-            && (1.0..=100.0).contains(&f)
-        {
-            sh.m(i, M_LBFACTOR).store(f as u64, Relaxed);
+        let was_usable = sh.usable(i);
+        if let Some(v) = get("w_lf") {
+            let f = (v.trim().parse::<f64>().unwrap_or(0.0) * 100.0) as i64;
+            if (100..=10000).contains(&f) {
+                sh.m(i, M_LBFACTOR).store(f as u64, Relaxed);
+            }
         }
-        if let Some(v) = get("w_ls")
-            && let Ok(n) = v.trim().parse::<u64>()
-            && n <= 99
-        {
-            sh.m(i, M_LBSET).store(n, Relaxed);
-        }
-        if let Some(v) = get("w_wr")
-            && v.len() < 64
-        {
-            sh.write_str(i, false, &v);
-        }
-        if let Some(v) = get("w_rr")
-            && v.len() < 64
-        {
-            sh.write_str(i, true, &v);
+        for (key, redirect) in [("w_wr", false), ("w_rr", true)] {
+            if let Some(v) = get(key) {
+                sh.set_route(i, redirect, if v.len() < 64 { &v } else { "" });
+            }
         }
         for (letter, bit, _) in EDITABLE {
             if let Some(v) = get(&format!("w_status_{letter}")) {
-                if v.trim().parse::<i64>().unwrap_or(0) != 0 {
+                if atoi(&v) != 0 {
                     sh.set_bits(i, *bit);
                 } else {
                     sh.clear_bits(i, *bit);
                 }
             }
         }
-    } else {
-        if let Some(v) = get("b_lbm")
-            && let Some(m) = LbMethod::from_name(v.trim())
-        {
-            sh.set_lbmethod(m);
+        if let Some(v) = get("w_ls") {
+            let n = atoi(&v);
+            if (0..=99).contains(&n) {
+                sh.m(i, M_LBSET).store(n as u64, Relaxed);
+            }
         }
-        if let Some(v) = get("b_tmo")
-            && let Ok(n) = v.trim().parse::<u64>()
-        {
-            sh.set_timeout(Duration::from_secs(n));
+        if !was_usable && sh.usable(i) {
+            sh.request_reset();
         }
-        if let Some(v) = get("b_max")
-            && let Ok(n) = v.trim().parse::<u64>()
-        {
-            sh.set_max_attempts(n);
+    }
+    if let Some(v) = get("b_lbm")
+        && let Some(m) = LbMethod::from_name(&v)
+        && m != sh.lbmethod()
+        && loaded.contains(&m.module())
+    {
+        sh.set_lbmethod(m);
+        sh.request_reset();
+    }
+    if let Some(v) = get("b_tmo") {
+        let n = atoi(&v);
+        if (0..=7200).contains(&n) {
+            sh.set_timeout(Duration::from_secs(n as u64));
         }
-        if let Some(v) = get("b_sforce") {
-            sh.set_nofailover(v.trim().parse::<i64>().unwrap_or(0) != 0);
+    }
+    if let Some(v) = get("b_max") {
+        let n = atoi(&v);
+        if (0..=99).contains(&n) {
+            sh.set_max_attempts(n as u64);
+        }
+    }
+    if let Some(v) = get("b_sforce") {
+        sh.set_nofailover(atoi(&v) != 0);
+    }
+    if let Some(v) = get("b_ss")
+        && !v.is_empty()
+        && v.len() < 63
+    {
+        if v == "-" {
+            sh.set_sticky("", "");
+        } else {
+            let (c, p) = v.split_once('|').unwrap_or((&v, &v));
+            sh.set_sticky(c, p);
         }
     }
 }
+
+/// The host name the request was for (Apache's `ap_get_server_name` with
+/// `UseCanonicalName Off`).
+fn server_name(req: &Request<'_>) -> String {
+    req.head
+        .host
+        .as_deref()
+        .map(|h| match h.rfind(':') {
+            Some(i) if !h.ends_with(']') => h[..i].to_string(),
+            _ => h.to_string(),
+        })
+        .or_else(|| req.vhost.server_name.clone())
+        .unwrap_or_else(|| req.conn.local.ip().to_string())
+}
+
+/// Apache's `safe_referer`: the Referer names this host.
+fn safe_referer(req: &Request<'_>, referer: &str) -> bool {
+    let Some((_, rest)) = referer.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    !host.is_empty() && host.eq_ignore_ascii_case(&server_name(req))
+}
+
+/// The parameters a GET may carry: selection only, as in Apache.
+const GET_ALLOWED: &[&str] = &["w", "b", "nonce", "xml"];
 
 impl Handler for BalancerManager {
     fn name(&self) -> &'static str {
@@ -207,20 +262,45 @@ impl Handler for BalancerManager {
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         super::proxy_hcheck::ensure_started(&self.registry);
-        let mut pairs = req
+        let mut pairs: Vec<(String, String)> = req
             .head
             .query
             .as_deref()
             .map(form_pairs)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| GET_ALLOWED.contains(&k.as_str()))
+            .collect();
         if req.head.method == http::Method::POST {
-            let mut text = String::new();
-            let mut limited = body.take(64 * 1024);
-            if limited.read_to_string(&mut text).is_ok() {
-                pairs.extend(form_pairs(&text));
-            }
+            // Apache reads one buffer of 1024 bytes of the form.
+            let mut buf = Vec::new();
+            let _ = body.take(1024).read_to_end(&mut buf);
+            pairs.extend(form_pairs(&String::from_utf8_lossy(&buf)));
         }
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let referer = req
+            .head
+            .headers
+            .get(http::header::REFERER)
+            .and_then(|v| v.to_str().ok());
+        if !pairs.is_empty() && !referer.is_some_and(|r| safe_referer(req, r)) {
+            super::proxy_backend::log(
+                req,
+                crate::log::Level::Error,
+                &format!(
+                    "AH10187: ignoring params in balancer-manager cross-site access {}: {}",
+                    referer.unwrap_or("(null)"),
+                    server_name(req)
+                ),
+            );
+            pairs.clear();
+        }
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
         let balancers = self.balancers_of(req);
         let bsel = get("b").and_then(|b| {
             let name = format!("balancer://{}", b.to_ascii_lowercase());
@@ -228,10 +308,10 @@ impl Handler for BalancerManager {
         });
         let wsel = bsel.and_then(|sh| get("w").and_then(|w| member_by_url(sh, &w)));
         if let Some(sh) = bsel {
+            // A balancer with `nonce=None` takes no changes here, as in Apache.
             let nonce = sh.nonce();
-            let ok = nonce.is_empty() || get("nonce").is_some_and(|n| n == nonce);
-            if ok {
-                apply(sh, wsel, &get);
+            if !nonce.is_empty() && get("nonce").is_some_and(|n| n == nonce) {
+                apply(sh, wsel, &get, &req.server.loaded_modules);
             }
         }
         let page = render(req, &balancers, bsel, wsel);
@@ -251,6 +331,21 @@ fn short_name(sh: &Shared) -> &str {
         .unwrap_or(&sh.cfg.name)
 }
 
+/// An On/Off radio pair (Apache's `create_radio`).
+fn radio(o: &mut String, name: &str, on: bool) {
+    let _ = write!(
+        o,
+        "<td><label for='{name}1'>On</label> <input name='{name}' id='{name}1' value='1' type=radio{}> <br/> <label for='{name}0'>Off</label> <input name='{name}' id='{name}0' value='0' type=radio{}></td>\n",
+        if on { " checked" } else { "" },
+        if on { "" } else { " checked" }
+    );
+}
+
+fn factor(sh: &Shared, i: usize) -> String {
+    let f = sh.load(i, M_LBFACTOR);
+    format!("{}.{:02}", f / 100, f % 100)
+}
+
 fn render(
     req: &Request<'_>,
     balancers: &[&Arc<Shared>],
@@ -258,38 +353,37 @@ fn render(
     wsel: Option<usize>,
 ) -> String {
     let me = esc(&req.head.path);
-    let host = req
-        .vhost
-        .server_name
-        .clone()
-        .unwrap_or_else(|| "localhost".into());
+    let action = esc(&req.absolute_url(&req.head.path));
+    let hcheck = req.server.loaded_modules.contains(&"proxy_hcheck_module");
     let mut o = String::with_capacity(4096);
-    o.push_str("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n<html><head><title>Balancer Manager</title>\n");
+    o.push_str("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head><title>Balancer Manager</title>\n");
     o.push_str("<style type='text/css'>\ntable {\n border-width: 1px;\n border-spacing: 3px;\n border-style: solid;\n border-color: gray;\n border-collapse: collapse;\n background-color: white;\n text-align: center;\n}\nth {\n border-width: 1px;\n padding: 2px;\n border-style: dotted;\n border-color: gray;\n background-color: lightgray;\n text-align: center;\n}\ntd {\n border-width: 1px;\n padding: 2px;\n border-style: dotted;\n border-color: gray;\n background-color: white;\n text-align: center;\n}\n</style>\n</head>\n");
-    let _ = writeln!(o, "<body><h1>Load Balancer Manager for {}</h1>", esc(&host));
+    let _ = writeln!(
+        o,
+        "<body><h1>Load Balancer Manager for {}</h1>\n",
+        esc(&server_name(req))
+    );
     let _ = writeln!(
         o,
         "<dl><dt>Server Version: {}</dt>",
         esc(&crate::error_pages::server_banner(req.server.server_tokens))
     );
-    o.push_str("<dt>Balancer changes will NOT be persisted on restart.</dt>\n");
-    o.push_str("<dt>Balancers are inherited from main server.</dt>\n</dl>\n");
+    o.push_str("<dt>Balancer changes will NOT be persisted on restart.</dt><dt>Balancers are inherited from main server.</dt><dt>ProxyPass settings are inherited from main server.</dt></dl>\n");
     for sh in balancers {
-        let b = short_name(sh);
-        let nonce = sh.nonce();
+        let b = esc(short_name(sh));
+        let nonce = esc(&sh.nonce());
         o.push_str("<hr />\n");
         let _ = writeln!(
             o,
-            "<h3>LoadBalancer Status for <a href='{me}?b={}&amp;nonce={}'>{}</a></h3>",
-            esc(b),
-            esc(&nonce),
-            esc(&sh.cfg.name)
+            "<h3>LoadBalancer Status for <a href=\"{me}?b={b}&amp;nonce={nonce}\">{}</a> [p{:08x}_{b}]</h3>\n\n",
+            esc(&sh.cfg.name),
+            sh.id()
         );
         o.push_str("<table><tr><th>MaxMembers</th><th>StickySession</th><th>DisableFailover</th><th>Timeout</th><th>FailoverAttempts</th><th>Method</th><th>Path</th><th>Active</th></tr>\n");
         let n = sh.cfg.members.len();
-        let sticky = match &sh.cfg.params.sticky {
-            Some((c, u)) if c == u => c.clone(),
-            Some((c, u)) => format!("{c} | {u}"),
+        let sticky = match sh.sticky() {
+            Some((c, u)) if c == u => c,
+            Some((c, u)) => format!("{c}|{u}"),
             None => "(None)".into(),
         };
         let paths: Vec<String> = req
@@ -306,7 +400,7 @@ fn render(
             .collect();
         let _ = writeln!(
             o,
-            "<tr><td>{n} [{n} Used]</td>\n<td>{}</td><td>{}</td>\n<td>{}</td><td>{}</td>\n<td>{}</td>\n<td>{}</td>\n<td>Yes</td>\n</tr>\n</table>\n<br />",
+            "<tr><td>{n} [{n} Used]</td>\n<td>{}</td><td>{}</td>\n<td>{}</td><td>{}</td>\n<td>{}</td>\n<td>{}</td>\n<td>Yes</td>\n</tr>\n</table>\n<br />\n",
             esc(&sticky),
             if sh.nofailover() { "On" } else { "Off" },
             sh.timeout().as_secs(),
@@ -314,18 +408,19 @@ fn render(
             sh.lbmethod().name(),
             esc(&paths.join(" "))
         );
-        o.push_str("<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th><th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th><th>From</th></tr>\n");
+        o.push_str("<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th><th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th><th>From</th>");
+        if hcheck {
+            o.push_str("<th>HC Method</th><th>HC Interval</th><th>Passes</th><th>Fails</th><th>HC uri</th><th>HC Expr</th>");
+        }
+        o.push_str("</tr>\n");
         for (i, m) in sh.cfg.members.iter().enumerate() {
-            let _ = writeln!(
+            let url = esc(&m.backend.url);
+            let _ = write!(
                 o,
-                "<tr>\n<td><a href='{me}?b={}&amp;w={}&amp;nonce={}'>{}</a></td><td>{}</td><td>{}</td><td>{}.00</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(b),
-                esc(&m.backend.url),
-                esc(&nonce),
-                esc(&m.backend.url),
+                "<tr>\n<td><a href=\"{me}?b={b}&amp;w={url}&amp;nonce={nonce}\">{url}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                 esc(&sh.route(i)),
                 esc(&sh.redirect(i)),
-                sh.load(i, M_LBFACTOR),
+                factor(sh, i),
                 sh.load(i, M_LBSET),
                 status_text(sh, i),
                 sh.load(i, M_ELECTED),
@@ -334,109 +429,128 @@ fn render(
                 strfsize(sh.load(i, M_TRANSFERRED)),
                 strfsize(sh.load(i, M_READ)),
             );
+            if hcheck {
+                let (method, interval, passes, fails, uri, expr) = match &m.hc {
+                    Some(hc) => (
+                        hc.method.name(),
+                        hc.interval.as_millis(),
+                        hc.passes,
+                        hc.fails,
+                        hc.uri.as_str(),
+                        hc.expr.as_ref().map(|(n, _)| n.as_str()).unwrap_or(""),
+                    ),
+                    None => ("NONE", 30000, 1, 1, "", ""),
+                };
+                let _ = write!(
+                    o,
+                    "<td>{method}</td><td>{interval}ms</td><td>{passes} ({})</td><td>{fails} ({})</td><td>{}</td><td>{}</td>",
+                    sh.load(i, M_HC_PASSES),
+                    sh.load(i, M_HC_FAILS),
+                    esc(uri),
+                    esc(expr)
+                );
+            }
+            o.push_str("</tr>\n");
         }
         o.push_str("</table>\n");
     }
     o.push_str("<hr />\n");
-    if let Some(sh) = bsel {
-        let b = esc(short_name(sh));
-        let nonce = esc(&sh.nonce());
-        if let Some(i) = wsel {
-            let url = esc(&sh.cfg.members[i].backend.url);
-            let _ = writeln!(o, "<h3>Edit worker settings for {url}</h3>");
-            let _ = writeln!(
-                o,
-                "<form method='POST' enctype='application/x-www-form-urlencoded' action='{me}'>"
-            );
-            let _ = writeln!(
-                o,
-                "<table><tr><td>Load factor:</td><td><input name='w_lf' id='w_lf' type=text value='{}.00'></td></tr>",
-                sh.load(i, M_LBFACTOR)
-            );
-            let _ = writeln!(
-                o,
-                "<tr><td>LB Set:</td><td><input name='w_ls' id='w_ls' type=text value='{}'></td></tr>",
-                sh.load(i, M_LBSET)
-            );
-            let _ = writeln!(
-                o,
-                "<tr><td>Route:</td><td><input name='w_wr' id='w_wr' type=text value='{}'></td></tr>",
-                esc(&sh.route(i))
-            );
-            let _ = writeln!(
-                o,
-                "<tr><td>Route Redirect:</td><td><input name='w_rr' id='w_rr' type=text value='{}'></td></tr>",
-                esc(&sh.redirect(i))
-            );
-            o.push_str("<tr><td>Status:</td><td><table><tr>");
-            for (_, _, label) in EDITABLE {
-                let _ = write!(o, "<th>{label}</th>");
-            }
-            o.push_str("</tr>\n<tr>");
-            let bits = sh.status(i);
-            for (letter, bit, _) in EDITABLE {
-                let on = bits & bit != 0;
-                let _ = write!(
-                    o,
-                    "<td><input name='w_status_{letter}' id='w_status_{letter}' value='1' type=radio{}> On <input name='w_status_{letter}' id='w_status_{letter}' value='0' type=radio{}> Off</td>",
-                    if on { " checked" } else { "" },
-                    if on { "" } else { " checked" }
-                );
-            }
-            o.push_str("</tr></table></td></tr>\n<tr><td colspan='2'><input type=submit value='Submit'></td></tr>\n</table>\n");
-            let _ = writeln!(
-                o,
-                "<input type=hidden name='w' id='w' value='{url}'>\n<input type=hidden name='b' id='b' value='{b}'>\n<input type=hidden name='nonce' id='nonce' value='{nonce}'>\n</form>\n<hr />"
-            );
-        } else {
-            let _ = writeln!(
-                o,
-                "<h3>Edit balancer settings for {}</h3>",
-                esc(&sh.cfg.name)
-            );
-            let _ = writeln!(
-                o,
-                "<form method='POST' enctype='application/x-www-form-urlencoded' action='{me}'>"
-            );
-            o.push_str("<table><tr><td>LBmethod:</td><td><select name='b_lbm' id='b_lbm'>");
-            let cur = sh.lbmethod();
-            for m in LbMethod::ALL {
-                if !req.server.loaded_modules.contains(&m.module()) {
-                    continue;
-                }
-                let _ = write!(
-                    o,
-                    "<option value='{0}'{1}>{0}</option>",
-                    m.name(),
-                    if m == cur { " selected" } else { "" }
-                );
-            }
-            o.push_str("</select></td></tr>\n");
-            let _ = writeln!(
-                o,
-                "<tr><td>Timeout:</td><td><input name='b_tmo' id='b_tmo' type=text value='{}'></td></tr>",
-                sh.timeout().as_secs()
-            );
-            let _ = writeln!(
-                o,
-                "<tr><td>Failover Attempts:</td><td><input name='b_max' id='b_max' type=text value='{}'></td></tr>",
-                sh.max_attempts()
-            );
-            let f = sh.nofailover();
-            let _ = writeln!(
-                o,
-                "<tr><td>Disable Failover:</td><td>On <input name='b_sforce' id='b_sforce' value='1' type=radio{}> Off <input name='b_sforce' id='b_sforce' value='0' type=radio{}></td></tr>",
-                if f { " checked" } else { "" },
-                if f { "" } else { " checked" }
-            );
-            o.push_str(
-                "<tr><td colspan='2'><input type=submit value='Submit'></td></tr>\n</table>\n",
-            );
-            let _ = writeln!(
-                o,
-                "<input type=hidden name='b' id='b' value='{b}'>\n<input type=hidden name='nonce' id='nonce' value='{nonce}'>\n</form>\n<hr />"
-            );
+    if let (Some(sh), Some(i)) = (bsel, wsel) {
+        let url = esc(&sh.cfg.members[i].backend.url);
+        let _ = writeln!(o, "<h3>Edit worker settings for {url}</h3>");
+        let _ = writeln!(
+            o,
+            "<form method='POST' enctype='application/x-www-form-urlencoded' action=\"{action}\">"
+        );
+        let _ = writeln!(
+            o,
+            "<table><tr><td>Load factor:</td><td><input name='w_lf' id='w_lf' type=text value='{}'></td></tr>",
+            factor(sh, i)
+        );
+        let _ = writeln!(
+            o,
+            "<tr><td>LB Set:</td><td><input name='w_ls' id='w_ls' type=text value='{}'></td></tr>",
+            sh.load(i, M_LBSET)
+        );
+        let _ = writeln!(
+            o,
+            "<tr><td>Route:</td><td><input name='w_wr' id='w_wr' type=text value=\"{}\"></td></tr>",
+            esc(&sh.route(i))
+        );
+        let _ = writeln!(
+            o,
+            "<tr><td>Route Redirect:</td><td><input name='w_rr' id='w_rr' type=text value=\"{}\"></td></tr>",
+            esc(&sh.redirect(i))
+        );
+        o.push_str("<tr><td>Status:</td><td><table><tr>");
+        for (_, _, label) in EDITABLE {
+            let _ = write!(o, "<th>{label}</th>");
         }
+        o.push_str("</tr>\n<tr>");
+        let bits = sh.status(i);
+        for (letter, bit, _) in EDITABLE {
+            radio(&mut o, &format!("w_status_{letter}"), bits & bit != 0);
+        }
+        o.push_str("</tr></table></td></tr>\n<tr><td colspan='2'><input type=submit value='Submit'></td></tr>\n</table>\n");
+        let _ = writeln!(
+            o,
+            "<input type=hidden name='w' id='w' value=\"{url}\">\n<input type=hidden name='b' id='b' value=\"{}\">\n<input type=hidden name='nonce' id='nonce' value='{}'>\n</form>\n<hr />",
+            esc(short_name(sh)),
+            esc(&sh.nonce())
+        );
+    } else if let Some(sh) = bsel {
+        let _ = writeln!(
+            o,
+            "<h3>Edit balancer settings for {}</h3>",
+            esc(&sh.cfg.name)
+        );
+        let _ = writeln!(
+            o,
+            "<form method='POST' enctype='application/x-www-form-urlencoded' action=\"{action}\">"
+        );
+        o.push_str("<table>\n<tr><td>LBmethod:</td><td>\n<select name='b_lbm' id='b_lbm'>");
+        let cur = sh.lbmethod();
+        for m in LbMethod::ALL {
+            if !req.server.loaded_modules.contains(&m.module()) {
+                continue;
+            }
+            if m == cur {
+                let _ = write!(o, "<option value='{0}' selected >{0}\n", m.name());
+            } else {
+                let _ = write!(o, "<option value='{0}'>{0}\n", m.name());
+            }
+        }
+        o.push_str("</select>\n</td></tr>\n");
+        let _ = writeln!(
+            o,
+            "<tr><td>Timeout:</td><td><input name='b_tmo' id='b_tmo' type=text value='{}'></td></tr>",
+            sh.timeout().as_secs()
+        );
+        let _ = writeln!(
+            o,
+            "<tr><td>Failover Attempts:</td><td><input name='b_max' id='b_max' type=text value='{}'></td></tr>",
+            sh.max_attempts()
+        );
+        o.push_str("<tr><td>Disable Failover:</td>");
+        radio(&mut o, "b_sforce", sh.nofailover());
+        o.push_str("</tr>\n");
+        let ss = match sh.sticky() {
+            Some((c, u)) if c == u => c,
+            Some((c, u)) => format!("{c}|{u}"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>Sticky Session:</td><td><input name='b_ss' id='b_ss' size=64 type=text value =\"{}\">&nbsp;&nbsp;&nbsp;&nbsp;(Use '-' to delete)</td></tr>",
+            esc(&ss)
+        );
+        o.push_str("<tr><td colspan=2><input type=submit value='Submit'></td></tr>\n</table>\n");
+        let _ = writeln!(
+            o,
+            "<input type=hidden name='b' id='b' value=\"{}\">\n<input type=hidden name='nonce' id='nonce' value='{}'>\n</form>\n<hr />",
+            esc(short_name(sh)),
+            esc(&sh.nonce())
+        );
     }
     o.push_str("</body></html>\n");
     o

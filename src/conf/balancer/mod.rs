@@ -156,7 +156,7 @@ pub struct Member {
     pub route: String,
     /// `redirect=`: the route to use when this member is unusable.
     pub redirect: String,
-    /// `loadfactor=` 1..100 (1).
+    /// `loadfactor=` 1..100 (1), × 100 as Apache 2.4 keeps it (decimals allowed).
     pub loadfactor: u64,
     /// `lbset=` 0..99 (0).
     pub lbset: u64,

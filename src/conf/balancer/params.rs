@@ -126,7 +126,7 @@ pub(super) fn parse_member(
         retry: Duration::from_secs(60),
         route: String::new(),
         redirect: String::new(),
-        loadfactor: 1,
+        loadfactor: 100,
         lbset: 0,
         status: 0,
         hc: None,
@@ -172,7 +172,7 @@ pub(super) fn parse_member(
                 if !(1.0..=100.0).contains(&f) {
                     return Err("LoadFactor must be a number between 1..100".into());
                 }
-                m.loadfactor = f as u64;
+                m.loadfactor = (f * 100.0).round() as u64;
             }
             "lbset" => {
                 let n: u64 = v.parse().unwrap_or(u64::MAX);

@@ -219,13 +219,13 @@ fn cookie_param(cookies: &str, name: &str) -> Option<String> {
 /// The route a request asks for: the session id from the URL parameter or cookie,
 /// after the first `stickysessionsep`.
 fn session_route(sh: &Shared, req: &Request<'_>) -> Option<String> {
-    let (cookie, url_name) = sh.cfg.params.sticky.as_ref()?;
+    let (cookie, url_name) = sh.sticky()?;
     let mut url = req.head.path.clone();
     if let Some(q) = &req.head.query {
         url.push('?');
         url.push_str(q);
     }
-    let value = path_param(&url, url_name, sh.cfg.params.scolon)
+    let value = path_param(&url, &url_name, sh.cfg.params.scolon)
         .map(str::to_string)
         .or_else(|| {
             let all: Vec<&str> = req
@@ -235,7 +235,7 @@ fn session_route(sh: &Shared, req: &Request<'_>) -> Option<String> {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect();
-            cookie_param(&all.join("; "), cookie)
+            cookie_param(&all.join("; "), &cookie)
         })?;
     let sep = sh.cfg.params.sticky_sep;
     let route = if sep == 0 {
@@ -287,6 +287,7 @@ fn choose(sh: &Shared, req: &Request<'_>) -> Option<usize> {
     let route = session_route(sh, req);
     {
         let _g = sh.lock();
+        sh.reset_if_needed();
         force_recovery(sh);
         if let Some(r) = &route {
             if let Some(i) = route_member(sh, r, 1) {

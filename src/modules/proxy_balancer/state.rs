@@ -15,7 +15,7 @@ use crate::conf::balancer::{Balancer, LbMethod, status};
 use crate::log::Level;
 
 /// Words of a balancer's header.
-const B_WORDS: usize = 16;
+const B_WORDS: usize = 32;
 const B_LOCK: usize = 0;
 const B_LBMETHOD: usize = 1;
 const B_NOFAILOVER: usize = 2;
@@ -23,12 +23,19 @@ const B_MAXATTEMPTS: usize = 3;
 const B_TIMEOUT_MS: usize = 4;
 const B_NONCE: usize = 5; // two words
 const B_FORCERECOVERY: usize = 7;
+/// Seqlock version of the sticky session names.
+const B_STR_VERSION: usize = 8;
+const B_NEED_RESET: usize = 9;
+/// 8 words each: the cookie name and the URL parameter name of `stickysession`.
+const B_STICKY: usize = 16;
+const B_STICKY_PATH: usize = 24;
 
 /// Words per member.
 pub(crate) const M_WORDS: usize = 32;
 pub(crate) const M_STATUS: usize = 0;
 pub(crate) const M_ERROR_TIME: usize = 1;
 pub(crate) const M_LBSTATUS: usize = 2;
+/// `loadfactor` × 100, as Apache 2.4 keeps it (the manager takes decimals).
 pub(crate) const M_LBFACTOR: usize = 3;
 pub(crate) const M_LBSET: usize = 4;
 pub(crate) const M_ELECTED: usize = 5;
@@ -107,6 +114,14 @@ impl Shared {
         }
     }
 
+    /// A short id for the page (Apache shows its slotmem name there).
+    pub fn id(&self) -> u32 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.cfg.fingerprint().hash(&mut h);
+        h.finish() as u32
+    }
+
     pub fn lbmethod(&self) -> LbMethod {
         LbMethod::from_index(self.w(B_LBMETHOD).load(Ordering::Relaxed))
     }
@@ -161,49 +176,92 @@ impl Shared {
         )
     }
 
-    fn read_str(&self, member: usize, at: usize) -> String {
+    /// A string of up to 63 bytes at word `at` (8 words), guarded by the seqlock
+    /// word `version` (odd while being written; writers hold the balancer lock).
+    fn read_str(&self, version: usize, at: usize) -> String {
         loop {
-            let v1 = self.load(member, M_STR_VERSION);
+            let v1 = self.words[version].load(Ordering::Acquire);
             if v1 & 1 == 1 {
                 std::hint::spin_loop();
                 continue;
             }
             let mut bytes = Vec::with_capacity(64);
             for i in 0..8 {
-                bytes.extend_from_slice(&self.load(member, at + i).to_le_bytes());
+                bytes.extend_from_slice(&self.words[at + i].load(Relaxed).to_le_bytes());
             }
-            if self.load(member, M_STR_VERSION) == v1 {
+            if self.words[version].load(Ordering::Acquire) == v1 {
                 let len = (bytes[0] as usize).min(63);
                 return String::from_utf8_lossy(&bytes[1..1 + len]).into_owned();
             }
         }
     }
 
+    fn write_str(&self, version: usize, at: usize, value: &str) {
+        let _g = self.lock();
+        self.words[version].fetch_add(1, Ordering::AcqRel);
+        store_str(&self.words, at, value);
+        self.words[version].fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn member_word(member: usize, field: usize) -> usize {
+        B_WORDS + member * M_WORDS + field
+    }
+
     pub fn route(&self, member: usize) -> String {
-        self.read_str(member, M_ROUTE)
+        self.read_str(
+            Self::member_word(member, M_STR_VERSION),
+            Self::member_word(member, M_ROUTE),
+        )
     }
 
     pub fn redirect(&self, member: usize) -> String {
-        self.read_str(member, M_REDIRECT)
+        self.read_str(
+            Self::member_word(member, M_STR_VERSION),
+            Self::member_word(member, M_REDIRECT),
+        )
     }
 
-    /// Set a member's route (`route`) or redirect string, at most 63 bytes.
-    pub(crate) fn write_str(&self, member: usize, redirect: bool, value: &str) {
+    /// Set a member's route or (`redirect`) redirect, at most 63 bytes.
+    pub(crate) fn set_route(&self, member: usize, redirect: bool, value: &str) {
         let at = if redirect { M_REDIRECT } else { M_ROUTE };
-        let v = value.as_bytes();
-        let len = v.len().min(63);
-        let mut bytes = [0u8; 64];
-        bytes[0] = len as u8;
-        bytes[1..1 + len].copy_from_slice(&v[..len]);
-        let _g = self.lock();
-        self.m(member, M_STR_VERSION).fetch_add(1, Ordering::AcqRel);
-        for i in 0..8 {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-            self.m(member, at + i)
-                .store(u64::from_le_bytes(w), Ordering::Relaxed);
+        self.write_str(
+            Self::member_word(member, M_STR_VERSION),
+            Self::member_word(member, at),
+            value,
+        );
+    }
+
+    /// The live `stickysession` (cookie name, URL parameter name); `None`: none.
+    pub fn sticky(&self) -> Option<(String, String)> {
+        let c = self.read_str(B_STR_VERSION, B_STICKY);
+        if c.is_empty() {
+            return None;
         }
-        self.m(member, M_STR_VERSION).fetch_add(1, Ordering::AcqRel);
+        Some((c, self.read_str(B_STR_VERSION, B_STICKY_PATH)))
+    }
+
+    /// Change the sticky session names (`b_ss`; empty: none).
+    pub(crate) fn set_sticky(&self, cookie: &str, path: &str) {
+        let _g = self.lock();
+        self.words[B_STR_VERSION].fetch_add(1, Ordering::AcqRel);
+        store_str(&self.words, B_STICKY, cookie);
+        store_str(&self.words, B_STICKY_PATH, path);
+        self.words[B_STR_VERSION].fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Ask the next request to reset every member's lbstatus (Apache's `need_reset`,
+    /// after the method changed or a member came back through the manager).
+    pub(crate) fn request_reset(&self) {
+        self.w(B_NEED_RESET).store(1, Relaxed);
+    }
+
+    /// With the lock held: do a pending reset.
+    pub(crate) fn reset_if_needed(&self) {
+        if self.w(B_NEED_RESET).swap(0, Relaxed) != 0 {
+            for i in 0..self.cfg.members.len() {
+                self.m(i, M_LBSTATUS).store(0, Relaxed);
+            }
+        }
     }
 
     /// The balancer's lock (Apache's balancer mutex), across processes.
@@ -378,17 +436,26 @@ fn init_words(w: &SharedWords, b: &Balancer) {
         }
         w[base + M_LBFACTOR].store(m.loadfactor, r);
         w[base + M_LBSET].store(m.lbset, r);
-        for (at, s) in [(M_ROUTE, &m.route), (M_REDIRECT, &m.redirect)] {
-            let v = s.as_bytes();
-            let len = v.len().min(63);
-            let mut bytes = [0u8; 64];
-            bytes[0] = len as u8;
-            bytes[1..1 + len].copy_from_slice(&v[..len]);
-            for k in 0..8 {
-                let mut x = [0u8; 8];
-                x.copy_from_slice(&bytes[k * 8..k * 8 + 8]);
-                w[base + at + k].store(u64::from_le_bytes(x), r);
-            }
-        }
+        store_str(w, base + M_ROUTE, &m.route);
+        store_str(w, base + M_REDIRECT, &m.redirect);
+    }
+    if let Some((c, p)) = &b.params.sticky {
+        store_str(w, B_STICKY, c);
+        store_str(w, B_STICKY_PATH, p);
+    }
+}
+
+/// Write `value` (at most 63 bytes) as a length byte and the bytes into the 8 words
+/// from `at`.
+fn store_str(w: &[AtomicU64], at: usize, value: &str) {
+    let v = value.as_bytes();
+    let len = v.len().min(63);
+    let mut bytes = [0u8; 64];
+    bytes[0] = len as u8;
+    bytes[1..1 + len].copy_from_slice(&v[..len]);
+    for k in 0..8 {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&bytes[k * 8..k * 8 + 8]);
+        w[at + k].store(u64::from_le_bytes(x), Relaxed);
     }
 }
