@@ -333,9 +333,9 @@ fn short_name(sh: &Shared) -> &str {
 
 /// An On/Off radio pair (Apache's `create_radio`).
 fn radio(o: &mut String, name: &str, on: bool) {
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<td><label for='{name}1'>On</label> <input name='{name}' id='{name}1' value='1' type=radio{}> <br/> <label for='{name}0'>Off</label> <input name='{name}' id='{name}0' value='0' type=radio{}></td>\n",
+        "<td><label for='{name}1'>On</label> <input name='{name}' id='{name}1' value='1' type=radio{}> <br/> <label for='{name}0'>Off</label> <input name='{name}' id='{name}0' value='0' type=radio{}></td>",
         if on { " checked" } else { "" },
         if on { "" } else { " checked" }
     );
@@ -515,9 +515,9 @@ fn render(
                 continue;
             }
             if m == cur {
-                let _ = write!(o, "<option value='{0}' selected >{0}\n", m.name());
+                let _ = writeln!(o, "<option value='{0}' selected >{0}", m.name());
             } else {
-                let _ = write!(o, "<option value='{0}'>{0}\n", m.name());
+                let _ = writeln!(o, "<option value='{0}'>{0}", m.name());
             }
         }
         o.push_str("</select>\n</td></tr>\n");
