@@ -79,7 +79,7 @@ pub fn status_text(sh: &Shared, i: usize) -> String {
 }
 
 /// apr_strfsize: four characters ("  0 ", "1.2K", " 12M").
-fn strfsize(mut n: u64) -> String {
+pub fn strfsize(mut n: u64) -> String {
     if n < 973 {
         return format!("{n:3} ");
     }
@@ -111,7 +111,7 @@ fn esc(s: &str) -> String {
 }
 
 /// `application/x-www-form-urlencoded` pairs.
-fn form_pairs(s: &str) -> Vec<(String, String)> {
+pub fn form_pairs(s: &str) -> Vec<(String, String)> {
     let dec = |t: &str| {
         let t = t.replace('+', " ");
         percent_encoding::percent_decode_str(&t)
@@ -581,5 +581,18 @@ mod tests {
                 ("x".into(), String::new())
             ]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sizes_are_four_characters(n in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(strfsize(n).chars().count(), 4, "{}", n);
+        }
+
+        #[test]
+        fn forms_never_panic(s in ".{0,80}") {
+            let pairs = form_pairs(&s);
+            proptest::prop_assert!(pairs.len() <= s.matches('&').count() + 1);
+        }
     }
 }

@@ -173,8 +173,9 @@ fn force_recovery(sh: &Shared) {
     }
 }
 
-/// `name=value` in the URL (Apache's `get_path_param`).
-fn path_param<'a>(url: &'a str, name: &str, scolon: bool) -> Option<&'a str> {
+/// `name=value` in the URL (Apache's `get_path_param`): the value up to `?`, `&` (and
+/// `;` with `scolon`).
+pub fn path_param<'a>(url: &'a str, name: &str, scolon: bool) -> Option<&'a str> {
     if name.is_empty() {
         return None;
     }
@@ -197,7 +198,7 @@ fn path_param<'a>(url: &'a str, name: &str, scolon: bool) -> Option<&'a str> {
 }
 
 /// The value of cookie `name` (Apache's `get_cookie_param`).
-fn cookie_param(cookies: &str, name: &str) -> Option<String> {
+pub fn cookie_param(cookies: &str, name: &str) -> Option<String> {
     let mut from = 0;
     while let Some(i) = cookies[from..].find(name) {
         let start = from + i;
@@ -565,5 +566,130 @@ mod tests {
             cookie_param("JSESSIONID = v,w", "JSESSIONID").as_deref(),
             Some(" v")
         );
+    }
+
+    fn balancer(members: &[(u64, u64, u64, &str)]) -> Shared {
+        let loc = rhttpd_config::Location::new("test.conf", 1);
+        let members = members
+            .iter()
+            .enumerate()
+            .map(|(i, &(factor, lbset, st, route))| Member {
+                backend: Arc::new(Backend::parse(&format!("http://127.0.0.1:{}", 1000 + i)).unwrap()),
+                retry: std::time::Duration::from_secs(60),
+                route: route.to_string(),
+                redirect: String::new(),
+                loadfactor: factor * 100,
+                lbset,
+                status: st,
+                hc: None,
+                location: loc.clone(),
+            })
+            .collect();
+        Shared::for_test(crate::conf::balancer::Balancer {
+            name: "balancer://t".into(),
+            members,
+            params: Default::default(),
+            location: loc,
+        })
+    }
+
+    fn picks(sh: &Shared, n: usize) -> Vec<usize> {
+        let mut counts = vec![0; sh.cfg.members.len()];
+        for _ in 0..n {
+            counts[find_best(sh).expect("a member")] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn lbsets_spares_and_standbys() {
+        use status::*;
+        // Set 1 only when set 0 has no usable member.
+        let sh = balancer(&[(1, 0, 0, "a"), (1, 1, 0, "b")]);
+        assert_eq!(picks(&sh, 4), vec![4, 0]);
+        sh.set_bits(0, DISABLED);
+        assert_eq!(picks(&sh, 4), vec![0, 4]);
+        // A hot standby only when nothing else is usable; a spare stands in for an
+        // unusable member.
+        let sh = balancer(&[(1, 0, 0, "a"), (1, 0, HOT_STANDBY, "s"), (1, 0, HOT_SPARE, "r")]);
+        assert_eq!(picks(&sh, 4), vec![4, 0, 0]);
+        sh.mark_error(0);
+        assert_eq!(picks(&sh, 4), vec![0, 0, 4]);
+        sh.set_bits(2, STOPPED);
+        assert_eq!(picks(&sh, 4), vec![0, 4, 0]);
+        // An error older than retry= is retried.
+        sh.clear_bits(1, INITIALIZED);
+        sh.m(0, M_ERROR_TIME).store(now_ms() - 61_000, Relaxed);
+        assert_eq!(picks(&sh, 2), vec![2, 0, 0]);
+    }
+
+    #[test]
+    fn bybusyness_and_bytraffic() {
+        let sh = balancer(&[(1, 0, 0, "a"), (1, 0, 0, "b")]);
+        sh.set_lbmethod(LbMethod::ByBusyness);
+        sh.m(0, M_BUSY).store(3, Relaxed);
+        assert_eq!(picks(&sh, 3), vec![0, 3]);
+        sh.set_lbmethod(LbMethod::ByTraffic);
+        sh.m(1, M_READ).store(1000, Relaxed);
+        sh.m(0, M_TRANSFERRED).store(10, Relaxed);
+        assert_eq!(picks(&sh, 2), vec![2, 0]);
+    }
+
+    #[test]
+    fn routes_and_redirects() {
+        let sh = balancer(&[(1, 0, 0, "n1"), (1, 0, 0, "n2"), (1, 0, status::HOT_STANDBY, "n3")]);
+        assert_eq!(route_member(&sh, "n2", 1), Some(1));
+        assert_eq!(route_member(&sh, "n3", 1), Some(2));
+        assert_eq!(route_member(&sh, "nx", 1), None);
+        sh.set_bits(1, status::DISABLED);
+        assert_eq!(route_member(&sh, "n2", 1), None);
+        sh.set_route(1, true, "n1");
+        assert_eq!(route_member(&sh, "n2", 1), Some(0));
+        assert_eq!(sh.redirect(1), "n1");
+    }
+
+    proptest::proptest! {
+        /// byrequests is exact weighted round robin: over sum(factors) choices every
+        /// member is chosen as often as its factor.
+        #[test]
+        fn byrequests_is_weighted_round_robin(
+            factors in proptest::collection::vec(1u64..=20, 1..6),
+            rounds in 1usize..4,
+        ) {
+            let spec: Vec<(u64, u64, u64, &str)> = factors.iter().map(|&f| (f, 0, 0, "")).collect();
+            let sh = balancer(&spec);
+            let total: u64 = factors.iter().sum();
+            let got = picks(&sh, total as usize * rounds);
+            let want: Vec<usize> = factors.iter().map(|&f| f as usize * rounds).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn cookie_values_are_found(
+            name in "[A-Za-z]{1,10}",
+            value in "[a-z0-9.]{1,20}",
+            before in "[a-z]{1,5}=[a-z0-9]{0,5}",
+        ) {
+            let header = format!("{before}; {name}={value}; z=1");
+            let expected = if before.split('=').next() == Some(name.as_str()) {
+                None
+            } else {
+                Some(value.clone())
+            };
+            if let Some(v) = expected {
+                proptest::prop_assert_eq!(cookie_param(&header, &name), Some(v));
+            }
+        }
+
+        #[test]
+        fn path_values_end_at_delimiters(url in ".{0,60}", name in "[a-z]{1,4}", scolon in proptest::bool::ANY) {
+            if let Some(v) = path_param(&url, &name, scolon) {
+                proptest::prop_assert!(!v.is_empty());
+                proptest::prop_assert!(!v.contains('?') && !v.contains('&'));
+                proptest::prop_assert!(!scolon || !v.contains(';'));
+                let needle = format!("{}={}", name, v);
+                proptest::prop_assert!(url.contains(&needle));
+            }
+        }
     }
 }

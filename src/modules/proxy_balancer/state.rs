@@ -300,6 +300,19 @@ impl Shared {
     }
 }
 
+#[cfg(test)]
+impl Shared {
+    /// A balancer's state in a fresh block, for unit tests.
+    pub(crate) fn for_test(cfg: Balancer) -> Shared {
+        let words = SharedWords::new(B_WORDS + cfg.members.len().max(1) * M_WORDS).unwrap();
+        init_words(&words, &cfg);
+        Shared {
+            cfg: Arc::new(cfg),
+            words: Arc::new(words),
+        }
+    }
+}
+
 /// Holds a balancer's lock.
 pub(crate) struct LockGuard<'a> {
     word: &'a AtomicU64,
