@@ -1,8 +1,8 @@
 //! mod_proxy_balancer end to end, against real backends: small python3 HTTP servers
 //! written into the test directory that answer with their own name (and `/health` with
 //! the status in a file the test changes). Run under prefork (several children) and
-//! event (two children), since the point of the shared state is that every child sees
-//! what one child learnt.
+//! event (two children), the shared failover also under worker (two children), since
+//! the point of the shared state is that every child sees what one child learnt.
 
 mod common;
 #[path = "support/config.rs"]
@@ -57,6 +57,11 @@ const MODULES: &str = "LoadModule proxy_module x\nLoadModule proxy_http_module x
 
 const PREFORK3: Mpm = Mpm {
     conf: "LoadModule mpm_prefork_module x\nStartServers 4\nMinSpareServers 4\nMaxSpareServers 8\n",
+    args: &["-D", "FOREGROUND"],
+};
+
+const WORKER2: Mpm = Mpm {
+    conf: "LoadModule mpm_worker_module x\nServerLimit 2\nStartServers 2\nThreadsPerChild 4\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\n",
     args: &["-D", "FOREGROUND"],
 };
 
@@ -329,6 +334,11 @@ fn failover_shared_prefork() {
 #[test]
 fn failover_shared_event() {
     failover_shared(EVENT2);
+}
+
+#[test]
+fn failover_shared_worker() {
+    failover_shared(WORKER2);
 }
 
 fn sticky_and_standby(mpm: Mpm) {

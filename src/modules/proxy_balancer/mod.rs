@@ -192,13 +192,18 @@ pub fn path_param<'a>(url: &'a str, name: &str, scolon: bool) -> Option<&'a str>
                 return Some(&rest[..end]);
             }
         }
-        from += i + 1;
+        // Past the first character of this match (a whole character: the URL may
+        // hold any UTF-8).
+        from += i + url[from + i..].chars().next().map_or(1, char::len_utf8);
     }
     None
 }
 
 /// The value of cookie `name` (Apache's `get_cookie_param`).
 pub fn cookie_param(cookies: &str, name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
     let mut from = 0;
     while let Some(i) = cookies[from..].find(name) {
         let start = from + i;
@@ -212,7 +217,7 @@ pub fn cookie_param(cookies: &str, name: &str) -> Option<String> {
                 return Some(v[..end].to_string());
             }
         }
-        from = start + 1;
+        from = start + cookies[start..].chars().next().map_or(1, char::len_utf8);
     }
     None
 }
@@ -568,13 +573,32 @@ mod tests {
         );
     }
 
+    /// fuzz/artifacts/balancer/crash-85f39984...: a match at a multi-byte character
+    /// was stepped over by one byte (a panic on a char boundary); an empty name ran
+    /// past the end.
+    #[test]
+    fn session_parameters_in_non_ascii_text() {
+        let text = String::from_utf8_lossy(b"\xff\xff\xff\xff\xff\xff\xff)");
+        let name = "\u{fffd}";
+        assert_eq!(cookie_param(&text, name), None);
+        assert_eq!(path_param(&text, name, false), None);
+        assert_eq!(cookie_param("a=1", ""), None);
+        assert_eq!(
+            cookie_param("\u{e9}t\u{e9}=1; \u{e9}=v", "\u{e9}").as_deref(),
+            Some("v")
+        );
+        assert_eq!(path_param("/\u{e9}\u{e9}=x", "\u{e9}", false), Some("x"));
+    }
+
     fn balancer(members: &[(u64, u64, u64, &str)]) -> Shared {
         let loc = rhttpd_config::Location::new("test.conf", 1);
         let members = members
             .iter()
             .enumerate()
             .map(|(i, &(factor, lbset, st, route))| Member {
-                backend: Arc::new(Backend::parse(&format!("http://127.0.0.1:{}", 1000 + i)).unwrap()),
+                backend: Arc::new(
+                    Backend::parse(&format!("http://127.0.0.1:{}", 1000 + i)).unwrap(),
+                ),
                 retry: std::time::Duration::from_secs(60),
                 route: route.to_string(),
                 redirect: String::new(),
@@ -611,7 +635,11 @@ mod tests {
         assert_eq!(picks(&sh, 4), vec![0, 4]);
         // A hot standby only when nothing else is usable; a spare stands in for an
         // unusable member.
-        let sh = balancer(&[(1, 0, 0, "a"), (1, 0, HOT_STANDBY, "s"), (1, 0, HOT_SPARE, "r")]);
+        let sh = balancer(&[
+            (1, 0, 0, "a"),
+            (1, 0, HOT_STANDBY, "s"),
+            (1, 0, HOT_SPARE, "r"),
+        ]);
         assert_eq!(picks(&sh, 4), vec![4, 0, 0]);
         sh.mark_error(0);
         assert_eq!(picks(&sh, 4), vec![0, 0, 4]);
@@ -637,7 +665,11 @@ mod tests {
 
     #[test]
     fn routes_and_redirects() {
-        let sh = balancer(&[(1, 0, 0, "n1"), (1, 0, 0, "n2"), (1, 0, status::HOT_STANDBY, "n3")]);
+        let sh = balancer(&[
+            (1, 0, 0, "n1"),
+            (1, 0, 0, "n2"),
+            (1, 0, status::HOT_STANDBY, "n3"),
+        ]);
         assert_eq!(route_member(&sh, "n2", 1), Some(1));
         assert_eq!(route_member(&sh, "n3", 1), Some(2));
         assert_eq!(route_member(&sh, "nx", 1), None);
