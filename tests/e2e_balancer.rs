@@ -341,6 +341,80 @@ fn failover_shared_worker() {
     failover_shared(WORKER2);
 }
 
+/// Counts connections to `port` until the returned stop flag is set.
+fn count_connections(
+    port: u16,
+) -> (
+    Arc<AtomicUsize>,
+    Arc<AtomicUsize>,
+    std::thread::JoinHandle<()>,
+) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicUsize::new(0));
+    let (c, s) = (conns.clone(), stop.clone());
+    let h = std::thread::spawn(move || {
+        while s.load(Ordering::Relaxed) == 0 {
+            match listener.accept() {
+                Ok(_) => {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (conns, stop, h)
+}
+
+/// A plain `ProxyPass` backend's error state is shared too: after one child's failed
+/// connect no child connects to it within retry=.
+fn plain_worker_shared(mpm: Mpm) {
+    let b = Backends::start(&["node1"]);
+    let dead = free_port();
+    let conf = format!(
+        "ProxyPass /up/ http://127.0.0.1:{}/\nProxyPass /down/ http://127.0.0.1:{dead}/ retry=60\nProxyTimeout 3\nLogFormat \"%P %>s\" pid\nCustomLog logs/pid_log pid\n",
+        b.port("node1")
+    );
+    let s = start(mpm, &conf);
+    let r = s.get("/down/x");
+    assert_eq!(r.status, 503);
+    let (conns, stop, h) = count_connections(dead);
+    let c = spread(&s, "/down/x", 40, "");
+    let up = spread(&s, "/up/x", 40, "");
+    stop.store(1, Ordering::Relaxed);
+    h.join().unwrap();
+    assert_eq!(c.values().sum::<usize>(), 40);
+    assert!(c.keys().all(|k| k.starts_with("503 ")), "{c:?}");
+    assert_eq!(count(&up, "200 node1"), 40, "{up:?}");
+    assert_eq!(
+        conns.load(Ordering::Relaxed),
+        0,
+        "a child connected to the backend in error state"
+    );
+    let pids: std::collections::HashSet<String> = s
+        .log("pid_log")
+        .lines()
+        .filter_map(|l| l.split(' ').next().map(str::to_string))
+        .collect();
+    assert!(pids.len() >= 2, "only one child answered: {pids:?}");
+    assert!(
+        s.log("error_log").contains("AH00940"),
+        "{}",
+        s.log("error_log")
+    );
+}
+
+#[test]
+fn plain_worker_shared_prefork() {
+    plain_worker_shared(PREFORK3);
+}
+
+#[test]
+fn plain_worker_shared_event() {
+    plain_worker_shared(EVENT2);
+}
+
 fn sticky_and_standby(mpm: Mpm) {
     let mut b = Backends::start(&["node1", "node2", "node3"]);
     let conf = format!(

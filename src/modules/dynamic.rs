@@ -19,6 +19,7 @@ pub fn dynamic_handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
         v.push(Arc::new(super::cgi::Cgi));
     }
     if loaded("proxy_module") {
+        super::proxy_worker_state::build(cfg);
         let http = loaded("proxy_http_module");
         let fcgi = loaded("proxy_fcgi_module");
         let balancers = loaded("proxy_balancer_module")

@@ -23,6 +23,7 @@ pub mod proxy_balancer;
 pub mod proxy_fcgi;
 pub mod proxy_hcheck;
 pub mod proxy_http;
+mod proxy_worker_state;
 pub mod rewrite;
 pub mod setenvif;
 pub mod static_files;
