@@ -5,6 +5,7 @@
 pub mod access_compat;
 pub mod alias;
 pub mod auth;
+pub mod balancer;
 mod build;
 pub mod conditional;
 pub mod deflate;
@@ -208,6 +209,8 @@ pub struct VirtualHost {
     pub merge_slashes: bool,
     /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
     pub proxy: Arc<proxy::ProxyConfig>,
+    /// mod_proxy_balancer: this host's balancers (`conf/balancer.rs`).
+    pub balancers: Arc<balancer::Balancers>,
     /// mod_ssl: TLS for this host (`conf/ssl.rs`).
     pub ssl: Arc<ssl::SslHost>,
     /// mod_reqtimeout's `RequestReadTimeout` (`conf/reqtimeout.rs`).
@@ -268,6 +271,7 @@ impl Default for VirtualHost {
             registered_methods_only: false,
             merge_slashes: true,
             proxy: Arc::default(),
+            balancers: Arc::default(),
             ssl: Arc::default(),
             req_timeout: reqtimeout::ReqTimeout::default(),
             h2: h2::H2Host::default(),

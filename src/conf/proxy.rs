@@ -194,7 +194,7 @@ impl Backend {
         }
     }
 
-    fn apply_params(&mut self, params: &[String]) -> Result<(), String> {
+    pub(crate) fn apply_params(&mut self, params: &[String]) -> Result<(), String> {
         for p in params {
             let Some((k, v)) = p.split_once('=') else {
                 return Err(format!(
@@ -259,6 +259,18 @@ pub struct ProxyRule {
     pub nocanon: bool,
     /// `noquery`: do not pass the query string.
     pub noquery: bool,
+    /// `ProxyPass /path balancer://name/...`: resolved by `conf/balancer.rs`.
+    pub balancer: Option<Arc<BalancerTarget>>,
+}
+
+/// The target of a `ProxyPass` to a balancer, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancerTarget {
+    /// `balancer://name/path`.
+    pub url: String,
+    /// The `key=value` parameters: balancer parameters (`stickysession=` ...).
+    pub params: Vec<String>,
+    pub location: rhttpd_config::Location,
 }
 
 /// One `ProxyPassReverse` mapping: a header value starting with `url` is rewritten to
@@ -389,7 +401,17 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
                     _ => params.push(a.clone()),
                 }
             }
-            let backend = if target == "!" {
+            let is_balancer = target
+                .get(..11)
+                .is_some_and(|p| p.eq_ignore_ascii_case("balancer://"));
+            let balancer = is_balancer.then(|| {
+                Arc::new(BalancerTarget {
+                    url: target.to_string(),
+                    params: params.clone(),
+                    location: d.location.clone(),
+                })
+            });
+            let backend = if target == "!" || is_balancer {
                 None
             } else {
                 let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
@@ -401,6 +423,7 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
                 backend,
                 nocanon,
                 noquery,
+                balancer,
             });
         }
         "ProxyPassReverse" => {
@@ -577,6 +600,7 @@ mod tests {
             backend: t.map(|t| Arc::new(Backend::parse(t).unwrap())),
             nocanon: false,
             noquery: false,
+            balancer: None,
         };
         let pc = ProxyConfig {
             rules: vec![rule("/app/static", None), rule("/app", Some("http://b/"))],

@@ -19,9 +19,22 @@ pub fn dynamic_handlers(cfg: &ServerConfig) -> Vec<Arc<dyn Handler>> {
         v.push(Arc::new(super::cgi::Cgi));
     }
     if loaded("proxy_module") {
+        super::proxy_worker_state::build(cfg);
         let http = loaded("proxy_http_module");
         let fcgi = loaded("proxy_fcgi_module");
-        v.push(Arc::new(super::proxy::ProxyServer { http, fcgi }));
+        let balancers = loaded("proxy_balancer_module")
+            .then(|| Arc::new(super::proxy_balancer::Registry::build(cfg)));
+        if let Some(reg) = &balancers {
+            super::proxy_hcheck::set_current(reg);
+            v.push(Arc::new(super::balancer_manager::BalancerManager {
+                registry: reg.clone(),
+            }));
+        }
+        v.push(Arc::new(super::proxy::ProxyServer {
+            http,
+            fcgi,
+            balancers,
+        }));
         v.push(Arc::new(super::proxy::ProxySetHandler { http, fcgi }));
     }
     if loaded("example_unsafe_module") {
@@ -35,6 +48,7 @@ fn module_of(handler: &str) -> &'static str {
     match handler {
         "cgi-script" => "cgi_module",
         "proxy-server" | "proxy:" => "proxy_module",
+        super::balancer_manager::HANDLER => "proxy_balancer_module",
         EXAMPLE_UNSAFE => "example_unsafe_module",
         _ => "an unknown module",
     }

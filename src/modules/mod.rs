@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod autoindex;
+pub mod balancer_manager;
 pub mod cgi;
 mod cgi_env;
 mod cgi_output;
@@ -19,9 +20,12 @@ pub mod negotiation;
 pub mod proxy;
 mod proxy_async;
 mod proxy_backend;
+pub mod proxy_balancer;
 pub mod proxy_fcgi;
+pub mod proxy_hcheck;
 pub mod proxy_http;
 mod proxy_tunnel;
+mod proxy_worker_state;
 pub mod rewrite;
 pub mod setenvif;
 pub mod static_files;

@@ -23,6 +23,8 @@ pub struct ProxyServer {
     pub http: bool,
     /// mod_proxy_fcgi is loaded.
     pub fcgi: bool,
+    /// mod_proxy_balancer is loaded: the generation's balancers.
+    pub balancers: Option<std::sync::Arc<super::proxy_balancer::Registry>>,
 }
 
 /// The `proxy:` prefix handler (`SetHandler "proxy:unix:/path|fcgi://localhost"`).
@@ -43,25 +45,24 @@ fn no_protocol(req: &Request<'_>, url: &str) -> Response {
     Response::error(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The request-target sent to the backend: the backend URL's path, then the rest of
-/// the URL after the rule's path — the raw (still encoded) text when the raw path has the
-/// same prefix, else the decoded text re-encoded — and the query unless `noquery`.
-fn target_for(req: &Request<'_>, rule: &ProxyRule, backend: &Backend) -> String {
-    let rest = match prefix_rest(&rule.path, &req.head.path) {
+/// The rest of the URL after the rule's path — the raw (still encoded) text when the raw
+/// path has the same prefix, else the decoded text re-encoded — and the query unless
+/// `noquery`: what follows the backend URL's path in the request-target.
+fn rest_for(req: &Request<'_>, rule: &ProxyRule) -> String {
+    let mut rest = match prefix_rest(&rule.path, &req.head.path) {
         Some(raw) => raw.to_string(),
         None => {
             let decoded = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
             crate::uri::encode_path(decoded)
         }
     };
-    let mut target = format!("{}{}", backend.path, rest);
     if !rule.noquery
         && let Some(q) = &req.head.query
     {
-        target.push('?');
-        target.push_str(q);
+        rest.push('?');
+        rest.push_str(q);
     }
-    target
+    rest
 }
 
 impl Handler for ProxyServer {
@@ -76,7 +77,7 @@ impl Handler for ProxyServer {
             && vhost
                 .proxy
                 .find(uri_path)
-                .is_some_and(|r| r.backend.is_some())
+                .is_some_and(|r| r.backend.is_some() || r.balancer.is_some())
     }
 
     /// Under event: a request the backend has answered in full while the listener
@@ -95,7 +96,7 @@ impl Handler for ProxyServer {
         let Some(backend) = rule.backend.as_deref() else {
             return false;
         };
-        let target = target_for(req, rule, backend);
+        let target = format!("{}{}", backend.path, rest_for(req, rule));
         super::proxy_async::start(req, backend, &target, || {
             super::proxy_http::request_head(req, backend, &target, true)
         })
@@ -105,10 +106,32 @@ impl Handler for ProxyServer {
         let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
             return Response::error(StatusCode::NOT_FOUND);
         };
+        let rest = rest_for(req, rule);
+        if let Some(t) = &rule.balancer {
+            let decoded_rest = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
+            if let Some(reg) = &self.balancers {
+                super::proxy_hcheck::ensure_started(reg);
+            }
+            return match &self.balancers {
+                Some(reg) => super::proxy_balancer::serve(
+                    reg,
+                    &super::proxy_balancer::Protocols {
+                        http: self.http,
+                        fcgi: self.fcgi,
+                    },
+                    req,
+                    body,
+                    rule,
+                    &rest,
+                    decoded_rest,
+                ),
+                None => no_protocol(req, &t.url),
+            };
+        }
         let Some(backend) = rule.backend.as_deref() else {
             return Response::error(StatusCode::NOT_FOUND);
         };
-        let target = target_for(req, rule, backend);
+        let target = format!("{}{}", backend.path, rest);
         match backend.scheme {
             Scheme::Http | Scheme::Https if self.http => {
                 super::proxy_http::serve(req, body, backend, &target)

@@ -4,9 +4,11 @@
 //! connect (`retry=`, 60 s by default), during which requests get 503 without a
 //! connection attempt.
 //!
-//! The pool and the error state are per process (each prefork child, or each
-//! worker/event child shared by its threads); Apache keeps the error state in shared
-//! memory, so here each child learns of a dead backend on its own first failure.
+//! The pool is per process (each prefork child, or each worker/event child shared by
+//! its threads). The error state of the backends of `ProxyPass` rules is in shared
+//! memory (`proxy_worker_state.rs`), as Apache keeps it, so one child's failure spares
+//! the others; other backends (`SetHandler "proxy:..."`, rewrite `[P]`) keep a
+//! per-process state. Balancer members keep theirs in the balancer's shared memory.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -138,6 +140,9 @@ pub(crate) fn pool_put(key: &str, conn: Conn) {
 }
 
 fn in_error(key: &str) -> bool {
+    if let Some(down) = super::proxy_worker_state::in_error(key) {
+        return down;
+    }
     let mut d = down();
     match d.get(key) {
         Some(until) if Instant::now() < *until => true,
@@ -227,7 +232,9 @@ pub(crate) fn connect(
             );
             let retry = backend.params.retry;
             if !retry.is_zero() {
-                down().insert(key.clone(), Instant::now() + retry);
+                if !super::proxy_worker_state::set_error(&key, retry) {
+                    down().insert(key.clone(), Instant::now() + retry);
+                }
                 log(
                     req,
                     Level::Error,

@@ -38,7 +38,8 @@ impl ChildContext<'_> {
 }
 
 /// What every child does first after fork: forget the parent's signal handling, drop
-/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies.
+/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies;
+/// last, start the health-check thread when balancer members have health checks.
 /// That request must come after the privilege drop, because changing credentials
 /// clears it; and a parent that died before it is caught by the check that follows.
 /// `Err(status)` = exit with that status.
@@ -65,6 +66,8 @@ pub fn child_prologue(
     if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
         return Err(0);
     }
+    // mod_proxy_hcheck's checker thread (none without health checks).
+    crate::modules::proxy_hcheck::child_init();
     Ok(())
 }
 

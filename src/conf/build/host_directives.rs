@@ -204,6 +204,9 @@ impl Builder {
                 .redirects
                 .push(crate::conf::alias::parse_redirect_match(d)?),
             name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
+            name if super::balancer::handles(name) => {
+                super::balancer::directive(host, d, None, &self.cfg.loaded_modules)?
+            }
             name if name.starts_with("SSL") => {
                 let root = self.cfg.server_root.clone();
                 let resolve = |p: &str| {

@@ -195,6 +195,9 @@ impl Builder {
     }
 
     fn finish_main(&mut self) -> Result<(), ConfigError> {
+        crate::conf::balancer::finish_host(&mut self.cfg.main, &self.cfg.loaded_modules)?;
+        let notes = crate::conf::balancer::warnings(&self.cfg.main);
+        self.cfg.warnings.extend(notes);
         if self.cfg.main.rewrite.dangling_conds() {
             let note = crate::conf::rewrite::dangling_warning("the main server");
             self.cfg.warnings.push(note);
@@ -244,6 +247,11 @@ impl Builder {
         }
         for node in &s.children {
             self.host_node(&mut v, node, true)?;
+        }
+        crate::conf::balancer::finish_host(&mut v, &self.cfg.loaded_modules)?;
+        if !Arc::ptr_eq(&v.balancers, &self.cfg.main.balancers) {
+            let notes = crate::conf::balancer::warnings(&v);
+            self.cfg.warnings.extend(notes);
         }
         let main = &self.cfg.main;
         // Inheritance: sections and per-dir settings merge main first; mod_alias puts the
@@ -313,6 +321,7 @@ impl Builder {
             ));
         }
         self.cfg.mpm = mpms.first().copied();
+        crate::conf::balancer::check_modules(&self.cfg.loaded_modules)?;
         crate::conf::h2::settle(&mut self.cfg);
         if self.cfg.extended_status.is_none() && self.cfg.loaded_modules.contains(&"status_module")
         {

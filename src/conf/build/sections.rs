@@ -64,6 +64,10 @@ impl Builder {
                 return Err(err(&s.location, format!("<{} not allowed here", s.name)));
             }
             "AuthnProviderAlias" => return self.authn_provider_alias(s),
+            "Proxy" | "ProxyMatch" => {
+                let loaded = self.cfg.loaded_modules.clone();
+                return crate::conf::balancer::proxy_section(host, s, &loaded);
+            }
             "If" | "ElseIf" | "Else" => {
                 let mut ifs = std::mem::take(&mut host.base_dir.ifs);
                 let r = self.if_section(&mut ifs, s);
@@ -238,6 +242,9 @@ impl Builder {
                     }
                 }
                 Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d) if crate::conf::balancer::handles(d.name) => {
+                    return Err(crate::conf::balancer::in_directory(d));
+                }
                 Node::Directive(d)
                     if matches!(d.name, "Redirect" | "RedirectPermanent" | "RedirectTemp") =>
                 {

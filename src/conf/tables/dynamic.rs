@@ -88,6 +88,42 @@ pub const PROXY: &[DirectiveSpec] = &[
         Arity::Take1,
         "Configure Via: proxy header header to one of: on | off | block | full",
     ),
+    d(
+        "Proxy",
+        C::SERVER_VHOST,
+        Arity::Section,
+        "Container for directives affecting resources located in the proxied location (rhttpd: balancer:// only)",
+    ),
+    d(
+        "BalancerMember",
+        C(1 | 2 | 4),
+        Arity::OneOrMore,
+        "A balancer name and scheme with list of params",
+    ),
+    d(
+        "ProxySet",
+        C(1 | 2 | 4),
+        Arity::OneOrMore,
+        "A balancer or worker name with list of params",
+    ),
+    d(
+        "BalancerGrowth",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Number of additional Balancers that can be added post-config (accepted, no effect)",
+    ),
+    d(
+        "BalancerPersist",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "on if the balancer should persist changes on reboot/restart made via the Balancer Manager (accepted, no effect)",
+    ),
+    d(
+        "BalancerInherit",
+        C::SERVER_VHOST,
+        Arity::Flag,
+        "on if this server should inherit Balancers and Workers defined in the main server (rhttpd: always on)",
+    ),
 ];
 
 /// mod_proxy_wstunnel.c (its tunnels are run by mod_proxy_http's Upgrade support, as
@@ -106,6 +142,36 @@ pub const PROXY_WSTUNNEL: &[DirectiveSpec] = &[
         "whether to let mod_proxy_http handle the upgrade and tunneling, On by default",
     ),
 ];
+
+/// mod_proxy_hcheck.c.
+pub const PROXY_HCHECK: &[DirectiveSpec] = &[
+    d(
+        "ProxyHCExpr",
+        C::SERVER_VHOST,
+        Arity::Take2,
+        "Define a health check condition ruleset expression",
+    ),
+    d(
+        "ProxyHCTemplate",
+        C::SERVER_VHOST,
+        Arity::OneOrMore,
+        "Define a health check template (rhttpd: not supported)",
+    ),
+    d(
+        "ProxyHCTPsize",
+        C::GLOBAL,
+        Arity::Take1,
+        "Set size of health check thread pool (accepted, no effect)",
+    ),
+];
+
+/// mod_lbmethod_heartbeat.c.
+pub const LBMETHOD_HEARTBEAT: &[DirectiveSpec] = &[d(
+    "HeartbeatStorage",
+    C::SERVER_VHOST,
+    Arity::Take1,
+    "Path to read heartbeat data (accepted, no effect: heartbeats are not read)",
+)];
 
 /// mod_proxy_fcgi.c.
 pub const PROXY_FCGI: &[DirectiveSpec] = &[d(

@@ -32,7 +32,7 @@ mod ssl;
 mod standard;
 
 pub use auth::{ACCESS_COMPAT, AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
-pub use dynamic::{CGI, CGID, PROXY, PROXY_FCGI, PROXY_WSTUNNEL};
+pub use dynamic::{CGI, CGID, LBMETHOD_HEARTBEAT, PROXY, PROXY_FCGI, PROXY_HCHECK, PROXY_WSTUNNEL};
 pub use filters::{BROTLI, DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
@@ -86,6 +86,40 @@ pub static MODULES: &[ModuleInfo] = &[
         false,
         PROXY_WSTUNNEL,
     ),
+    module("proxy_balancer_module", "mod_proxy_balancer.c", false, &[]),
+    module(
+        "lbmethod_byrequests_module",
+        "mod_lbmethod_byrequests.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_bytraffic_module",
+        "mod_lbmethod_bytraffic.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_bybusyness_module",
+        "mod_lbmethod_bybusyness.c",
+        false,
+        &[],
+    ),
+    module(
+        "lbmethod_heartbeat_module",
+        "mod_lbmethod_heartbeat.c",
+        false,
+        LBMETHOD_HEARTBEAT,
+    ),
+    module(
+        "proxy_hcheck_module",
+        "mod_proxy_hcheck.c",
+        false,
+        PROXY_HCHECK,
+    ),
+    module("slotmem_shm_module", "mod_slotmem_shm.c", false, &[]),
+    // Built into Debian's apache2 (LoadModule of it is an error there, too).
+    module("watchdog_module", "mod_watchdog.c", true, &[]),
     module("ssl_module", "mod_ssl.c", false, SSL),
     module("expires_module", "mod_expires.c", false, EXPIRES),
     module("env_module", "mod_env.c", false, ENV),
