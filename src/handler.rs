@@ -46,13 +46,12 @@ pub trait Pending: Send {
     /// Readiness came: take in what arrived. True when the request should run again
     /// (the answer is complete, too large to collect here, or the backend failed).
     fn advance(&mut self) -> bool;
-    /// Everything needed to finish without blocking is here.
-    fn complete(&self) -> bool;
     /// How long the listener waits before handing the request to a worker anyway.
     fn timeout(&self) -> std::time::Duration;
     /// The wait reached [`Pending::timeout`] (the worker answers at once).
     fn expire(&mut self);
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Where a request's [`Pending`] work waits between two runs of the pipeline. Only the

@@ -84,9 +84,6 @@ impl Handler for ProxyServer {
     /// waited is answered on the listener; one to send is sent from there
     /// (`proxy_async.rs`).
     fn answers_without_blocking(&self, req: &Request<'_>) -> bool {
-        if let Some(complete) = req.conn.pending.with(|p| p.complete()) {
-            return complete;
-        }
         if !self.http {
             return false;
         }
@@ -97,6 +94,9 @@ impl Handler for ProxyServer {
             return false;
         };
         let target = format!("{}{}", backend.path, rest_for(req, rule));
+        if let Some(ready) = super::proxy_async::ready_for(req, &target) {
+            return ready;
+        }
         super::proxy_async::start(req, backend, &target, || {
             super::proxy_http::request_head(req, backend, &target, true)
         })

@@ -124,10 +124,6 @@ impl Pending for Sent {
         }
     }
 
-    fn complete(&self) -> bool {
-        self.complete
-    }
-
     fn timeout(&self) -> std::time::Duration {
         self.timeout
     }
@@ -137,6 +133,10 @@ impl Pending for Sent {
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+
+    fn as_any(&self) -> &dyn Any {
         self
     }
 }
@@ -181,6 +181,17 @@ pub(crate) fn start(
     }
     let _ = req.conn.pending.offer(Box::new(sent));
     false
+}
+
+/// On the run after the wait: `Some(true)` when the pending answer is this request's and
+/// whole (served here), `Some(false)` when a worker must finish (or it is not this
+/// request's), `None` when nothing is pending.
+pub(crate) fn ready_for(req: &Request<'_>, target: &str) -> Option<bool> {
+    req.conn.pending.with(|p| {
+        p.as_any().downcast_ref::<Sent>().is_some_and(|s| {
+            s.complete && s.target == target && s.served == req.conn.keepalives
+        })
+    })
 }
 
 /// What a worker takes over from [`start`].
