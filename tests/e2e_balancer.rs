@@ -829,6 +829,19 @@ fn config_errors() {
         };
         assert_syntax_error(&check(&closed), &f, line(body), reason);
     }
+    // What is accepted but not done is said at start, once.
+    let o = check(
+        "LoadModule lbmethod_heartbeat_module x\nLoadModule heartmonitor_module x\nHeartbeatListen 239.0.0.1:27999\nBalancerGrowth 5\n<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet lbmethod=heartbeat\n</Proxy>\n<VirtualHost *:1>\nBalancerMember balancer://v http://h:2\n</VirtualHost>\n",
+    );
+    assert_ok(&o);
+    let e = config_support::stderr(&o);
+    for w in [
+        "HeartbeatListen (line",
+        "BalancerGrowth (line",
+        "balancer://c: lbmethod=heartbeat needs mod_heartmonitor",
+    ] {
+        assert_eq!(e.matches(w).count(), 1, "{w}: {e}");
+    }
     // mod_proxy_balancer needs mod_slotmem_shm, as in Apache.
     let o = root.check(
         &format!("{BASE}LoadModule proxy_module x\nLoadModule proxy_balancer_module x\n"),

@@ -278,6 +278,9 @@ pub fn handles(name: &str) -> bool {
             | "BalancerPersist"
             | "BalancerInherit"
             | "HeartbeatStorage"
+            | "HeartbeatListen"
+            | "HeartbeatMaxServers"
+            | "HeartbeatAddress"
     )
 }
 
@@ -454,8 +457,40 @@ pub fn directive(
                 "ProxyHCTemplate is not supported by rhttpd: give the hc* parameters on each BalancerMember",
             ));
         }
-        "ProxyHCTPsize" | "BalancerGrowth" | "BalancerPersist" | "BalancerInherit"
-        | "HeartbeatStorage" => {}
+        // Accepted for compatibility; what rhttpd does not do is said at start.
+        "ProxyHCTPsize"
+        | "BalancerGrowth"
+        | "BalancerPersist"
+        | "BalancerInherit"
+        | "HeartbeatStorage"
+        | "HeartbeatListen"
+        | "HeartbeatMaxServers"
+        | "HeartbeatAddress" => {
+            let why = match d.name {
+                "ProxyHCTPsize" => Some("each child runs one health-check thread"),
+                "BalancerGrowth" => Some("members cannot be added at run time"),
+                "BalancerPersist" if a0.eq_ignore_ascii_case("on") => Some(
+                    "balancer-manager changes are kept across a graceful restart of an unchanged balancer, never saved",
+                ),
+                "BalancerInherit" if a0.eq_ignore_ascii_case("off") => {
+                    Some("virtual hosts always inherit the main server's balancers")
+                }
+                "HeartbeatStorage" | "HeartbeatListen" | "HeartbeatMaxServers" => {
+                    Some("rhttpd has no mod_heartmonitor: heartbeats are not read")
+                }
+                "HeartbeatAddress" => Some("rhttpd has no mod_heartbeat: no heartbeats are sent"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                let note = format!(
+                    "{} (line {} of {}) has no effect: {why}",
+                    d.name,
+                    d.location.line,
+                    d.location.file.display()
+                );
+                Arc::make_mut(&mut host.balancers).notes.push(note);
+            }
+        }
         _ => return Err(err(&d.location, format!("{} not allowed here", d.name))),
     }
     Ok(())
@@ -570,10 +605,15 @@ pub fn check_modules(loaded: &[&str]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Startup warnings for what is accepted but not honoured.
-pub fn warnings(host: &VirtualHost) -> Vec<String> {
-    let mut w = host.balancers.notes.clone();
+/// Startup warnings for what is accepted but not honoured; for a virtual host
+/// (`main`: the main server's balancers) only what it did not inherit.
+pub fn warnings(host: &VirtualHost, main: Option<&Balancers>) -> Vec<String> {
+    let skip = main.map_or(0, |m| m.notes.len());
+    let mut w: Vec<String> = host.balancers.notes.iter().skip(skip).cloned().collect();
     for b in &host.balancers.list {
+        if main.is_some_and(|m| m.list.iter().any(|x| Arc::ptr_eq(x, b))) {
+            continue;
+        }
         if b.members.is_empty() {
             w.push(format!(
                 "{}: the balancer has no BalancerMember: its requests get 503 (AH01168)",

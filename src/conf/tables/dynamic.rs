@@ -148,6 +148,30 @@ pub const PROXY_HCHECK: &[DirectiveSpec] = &[
     ),
 ];
 
+/// mod_heartmonitor.c (accepted; heartbeats are not read).
+pub const HEARTMONITOR: &[DirectiveSpec] = &[
+    d(
+        "HeartbeatListen",
+        C::GLOBAL,
+        Arity::Take1,
+        "Address to listen for heartbeat requests (accepted, no effect)",
+    ),
+    d(
+        "HeartbeatMaxServers",
+        C::GLOBAL,
+        Arity::Take1,
+        "Max Heartbeat servers to track (accepted, no effect)",
+    ),
+];
+
+/// mod_heartbeat.c (accepted; no heartbeats are sent).
+pub const HEARTBEAT: &[DirectiveSpec] = &[d(
+    "HeartbeatAddress",
+    C::GLOBAL,
+    Arity::Take1,
+    "Address to send heartbeat requests (accepted, no effect)",
+)];
+
 /// mod_lbmethod_heartbeat.c.
 pub const LBMETHOD_HEARTBEAT: &[DirectiveSpec] = &[d(
     "HeartbeatStorage",
