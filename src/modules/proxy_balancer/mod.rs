@@ -455,19 +455,24 @@ pub fn serve(
             // No connection (503: another member may do) or an unrecoverable error.
             if sh.status(i) & status::IGNORE_ERRORS == 0 {
                 sh.mark_error(i);
+            }
+            if code == 503 && sh.status(i) & status::IGNORE_ERRORS == 0 {
                 log(
                     req,
                     Level::Error,
                     &format!(
-                        "AH00959: {}: putting member ({}) in error state for {}s",
-                        sh.cfg.name,
-                        m.backend.url,
+                        "AH00959: ap_proxy_connect_backend disabling worker for ({}) for {}s",
+                        m.backend.key(),
                         m.retry.as_secs()
                     ),
                 );
             }
             drop(busy);
-            if code == 503 && !sh.usable(i) && attempts < max_attempts {
+            // mod_proxy_http connects before it reads the client's body, so its 503
+            // leaves the body for the next member; mod_proxy_fcgi's may not.
+            let body_untouched =
+                req.head.body == rhttpd_http::BodyFraming::None || m.backend.scheme != Scheme::Fcgi;
+            if code == 503 && !sh.usable(i) && attempts < max_attempts && body_untouched {
                 attempts += 1;
                 continue;
             }
