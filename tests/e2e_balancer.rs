@@ -650,9 +650,10 @@ fn hcheck(mpm: Mpm) {
     let b = Backends::start(&["node1", "node2"]);
     b.set_health("node2", 500);
     let hc = "hcmethod=GET hcuri=/health hcinterval=1 hcpasses=2 hcfails=1";
+    // node2 gets the same settings through a ProxyHCTemplate.
     let conf = format!(
-        "<Proxy balancer://c>\n{}</Proxy>\nProxyPass /app/ balancer://c/\n{}",
-        b.members(&[("node1", hc), ("node2", hc)]),
+        "ProxyHCTemplate tpl {hc}\n<Proxy balancer://c>\n{}</Proxy>\nProxyPass /app/ balancer://c/\n{}",
+        b.members(&[("node1", hc), ("node2", "hctemplate=tpl")]),
         manager_conf()
     );
     let s = start(mpm, &conf);
@@ -770,6 +771,9 @@ fn config_errors() {
     let line = |body: &str| BASE.lines().count() + MODULES.lines().count() + body.lines().count();
     let ok = "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 route=a loadfactor=5 lbset=1 status=+H retry=5 timeout=3 hcmethod=HEAD hcinterval=5\nProxySet lbmethod=bytraffic stickysession=S|s nofailover=On maxattempts=2 timeout=5 failonstatus=500,503 forcerecovery=Off\n</Proxy>\nBalancerMember balancer://c http://127.0.0.1:2\nProxySet balancer://c scolonpathdelim=On\nProxyPass /a/ balancer://c/ stickysessionsep=_\n";
     assert_ok(&check(ok));
+    assert_ok(&check(
+        "ProxyHCTemplate t hcmethod=GET hcinterval=10 hcuri=/health\n<Proxy balancer://c>\nBalancerMember http://h:1 hctemplate=t hcfails=2\n</Proxy>\n",
+    ));
     // Accepted as by Apache: a repeated member is shared, an empty balancer answers 503,
     // maxattempts is read with atoi.
     assert_ok(&check(
@@ -819,6 +823,18 @@ fn config_errors() {
         (
             "<Directory />\nBalancerMember balancer://c http://h:1\n",
             "BalancerMember can not have a balancer name when defined in a location",
+        ),
+        (
+            "<Proxy balancer://c>\nBalancerMember http://h:1 hctemplate=nope\n",
+            "BalancerMember Unknown ProxyHCTemplate name: nope",
+        ),
+        (
+            "ProxyHCTemplate t route=x\n",
+            "ProxyHCTemplate: unknown Worker hcheck parameter route=x; t",
+        ),
+        (
+            "ProxyHCTemplate t hcmethod=FOO\n",
+            "ProxyHCTemplate: Unknown method hcmethod=FOO; t",
         ),
         (
             "ProxyPass /a/ balancer://nope/\n",

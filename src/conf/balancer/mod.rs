@@ -253,6 +253,8 @@ impl Balancer {
 pub struct Balancers {
     pub list: Vec<Arc<Balancer>>,
     pub hc_exprs: Vec<(String, ConfExpr)>,
+    /// `ProxyHCTemplate name key=value ...`.
+    pub hc_templates: Vec<(String, Vec<String>)>,
     /// Startup notices collected while reading (shared workers ...).
     pub notes: Vec<String>,
 }
@@ -394,7 +396,8 @@ pub fn directive(
                 }
             };
             let exprs = host.balancers.hc_exprs.clone();
-            let m = parse_member(d, url, params, &exprs, loaded)
+            let templates = host.balancers.hc_templates.clone();
+            let m = parse_member(d, url, params, &exprs, &templates, loaded)
                 .map_err(|e| err(&d.location, format!("BalancerMember {e}")))?;
             let b = balancer_mut(host, &name, &d.location);
             if b.members.iter().any(|x| x.backend.url == m.backend.url) {
@@ -452,10 +455,39 @@ pub fn directive(
         }
         // Accepted: rhttpd's members are fixed at start, heartbeats are not read.
         "ProxyHCTemplate" => {
-            return Err(err(
-                &d.location,
-                "ProxyHCTemplate is not supported by rhttpd: give the hc* parameters on each BalancerMember",
-            ));
+            let name = a0.to_string();
+            let params = d.args[1..].to_vec();
+            // Each checked as a member's parameter would be (Apache's message form).
+            let exprs = host.balancers.hc_exprs.clone();
+            for p in &params {
+                let hc = p
+                    .split_once('=')
+                    .is_some_and(|(k, _)| k.len() > 2 && k[..2].eq_ignore_ascii_case("hc"))
+                    && !p.to_ascii_lowercase().starts_with("hctemplate=");
+                let e = if hc {
+                    parse_member(
+                        d,
+                        "http://template.invalid",
+                        std::slice::from_ref(p),
+                        &exprs,
+                        &[],
+                        loaded,
+                    )
+                    .err()
+                } else {
+                    Some("unknown Worker hcheck parameter".to_string())
+                };
+                if let Some(e) = e {
+                    return Err(err(
+                        &d.location,
+                        format!("ProxyHCTemplate: {e} {p}; {name}"),
+                    ));
+                }
+            }
+            let bs = Arc::make_mut(&mut host.balancers);
+            bs.hc_templates
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            bs.hc_templates.push((name, params));
         }
         // Accepted for compatibility; what rhttpd does not do is said at start.
         "ProxyHCTPsize"
