@@ -138,7 +138,7 @@ pub const PROXY_HCHECK: &[DirectiveSpec] = &[
         "ProxyHCTemplate",
         C::SERVER_VHOST,
         Arity::OneOrMore,
-        "Define a health check template (rhttpd: not supported)",
+        "Define a health check template",
     ),
     d(
         "ProxyHCTPsize",
