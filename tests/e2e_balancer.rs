@@ -32,7 +32,11 @@ class H(http.server.BaseHTTPRequestHandler):
         body = (name + "\n").encode()
         if self.path.startswith("/big"):
             body = (name + "\n").encode() * 20000
+        if self.path.startswith("/redir"):
+            code = 302
         self.send_response(code)
+        if code == 302:
+            self.send_header("Location", "http://127.0.0.1:%d/target" % port)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -451,12 +455,18 @@ fn plain_worker_shared_event() {
 fn sticky_and_standby(mpm: Mpm) {
     let mut b = Backends::start(&["node1", "node2", "node3"]);
     let conf = format!(
-        "<Proxy balancer://s>\n{}ProxySet stickysession=JSESSIONID|jsessionid\n</Proxy>\nProxyPass /s/ balancer://s/\n<Proxy balancer://h>\n{}</Proxy>\nProxyPass /h/ balancer://h/\n<Proxy balancer://nf>\n{}</Proxy>\nProxyPass /nf/ balancer://nf/ stickysession=ROUTEID nofailover=On\n",
+        "<Proxy balancer://s>\n{}ProxySet stickysession=JSESSIONID|jsessionid\n</Proxy>\nProxyPass /s/ balancer://s/\nProxyPassReverse /s/ balancer://s/\n<Proxy balancer://h>\n{}</Proxy>\nProxyPass /h/ balancer://h/\n<Proxy balancer://nf>\n{}</Proxy>\nProxyPass /nf/ balancer://nf/ stickysession=ROUTEID nofailover=On\n",
         b.members(&[("node1", ""), ("node2", "")]),
         b.members(&[("node1", ""), ("node2", ""), ("node3", "status=+H")]),
         b.members(&[("node1", ""), ("node2", "")]),
     );
     let s = start(mpm, &conf);
+    // ProxyPassReverse to a balancer rewrites every member's URL.
+    for _ in 0..2 {
+        let r = s.get("/s/redir");
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("location"), Some("http://localhost/s/target"));
+    }
     let c = spread(&s, "/s/x", 40, "Cookie: a=b; JSESSIONID=abc.node2\r\n");
     assert_eq!(count(&c, "200 node2"), 40, "cookie route: {c:?}");
     let c = spread(&s, "/s/x;jsessionid=q.node1", 40, "");

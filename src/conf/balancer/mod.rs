@@ -585,6 +585,7 @@ pub fn proxy_section(
 /// (parameters on the line set the balancer's, as in Apache), and every balancer must
 /// exist and have members. `loaded`: the loaded modules.
 pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), ConfigError> {
+    expand_reverse_maps(host);
     let rules = host.proxy.rules.clone();
     for rule in &rules {
         let Some(t) = &rule.balancer else { continue };
@@ -624,6 +625,39 @@ pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), Config
         }
     }
     Ok(())
+}
+
+/// `ProxyPassReverse /path balancer://name/part`: a backend header is rewritten when
+/// it starts with any member's URL followed by `part` (Apache's
+/// `ap_proxy_location_reverse_map`), so each member gets a mapping of its own.
+fn expand_reverse_maps(host: &mut VirtualHost) {
+    let mut extra = Vec::new();
+    for m in &host.proxy.reverse {
+        let Some((name, part)) = split_url(&m.url) else {
+            continue;
+        };
+        let Some(b) = host.balancers.find(&name) else {
+            continue;
+        };
+        let part = if part.len() > 1 { part.as_str() } else { "" };
+        for member in &b.members {
+            let mut url = member.backend.url.clone();
+            if !part.is_empty() && url.ends_with('/') {
+                url.pop();
+            }
+            url.push_str(part);
+            let map = super::proxy::ReverseMap {
+                path: m.path.clone(),
+                url,
+            };
+            if !host.proxy.reverse.contains(&map) && !extra.contains(&map) {
+                extra.push(map);
+            }
+        }
+    }
+    if !extra.is_empty() {
+        Arc::make_mut(&mut host.proxy).reverse.extend(extra);
+    }
 }
 
 /// mod_proxy_balancer keeps its state through mod_slotmem_shm, which Apache requires
