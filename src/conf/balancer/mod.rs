@@ -148,7 +148,7 @@ pub struct HealthCheck {
 pub struct Member {
     /// The member URL and its worker parameters; `params.retry` is zero here because
     /// the error state lives in the balancer's shared memory, not in mod_proxy's
-    /// per-process one (see [`Member::retry`]).
+    /// (see [`Member::retry`]).
     pub backend: Arc<Backend>,
     /// `retry=` (60 s).
     pub retry: Duration,
@@ -164,7 +164,7 @@ pub struct Member {
     pub status: u64,
     /// `hcmethod=` other than NONE.
     pub hc: Option<HealthCheck>,
-    /// `hcmethod=` etc. were given although proxy_hcheck_module is not loaded.
+    /// Where the `BalancerMember` line is.
     pub location: Location,
 }
 
