@@ -5,10 +5,10 @@
 //! Shared state: every balancer's runtime state (member status bits, error time,
 //! lbstatus, load factor, lbset, elected/busy counts, bytes each way, health-check
 //! counters, the balancer-manager's nonce and live settings) is a block of `AtomicU64`
-//! words in anonymous `MAP_SHARED` memory ([`rhttpd_sys::SharedWords`], `state.rs`) that the
-//! parent maps while it
-//! builds the generation, before any child is forked: every prefork child and every
-//! thread of every worker/event child reads and writes the same words. Choosing a
+//! words in anonymous `MAP_SHARED` memory ([`rhttpd_sys::SharedWords`], `state.rs`)
+//! that the parent maps while it builds the generation, before any child is forked:
+//! every prefork child and every thread of every worker/event child reads and writes
+//! the same words. Choosing a
 //! member (Apache's balancer mutex) takes a spin lock word in the block; the lock is
 //! held for microseconds, and a holder that has not let go after 50 ms (it died, or was
 //! descheduled that long) is overtaken: the cost is a skewed count, never a stuck
