@@ -847,6 +847,10 @@ fn config_errors() {
             "ProxyHCTemplate: Unknown method hcmethod=FOO; t",
         ),
         (
+            "<Proxy balancer://c>\nBalancerMember http://h:1\nRequire ip 10.0.0.1\n",
+            "Require inside <Proxy balancer://...> is not supported by rhttpd",
+        ),
+        (
             "ProxyPass /a/ balancer://nope/\n",
             "no balancer balancer://nope is defined",
         ),
@@ -890,7 +894,7 @@ fn config_errors() {
     }
     // What is accepted but not done is said at start, once.
     let o = check(
-        "LoadModule lbmethod_heartbeat_module x\nLoadModule heartmonitor_module x\nHeartbeatListen 239.0.0.1:27999\nBalancerGrowth 5\n<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet lbmethod=heartbeat\n</Proxy>\n<VirtualHost *:1>\nBalancerMember balancer://v http://h:2\n</VirtualHost>\n",
+        "LoadModule lbmethod_heartbeat_module x\nLoadModule heartmonitor_module x\nHeartbeatListen 239.0.0.1:27999\nBalancerGrowth 5\n<Proxy balancer://c>\nBalancerMember http://h:1\nProxySet lbmethod=heartbeat\nRequire all granted\n</Proxy>\n<VirtualHost *:1>\nBalancerMember balancer://v http://h:2\n</VirtualHost>\n",
     );
     assert_ok(&o);
     let e = config_support::stderr(&o);
@@ -898,6 +902,7 @@ fn config_errors() {
         "HeartbeatListen (line",
         "BalancerGrowth (line",
         "balancer://c: lbmethod=heartbeat needs mod_heartmonitor",
+        "Require all granted inside <Proxy balancer://c>",
     ] {
         assert_eq!(e.matches(w).count(), 1, "{w}: {e}");
     }

@@ -558,6 +558,18 @@ pub fn proxy_section(
             Node::Directive(d) if matches!(d.name, "BalancerMember" | "ProxySet") => {
                 directive(host, d, Some(&name), loaded)?
             }
+            // Tutorials put these in balancer sections; they only grant, so not applying
+            // them never lets more through than the <Location> rules do.
+            Node::Directive(d) if only_grants(d) => {
+                let note = format!(
+                    "{} {} inside <Proxy {name}> (line {} of {}) is not applied: rhttpd checks access to proxied URLs with <Location> only",
+                    d.name,
+                    d.args.join(" "),
+                    d.location.line,
+                    d.location.file.display()
+                );
+                Arc::make_mut(&mut host.balancers).notes.push(note);
+            }
             Node::Directive(d) => {
                 return Err(err(
                     &d.location,
@@ -579,6 +591,19 @@ pub fn proxy_section(
         }
     }
     Ok(())
+}
+
+/// `Require all granted`, `Order ...`, `Allow from all`, `Satisfy Any`.
+fn only_grants(d: &Directive) -> bool {
+    let args: Vec<String> = d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match d.name {
+        "Require" => args == ["all", "granted"],
+        "Order" => true,
+        "Allow" => args == ["from", "all"],
+        "Satisfy" => args == ["any"],
+        _ => false,
+    }
 }
 
 /// After a host's directives: the `ProxyPass` rules to balancers get their balancer
