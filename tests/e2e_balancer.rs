@@ -700,6 +700,22 @@ fn hcheck(mpm: Mpm) {
         "not marked failed: {}",
         row(&s)
     );
+    // The manager changes the check's URI (to one that answers 200) for every child.
+    let page = s.get("/balancer-manager").text();
+    let nonce = nonce_of(&page, "c");
+    let w = format!("http://127.0.0.1:{}", b.port("node2"));
+    let r = manager_post(
+        &s,
+        &format!("b=c&w={w}&w_hu=/fine&w_hi=500&nonce={nonce}"),
+        Some("http://localhost/balancer-manager"),
+    );
+    assert!(r.text().contains("<td>/fine</td>"), "{}", r.text());
+    assert!(r.text().contains("<td>500ms</td>"), "{}", r.text());
+    assert!(
+        wait_until(Duration::from_secs(10), || row(&s).contains("Init Ok ")),
+        "not back after the manager's change: {}",
+        row(&s)
+    );
 }
 
 /// A graceful restart keeps a balancer's state when its definition is unchanged and
