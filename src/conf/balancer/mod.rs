@@ -240,8 +240,8 @@ impl Balancer {
         let mut s = format!("{}|{}|{:?}", self.name, self.members.len(), self.params);
         for m in &self.members {
             s.push_str(&format!(
-                "|{}|{}|{}|{}|{}",
-                m.backend.url, m.route, m.loadfactor, m.lbset, m.status
+                "|{}|{}|{}|{}|{}|{}|{:?}",
+                m.backend.url, m.route, m.redirect, m.loadfactor, m.lbset, m.status, m.hc
             ));
         }
         s
