@@ -209,7 +209,7 @@ pub struct VirtualHost {
     pub merge_slashes: bool,
     /// mod_proxy: ProxyPass rules and settings (`conf/proxy.rs`).
     pub proxy: Arc<proxy::ProxyConfig>,
-    /// mod_proxy_balancer: this host's balancers (`conf/balancer.rs`).
+    /// mod_proxy_balancer: this host's balancers (`conf/balancer/`).
     pub balancers: Arc<balancer::Balancers>,
     /// mod_ssl: TLS for this host (`conf/ssl.rs`).
     pub ssl: Arc<ssl::SslHost>,

@@ -259,7 +259,7 @@ pub struct ProxyRule {
     pub nocanon: bool,
     /// `noquery`: do not pass the query string.
     pub noquery: bool,
-    /// `ProxyPass /path balancer://name/...`: resolved by `conf/balancer.rs`.
+    /// `ProxyPass /path balancer://name/...`: resolved by `conf/balancer/`.
     pub balancer: Option<Arc<BalancerTarget>>,
 }
 

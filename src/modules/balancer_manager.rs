@@ -1,9 +1,10 @@
 //! mod_proxy_balancer's `balancer-manager` handler (`SetHandler balancer-manager`): an
 //! HTML page like Apache's listing every balancer of the host (sticky session,
 //! failover, timeout, attempts, method) and its members (URL, route, redirect, factor,
-//! set, status, elected, busy, load, bytes to and from), with forms to edit a member
-//! (`w_lf`, `w_ls`, `w_wr`, `w_rr`, `w_status_I/N/D/H/R/C/S`) or a balancer (`b_lbm`,
-//! `b_tmo`, `b_max`, `b_sforce`), by GET or POST.
+//! set, status, elected, busy, load, bytes to and from, health checks), with forms to
+//! edit a member (`w_lf`, `w_ls`, `w_wr`, `w_rr`, `w_status_I/N/D/H/R/C/S`, and with
+//! mod_proxy_hcheck `w_hm`, `w_hi`, `w_hp`, `w_hf`, `w_hu`) or a balancer (`b_lbm`,
+//! `b_tmo`, `b_max`, `b_sforce`, `b_ss`).
 //!
 //! As in Apache 2.4.71, a GET only selects (`b`, `w`, `nonce`); changes come by POST,
 //! and only when the `Referer` names this host (else AH10187 and nothing is read) and
@@ -23,10 +24,10 @@ use http::header::CONTENT_TYPE;
 use rhttpd_http::StatusCode;
 
 use super::proxy_balancer::{
-    M_BUSY, M_ELECTED, M_HC_FAILS, M_HC_PASSES, M_LBFACTOR, M_LBSET, M_LBSTATUS, M_READ,
+    HcField, M_BUSY, M_ELECTED, M_HC_FAILS, M_HC_PASSES, M_LBFACTOR, M_LBSET, M_LBSTATUS, M_READ,
     M_TRANSFERRED, Registry, Shared,
 };
-use crate::conf::balancer::{LbMethod, status};
+use crate::conf::balancer::{HcMethod, LbMethod, status};
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
 
 /// The handler name.
@@ -148,13 +149,14 @@ fn member_by_url(sh: &Shared, w: &str) -> Option<usize> {
 
 /// Apply the parameters (the nonce has been checked): Apache's
 /// `balancer_process_balancer_worker`, without adding members (`b_wyes`) or changing
-/// health-check settings (`w_h*`).
+/// a member's `hcexpr` (`w_he`).
 fn apply(
     sh: &Shared,
     member: Option<usize>,
     get: &dyn Fn(&str) -> Option<String>,
     loaded: &[&str],
 ) {
+    let hcheck = loaded.contains(&"proxy_hcheck_module");
     let atoi = |v: &str| crate::conf::atoi(v);
     if let Some(i) = member {
         let was_usable = sh.usable(i);
@@ -183,6 +185,9 @@ fn apply(
             if (0..=99).contains(&n) {
                 sh.m(i, M_LBSET).store(n as u64, Relaxed);
             }
+        }
+        if hcheck {
+            apply_hc(sh, i, get);
         }
         if !was_usable && sh.usable(i) {
             sh.request_reset();
@@ -221,6 +226,57 @@ fn apply(
             let (c, p) = v.split_once('|').unwrap_or((&v, &v));
             sh.set_sticky(c, p);
         }
+    }
+}
+
+/// mod_proxy_hcheck's member settings: `w_hm` method, `w_hi` interval (ms unless a
+/// unit is given, at least 100 ms), `w_hp`/`w_hf` passes/fails (at least 1), `w_hu`.
+fn apply_hc(sh: &Shared, i: usize, get: &dyn Fn(&str) -> Option<String>) {
+    let atoi = |v: &str| crate::conf::atoi(v);
+    if let Some(v) = get("w_hi") {
+        let v = v.trim();
+        let (num, mult) = if let Some(n) = v.strip_suffix("ms") {
+            (n, 1)
+        } else if let Some(n) = v.strip_suffix("mi") {
+            (n, 60_000)
+        } else if let Some(n) = v.strip_suffix('s') {
+            (n, 1000)
+        } else if let Some(n) = v.strip_suffix('h') {
+            (n, 3_600_000)
+        } else {
+            (v, 1)
+        };
+        if let Ok(n) = num.parse::<u64>() {
+            let ms = n.saturating_mul(mult);
+            if ms >= 100 {
+                sh.store_hc(i, HcField::IntervalMs, ms);
+            }
+        }
+    }
+    for (key, field) in [("w_hp", HcField::Passes), ("w_hf", HcField::Fails)] {
+        if let Some(v) = get(key) {
+            let n = atoi(&v);
+            if n >= 1 {
+                sh.store_hc(i, field, n as u64);
+            }
+        }
+    }
+    if let Some(v) = get("w_hm") {
+        let m = v.trim().to_ascii_uppercase();
+        let method = match m.as_str() {
+            "NONE" => Some(None),
+            "TCP" => Some(Some(HcMethod::Tcp)),
+            "OPTIONS" | "OPTIONS11" => Some(Some(HcMethod::Options)),
+            "HEAD" | "HEAD11" => Some(Some(HcMethod::Head)),
+            "GET" | "GET11" => Some(Some(HcMethod::Get)),
+            _ => None,
+        };
+        if let Some(method) = method {
+            sh.set_hc_method(i, method);
+        }
+    }
+    if let Some(v) = get("w_hu") {
+        sh.set_hc_uri(i, if v.len() < 64 { &v } else { "" });
     }
 }
 
@@ -331,6 +387,49 @@ fn short_name(sh: &Shared) -> &str {
         .unwrap_or(&sh.cfg.name)
 }
 
+/// The worker form's health-check table (Apache's layout; the expression is shown,
+/// not changed).
+fn hc_form(o: &mut String, sh: &Shared, i: usize) {
+    let (method, interval, passes, fails, uri) = sh.hc_values(i);
+    o.push_str("<tr><td colspan='2'>\n<table align='center'><tr><th>Health Check param</th><th>Value</th></tr>\n<tr><td>Method</td><td><select name='w_hm'>\n");
+    let current = method.map_or("NONE", HcMethod::name);
+    for name in [
+        "NONE",
+        "TCP",
+        "OPTIONS",
+        "HEAD",
+        "GET",
+        "OPTIONS11",
+        "HEAD11",
+        "GET11",
+    ] {
+        let sel = if name == current { "selected" } else { "" };
+        let _ = writeln!(o, "<option value='{name}' {sel} >{name}</option>");
+    }
+    o.push_str("</select>\n</td></tr>\n<tr><td>Expr</td><td><select name='w_he'>\n");
+    if let Some((name, _)) = sh.cfg.members[i].hc.as_ref().and_then(|h| h.expr.as_ref()) {
+        let _ = writeln!(o, "<option value='{0}' selected >{0}</option>", esc(name));
+    }
+    o.push_str("</select>\n</td></tr>\n");
+    let _ = writeln!(
+        o,
+        "<tr><td>Interval (ms)</td><td><input name='w_hi' id='w_hi' type='text' value='{interval}'></td></tr>"
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>Passes trigger</td><td><input name='w_hp' id='w_hp' type='text' value='{passes}'></td></tr>"
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>Fails trigger)</td><td><input name='w_hf' id='w_hf' type='text' value='{fails}'></td></tr>"
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>HC uri</td><td><input name='w_hu' id='w_hu' type='text' value=\"{}\"></td></tr>\n</table>\n</td></tr>",
+        esc(&uri)
+    );
+}
+
 /// An On/Off radio pair (Apache's `create_radio`).
 fn radio(o: &mut String, name: &str, on: bool) {
     let _ = writeln!(
@@ -430,17 +529,13 @@ fn render(
                 strfsize(sh.load(i, M_READ)),
             );
             if hcheck {
-                let (method, interval, passes, fails, uri, expr) = match &m.hc {
-                    Some(hc) => (
-                        hc.method.name(),
-                        hc.interval.as_millis(),
-                        hc.passes,
-                        hc.fails,
-                        hc.uri.as_str(),
-                        hc.expr.as_ref().map(|(n, _)| n.as_str()).unwrap_or(""),
-                    ),
-                    None => ("NONE", 30000, 1, 1, "", ""),
-                };
+                let (method, interval, passes, fails, uri) = sh.hc_values(i);
+                let method = method.map_or("NONE", HcMethod::name);
+                let expr =
+                    m.hc.as_ref()
+                        .and_then(|h| h.expr.as_ref())
+                        .map_or("", |(n, _)| n.as_str());
+                let uri = uri.as_str();
                 let _ = write!(
                     o,
                     "<td>{method}</td><td>{interval}ms</td><td>{passes} ({})</td><td>{fails} ({})</td><td>{}</td><td>{}</td>",
@@ -491,7 +586,11 @@ fn render(
         for (letter, bit, _) in EDITABLE {
             radio(&mut o, &format!("w_status_{letter}"), bits & bit != 0);
         }
-        o.push_str("</tr></table></td></tr>\n<tr><td colspan='2'><input type=submit value='Submit'></td></tr>\n</table>\n");
+        o.push_str("</tr></table></td></tr>\n");
+        if hcheck {
+            hc_form(&mut o, sh, i);
+        }
+        o.push_str("<tr><td colspan='2'><input type=submit value='Submit'></td></tr>\n</table>\n");
         let _ = writeln!(
             o,
             "<input type=hidden name='w' id='w' value=\"{url}\">\n<input type=hidden name='b' id='b' value=\"{}\">\n<input type=hidden name='nonce' id='nonce' value='{}'>\n</form>\n<hr />",

@@ -2,7 +2,8 @@
 //! URLs through [`Handler::claims`]), and the `proxy:URL` handlers that
 //! `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost"` names. Both hand the
 //! request to a protocol module (`proxy_http.rs`, `proxy_fcgi.rs`); the backend
-//! connections those share are in `proxy_backend.rs`.
+//! connections those share are in `proxy_backend.rs`. A rule to `balancer://` goes to
+//! mod_proxy_balancer (`proxy_balancer/`), which picks the member.
 
 use rhttpd_http::StatusCode;
 
@@ -109,24 +110,24 @@ impl Handler for ProxyServer {
         let rest = rest_for(req, rule);
         if let Some(t) = &rule.balancer {
             let decoded_rest = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
-            if let Some(reg) = &self.balancers {
-                super::proxy_hcheck::ensure_started(reg);
-            }
-            return match &self.balancers {
-                Some(reg) => super::proxy_balancer::serve(
-                    reg,
-                    &super::proxy_balancer::Protocols {
-                        http: self.http,
-                        fcgi: self.fcgi,
-                    },
-                    req,
-                    body,
-                    rule,
-                    &rest,
-                    decoded_rest,
-                ),
-                None => no_protocol(req, &t.url),
+            let Some(reg) = &self.balancers else {
+                return no_protocol(req, &t.url);
             };
+            // -X has no child start: its checker starts with the first request.
+            super::proxy_hcheck::ensure_started(reg);
+            let protocols = super::proxy_balancer::Protocols {
+                http: self.http,
+                fcgi: self.fcgi,
+            };
+            return super::proxy_balancer::serve(
+                reg,
+                &protocols,
+                req,
+                body,
+                rule,
+                &rest,
+                decoded_rest,
+            );
         }
         let Some(backend) = rule.backend.as_deref() else {
             return Response::error(StatusCode::NOT_FOUND);

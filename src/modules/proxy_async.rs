@@ -188,9 +188,9 @@ pub(crate) fn start(
 /// request's), `None` when nothing is pending.
 pub(crate) fn ready_for(req: &Request<'_>, target: &str) -> Option<bool> {
     req.conn.pending.with(|p| {
-        p.as_any().downcast_ref::<Sent>().is_some_and(|s| {
-            s.complete && s.target == target && s.served == req.conn.keepalives
-        })
+        p.as_any()
+            .downcast_ref::<Sent>()
+            .is_some_and(|s| s.complete && s.target == target && s.served == req.conn.keepalives)
     })
 }
 

@@ -1,9 +1,11 @@
 //! mod_proxy_hcheck: health checks of balancer members (`hcmethod=TCP|OPTIONS|HEAD|GET`,
 //! `hcinterval=`, `hcpasses=`, `hcfails=`, `hcuri=`, `hcexpr=`).
 //!
-//! Who checks: each child process runs one `proxy-hcheck` thread, started when the
-//! child starts (`-X`: with the first balancer or balancer-manager request); never the
-//! parent.
+//! Who checks: with proxy_hcheck_module loaded and a balancer configured, each child
+//! process runs one `proxy-hcheck` thread, started when the child starts (`-X`: with
+//! the first balancer or balancer-manager request); never the parent. It reads each
+//! member's live settings (method, interval, passes, fails, URI) from shared memory,
+//! where the balancer-manager may change them.
 //! A check is claimed through its member's due-time word in the balancer's shared
 //! memory (compare-and-swap to the next due time), so however many children run the
 //! thread, each member is checked once per interval, and the checks go on when a
@@ -24,8 +26,10 @@ use std::time::Duration;
 
 use rhttpd_http::{HeaderMap, Limits, parse_response_head};
 
-use super::proxy_balancer::{M_HC_DUE, M_HC_FAILS, M_HC_PASSES, Registry, Shared, now_ms};
-use crate::conf::balancer::{HcMethod, HealthCheck, Member, status};
+use super::proxy_balancer::{
+    HcSettings, M_HC_DUE, M_HC_FAILS, M_HC_PASSES, Registry, Shared, now_ms,
+};
+use crate::conf::balancer::{HcMethod, Member, status};
 use crate::conf::proxy::{BackendAddr, Scheme};
 use crate::log::Level;
 
@@ -49,14 +53,11 @@ pub fn child_init() {
     }
 }
 
-/// Start this process's checker thread for `reg` unless it runs already or no member
-/// has a health check.
+/// Start this process's checker thread for `reg` unless it runs already, or
+/// mod_proxy_hcheck is not loaded, or there is no balancer (with the module loaded a
+/// thread runs even while no member has a method: the manager may set one).
 pub fn ensure_started(reg: &Arc<Registry>) {
-    let any = reg
-        .balancers
-        .iter()
-        .any(|b| b.cfg.members.iter().any(|m| m.hc.is_some()));
-    if !any {
+    if !reg.hcheck || reg.balancers.is_empty() {
         return;
     }
     let addr = Arc::as_ptr(reg) as usize;
@@ -85,7 +86,8 @@ fn run(reg: &Registry) -> ! {
         let mut wake = now + 1000;
         for sh in &reg.balancers {
             for (i, m) in sh.cfg.members.iter().enumerate() {
-                let Some(hc) = &m.hc else { continue };
+                // The live settings: the balancer-manager may have changed them.
+                let Some(hc) = sh.hc(i) else { continue };
                 let due = sh.load(i, M_HC_DUE);
                 let next = now + hc.interval.as_millis() as u64;
                 if now >= due {
@@ -94,8 +96,8 @@ fn run(reg: &Registry) -> ! {
                         .compare_exchange(due, next, Relaxed, Relaxed)
                         .is_ok()
                     {
-                        let ok = check(m, hc);
-                        record(sh, i, m, hc, ok);
+                        let ok = check(m, &hc);
+                        record(sh, i, m, &hc, ok);
                     }
                     wake = wake.min(next);
                 } else {
@@ -109,13 +111,13 @@ fn run(reg: &Registry) -> ! {
 }
 
 /// Count a result; flip the hc-failed bit after enough in a row.
-fn record(sh: &Shared, i: usize, m: &Member, hc: &HealthCheck, ok: bool) {
+fn record(sh: &Shared, i: usize, m: &Member, hc: &HcSettings, ok: bool) {
     let failed = sh.status(i) & status::HC_FAIL != 0;
     if ok {
         sh.m(i, M_HC_FAILS).store(0, Relaxed);
         if failed {
             let n = sh.m(i, M_HC_PASSES).fetch_add(1, Relaxed) + 1;
-            if n >= u64::from(hc.passes) {
+            if n >= hc.passes {
                 sh.clear_bits(i, status::HC_FAIL);
                 sh.m(i, M_HC_PASSES).store(0, Relaxed);
                 note(sh, m, "Ok");
@@ -125,7 +127,7 @@ fn record(sh: &Shared, i: usize, m: &Member, hc: &HealthCheck, ok: bool) {
         sh.m(i, M_HC_PASSES).store(0, Relaxed);
         if !failed {
             let n = sh.m(i, M_HC_FAILS).fetch_add(1, Relaxed) + 1;
-            if n >= u64::from(hc.fails) {
+            if n >= hc.fails {
                 sh.set_bits(i, status::HC_FAIL);
                 sh.m(i, M_HC_FAILS).store(0, Relaxed);
                 note(sh, m, "Failed");
@@ -147,7 +149,7 @@ fn note(sh: &Shared, m: &Member, what: &str) {
 }
 
 /// One check of member `m`.
-fn check(m: &Member, hc: &HealthCheck) -> bool {
+fn check(m: &Member, hc: &HcSettings) -> bool {
     let b = &m.backend;
     let timeout = b
         .params
@@ -210,7 +212,8 @@ fn check(m: &Member, hc: &HealthCheck) -> bool {
             return false;
         }
     };
-    match &hc.expr {
+    // `hcexpr=` is the configured one (the manager does not change it).
+    match m.hc.as_ref().and_then(|h| h.expr.as_ref()) {
         Some((_, e)) => e.eval_or_log(&HcContext { code, headers }, "proxy_hcheck"),
         None => (200..400).contains(&code),
     }

@@ -38,10 +38,11 @@ impl ChildContext<'_> {
 }
 
 /// What every child does first after fork: forget the parent's signal handling, drop
-/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies;
-/// last, start the health-check thread when balancer members have health checks.
+/// privileges (when started as root), then ask the kernel for SIGTERM if the parent dies.
 /// That request must come after the privilege drop, because changing credentials
 /// clears it; and a parent that died before it is caught by the check that follows.
+/// Last, the child starts mod_proxy_hcheck's thread when that module and a balancer
+/// are configured (after the privilege drop, so the checks never run as root).
 /// `Err(status)` = exit with that status.
 pub fn child_prologue(
     scoreboard: &Scoreboard,
@@ -66,7 +67,7 @@ pub fn child_prologue(
     if parent > 0 && std::os::unix::process::parent_id() != parent as u32 {
         return Err(0);
     }
-    // mod_proxy_hcheck's checker thread (none without health checks).
+    // mod_proxy_hcheck's checker thread (none without the module and a balancer).
     crate::modules::proxy_hcheck::child_init();
     Ok(())
 }

@@ -148,7 +148,7 @@ pub struct HealthCheck {
 pub struct Member {
     /// The member URL and its worker parameters; `params.retry` is zero here because
     /// the error state lives in the balancer's shared memory, not in mod_proxy's
-    /// per-process one (see [`Member::retry`]).
+    /// (see [`Member::retry`]).
     pub backend: Arc<Backend>,
     /// `retry=` (60 s).
     pub retry: Duration,
@@ -164,7 +164,7 @@ pub struct Member {
     pub status: u64,
     /// `hcmethod=` other than NONE.
     pub hc: Option<HealthCheck>,
-    /// `hcmethod=` etc. were given although proxy_hcheck_module is not loaded.
+    /// Where the `BalancerMember` line is.
     pub location: Location,
 }
 
@@ -240,8 +240,8 @@ impl Balancer {
         let mut s = format!("{}|{}|{:?}", self.name, self.members.len(), self.params);
         for m in &self.members {
             s.push_str(&format!(
-                "|{}|{}|{}|{}|{}",
-                m.backend.url, m.route, m.loadfactor, m.lbset, m.status
+                "|{}|{}|{}|{}|{}|{}|{:?}",
+                m.backend.url, m.route, m.redirect, m.loadfactor, m.lbset, m.status, m.hc
             ));
         }
         s
@@ -253,6 +253,8 @@ impl Balancer {
 pub struct Balancers {
     pub list: Vec<Arc<Balancer>>,
     pub hc_exprs: Vec<(String, ConfExpr)>,
+    /// `ProxyHCTemplate name key=value ...`.
+    pub hc_templates: Vec<(String, Vec<String>)>,
     /// Startup notices collected while reading (shared workers ...).
     pub notes: Vec<String>,
 }
@@ -278,6 +280,9 @@ pub fn handles(name: &str) -> bool {
             | "BalancerPersist"
             | "BalancerInherit"
             | "HeartbeatStorage"
+            | "HeartbeatListen"
+            | "HeartbeatMaxServers"
+            | "HeartbeatAddress"
     )
 }
 
@@ -391,7 +396,8 @@ pub fn directive(
                 }
             };
             let exprs = host.balancers.hc_exprs.clone();
-            let m = parse_member(d, url, params, &exprs, loaded)
+            let templates = host.balancers.hc_templates.clone();
+            let m = parse_member(d, url, params, &exprs, &templates, loaded)
                 .map_err(|e| err(&d.location, format!("BalancerMember {e}")))?;
             let b = balancer_mut(host, &name, &d.location);
             if b.members.iter().any(|x| x.backend.url == m.backend.url) {
@@ -449,13 +455,74 @@ pub fn directive(
         }
         // Accepted: rhttpd's members are fixed at start, heartbeats are not read.
         "ProxyHCTemplate" => {
-            return Err(err(
-                &d.location,
-                "ProxyHCTemplate is not supported by rhttpd: give the hc* parameters on each BalancerMember",
-            ));
+            let name = a0.to_string();
+            let params = d.args[1..].to_vec();
+            // Each checked as a member's parameter would be (Apache's message form).
+            let exprs = host.balancers.hc_exprs.clone();
+            for p in &params {
+                let hc = p
+                    .split_once('=')
+                    .is_some_and(|(k, _)| k.len() > 2 && k[..2].eq_ignore_ascii_case("hc"))
+                    && !p.to_ascii_lowercase().starts_with("hctemplate=");
+                let e = if hc {
+                    parse_member(
+                        d,
+                        "http://template.invalid",
+                        std::slice::from_ref(p),
+                        &exprs,
+                        &[],
+                        loaded,
+                    )
+                    .err()
+                } else {
+                    Some("unknown Worker hcheck parameter".to_string())
+                };
+                if let Some(e) = e {
+                    return Err(err(
+                        &d.location,
+                        format!("ProxyHCTemplate: {e} {p}; {name}"),
+                    ));
+                }
+            }
+            let bs = Arc::make_mut(&mut host.balancers);
+            bs.hc_templates
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            bs.hc_templates.push((name, params));
         }
-        "ProxyHCTPsize" | "BalancerGrowth" | "BalancerPersist" | "BalancerInherit"
-        | "HeartbeatStorage" => {}
+        // Accepted for compatibility; what rhttpd does not do is said at start.
+        "ProxyHCTPsize"
+        | "BalancerGrowth"
+        | "BalancerPersist"
+        | "BalancerInherit"
+        | "HeartbeatStorage"
+        | "HeartbeatListen"
+        | "HeartbeatMaxServers"
+        | "HeartbeatAddress" => {
+            let why = match d.name {
+                "ProxyHCTPsize" => Some("each child runs one health-check thread"),
+                "BalancerGrowth" => Some("members cannot be added at run time"),
+                "BalancerPersist" if a0.eq_ignore_ascii_case("on") => Some(
+                    "balancer-manager changes are kept across a graceful restart of an unchanged balancer, never saved",
+                ),
+                "BalancerInherit" if a0.eq_ignore_ascii_case("off") => {
+                    Some("virtual hosts always inherit the main server's balancers")
+                }
+                "HeartbeatStorage" | "HeartbeatListen" | "HeartbeatMaxServers" => {
+                    Some("rhttpd has no mod_heartmonitor: heartbeats are not read")
+                }
+                "HeartbeatAddress" => Some("rhttpd has no mod_heartbeat: no heartbeats are sent"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                let note = format!(
+                    "{} (line {} of {}) has no effect: {why}",
+                    d.name,
+                    d.location.line,
+                    d.location.file.display()
+                );
+                Arc::make_mut(&mut host.balancers).notes.push(note);
+            }
+        }
         _ => return Err(err(&d.location, format!("{} not allowed here", d.name))),
     }
     Ok(())
@@ -491,6 +558,18 @@ pub fn proxy_section(
             Node::Directive(d) if matches!(d.name, "BalancerMember" | "ProxySet") => {
                 directive(host, d, Some(&name), loaded)?
             }
+            // Tutorials put these in balancer sections; they only grant, so not applying
+            // them never lets more through than the <Location> rules do.
+            Node::Directive(d) if only_grants(d) => {
+                let note = format!(
+                    "{} {} inside <Proxy {name}> (line {} of {}) is not applied: rhttpd checks access to proxied URLs with <Location> only",
+                    d.name,
+                    d.args.join(" "),
+                    d.location.line,
+                    d.location.file.display()
+                );
+                Arc::make_mut(&mut host.balancers).notes.push(note);
+            }
             Node::Directive(d) => {
                 return Err(err(
                     &d.location,
@@ -514,10 +593,24 @@ pub fn proxy_section(
     Ok(())
 }
 
+/// `Require all granted`, `Order ...`, `Allow from all`, `Satisfy Any`.
+fn only_grants(d: &Directive) -> bool {
+    let args: Vec<String> = d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match d.name {
+        "Require" => args == ["all", "granted"],
+        "Order" => true,
+        "Allow" => args == ["from", "all"],
+        "Satisfy" => args == ["any"],
+        _ => false,
+    }
+}
+
 /// After a host's directives: the `ProxyPass` rules to balancers get their balancer
 /// (parameters on the line set the balancer's, as in Apache), and every balancer must
 /// exist and have members. `loaded`: the loaded modules.
 pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), ConfigError> {
+    expand_reverse_maps(host);
     let rules = host.proxy.rules.clone();
     for rule in &rules {
         let Some(t) = &rule.balancer else { continue };
@@ -559,6 +652,39 @@ pub fn finish_host(host: &mut VirtualHost, loaded: &[&str]) -> Result<(), Config
     Ok(())
 }
 
+/// `ProxyPassReverse /path balancer://name/part`: a backend header is rewritten when
+/// it starts with any member's URL followed by `part` (Apache's
+/// `ap_proxy_location_reverse_map`), so each member gets a mapping of its own.
+fn expand_reverse_maps(host: &mut VirtualHost) {
+    let mut extra = Vec::new();
+    for m in &host.proxy.reverse {
+        let Some((name, part)) = split_url(&m.url) else {
+            continue;
+        };
+        let Some(b) = host.balancers.find(&name) else {
+            continue;
+        };
+        let part = if part.len() > 1 { part.as_str() } else { "" };
+        for member in &b.members {
+            let mut url = member.backend.url.clone();
+            if !part.is_empty() && url.ends_with('/') {
+                url.pop();
+            }
+            url.push_str(part);
+            let map = super::proxy::ReverseMap {
+                path: m.path.clone(),
+                url,
+            };
+            if !host.proxy.reverse.contains(&map) && !extra.contains(&map) {
+                extra.push(map);
+            }
+        }
+    }
+    if !extra.is_empty() {
+        Arc::make_mut(&mut host.proxy).reverse.extend(extra);
+    }
+}
+
 /// mod_proxy_balancer keeps its state through mod_slotmem_shm, which Apache requires
 /// to be loaded (AH01177 at start otherwise).
 pub fn check_modules(loaded: &[&str]) -> Result<(), ConfigError> {
@@ -570,10 +696,15 @@ pub fn check_modules(loaded: &[&str]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Startup warnings for what is accepted but not honoured.
-pub fn warnings(host: &VirtualHost) -> Vec<String> {
-    let mut w = host.balancers.notes.clone();
+/// Startup warnings for what is accepted but not honoured; for a virtual host
+/// (`main`: the main server's balancers) only what it did not inherit.
+pub fn warnings(host: &VirtualHost, main: Option<&Balancers>) -> Vec<String> {
+    let skip = main.map_or(0, |m| m.notes.len());
+    let mut w: Vec<String> = host.balancers.notes.iter().skip(skip).cloned().collect();
     for b in &host.balancers.list {
+        if main.is_some_and(|m| m.list.iter().any(|x| Arc::ptr_eq(x, b))) {
+            continue;
+        }
         if b.members.is_empty() {
             w.push(format!(
                 "{}: the balancer has no BalancerMember: its requests get 503 (AH01168)",

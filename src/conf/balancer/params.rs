@@ -115,8 +115,25 @@ pub(super) fn parse_member(
     url: &str,
     params: &[String],
     exprs: &[(String, ConfExpr)],
+    templates: &[(String, Vec<String>)],
     loaded: &[&str],
 ) -> Result<Member, String> {
+    // `hctemplate=NAME` stands for the template's parameters, at its place (later
+    // parameters override them, as in Apache).
+    let mut expanded = Vec::with_capacity(params.len());
+    for p in params {
+        match p.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("hctemplate") => {
+                let (_, t) = templates
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(v))
+                    .ok_or_else(|| format!("Unknown ProxyHCTemplate name: {v}"))?;
+                expanded.extend(t.iter().cloned());
+            }
+            _ => expanded.push(p.clone()),
+        }
+    }
+    let params = &expanded[..];
     if split_url(url).is_some() {
         return Err("BalancerMember: a member cannot be a balancer".into());
     }
@@ -230,9 +247,6 @@ pub(super) fn parse_member(
                     .find(|(n, _)| n.eq_ignore_ascii_case(v))
                     .ok_or_else(|| format!("Unknown health check condition expr: {v}"))?;
                 hc.expr = Some(e.clone());
-            }
-            "hctemplate" => {
-                return Err("hctemplate= (ProxyHCTemplate) is not supported by rhttpd".into());
             }
             _ => worker.push(p.clone()),
         }

@@ -196,7 +196,7 @@ impl Builder {
 
     fn finish_main(&mut self) -> Result<(), ConfigError> {
         crate::conf::balancer::finish_host(&mut self.cfg.main, &self.cfg.loaded_modules)?;
-        let notes = crate::conf::balancer::warnings(&self.cfg.main);
+        let notes = crate::conf::balancer::warnings(&self.cfg.main, None);
         self.cfg.warnings.extend(notes);
         if self.cfg.main.rewrite.dangling_conds() {
             let note = crate::conf::rewrite::dangling_warning("the main server");
@@ -250,7 +250,7 @@ impl Builder {
         }
         crate::conf::balancer::finish_host(&mut v, &self.cfg.loaded_modules)?;
         if !Arc::ptr_eq(&v.balancers, &self.cfg.main.balancers) {
-            let notes = crate::conf::balancer::warnings(&v);
+            let notes = crate::conf::balancer::warnings(&v, Some(&self.cfg.main.balancers));
             self.cfg.warnings.extend(notes);
         }
         let main = &self.cfg.main;

@@ -155,7 +155,7 @@ pub const PROXY_HCHECK: &[DirectiveSpec] = &[
         "ProxyHCTemplate",
         C::SERVER_VHOST,
         Arity::OneOrMore,
-        "Define a health check template (rhttpd: not supported)",
+        "Define a health check template",
     ),
     d(
         "ProxyHCTPsize",
@@ -164,6 +164,30 @@ pub const PROXY_HCHECK: &[DirectiveSpec] = &[
         "Set size of health check thread pool (accepted, no effect)",
     ),
 ];
+
+/// mod_heartmonitor.c (accepted; heartbeats are not read).
+pub const HEARTMONITOR: &[DirectiveSpec] = &[
+    d(
+        "HeartbeatListen",
+        C::GLOBAL,
+        Arity::Take1,
+        "Address to listen for heartbeat requests (accepted, no effect)",
+    ),
+    d(
+        "HeartbeatMaxServers",
+        C::GLOBAL,
+        Arity::Take1,
+        "Max Heartbeat servers to track (accepted, no effect)",
+    ),
+];
+
+/// mod_heartbeat.c (accepted; no heartbeats are sent).
+pub const HEARTBEAT: &[DirectiveSpec] = &[d(
+    "HeartbeatAddress",
+    C::GLOBAL,
+    Arity::Take1,
+    "Address to send heartbeat requests (accepted, no effect)",
+)];
 
 /// mod_lbmethod_heartbeat.c.
 pub const LBMETHOD_HEARTBEAT: &[DirectiveSpec] = &[d(

@@ -32,7 +32,10 @@ mod ssl;
 mod standard;
 
 pub use auth::{ACCESS_COMPAT, AUTH_BASIC, AUTHN_CORE, AUTHN_FILE, AUTHZ_GROUPFILE};
-pub use dynamic::{CGI, CGID, LBMETHOD_HEARTBEAT, PROXY, PROXY_FCGI, PROXY_HCHECK, PROXY_WSTUNNEL};
+pub use dynamic::{
+    CGI, CGID, HEARTBEAT, HEARTMONITOR, LBMETHOD_HEARTBEAT, PROXY, PROXY_FCGI, PROXY_HCHECK,
+    PROXY_WSTUNNEL,
+};
 pub use filters::{BROTLI, DEFLATE, FILTER, NEGOTIATION};
 pub use meta::{ENV, EXPIRES, HEADERS, HTTP2, SETENVIF};
 pub use mpm::{MPM_EVENT, MPM_PREFORK, MPM_WORKER};
@@ -118,6 +121,14 @@ pub static MODULES: &[ModuleInfo] = &[
         PROXY_HCHECK,
     ),
     module("slotmem_shm_module", "mod_slotmem_shm.c", false, &[]),
+    module("slotmem_plain_module", "mod_slotmem_plain.c", false, &[]),
+    module(
+        "heartmonitor_module",
+        "mod_heartmonitor.c",
+        false,
+        HEARTMONITOR,
+    ),
+    module("heartbeat_module", "mod_heartbeat.c", false, HEARTBEAT),
     // Built into Debian's apache2 (LoadModule of it is an error there, too).
     module("watchdog_module", "mod_watchdog.c", true, &[]),
     module("ssl_module", "mod_ssl.c", false, SSL),

@@ -5,14 +5,17 @@
 //! Shared state: every balancer's runtime state (member status bits, error time,
 //! lbstatus, load factor, lbset, elected/busy counts, bytes each way, health-check
 //! counters, the balancer-manager's nonce and live settings) is a block of `AtomicU64`
-//! words in anonymous `MAP_SHARED` memory ([`SharedWords`]) that the parent maps while it
-//! builds the generation, before any child is forked: every prefork child and every
-//! thread of every worker/event child reads and writes the same words. Choosing a
+//! words in anonymous `MAP_SHARED` memory ([`rhttpd_sys::SharedWords`], `state.rs`)
+//! that the parent maps while it builds the generation, before any child is forked:
+//! every prefork child and every thread of every worker/event child reads and writes
+//! the same words. Choosing a
 //! member (Apache's balancer mutex) takes a spin lock word in the block; the lock is
-//! held for microseconds, and a holder that died is overtaken after 50 ms.
+//! held for microseconds, and a holder that has not let go after 50 ms (it died, or was
+//! descheduled that long) is overtaken: the cost is a skewed count, never a stuck
+//! server.
 //!
 //! Graceful restart: the parent keeps each balancer's block keyed by its definition
-//! ([`Balancer::fingerprint`]); a new generation whose balancer is defined the same way
+//! ([`crate::conf::balancer::Balancer::fingerprint`]); a new generation whose balancer is defined the same way
 //! continues with the same block (errors, counters and balancer-manager changes
 //! survive), a changed definition starts fresh.
 //!
@@ -455,19 +458,24 @@ pub fn serve(
             // No connection (503: another member may do) or an unrecoverable error.
             if sh.status(i) & status::IGNORE_ERRORS == 0 {
                 sh.mark_error(i);
+            }
+            if code == 503 && sh.status(i) & status::IGNORE_ERRORS == 0 {
                 log(
                     req,
                     Level::Error,
                     &format!(
-                        "AH00959: {}: putting member ({}) in error state for {}s",
-                        sh.cfg.name,
-                        m.backend.url,
+                        "AH00959: ap_proxy_connect_backend disabling worker for ({}) for {}s",
+                        m.backend.key(),
                         m.retry.as_secs()
                     ),
                 );
             }
             drop(busy);
-            if code == 503 && !sh.usable(i) && attempts < max_attempts {
+            // mod_proxy_http connects before it reads the client's body, so its 503
+            // leaves the body for the next member; mod_proxy_fcgi's may not.
+            let body_untouched =
+                req.head.body == rhttpd_http::BodyFraming::None || m.backend.scheme != Scheme::Fcgi;
+            if code == 503 && !sh.usable(i) && attempts < max_attempts && body_untouched {
                 attempts += 1;
                 continue;
             }

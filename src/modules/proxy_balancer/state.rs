@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rhttpd_sys::SharedWords;
 
 use crate::conf::ServerConfig;
-use crate::conf::balancer::{Balancer, LbMethod, status};
+use crate::conf::balancer::{Balancer, HcMethod, LbMethod, status};
 use crate::log::Level;
 
 /// Words of a balancer's header.
@@ -31,7 +31,7 @@ const B_STICKY: usize = 16;
 const B_STICKY_PATH: usize = 24;
 
 /// Words per member.
-pub(crate) const M_WORDS: usize = 32;
+pub(crate) const M_WORDS: usize = 48;
 pub(crate) const M_STATUS: usize = 0;
 pub(crate) const M_ERROR_TIME: usize = 1;
 pub(crate) const M_LBSTATUS: usize = 2;
@@ -51,6 +51,32 @@ const M_STR_VERSION: usize = 13;
 /// 8 words: length byte + up to 63 bytes.
 const M_ROUTE: usize = 14;
 const M_REDIRECT: usize = 22;
+/// The live health-check settings (the manager edits them): method (0: none, then
+/// TCP, OPTIONS, HEAD, GET), interval in ms, passes and fails needed, and the URI
+/// (8 words, under the string seqlock).
+const M_HC_METHOD: usize = 30;
+const M_HC_INTERVAL: usize = 31;
+const M_HC_NEED_PASSES: usize = 32;
+const M_HC_NEED_FAILS: usize = 33;
+const M_HC_URI: usize = 34;
+
+/// Health-check methods by their index in shared memory (0: none).
+const HC_METHODS: [HcMethod; 4] = [
+    HcMethod::Tcp,
+    HcMethod::Options,
+    HcMethod::Head,
+    HcMethod::Get,
+];
+
+/// A member's live health-check settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HcSettings {
+    pub method: HcMethod,
+    pub interval: Duration,
+    pub passes: u64,
+    pub fails: u64,
+    pub uri: String,
+}
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -231,6 +257,62 @@ impl Shared {
         );
     }
 
+    /// A member's live health check (`None`: method NONE).
+    pub fn hc(&self, member: usize) -> Option<HcSettings> {
+        let m = self.load(member, M_HC_METHOD) as usize;
+        let method = *HC_METHODS.get(m.checked_sub(1)?)?;
+        Some(HcSettings {
+            method,
+            interval: Duration::from_millis(self.load(member, M_HC_INTERVAL).max(100)),
+            passes: self.load(member, M_HC_NEED_PASSES),
+            fails: self.load(member, M_HC_NEED_FAILS),
+            uri: self.read_str(
+                Self::member_word(member, M_STR_VERSION),
+                Self::member_word(member, M_HC_URI),
+            ),
+        })
+    }
+
+    /// The live health-check values with method NONE too, for the page.
+    pub fn hc_values(&self, member: usize) -> (Option<HcMethod>, u64, u64, u64, String) {
+        let m = self.load(member, M_HC_METHOD) as usize;
+        (
+            m.checked_sub(1).and_then(|i| HC_METHODS.get(i).copied()),
+            self.load(member, M_HC_INTERVAL),
+            self.load(member, M_HC_NEED_PASSES),
+            self.load(member, M_HC_NEED_FAILS),
+            self.read_str(
+                Self::member_word(member, M_STR_VERSION),
+                Self::member_word(member, M_HC_URI),
+            ),
+        )
+    }
+
+    /// The manager's `w_hm` (`None`: NONE), `w_hi`, `w_hp`, `w_hf`, `w_hu`.
+    pub(crate) fn set_hc_method(&self, member: usize, method: Option<HcMethod>) {
+        let v = method
+            .and_then(|m| HC_METHODS.iter().position(|x| *x == m))
+            .map_or(0, |i| i as u64 + 1);
+        self.m(member, M_HC_METHOD).store(v, Relaxed);
+    }
+
+    pub(crate) fn store_hc(&self, member: usize, field: HcField, value: u64) {
+        let at = match field {
+            HcField::IntervalMs => M_HC_INTERVAL,
+            HcField::Passes => M_HC_NEED_PASSES,
+            HcField::Fails => M_HC_NEED_FAILS,
+        };
+        self.m(member, at).store(value, Relaxed);
+    }
+
+    pub(crate) fn set_hc_uri(&self, member: usize, uri: &str) {
+        self.write_str(
+            Self::member_word(member, M_STR_VERSION),
+            Self::member_word(member, M_HC_URI),
+            uri,
+        );
+    }
+
     /// The live `stickysession` (cookie name, URL parameter name); `None`: none.
     pub fn sticky(&self) -> Option<(String, String)> {
         let c = self.read_str(B_STR_VERSION, B_STICKY);
@@ -313,6 +395,14 @@ impl Shared {
     }
 }
 
+/// A numeric health-check setting the manager may change.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum HcField {
+    IntervalMs,
+    Passes,
+    Fails,
+}
+
 /// Holds a balancer's lock.
 pub(crate) struct LockGuard<'a> {
     word: &'a AtomicU64,
@@ -340,6 +430,8 @@ static KEPT: LazyLock<Mutex<HashMap<String, Arc<SharedWords>>>> = LazyLock::new(
 /// The balancers of a generation, with their shared state.
 pub struct Registry {
     pub balancers: Vec<Arc<Shared>>,
+    /// mod_proxy_hcheck is loaded: each child runs a checker.
+    pub hcheck: bool,
     /// The address of each balancer's configuration (stable for the generation, which
     /// owns it) → index in `balancers`.
     by_cfg: HashMap<usize, usize>,
@@ -375,6 +467,7 @@ impl Registry {
         let mut next = HashMap::new();
         let mut reg = Registry {
             balancers: Vec::new(),
+            hcheck: cfg.loaded_modules.contains(&"proxy_hcheck_module"),
             by_cfg: HashMap::new(),
         };
         for (host_index, host) in std::iter::once(&cfg.main).chain(&cfg.vhosts).enumerate() {
@@ -451,6 +544,24 @@ fn init_words(w: &SharedWords, b: &Balancer) {
         w[base + M_LBSET].store(m.lbset, r);
         store_str(w, base + M_ROUTE, &m.route);
         store_str(w, base + M_REDIRECT, &m.redirect);
+        let (method, interval, passes, fails, uri) = match &m.hc {
+            Some(hc) => (
+                HC_METHODS
+                    .iter()
+                    .position(|x| *x == hc.method)
+                    .map_or(0, |i| i + 1),
+                hc.interval,
+                u64::from(hc.passes),
+                u64::from(hc.fails),
+                hc.uri.as_str(),
+            ),
+            None => (0, Duration::from_secs(30), 1, 1, ""),
+        };
+        w[base + M_HC_METHOD].store(method as u64, r);
+        w[base + M_HC_INTERVAL].store(interval.as_millis() as u64, r);
+        w[base + M_HC_NEED_PASSES].store(passes, r);
+        w[base + M_HC_NEED_FAILS].store(fails, r);
+        store_str(w, base + M_HC_URI, uri);
     }
     if let Some((c, p)) = &b.params.sticky {
         store_str(w, B_STICKY, c);
