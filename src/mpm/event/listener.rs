@@ -3,16 +3,16 @@
 //! write completion and lingering close. See the module header in `mod.rs`.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::io::{ErrorKind, Read};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rhttpd_sys::{Interest, Poller, Ready};
 
+use super::jobs::Jobs;
 use crate::conf::vhost;
 use crate::conn::readiness::{self, Next};
 use crate::conn::{Connection, Want};
@@ -40,86 +40,6 @@ const DYING_GRACE: Duration = Duration::from_millis(500);
 const WAKE_TOKEN: u64 = u64::MAX;
 /// Connection tokens start here; listener i has token i.
 const CONN_BASE: u64 = 1 << 32;
-
-/// The job queue between the listener and the workers, and the way back.
-pub struct Jobs {
-    state: Mutex<JobState>,
-    ready: Condvar,
-    wake_tx: UnixStream,
-    /// Workers waiting for a job.
-    pub idle: AtomicUsize,
-}
-
-struct JobState {
-    queue: VecDeque<Connection>,
-    returned: Vec<(Connection, Next)>,
-    closed: bool,
-}
-
-impl Jobs {
-    pub fn new(wake_tx: UnixStream) -> Jobs {
-        Jobs {
-            state: Mutex::new(JobState {
-                queue: VecDeque::new(),
-                returned: Vec::new(),
-                closed: false,
-            }),
-            ready: Condvar::new(),
-            wake_tx,
-            idle: AtomicUsize::new(0),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, JobState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Worker side: the next connection with input; `None` once closed.
-    pub fn take(&self) -> Option<Connection> {
-        let mut st = self.lock();
-        self.idle.fetch_add(1, Ordering::Relaxed);
-        loop {
-            if let Some(c) = st.queue.pop_front() {
-                self.idle.fetch_sub(1, Ordering::Relaxed);
-                return Some(c);
-            }
-            if st.closed {
-                self.idle.fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
-            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    /// Worker side: hand a connection back to the listener.
-    pub fn give_back(&self, conn: Connection, next: Next) {
-        self.lock().returned.push((conn, next));
-        self.wake();
-    }
-
-    pub fn wake(&self) {
-        use std::io::Write;
-        let _ = (&self.wake_tx).write(b"!");
-    }
-
-    fn push(&self, conn: Connection) {
-        self.lock().queue.push_back(conn);
-        self.ready.notify_one();
-    }
-
-    fn take_returned(&self) -> Vec<(Connection, Next)> {
-        std::mem::take(&mut self.lock().returned)
-    }
-
-    fn queued(&self) -> usize {
-        self.lock().queue.len()
-    }
-
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.ready.notify_all();
-    }
-}
 
 /// Why a connection is parked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,6 +98,8 @@ pub struct Listener<'a> {
     accept_paused_until: Option<Instant>,
     /// Descriptor pressure's rate-limited reports.
     pressure: PressureLog,
+    /// The open-file cache was last swept then (at most once a second from here).
+    last_sweep: Instant,
 }
 
 /// The listener's observer for inline requests: it has no scoreboard cell of its own,
@@ -235,6 +157,7 @@ impl<'a> Listener<'a> {
                 .max(16),
             accept_paused_until: None,
             pressure: PressureLog::default(),
+            last_sweep: Instant::now(),
         };
         l.set_accepting(true);
         Ok(l)
@@ -328,7 +251,11 @@ impl<'a> Listener<'a> {
                 self.park(conn, next);
             }
             self.expire();
-            crate::modules::file_cache::global().sweep();
+            let now = Instant::now();
+            if now.saturating_duration_since(self.last_sweep) >= Duration::from_secs(1) {
+                self.last_sweep = now;
+                crate::modules::file_cache::global().sweep();
+            }
             if self
                 .accept_paused_until
                 .is_some_and(|t| Instant::now() >= t)

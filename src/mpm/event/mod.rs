@@ -52,6 +52,7 @@
 //! finishes and tunnels run until they end or go idle; 4. when no connection is left the job queue closes, the workers exit, and
 //! the child exits 0. SIGTERM ends the child at once.
 
+mod jobs;
 mod listener;
 
 use std::os::unix::net::UnixStream;
@@ -64,7 +65,8 @@ use super::child::{CellObserver, ChildContext};
 use super::worker_child::WithStackSize;
 use crate::log::{self, Level};
 use crate::scoreboard::WorkerStatus;
-use listener::{Jobs, Listener};
+use jobs::Jobs;
+use listener::Listener;
 use rhttpd_sys::sig;
 
 /// The event child's life; returns its exit status.
