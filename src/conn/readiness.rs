@@ -20,7 +20,6 @@ use super::exchange::{self, Clock, Exchange};
 use super::protocol::Protocol;
 use super::{ConnObserver, Connection, Outgoing, Phase, Progress};
 use crate::conf::VirtualHost;
-use crate::handler::Body;
 use crate::site::Site;
 
 /// Where the connection goes next.
@@ -200,7 +199,7 @@ pub fn try_inline(
         }
         let ran =
             crate::pipeline::process_inline(&site.cfg, &site.handlers, &conn.info, &head).ok()?;
-        if matches!(ran.0.body, Body::Stream(_)) {
+        if ran.0.body.is_stream() {
             return None;
         }
         h1.accept_request(&head, limit);

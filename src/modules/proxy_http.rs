@@ -301,7 +301,7 @@ pub(crate) fn serve(
     };
     let (status, version, backend_h, framing) = parsed;
     let keep = reuse && response_keep_alive(version, &backend_h);
-    let mut resp_headers = client_headers(req, &backend_h);
+    let resp_headers = client_headers(req, &backend_h);
     if status == StatusCode::SWITCHING_PROTOCOLS {
         return match &upgrade {
             Some(asked) => super::proxy_tunnel::switched(
@@ -333,7 +333,7 @@ pub(crate) fn serve(
         f => {
             let decoder = BodyDecoder::new(f, 0);
             // `buf` holds the bytes already read past the head.
-            Body::Stream(Box::new(ProxyBody {
+            let stream = Box::new(ProxyBody {
                 conn: Some(conn),
                 buf: std::mem::take(&mut buf),
                 pos: 0,
@@ -342,15 +342,33 @@ pub(crate) fn serve(
                 keep,
                 key,
                 client: req.conn.client,
-            }))
+            });
+            // The client gets the backend's framing: Content-Length stays.
+            match f {
+                BodyFraming::Length(len) => Body::SizedStream { body: stream, len },
+                _ => Body::Stream(stream),
+            }
         }
     };
-    if req.head.method == Method::HEAD {
-        resp_headers.remove(header::CONTENT_LENGTH);
-    }
+    // A HEAD answer keeps the backend's Content-Length (the body it would have sent).
+    let body = match (&body, head_length(req, status, &backend_h)) {
+        (Body::Empty, Some(len)) => Body::SizedStream {
+            body: Box::new(io::empty()),
+            len,
+        },
+        _ => body,
+    };
     let mut r = Response::new(status, body);
     r.headers = resp_headers;
     r
+}
+
+/// The Content-Length of a backend's answer to HEAD (sent on to the client as is).
+fn head_length(req: &Request<'_>, status: StatusCode, h: &HeaderMap) -> Option<u64> {
+    if req.head.method != Method::HEAD || status == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {
