@@ -320,3 +320,229 @@ fn smuggling_is_refused_event() {
 fn smuggling_is_refused_prefork() {
     smuggling(PREFORK);
 }
+
+// ---------------------------------------------------------------------------------------
+// Directives that change what the backend sees
+
+/// The request headers the backend got for `path`, as `name: value` lines.
+fn backend_saw(s: &Server, host: &str, path: &str) -> String {
+    let r = s.request(&format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(r.status, 200, "{path}");
+    r.text()
+}
+
+fn header_directives(mpm: Mpm) {
+    let t = setup(
+        mpm,
+        "<VirtualHost *:*>\nServerName localhost\n</VirtualHost>\n<VirtualHost *:*>\nServerName front.example\nProxyPreserveHost On\nProxyAddHeaders Off\nProxyVia On\nProxyPass /p/ http://127.0.0.1:{B}/\n</VirtualHost>\n",
+    );
+    let s = &t.s;
+    // Defaults: the backend's own Host, X-Forwarded-*, no Via.
+    let seen = backend_saw(s, "localhost", "/b/headers");
+    let port = t._http.port;
+    assert!(seen.contains(&format!("host: 127.0.0.1:{port}\n")), "{seen}");
+    assert!(seen.contains("x-forwarded-for: 127.0.0.1\n"), "{seen}");
+    assert!(seen.contains("x-forwarded-host: localhost\n"), "{seen}");
+    assert!(seen.contains("x-forwarded-server: localhost\n"), "{seen}");
+    assert!(!seen.contains("via:"), "{seen}");
+    // ProxyPreserveHost On, ProxyAddHeaders Off, ProxyVia On in the virtual host.
+    let seen = backend_saw(s, "front.example", "/p/headers");
+    assert!(seen.contains("host: front.example\n"), "{seen}");
+    assert!(!seen.contains("x-forwarded"), "{seen}");
+    assert!(seen.contains("via: 1.1 front.example\n"), "{seen}");
+    let r = s.request("GET /p/len/3 HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.header("via"), Some("1.1 front.example"));
+    // ProxyRequests Off: an absolute-form request for another host is not forwarded.
+    let r = s.request(&format!(
+        "GET http://127.0.0.1:{port}/len/7 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(r.status, 404, "forward-proxied: {:?}", r.text());
+}
+
+#[test]
+fn header_directives_event() {
+    header_directives(EVENT);
+}
+
+#[test]
+fn header_directives_prefork() {
+    header_directives(PREFORK);
+}
+
+fn timeouts(mpm: Mpm) {
+    let t = setup(
+        mpm,
+        "ProxyTimeout 1\nProxyPass /t/ http://127.0.0.1:{B}/ timeout=3\n",
+    );
+    let s = &t.s;
+    let t0 = Instant::now();
+    assert_eq!(s.get("/b/slow/2500").status, 504);
+    assert!(t0.elapsed() < Duration::from_millis(2400), "{:?}", t0.elapsed());
+    assert!(s.wait_log("error_log", "AH01102").contains("AH01102"));
+    assert_eq!(s.get("/b/slow/200").status, 200);
+    // timeout= wins over ProxyTimeout.
+    assert_eq!(s.get("/t/slow/1500").status, 200);
+}
+
+#[test]
+fn timeouts_event() {
+    timeouts(EVENT);
+}
+
+#[test]
+fn timeouts_prefork() {
+    timeouts(PREFORK);
+}
+
+// ---------------------------------------------------------------------------------------
+// Worker parameters and the connection pool
+
+/// event with one child, so that every request shares one pool.
+const EVENT_ONE_CHILD: Mpm = Mpm {
+    conf: "LoadModule mpm_event_module x\nServerLimit 1\nStartServers 1\nThreadsPerChild 12\nMinSpareThreads 1\nMaxSpareThreads 12\nMaxRequestWorkers 12\n",
+    args: &["-D", "FOREGROUND"],
+};
+
+/// `n` concurrent GETs of `path`; their bodies.
+fn concurrent(s: &Server, path: &str, n: usize) -> Vec<Resp> {
+    let addr = s.addr();
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let addr = addr.clone();
+            let path = path.to_string();
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                c.write_all(get_close(&path).as_bytes()).unwrap();
+                let mut out = Vec::new();
+                let _ = c.read_to_end(&mut out);
+                parse_response(&out).expect("answer")
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn first_number(r: &Resp) -> usize {
+    r.text().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn max_limits_backend_connections() {
+    let t = setup(EVENT_ONE_CHILD, "");
+    let s = &t.s;
+    // Unlimited (/b/): six at once reach the backend on six connections.
+    let peak = concurrent(s, "/b/conc/600", 6)
+        .iter()
+        .map(first_number)
+        .max()
+        .unwrap();
+    assert!(peak >= 3, "the backend saw at most {peak} connections at once");
+    // max=2 (on a fresh backend, whose peak counts only these): all six are answered,
+    // over at most two connections at once.
+    drop(t);
+    let t = setup(EVENT_ONE_CHILD, "ProxyPass /m/ http://127.0.0.1:{B}/ max=2\n");
+    let s = &t.s;
+    let answers = concurrent(s, "/m/conc/300", 6);
+    assert!(answers.iter().all(|r| r.status == 200));
+    let peak = answers.iter().map(first_number).max().unwrap();
+    assert!(peak <= 2, "max=2 but the backend saw {peak} connections at once");
+    drop(t);
+    // max=1 acquire=200: a request waiting longer than 200 ms for the connection gets
+    // 503 and AH00941.
+    let t = setup(EVENT_ONE_CHILD, "ProxyPass /one/ http://127.0.0.1:{B}/ max=1 acquire=200\n");
+    let s = &t.s;
+    let answers = concurrent(s, "/one/slow/1500", 2);
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 503]);
+    assert!(s.wait_log("error_log", "AH00941").contains("AH00941"));
+}
+
+/// GET `path` on the keep-alive connection `c`; the body.
+fn ka_get(c: &mut TcpStream, path: &str) -> String {
+    let mut buf = Vec::new();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+        .unwrap();
+    read_response(c, &mut buf, false).expect("answer").text()
+}
+
+#[test]
+fn reuse_ttl_and_smax() {
+    let t = setup(
+        EVENT_ONE_CHILD,
+        "ProxyPass /ttl/ http://127.0.0.1:{B}/ ttl=1\nProxyPass /dis/ http://127.0.0.1:{B}/ disablereuse=On\n",
+    );
+    let s = &t.s;
+    let mut c = s.connect();
+    // Reused by default.
+    let a = ka_get(&mut c, "/b/conn");
+    assert_eq!(ka_get(&mut c, "/b/conn"), a);
+    // disablereuse=On: a new connection every time.
+    let d = ka_get(&mut c, "/dis/conn");
+    assert_ne!(ka_get(&mut c, "/dis/conn"), d);
+    // ttl=1: reused within the second, not after.
+    let x = ka_get(&mut c, "/ttl/conn");
+    assert_eq!(ka_get(&mut c, "/ttl/conn"), x);
+    std::thread::sleep(Duration::from_millis(1500)); // the ttl itself is under test
+    assert_ne!(ka_get(&mut c, "/ttl/conn"), x);
+    drop(c);
+    drop(t);
+
+    // smax=1 ttl=1: of three idle connections, the two above smax close after the ttl;
+    // the newest stays and is reused.
+    let t = setup(EVENT_ONE_CHILD, "ProxyPass /s/ http://127.0.0.1:{B}/ smax=1 ttl=1\n");
+    let s = &t.s;
+    let ports: Vec<String> = concurrent(s, "/s/conc/300", 3)
+        .iter()
+        .map(|r| r.text().split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500)); // the ttl itself is under test
+    let port = s.get("/s/conn").text().trim().to_string();
+    assert!(ports.contains(&port), "{port} is not one of {ports:?}");
+    assert!(
+        wait_until(Duration::from_secs(5), || s.get("/s/open").text() == "1\n"),
+        "the idle connections above smax stayed open"
+    );
+}
+
+#[test]
+fn retry_and_connection_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = free_port();
+    // A listener that never accepts, its queue full: connects to it hang.
+    let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    full.listen(0).unwrap();
+    let full_addr = full.local_addr().unwrap().as_socket().unwrap();
+    let full_port = full_addr.port();
+    let _held: Vec<TcpStream> = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&full_addr, Duration::from_millis(200)).ok())
+        .collect();
+    let s = start(
+        EVENT,
+        &format!(
+            "ProxyPass /dead/ http://127.0.0.1:{dead}/ retry=1\nProxyPass /hang/ http://127.0.0.1:{full_port}/ connectiontimeout=1 retry=0\n"
+        ),
+    );
+    // retry=1: the failed connect disables the backend for a second.
+    assert_eq!(s.get("/dead/len/3").status, 503);
+    assert!(s.wait_log("error_log", "AH00959").contains("for 1s"));
+    // Within the second no connection is tried (AH00940); the backend comes up and,
+    // once the second is over, is used again.
+    assert_eq!(s.get("/dead/len/3").status, 503);
+    assert!(s.wait_log("error_log", "AH00940").contains("AH00940"));
+    let _b = python_backend(dir.path(), "late", HTTP_BACKEND, &[&dead.to_string()]);
+    assert!(
+        wait_until(Duration::from_secs(10), || s.get("/dead/len/3").status == 200),
+        "never served after retry"
+    );
+    // connectiontimeout=1: a connect that hangs gives up after a second.
+    let t0 = Instant::now();
+    let st = s.get("/hang/x").status;
+    assert_eq!(st, 503);
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}

@@ -68,6 +68,24 @@ pub struct WorkerParams {
     /// Protocols a client may switch to through this backend (`upgrade=websocket`,
     /// comma-separated, `ANY` for any; `ws://`/`wss://` URLs: `websocket`), lower case.
     pub upgrade: Option<Vec<String>>,
+    /// At most this many connections to the backend in use at once per process
+    /// (`max=`); `None`: no limit.
+    pub max: Option<usize>,
+    /// Idle pooled connections above this many are closed once idle longer than `ttl`
+    /// (`smax=`); `None`: every idle connection is subject to `ttl`.
+    pub smax: Option<usize>,
+    /// Idle pooled connections older than this are closed, not reused (`ttl=`).
+    pub ttl: Option<Duration>,
+    /// How long a request waits for a connection when `max` are in use (`acquire=`,
+    /// milliseconds); `None`: the backend's read timeout.
+    pub acquire: Option<Duration>,
+    /// Read size for the backend's response (`iobuffersize=`, ProxyIOBufferSize).
+    pub io_buffer: Option<usize>,
+    /// SO_RCVBUF of backend sockets (`receivebuffersize=`, ProxyReceiveBufferSize).
+    pub receive_buffer: Option<usize>,
+    /// Parameters accepted without effect (`flushpackets=`, `ping=` ...), named in a
+    /// warning at start.
+    pub ignored: Vec<String>,
 }
 
 impl Default for WorkerParams {
@@ -80,6 +98,13 @@ impl Default for WorkerParams {
             disable_reuse: false,
             enable_reuse: None,
             upgrade: None,
+            max: None,
+            smax: None,
+            ttl: None,
+            acquire: None,
+            io_buffer: None,
+            receive_buffer: None,
+            ignored: Vec::new(),
         }
     }
 }
@@ -237,10 +262,35 @@ impl Backend {
                     }
                     self.params.upgrade = Some(list);
                 }
-                // Accepted for compatibility; rhttpd's pool is per process and unbounded.
-                "max" | "min" | "smax" | "ttl" | "acquire" | "flushpackets" | "flushwait"
-                | "ping" | "lbset" | "loadfactor" | "route" | "redirect" | "status"
-                | "iobuffersize" | "receivebuffersize" => {}
+                "max" | "smax" | "iobuffersize" | "receivebuffersize" => {
+                    let n: usize = v
+                        .parse()
+                        .map_err(|_| format!("ProxyPass {k}={v}: not a number"))?;
+                    match k.to_ascii_lowercase().as_str() {
+                        "max" => self.params.max = (n > 0).then_some(n),
+                        "smax" => self.params.smax = Some(n),
+                        "iobuffersize" => {
+                            self.params.io_buffer = (n > 0).then_some(n.clamp(512, 1 << 20))
+                        }
+                        _ => self.params.receive_buffer = (n > 0).then_some(n.max(512)),
+                    }
+                }
+                "ttl" => self.params.ttl = Some(secs(v)?).filter(|t| !t.is_zero()),
+                // Apache: milliseconds.
+                "acquire" => {
+                    let ms: u64 = v
+                        .parse()
+                        .map_err(|_| format!("ProxyPass acquire={v}: not a number of milliseconds"))?;
+                    self.params.acquire = Some(Duration::from_millis(ms));
+                }
+                // Accepted without effect: the connections are opened when needed
+                // (`min`), every piece of a response is written as it is read
+                // (`flushpackets`, `flushwait`), no 100-continue probe (`ping`).
+                "min" | "flushpackets" | "flushwait" | "ping" => {
+                    self.params.ignored.push(format!("{k}={v}"))
+                }
+                // The balancer's parameters.
+                "lbset" | "loadfactor" | "route" | "redirect" | "status" => {}
                 _ => return Err(format!("ProxyPass unknown Worker parameter '{k}'")),
             }
         }
@@ -360,7 +410,12 @@ fn flag(d: &Directive) -> bool {
 
 /// A proxy directive at server or virtual-host level (`path` = `None`) or inside
 /// `<Location path>`.
-fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<(), ConfigError> {
+fn apply(
+    host: &mut VirtualHost,
+    d: &Directive,
+    path: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
     let pc = Arc::make_mut(&mut host.proxy);
     let a0 = d.args.first().map(String::as_str).unwrap_or("");
     match d.name {
@@ -394,6 +449,7 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
             } else {
                 let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
                 b.apply_params(&params).map_err(|m| err(d, m))?;
+                warn_ignored(d, &b, warnings);
                 Some(Arc::new(b))
             };
             pc.rules.push(ProxyRule {
@@ -470,9 +526,26 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// A start-up warning naming the worker parameters of `b` that have no effect.
+pub(crate) fn warn_ignored(d: &Directive, b: &Backend, warnings: &mut Vec<String>) {
+    if !b.params.ignored.is_empty() {
+        warnings.push(format!(
+            "{}: {} {}: parameter(s) {} accepted but have no effect in rhttpd",
+            d.location,
+            d.name,
+            b.url,
+            b.params.ignored.join(" ")
+        ));
+    }
+}
+
 /// A proxy directive at server or virtual-host level.
-pub fn host_directive(host: &mut VirtualHost, d: &Directive) -> Result<(), ConfigError> {
-    apply(host, d, None)
+pub fn host_directive(
+    host: &mut VirtualHost,
+    d: &Directive,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    apply(host, d, None, warnings)
 }
 
 /// The proxy directives inside a per-directory section (skipped by the section's own
@@ -482,6 +555,7 @@ pub fn section_hook(
     host: &mut VirtualHost,
     matcher: &SectionMatch,
     children: &[Node],
+    warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     for node in children {
         let Node::Directive(d) = node else { continue };
@@ -490,7 +564,7 @@ pub fn section_hook(
         }
         let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse");
         if !needs_path {
-            apply(host, d, None)?;
+            apply(host, d, None, warnings)?;
             continue;
         }
         match matcher {
@@ -501,7 +575,7 @@ pub fn section_hook(
                         "ProxyPass can not have a path when defined in a location",
                     ));
                 }
-                apply(host, d, Some(p))?
+                apply(host, d, Some(p), warnings)?
             }
             SectionMatch::Location(PathPattern::Regex(_)) => {
                 return Err(err(

@@ -18,6 +18,7 @@ pub mod mime;
 pub mod negotiation;
 pub mod proxy;
 mod proxy_backend;
+mod proxy_pool;
 pub mod proxy_fcgi;
 pub mod proxy_http;
 mod proxy_tunnel;

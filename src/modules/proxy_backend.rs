@@ -15,12 +15,10 @@ use std::os::unix::net::UnixStream;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::proxy_pool::PoolLimits;
 use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::Request;
 use crate::log::Level;
-
-/// Idle connections kept per backend and process.
-const POOL_PER_BACKEND: usize = 16;
 
 /// A message from mod_proxy about `req`.
 pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
@@ -79,7 +77,7 @@ impl Conn {
 
     /// An idle pooled connection is usable when the backend has neither closed it nor
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`).
-    fn is_reusable(&mut self) -> bool {
+    pub(crate) fn is_reusable(&mut self) -> bool {
         let mut b = [0u8; 1];
         let r = match self {
             Conn::Tls(s) => {
@@ -118,37 +116,20 @@ pub(crate) enum ConnectError {
     Failed,
 }
 
-type Pool = HashMap<String, Vec<Conn>>;
-static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Default::default);
 static DOWN: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
-
-fn pool() -> MutexGuard<'static, Pool> {
-    POOL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn down() -> MutexGuard<'static, HashMap<String, Instant>> {
     DOWN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Take an idle connection to `key` that is still usable.
-pub(crate) fn pool_take(key: &str) -> Option<Conn> {
-    let mut p = pool();
-    let list = p.get_mut(key)?;
-    while let Some(mut c) = list.pop() {
-        if c.is_reusable() {
-            return Some(c);
-        }
-    }
-    None
+/// Take an idle connection to `key` that is still usable (`proxy_pool.rs`).
+pub(crate) fn pool_take(key: &str, limits: &PoolLimits) -> Option<Conn> {
+    super::proxy_pool::take(key, limits)
 }
 
-/// Give back a connection whose last response ended cleanly.
-pub(crate) fn pool_put(key: &str, conn: Conn) {
-    let mut p = pool();
-    let list = p.entry(key.to_string()).or_default();
-    if list.len() < POOL_PER_BACKEND {
-        list.push(conn);
-    }
+/// Give back a connection whose last response ended cleanly (`proxy_pool.rs`).
+pub(crate) fn pool_put(key: &str, limits: &PoolLimits, conn: Conn) {
+    super::proxy_pool::put(key, limits, conn)
 }
 
 fn in_error(key: &str) -> bool {
@@ -206,6 +187,9 @@ pub(crate) fn connect(
                             let _ = s.set_nodelay(true);
                             if backend.params.tcp_keepalive {
                                 let _ = socket2::SockRef::from(&s).set_keepalive(true);
+                            }
+                            if let Some(n) = backend.params.receive_buffer {
+                                let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
                             }
                             return Ok(Conn::Tcp(s));
                         }

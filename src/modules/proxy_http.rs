@@ -20,6 +20,7 @@ use rhttpd_http::{
 };
 
 use super::proxy_backend::{self, Conn, ConnectError};
+use super::proxy_pool::{self, Permit, PoolLimits};
 use crate::conf::proxy::{Backend, ProxyVia};
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
@@ -218,6 +219,20 @@ pub(crate) fn serve(
         BodyFraming::Length(n) => RequestBodyLength::Known(n),
         BodyFraming::Chunked => RequestBodyLength::Chunked,
     };
+    let limits = PoolLimits::of(&backend.params);
+    // `max=`: wait for one of the backend's connections to be free.
+    let wait = backend.params.acquire.unwrap_or(timeout);
+    let permit = match proxy_pool::acquire(&key, &limits, wait) {
+        Ok(p) => p,
+        Err(()) => {
+            proxy_backend::log(
+                req,
+                Level::Error,
+                &format!("AH00941: HTTP: failed to acquire connection for ({key})"),
+            );
+            return Response::error(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
     let mut head_bytes = Vec::with_capacity(1024);
     write_request_head(&req.head.method, target, &headers, length, &mut head_bytes);
     let has_body = length != RequestBodyLength::None;
@@ -228,7 +243,7 @@ pub(crate) fn serve(
     let (conn, mut buf, parsed) = loop {
         attempt += 1;
         let pooled = if reuse || upgrade.is_some() {
-            proxy_backend::pool_take(&key)
+            proxy_backend::pool_take(&key, &limits)
         } else {
             None
         };
@@ -326,7 +341,7 @@ pub(crate) fn serve(
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {
-                proxy_backend::pool_put(&key, conn);
+                proxy_backend::pool_put(&key, &limits, conn);
             }
             Body::Empty
         }
@@ -342,6 +357,9 @@ pub(crate) fn serve(
                 keep,
                 key,
                 client: req.conn.client,
+                limits,
+                chunk: backend.params.io_buffer.unwrap_or(CHUNK),
+                _permit: permit,
             });
             // The client gets the backend's framing: Content-Length stays.
             match f {
@@ -466,6 +484,11 @@ struct ProxyBody {
     keep: bool,
     key: String,
     client: std::net::SocketAddr,
+    limits: PoolLimits,
+    /// Bytes read from the backend at a time (`iobuffersize=`, ProxyIOBufferSize).
+    chunk: usize,
+    /// Held while the connection is in use (`max=`).
+    _permit: Option<Permit>,
 }
 
 impl ProxyBody {
@@ -474,7 +497,7 @@ impl ProxyBody {
             && self.keep
             && self.pos >= self.buf.len()
         {
-            proxy_backend::pool_put(&self.key, c);
+            proxy_backend::pool_put(&self.key, &self.limits, c);
         }
     }
 
@@ -514,11 +537,17 @@ impl Read for ProxyBody {
                 let n = d.data.len().min(out.len());
                 out[..n].copy_from_slice(&d.data[..n]);
                 self.spill.extend_from_slice(&d.data[n..]);
-                self.pos += d.consumed;
+                let consumed = d.consumed;
+                self.pos += consumed;
+                // The connection is free as soon as the body has ended (a reader held
+                // to the Content-Length never asks again).
+                if self.decoder.is_done() {
+                    self.finish();
+                }
                 if n > 0 {
                     return Ok(n);
                 }
-                if d.consumed > 0 {
+                if consumed > 0 {
                     continue;
                 }
             }
@@ -532,7 +561,7 @@ impl Read for ProxyBody {
                 return Ok(0);
             };
             let start = self.buf.len();
-            self.buf.resize(start + CHUNK, 0);
+            self.buf.resize(start + self.chunk, 0);
             match conn.read(&mut self.buf[start..]) {
                 Ok(0) => {
                     self.buf.truncate(start);

@@ -18,7 +18,8 @@ use std::time::Duration;
 /// - `GET /cookie`: two Set-Cookie headers with `Domain=` and `Path=`;
 /// - `GET /slow/MS`: answers after MS milliseconds;
 /// - `GET /conc/MS`: answers after MS milliseconds with the highest number of
-///   connections that were open at once so far;
+///   connections that were open at once so far and the client port;
+/// - `GET /open`: the number of connections open now;
 /// - `GET /conn`: the client port of this connection (tells connections apart).
 pub const HTTP_BACKEND: &str = r#"
 import hashlib, http.server, os, socketserver, sys, threading, time
@@ -94,6 +95,10 @@ class H(http.server.BaseHTTPRequestHandler):
             time.sleep(int(p[6:]) / 1000)
             with lock:
                 m = open_max
+            self.send(200, b"%d %d\n" % (m, self.client_address[1]))
+        elif p == "/open":
+            with lock:
+                m = open_now
             self.send(200, b"%d\n" % m)
         elif p == "/conn":
             self.send(200, b"%d\n" % self.client_address[1])
@@ -128,7 +133,7 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-srv = S(("127.0.0.1", 0), H)
+srv = S(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), H)
 port_file = sys.argv[1]
 with open(port_file + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))

@@ -106,7 +106,7 @@ impl Builder {
                 nested.push(inner);
             }
         }
-        super::proxy::section_hook(host, &matcher, &s.children)?;
+        super::proxy::section_hook(host, &matcher, &s.children, &mut self.cfg.warnings)?;
         host.sections.push(DirSection {
             matcher,
             config,
