@@ -546,3 +546,40 @@ fn retry_and_connection_timeout() {
     assert_eq!(st, 503);
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
 }
+
+// ---------------------------------------------------------------------------------------
+// ProxyPassMatch (the paths the backend gets are those Debian's Apache 2.4 sends for the
+// same configuration)
+
+fn proxy_pass_match(mpm: Mpm) {
+    let t = setup(
+        mpm,
+        "ProxyPassMatch \"^/q/\" !\nProxyPassMatch \"^/x/.*\\.txt$\" http://127.0.0.1:{B}/path\nProxyPassMatch \"^/y/(.*)\\.txt$\" http://127.0.0.1:{B}/len/$1 noquery\nProxyPassMatch \"^/q\" http://127.0.0.1:{B}/pathq\n<LocationMatch \"^/z/(\\d+)\">\nProxyPassMatch http://127.0.0.1:{B}/len/$1\n</LocationMatch>\nProxyPassMatch \"^/c/(.*)$\" http://127.0.0.1:{B}/path/$1 max=1\n",
+    );
+    let s = &t.s;
+    // $1 substituted; the query string follows unless noquery.
+    let r = s.get("/y/12.txt?k=v");
+    assert_eq!((r.status, r.body.len()), (200, 12), "{}", r.text());
+    let r = s.get("/z/7/rest");
+    assert_eq!((r.status, r.body.len()), (200, 7));
+    // No substitution in the URL: the request path is appended, as Apache does ("$1
+    // is implied"), with the query.
+    assert_eq!(s.get("/x/a.txt?k=v").text(), "/path/x/a.txt?k=v");
+    assert_eq!(s.get("/x/a%20b.txt").text(), "/path/x/a%20b.txt");
+    // `!` excludes; rules are tried in order.
+    assert_eq!(s.get("/q/a").status, 404);
+    assert_eq!(s.get("/qa").text(), "/pathq/qa");
+    // Parameters apply to the substituted URL.
+    assert_eq!(s.get("/c/what%20ever").text(), "/path/what%20ever");
+    assert!(!s.log("error_log").contains("AH01144"), "{}", s.log("error_log"));
+}
+
+#[test]
+fn proxy_pass_match_event() {
+    proxy_pass_match(EVENT);
+}
+
+#[test]
+fn proxy_pass_match_prefork() {
+    proxy_pass_match(PREFORK);
+}

@@ -19,6 +19,7 @@ mod mime;
 pub mod negotiation;
 pub mod overrides;
 pub mod proxy;
+pub mod proxy_match;
 pub mod reqtimeout;
 mod require;
 pub mod rewrite;

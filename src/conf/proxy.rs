@@ -309,6 +309,9 @@ pub struct ProxyRule {
     pub nocanon: bool,
     /// `noquery`: do not pass the query string.
     pub noquery: bool,
+    /// `ProxyPassMatch`: the rule matches URL paths this regex matches (`path` is the
+    /// pattern, for logs), and `$N` in the backend URL take its groups.
+    pub regex: Option<super::alias::UrlRegex>,
 }
 
 /// One `ProxyPassReverse` mapping: a header value starting with `url` is rewritten to
@@ -337,6 +340,9 @@ pub struct ProxyConfig {
     /// `ProxyWebsocketFallbackToProxyHttp` (On): requests to a `ws://` backend that do
     /// not ask for an upgrade are proxied as HTTP; Off: they get 500 (no handler).
     pub websocket_fallback: bool,
+    /// ProxyPassReverseCookie*, ProxyErrorOverride, ProxyBadHeader, ProxyIOBufferSize
+    /// (`proxy_match.rs`).
+    pub extra: Arc<super::proxy_match::ProxyExtra>,
 }
 
 impl Default for ProxyConfig {
@@ -351,6 +357,7 @@ impl Default for ProxyConfig {
             fcgi_backend: FcgiBackendType::Fpm,
             websocket_idle_timeout: None,
             websocket_fallback: true,
+            extra: Arc::default(),
         }
     }
 }
@@ -359,9 +366,10 @@ impl ProxyConfig {
     /// The first rule whose path is a prefix of `uri_path` (on a segment boundary when
     /// the rule's path does not end with `/`).
     pub fn find(&self, uri_path: &str) -> Option<&ProxyRule> {
-        self.rules
-            .iter()
-            .find(|r| prefix_rest(&r.path, uri_path).is_some())
+        self.rules.iter().find(|r| match &r.regex {
+            Some(re) => re.0.is_match(uri_path),
+            None => prefix_rest(&r.path, uri_path).is_some(),
+        })
     }
 }
 
@@ -377,7 +385,8 @@ pub fn prefix_rest<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
 
 /// Directives this file gives a meaning to.
 pub fn handles(name: &str) -> bool {
-    matches!(
+    super::proxy_match::handles(name)
+        || matches!(
         name,
         "ProxyPass"
             | "ProxyPassReverse"
@@ -432,32 +441,9 @@ fn apply(
                     (a0.to_string(), &d.args[1..])
                 }
             };
-            let target = rest.first().map(String::as_str).unwrap_or("");
-            let mut nocanon = false;
-            let mut noquery = false;
-            let mut params = Vec::new();
-            for a in &rest[1..] {
-                match a.to_ascii_lowercase().as_str() {
-                    "nocanon" => nocanon = true,
-                    "noquery" => noquery = true,
-                    "interpolate" => {}
-                    _ => params.push(a.clone()),
-                }
-            }
-            let backend = if target == "!" {
-                None
-            } else {
-                let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
-                b.apply_params(&params).map_err(|m| err(d, m))?;
-                warn_ignored(d, &b, warnings);
-                Some(Arc::new(b))
-            };
-            pc.rules.push(ProxyRule {
-                path: prefix,
-                backend,
-                nocanon,
-                noquery,
-            });
+            let mut rule = parse_target(d, rest, warnings)?;
+            rule.path = prefix;
+            pc.rules.push(rule);
         }
         "ProxyPassReverse" => {
             let (prefix, url) = match path {
@@ -509,6 +495,9 @@ fn apply(
                 _ => return Err(err(d, "ProxyVia must be one of: off | on | full | block")),
             }
         }
+        name if super::proxy_match::handles(name) => {
+            super::proxy_match::apply(pc, d, path, warnings)?
+        }
         "ProxyFCGIBackendType" => {
             pc.fcgi_backend = match a0.to_ascii_lowercase().as_str() {
                 "fpm" => FcgiBackendType::Fpm,
@@ -524,6 +513,42 @@ fn apply(
         _ => return Err(err(d, format!("{} not allowed here", d.name))),
     }
     Ok(())
+}
+
+/// The target of a `ProxyPass`/`ProxyPassMatch` (`rest`: the URL or `!`, then flags
+/// and `key=value` parameters), as a rule without its path.
+pub(crate) fn parse_target(
+    d: &Directive,
+    rest: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<ProxyRule, ConfigError> {
+    let target = rest.first().map(String::as_str).unwrap_or("");
+    let mut nocanon = false;
+    let mut noquery = false;
+    let mut params = Vec::new();
+    for a in rest.iter().skip(1) {
+        match a.to_ascii_lowercase().as_str() {
+            "nocanon" => nocanon = true,
+            "noquery" => noquery = true,
+            "interpolate" => {}
+            _ => params.push(a.clone()),
+        }
+    }
+    let backend = if target == "!" {
+        None
+    } else {
+        let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
+        b.apply_params(&params).map_err(|m| err(d, m))?;
+        warn_ignored(d, &b, warnings);
+        Some(Arc::new(b))
+    };
+    Ok(ProxyRule {
+        path: String::new(),
+        backend,
+        nocanon,
+        noquery,
+        regex: None,
+    })
 }
 
 /// A start-up warning naming the worker parameters of `b` that have no effect.
@@ -562,7 +587,7 @@ pub fn section_hook(
         if !handles(d.name) {
             continue;
         }
-        let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse");
+        let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse" | "ProxyPassMatch");
         if !needs_path {
             apply(host, d, None, warnings)?;
             continue;
@@ -576,6 +601,10 @@ pub fn section_hook(
                     ));
                 }
                 apply(host, d, Some(p), warnings)?
+            }
+            SectionMatch::Location(PathPattern::Regex(re)) if d.name == "ProxyPassMatch" => {
+                let pc = Arc::make_mut(&mut host.proxy);
+                super::proxy_match::apply(pc, d, Some(re.as_str()), warnings)?
             }
             SectionMatch::Location(PathPattern::Regex(_)) => {
                 return Err(err(
@@ -651,6 +680,7 @@ mod tests {
             backend: t.map(|t| Arc::new(Backend::parse(t).unwrap())),
             nocanon: false,
             noquery: false,
+            regex: None,
         };
         let pc = ProxyConfig {
             rules: vec![rule("/app/static", None), rule("/app", Some("http://b/"))],

@@ -188,7 +188,11 @@ pub(crate) fn connect(
                             if backend.params.tcp_keepalive {
                                 let _ = socket2::SockRef::from(&s).set_keepalive(true);
                             }
-                            if let Some(n) = backend.params.receive_buffer {
+                            if let Some(n) = backend
+                                .params
+                                .receive_buffer
+                                .or(req.vhost.proxy.extra.receive_buffer)
+                            {
                                 let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
                             }
                             return Ok(Conn::Tcp(s));

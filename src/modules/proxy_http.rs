@@ -358,7 +358,11 @@ pub(crate) fn serve(
                 key,
                 client: req.conn.client,
                 limits,
-                chunk: backend.params.io_buffer.unwrap_or(CHUNK),
+                chunk: backend
+                    .params
+                    .io_buffer
+                    .or(req.vhost.proxy.extra.io_buffer)
+                    .unwrap_or(CHUNK),
                 _permit: permit,
             });
             // The client gets the backend's framing: Content-Length stays.

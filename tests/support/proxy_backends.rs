@@ -20,6 +20,7 @@ use std::time::Duration;
 /// - `GET /conc/MS`: answers after MS milliseconds with the highest number of
 ///   connections that were open at once so far and the client port;
 /// - `GET /open`: the number of connections open now;
+/// - `GET /path...`: the request target itself;
 /// - `GET /conn`: the client port of this connection (tells connections apart).
 pub const HTTP_BACKEND: &str = r#"
 import hashlib, http.server, os, socketserver, sys, threading, time
@@ -100,6 +101,8 @@ class H(http.server.BaseHTTPRequestHandler):
             with lock:
                 m = open_now
             self.send(200, b"%d\n" % m)
+        elif p.startswith("/path"):
+            self.send(200, p.encode())
         elif p == "/conn":
             self.send(200, b"%d\n" % self.client_address[1])
         else:

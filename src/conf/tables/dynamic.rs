@@ -53,6 +53,48 @@ pub const PROXY: &[DirectiveSpec] = &[
         "a virtual path and a URL (or ! to exclude), then key=value worker parameters",
     ),
     d(
+        "ProxyPassMatch",
+        C(1 | 2 | 8),
+        Arity::OneOrMore,
+        "a regex and a URL (or ! to exclude), then key=value worker parameters",
+    ),
+    d(
+        "ProxyPassReverseCookieDomain",
+        C(1 | 2 | 8),
+        Arity::Take23,
+        "Domain rewrite rule for proxy response cookies: internal public",
+    ),
+    d(
+        "ProxyPassReverseCookiePath",
+        C(1 | 2 | 8),
+        Arity::Take23,
+        "Path rewrite rule for proxy response cookies: internal public",
+    ),
+    d(
+        "ProxyErrorOverride",
+        C::ANY,
+        Arity::OneOrMore,
+        "use our error handling pages instead of the servers' we are proxying: On|Off [codes]",
+    ),
+    d(
+        "ProxyBadHeader",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "How to handle bad header line in response: IsError | Ignore | StartBody",
+    ),
+    d(
+        "ProxyIOBufferSize",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "IO buffer size for outgoing HTTP sockets",
+    ),
+    d(
+        "ProxyReceiveBufferSize",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Receive buffer size for outgoing HTTP sockets",
+    ),
+    d(
         "ProxyPassReverse",
         C(1 | 2 | 8),
         Arity::Take123,
