@@ -583,3 +583,69 @@ fn proxy_pass_match_event() {
 fn proxy_pass_match_prefork() {
     proxy_pass_match(PREFORK);
 }
+
+// ---------------------------------------------------------------------------------------
+// Response rewriting: cookies, error pages, bad header lines
+
+fn response_directives(mpm: Mpm) {
+    let t = setup(
+        mpm,
+        "ProxyPassReverseCookieDomain backend.internal www.example.com\nProxyPassReverseCookiePath /app/ /\nProxyIOBufferSize 512\n<VirtualHost *:*>\nServerName localhost\n</VirtualHost>\n<VirtualHost *:*>\nServerName override.example\nErrorDocument 404 \"local not found\"\nErrorDocument 500 \"local error\"\nErrorDocument 503 \"local unavailable\"\nProxyErrorOverride On 404 503\nProxyBadHeader Ignore\nProxyPass /b/ http://127.0.0.1:{B}/\nProxyPass /r/ http://127.0.0.1:{R}/\n</VirtualHost>\n<VirtualHost *:*>\nServerName all.example\nErrorDocument 500 \"local error\"\nProxyErrorOverride On\nProxyBadHeader StartBody\nProxyPass /b/ http://127.0.0.1:{B}/\nProxyPass /r/ http://127.0.0.1:{R}/\n</VirtualHost>\n",
+    );
+    let s = &t.s;
+    let on = |host: &str, path: &str| {
+        s.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    // Set-Cookie domain= and path= mapped.
+    let r = s.get("/b/cookie");
+    let cookies: Vec<&str> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        cookies,
+        vec![
+            "a=1; Domain=www.example.com; Path=/x",
+            "b=2; path=/; domain=www.example.com; HttpOnly"
+        ]
+    );
+    // A 512-byte IO buffer still carries a large body whole.
+    assert_eq!(s.get("/b/len/300000").body, pattern(300000));
+    // Without ProxyErrorOverride the backend's error body is passed on.
+    assert_eq!(on("localhost", "/b/status/404").text(), "backend 404\n");
+    // With codes: only those are replaced by the local ErrorDocument.
+    let r = on("override.example", "/b/status/404");
+    assert_eq!((r.status, r.text().as_str()), (404, "local not found"));
+    let r = on("override.example", "/b/status/503");
+    assert_eq!((r.status, r.text().as_str()), (503, "local unavailable"));
+    let r = on("override.example", "/b/status/500");
+    assert_eq!((r.status, r.text().as_str()), (500, "backend 500\n"));
+    assert_eq!(on("override.example", "/b/len/4").body, pattern(4));
+    // Without codes: every status >= 400.
+    let r = on("all.example", "/b/status/500");
+    assert_eq!((r.status, r.text().as_str()), (500, "local error"));
+    assert_eq!(on("all.example", "/b/status/410").status, 410);
+    assert!(!on("all.example", "/b/status/410").text().contains("backend"));
+    // ProxyBadHeader: IsError (default) 502, Ignore drops the line, StartBody makes it
+    // the body.
+    assert_eq!(on("localhost", "/r/badheader").status, 502);
+    let r = on("override.example", "/r/badheader");
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    let r = on("all.example", "/r/badheader");
+    assert_eq!(r.status, 200);
+    assert!(r.text().starts_with("This is not a header"), "{:?}", r.text());
+}
+
+#[test]
+fn response_directives_event() {
+    response_directives(EVENT);
+}
+
+#[test]
+fn response_directives_prefork() {
+    response_directives(PREFORK);
+}

@@ -19,6 +19,7 @@ pub mod negotiation;
 pub mod proxy;
 mod proxy_backend;
 mod proxy_pool;
+mod proxy_response;
 pub mod proxy_fcgi;
 pub mod proxy_http;
 mod proxy_tunnel;

@@ -22,10 +22,18 @@ use rhttpd_http::{
 use super::proxy_backend::{self, Conn, ConnectError};
 use super::proxy_pool::{self, Permit, PoolLimits};
 use crate::conf::proxy::{Backend, ProxyVia};
+use crate::conf::proxy_match::BadHeader;
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
 
 const CHUNK: usize = 32 * 1024;
+
+/// The most of a head with a bad line that is read waiting for its end (ProxyBadHeader).
+const MAX_MENDED_HEAD: usize = 64 * 1024;
+
+fn head_complete(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+}
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the Proxy-* family.
 fn is_hop_by_hop(name: &str, listed: &[String]) -> bool {
@@ -283,7 +291,12 @@ pub(crate) fn serve(
             }
         }
         let mut buf = Vec::with_capacity(8192);
-        match read_head(&mut conn, &mut buf, &req.head.method) {
+        match read_head(
+            &mut conn,
+            &mut buf,
+            &req.head.method,
+            req.vhost.proxy.extra.bad_header,
+        ) {
             Ok(p) => break (conn, buf, p),
             Err(HeadError::Eof) if retryable && buf.is_empty() => continue,
             Err(HeadError::Io(e))
@@ -316,7 +329,13 @@ pub(crate) fn serve(
     };
     let (status, version, backend_h, framing) = parsed;
     let keep = reuse && response_keep_alive(version, &backend_h);
-    let resp_headers = client_headers(req, &backend_h);
+    let mut resp_headers = client_headers(req, &backend_h);
+    super::proxy_response::rewrite_cookies(&req.vhost.proxy.extra, &mut resp_headers);
+    // ProxyErrorOverride: the local error page instead of the backend's (whose body
+    // is not read: the connection is not reused).
+    if super::proxy_response::overrides(&req.vhost.proxy.extra, status) {
+        return Response::error(status);
+    }
     if status == StatusCode::SWITCHING_PROTOCOLS {
         return match &upgrade {
             Some(asked) => super::proxy_tunnel::switched(
@@ -452,7 +471,12 @@ type Parsed = (StatusCode, rhttpd_http::Version, HeaderMap, BodyFraming);
 
 /// Read the response head (skipping interim 1xx responses other than 101). On return
 /// `buf` holds the bytes after the head.
-fn read_head(conn: &mut Conn, buf: &mut Vec<u8>, method: &Method) -> Result<Parsed, HeadError> {
+fn read_head(
+    conn: &mut Conn,
+    buf: &mut Vec<u8>,
+    method: &Method,
+    bad_header: BadHeader,
+) -> Result<Parsed, HeadError> {
     let limits = Limits::default();
     loop {
         match parse_response_head(buf, &limits) {
@@ -466,6 +490,9 @@ fn read_head(conn: &mut Conn, buf: &mut Vec<u8>, method: &Method) -> Result<Pars
                 return Ok((p.status, p.version, p.headers, framing));
             }
             Ok(None) => {}
+            // ProxyBadHeader Ignore/StartBody: mend the head once it is all here.
+            Err(_) if super::proxy_response::fix_bad_head(buf, bad_header) => continue,
+            Err(_) if bad_header != BadHeader::IsError && buf.len() < MAX_MENDED_HEAD && !head_complete(buf) => {}
             Err(e) => return Err(HeadError::Bad(e.to_string())),
         }
         let mut chunk = [0u8; 8192];
