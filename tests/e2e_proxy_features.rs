@@ -649,3 +649,35 @@ fn response_directives_event() {
 fn response_directives_prefork() {
     response_directives(PREFORK);
 }
+
+// ---------------------------------------------------------------------------------------
+// <Proxy> and <ProxyMatch>
+
+fn proxy_sections(mpm: Mpm) {
+    let t = setup(
+        mpm,
+        "<Proxy \"http://127.0.0.1:{B}/status/*\">\nRequire all denied\n</Proxy>\n<ProxyMatch \"^http://127\\.0\\.0\\.1:{R}/\">\nRequire ip 10.9.8.7\n</ProxyMatch>\n<Proxy \"http://127.0.0.1:{B}/\">\nProxySet timeout=1\n</Proxy>\n<Proxy \"http://127.0.0.1:{B}/len/\">\nRequire ip 127.0.0.1\n</Proxy>\n",
+    );
+    let s = &t.s;
+    assert_eq!(s.get("/b/status/200").status, 403);
+    assert!(s.wait_log("error_log", "AH01630").contains("AH01630"));
+    assert_eq!(s.get("/b/len/3").body, pattern(3));
+    // ProxySet timeout=1 on the worker: a 2.5 s answer times out.
+    let t0 = Instant::now();
+    assert_eq!(s.get("/b/slow/2500").status, 504);
+    assert!(t0.elapsed() < Duration::from_millis(2400));
+    // Refused before any byte reaches the backend.
+    assert_eq!(s.get("/r/ok").status, 403);
+    let rec = std::fs::read_to_string(&t.record).unwrap();
+    assert!(!rec.contains("GET /ok"), "{rec}");
+}
+
+#[test]
+fn proxy_sections_event() {
+    proxy_sections(EVENT);
+}
+
+#[test]
+fn proxy_sections_prefork() {
+    proxy_sections(PREFORK);
+}

@@ -20,6 +20,7 @@ pub mod negotiation;
 pub mod overrides;
 pub mod proxy;
 pub mod proxy_match;
+pub mod proxy_sections;
 pub mod reqtimeout;
 mod require;
 pub mod rewrite;

@@ -219,7 +219,7 @@ impl Backend {
         }
     }
 
-    fn apply_params(&mut self, params: &[String]) -> Result<(), String> {
+    pub(crate) fn apply_params(&mut self, params: &[String]) -> Result<(), String> {
         for p in params {
             let Some((k, v)) = p.split_once('=') else {
                 return Err(format!(

@@ -48,6 +48,9 @@ pub struct ProxyExtra {
     pub io_buffer: Option<usize>,
     /// `ProxyReceiveBufferSize` (SO_RCVBUF of backend sockets; 0 = the system's).
     pub receive_buffer: Option<usize>,
+    /// `<Proxy>`/`<ProxyMatch>` sections and server-level `ProxySet URL` lines
+    /// (`proxy_sections.rs`).
+    pub sections: Vec<super::proxy_sections::ProxySection>,
 }
 
 /// Directives this file gives a meaning to.
@@ -61,6 +64,7 @@ pub fn handles(name: &str) -> bool {
             | "ProxyBadHeader"
             | "ProxyIOBufferSize"
             | "ProxyReceiveBufferSize"
+            | "ProxySet"
     )
 }
 
@@ -185,6 +189,27 @@ pub fn apply(
                 ));
             }
             Arc::make_mut(&mut pc.extra).receive_buffer = (n > 0).then_some(n);
+        }
+        // At server or virtual-host level: `ProxySet URL key=value ...`.
+        "ProxySet" => {
+            if d.args.len() < 2 || a0.contains('=') {
+                return Err(err(
+                    d,
+                    "ProxySet needs a worker URL when not defined in a <Proxy> section",
+                ));
+            }
+            let params = d.args[1..].to_vec();
+            // Checked now, so that a bad parameter is an error at its line.
+            let mut probe = super::proxy::Backend::parse("http://x/").map_err(|m| err(d, m))?;
+            probe.apply_params(&params).map_err(|m| err(d, format!("ProxySet: {m}")))?;
+            Arc::make_mut(&mut pc.extra)
+                .sections
+                .push(super::proxy_sections::ProxySection {
+                    pattern: super::proxy_sections::ProxyPattern::Prefix(a0.to_string()),
+                    text: a0.to_string(),
+                    config: None,
+                    set: params,
+                });
         }
         _ => return Err(err(d, format!("{} not allowed here", d.name))),
     }

@@ -64,6 +64,7 @@ impl Builder {
                 return Err(err(&s.location, format!("<{} not allowed here", s.name)));
             }
             "AuthnProviderAlias" => return self.authn_provider_alias(s),
+            "Proxy" | "ProxyMatch" => return self.proxy_section(host, s),
             "If" | "ElseIf" | "Else" => {
                 let mut ifs = std::mem::take(&mut host.base_dir.ifs);
                 let r = self.if_section(&mut ifs, s);

@@ -95,6 +95,24 @@ pub const PROXY: &[DirectiveSpec] = &[
         "Receive buffer size for outgoing HTTP sockets",
     ),
     d(
+        "Proxy",
+        C::SERVER_VHOST,
+        Arity::Section,
+        "Container for directives affecting resources located in the proxied location",
+    ),
+    d(
+        "ProxyMatch",
+        C::SERVER_VHOST,
+        Arity::Section,
+        "Container for directives affecting resources located in the proxied location, in regular expression syntax",
+    ),
+    d(
+        "ProxySet",
+        C(1 | 2 | 4),
+        Arity::OneOrMore,
+        "A balancer or worker name with list of params",
+    ),
+    d(
         "ProxyPassReverse",
         C(1 | 2 | 8),
         Arity::Take123,
