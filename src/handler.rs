@@ -290,7 +290,10 @@ pub enum Body {
     /// response with `Content-Length`): sent with that Content-Length. The drivers read
     /// it through [`ExactLen`]: a stream that ends early is an error (the client's
     /// connection closes short of the length), bytes beyond `len` are never sent.
-    SizedStream { body: Box<dyn Read + Send>, len: u64 },
+    SizedStream {
+        body: Box<dyn Read + Send>,
+        len: u64,
+    },
     /// With `101 Switching Protocols`: after the head, the connection carries the bytes
     /// of another protocol between the client and `peer` (mod_proxy's Upgrade tunnel).
     /// With any other status it is sent as an empty body.

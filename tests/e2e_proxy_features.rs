@@ -115,15 +115,30 @@ fn framing(mpm: Mpm) {
     // Content-Length from the backend reaches the client unchanged, HTTP/1.1 and 1.0.
     let r = raw(s, &get_close("/b/len/300000"));
     assert_eq!(r.status(), 200, "{}", r.head);
-    assert_eq!(r.header("content-length").as_deref(), Some("300000"), "{}", r.head);
+    assert_eq!(
+        r.header("content-length").as_deref(),
+        Some("300000"),
+        "{}",
+        r.head
+    );
     assert_eq!(r.header("transfer-encoding"), None, "{}", r.head);
     assert!(r.body == pattern(300000), "body of {} bytes", r.body.len());
     let r = raw(s, "GET /b/len/10 HTTP/1.0\r\n\r\n");
-    assert_eq!(r.header("content-length").as_deref(), Some("10"), "{}", r.head);
+    assert_eq!(
+        r.header("content-length").as_deref(),
+        Some("10"),
+        "{}",
+        r.head
+    );
     assert_eq!(r.body, pattern(10));
     // A chunked answer stays chunked.
     let r = raw(s, &get_close("/b/chunked/50000"));
-    assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"), "{}", r.head);
+    assert_eq!(
+        r.header("transfer-encoding").as_deref(),
+        Some("chunked"),
+        "{}",
+        r.head
+    );
     assert_eq!(r.header("content-length"), None);
     assert!(r.body.ends_with(b"0\r\n\r\n"));
     assert_eq!(s.get("/b/chunked/50000").body, pattern(50000));
@@ -133,7 +148,12 @@ fn framing(mpm: Mpm) {
         "HEAD /b/len/1234 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(r.status(), 200);
-    assert_eq!(r.header("content-length").as_deref(), Some("1234"), "{}", r.head);
+    assert_eq!(
+        r.header("content-length").as_deref(),
+        Some("1234"),
+        "{}",
+        r.head
+    );
     assert!(r.body.is_empty());
     // 304 keeps the backend's validators and headers.
     let r = raw(
@@ -169,7 +189,9 @@ fn framing_prefork() {
 fn uploads(mpm: Mpm) {
     let t = setup(mpm, "");
     let s = &t.s;
-    let body: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i * 13 % 253) as u8).collect();
+    let body: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i * 13 % 253) as u8)
+        .collect();
     let digest = sha256_hex(&body);
     let mut c = s.connect();
     c.write_all(
@@ -193,7 +215,8 @@ fn uploads(mpm: Mpm) {
         .unwrap();
     let part = &body[..1_000_003];
     for ch in part.chunks(77_777) {
-        c.write_all(format!("{:x}\r\n", ch.len()).as_bytes()).unwrap();
+        c.write_all(format!("{:x}\r\n", ch.len()).as_bytes())
+            .unwrap();
         c.write_all(ch).unwrap();
         c.write_all(b"\r\n").unwrap();
     }
@@ -342,7 +365,10 @@ fn header_directives(mpm: Mpm) {
     // Defaults: the backend's own Host, X-Forwarded-*, no Via.
     let seen = backend_saw(s, "localhost", "/b/headers");
     let port = t._http.port;
-    assert!(seen.contains(&format!("host: 127.0.0.1:{port}\n")), "{seen}");
+    assert!(
+        seen.contains(&format!("host: 127.0.0.1:{port}\n")),
+        "{seen}"
+    );
     assert!(seen.contains("x-forwarded-for: 127.0.0.1\n"), "{seen}");
     assert!(seen.contains("x-forwarded-host: localhost\n"), "{seen}");
     assert!(seen.contains("x-forwarded-server: localhost\n"), "{seen}");
@@ -379,7 +405,11 @@ fn timeouts(mpm: Mpm) {
     let s = &t.s;
     let t0 = Instant::now();
     assert_eq!(s.get("/b/slow/2500").status, 504);
-    assert!(t0.elapsed() < Duration::from_millis(2400), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_millis(2400),
+        "{:?}",
+        t0.elapsed()
+    );
     assert!(s.wait_log("error_log", "AH01102").contains("AH01102"));
     assert_eq!(s.get("/b/slow/200").status, 200);
     // timeout= wins over ProxyTimeout.
@@ -439,20 +469,32 @@ fn max_limits_backend_connections() {
         .map(first_number)
         .max()
         .unwrap();
-    assert!(peak >= 3, "the backend saw at most {peak} connections at once");
+    assert!(
+        peak >= 3,
+        "the backend saw at most {peak} connections at once"
+    );
     // max=2 (on a fresh backend, whose peak counts only these): all six are answered,
     // over at most two connections at once.
     drop(t);
-    let t = setup(EVENT_ONE_CHILD, "ProxyPass /m/ http://127.0.0.1:{B}/ max=2\n");
+    let t = setup(
+        EVENT_ONE_CHILD,
+        "ProxyPass /m/ http://127.0.0.1:{B}/ max=2\n",
+    );
     let s = &t.s;
     let answers = concurrent(s, "/m/conc/300", 6);
     assert!(answers.iter().all(|r| r.status == 200));
     let peak = answers.iter().map(first_number).max().unwrap();
-    assert!(peak <= 2, "max=2 but the backend saw {peak} connections at once");
+    assert!(
+        peak <= 2,
+        "max=2 but the backend saw {peak} connections at once"
+    );
     drop(t);
     // max=1 acquire=200: a request waiting longer than 200 ms for the connection gets
     // 503 and AH00941.
-    let t = setup(EVENT_ONE_CHILD, "ProxyPass /one/ http://127.0.0.1:{B}/ max=1 acquire=200\n");
+    let t = setup(
+        EVENT_ONE_CHILD,
+        "ProxyPass /one/ http://127.0.0.1:{B}/ max=1 acquire=200\n",
+    );
     let s = &t.s;
     let answers = concurrent(s, "/one/slow/1500", 2);
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
@@ -493,7 +535,10 @@ fn reuse_ttl_and_smax() {
 
     // smax=1 ttl=1: of three idle connections, the two above smax close after the ttl;
     // the newest stays and is reused.
-    let t = setup(EVENT_ONE_CHILD, "ProxyPass /s/ http://127.0.0.1:{B}/ smax=1 ttl=1\n");
+    let t = setup(
+        EVENT_ONE_CHILD,
+        "ProxyPass /s/ http://127.0.0.1:{B}/ smax=1 ttl=1\n",
+    );
     let s = &t.s;
     let ports: Vec<String> = concurrent(s, "/s/conc/300", 3)
         .iter()
@@ -514,8 +559,13 @@ fn retry_and_connection_timeout() {
     let dead = free_port();
     // A listener that never accepts, its queue full: connects to it hang.
     let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
-        .unwrap();
+    full.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
     full.listen(0).unwrap();
     let full_addr = full.local_addr().unwrap().as_socket().unwrap();
     let full_port = full_addr.port();
@@ -537,7 +587,8 @@ fn retry_and_connection_timeout() {
     assert!(s.wait_log("error_log", "AH00940").contains("AH00940"));
     let _b = python_backend(dir.path(), "late", HTTP_BACKEND, &[&dead.to_string()]);
     assert!(
-        wait_until(Duration::from_secs(10), || s.get("/dead/len/3").status == 200),
+        wait_until(Duration::from_secs(10), || s.get("/dead/len/3").status
+            == 200),
         "never served after retry"
     );
     // connectiontimeout=1: a connect that hangs gives up after a second.
@@ -571,7 +622,11 @@ fn proxy_pass_match(mpm: Mpm) {
     assert_eq!(s.get("/qa").text(), "/pathq/qa");
     // Parameters apply to the substituted URL.
     assert_eq!(s.get("/c/what%20ever").text(), "/path/what%20ever");
-    assert!(!s.log("error_log").contains("AH01144"), "{}", s.log("error_log"));
+    assert!(
+        !s.log("error_log").contains("AH01144"),
+        "{}",
+        s.log("error_log")
+    );
 }
 
 #[test]
@@ -629,7 +684,11 @@ fn response_directives(mpm: Mpm) {
     let r = on("all.example", "/b/status/500");
     assert_eq!((r.status, r.text().as_str()), (500, "local error"));
     assert_eq!(on("all.example", "/b/status/410").status, 410);
-    assert!(!on("all.example", "/b/status/410").text().contains("backend"));
+    assert!(
+        !on("all.example", "/b/status/410")
+            .text()
+            .contains("backend")
+    );
     // ProxyBadHeader: IsError (default) 502, Ignore drops the line, StartBody makes it
     // the body.
     assert_eq!(on("localhost", "/r/badheader").status, 502);
@@ -637,7 +696,11 @@ fn response_directives(mpm: Mpm) {
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
     let r = on("all.example", "/r/badheader");
     assert_eq!(r.status, 200);
-    assert!(r.text().starts_with("This is not a header"), "{:?}", r.text());
+    assert!(
+        r.text().starts_with("This is not a header"),
+        "{:?}",
+        r.text()
+    );
 }
 
 #[test]

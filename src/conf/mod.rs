@@ -19,6 +19,7 @@ mod mime;
 pub mod negotiation;
 pub mod overrides;
 pub mod proxy;
+pub mod proxy_extra;
 pub mod proxy_match;
 pub mod proxy_sections;
 pub mod reqtimeout;

@@ -278,9 +278,9 @@ impl Backend {
                 "ttl" => self.params.ttl = Some(secs(v)?).filter(|t| !t.is_zero()),
                 // Apache: milliseconds.
                 "acquire" => {
-                    let ms: u64 = v
-                        .parse()
-                        .map_err(|_| format!("ProxyPass acquire={v}: not a number of milliseconds"))?;
+                    let ms: u64 = v.parse().map_err(|_| {
+                        format!("ProxyPass acquire={v}: not a number of milliseconds")
+                    })?;
                     self.params.acquire = Some(Duration::from_millis(ms));
                 }
                 // Accepted without effect: the connections are opened when needed
@@ -342,7 +342,7 @@ pub struct ProxyConfig {
     pub websocket_fallback: bool,
     /// ProxyPassReverseCookie*, ProxyErrorOverride, ProxyBadHeader, ProxyIOBufferSize
     /// (`proxy_match.rs`).
-    pub extra: Arc<super::proxy_match::ProxyExtra>,
+    pub extra: Arc<super::proxy_extra::ProxyExtra>,
 }
 
 impl Default for ProxyConfig {
@@ -385,8 +385,7 @@ pub fn prefix_rest<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
 
 /// Directives this file gives a meaning to.
 pub fn handles(name: &str) -> bool {
-    super::proxy_match::handles(name)
-        || matches!(
+    matches!(
         name,
         "ProxyPass"
             | "ProxyPassReverse"
@@ -495,9 +494,6 @@ fn apply(
                 _ => return Err(err(d, "ProxyVia must be one of: off | on | full | block")),
             }
         }
-        name if super::proxy_match::handles(name) => {
-            super::proxy_match::apply(pc, d, path, warnings)?
-        }
         "ProxyFCGIBackendType" => {
             pc.fcgi_backend = match a0.to_ascii_lowercase().as_str() {
                 "fpm" => FcgiBackendType::Fpm,
@@ -587,7 +583,7 @@ pub fn section_hook(
         if !handles(d.name) {
             continue;
         }
-        let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse" | "ProxyPassMatch");
+        let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse");
         if !needs_path {
             apply(host, d, None, warnings)?;
             continue;
@@ -601,10 +597,6 @@ pub fn section_hook(
                     ));
                 }
                 apply(host, d, Some(p), warnings)?
-            }
-            SectionMatch::Location(PathPattern::Regex(re)) if d.name == "ProxyPassMatch" => {
-                let pc = Arc::make_mut(&mut host.proxy);
-                super::proxy_match::apply(pc, d, Some(re.as_str()), warnings)?
             }
             SectionMatch::Location(PathPattern::Regex(_)) => {
                 return Err(err(

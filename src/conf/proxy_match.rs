@@ -9,49 +9,13 @@
 
 use std::sync::Arc;
 
-use rhttpd_config::{ConfigError, Directive};
+use rhttpd_config::{ConfigError, Directive, Node};
 use rhttpd_expr::Pcre;
 
 use super::alias::UrlRegex;
 use super::proxy::{ProxyConfig, parse_target};
-
-/// `ProxyBadHeader`: what to do with a backend response header line that is not a
-/// header.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BadHeader {
-    /// 502 (Apache's default).
-    #[default]
-    IsError,
-    /// Drop the line.
-    Ignore,
-    /// The line and what follows are the body.
-    StartBody,
-}
-
-/// `ProxyPassReverseCookieDomain` / `ProxyPassReverseCookiePath`: `internal` in a
-/// `Set-Cookie` attribute of a backend response becomes `public`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CookieMap {
-    pub internal: String,
-    pub public: String,
-}
-
-/// The settings of this file, kept in the host's [`ProxyConfig`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProxyExtra {
-    pub cookie_domains: Vec<CookieMap>,
-    pub cookie_paths: Vec<CookieMap>,
-    /// `ProxyErrorOverride On [codes]`: `Some(codes)` (empty: every status >= 400).
-    pub error_override: Option<Vec<u16>>,
-    pub bad_header: BadHeader,
-    /// `ProxyIOBufferSize` (bytes read from a backend at a time).
-    pub io_buffer: Option<usize>,
-    /// `ProxyReceiveBufferSize` (SO_RCVBUF of backend sockets; 0 = the system's).
-    pub receive_buffer: Option<usize>,
-    /// `<Proxy>`/`<ProxyMatch>` sections and server-level `ProxySet URL` lines
-    /// (`proxy_sections.rs`).
-    pub sections: Vec<super::proxy_sections::ProxySection>,
-}
+use super::proxy_extra::{BadHeader, CookieMap, ProxyPattern, ProxySection};
+use super::{PathPattern, SectionMatch, VirtualHost};
 
 /// Directives this file gives a meaning to.
 pub fn handles(name: &str) -> bool {
@@ -201,17 +165,59 @@ pub fn apply(
             let params = d.args[1..].to_vec();
             // Checked now, so that a bad parameter is an error at its line.
             let mut probe = super::proxy::Backend::parse("http://x/").map_err(|m| err(d, m))?;
-            probe.apply_params(&params).map_err(|m| err(d, format!("ProxySet: {m}")))?;
-            Arc::make_mut(&mut pc.extra)
-                .sections
-                .push(super::proxy_sections::ProxySection {
-                    pattern: super::proxy_sections::ProxyPattern::Prefix(a0.to_string()),
-                    text: a0.to_string(),
-                    config: None,
-                    set: params,
-                });
+            probe
+                .apply_params(&params)
+                .map_err(|m| err(d, format!("ProxySet: {m}")))?;
+            Arc::make_mut(&mut pc.extra).sections.push(ProxySection {
+                pattern: ProxyPattern::Prefix(a0.to_string()),
+                text: a0.to_string(),
+                config: None,
+                set: params,
+            });
         }
         _ => return Err(err(d, format!("{} not allowed here", d.name))),
+    }
+    Ok(())
+}
+
+/// One of [`handles`]'s directives at server or virtual-host level.
+pub fn host_directive(
+    host: &mut VirtualHost,
+    d: &Directive,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    apply(Arc::make_mut(&mut host.proxy), d, None, warnings)
+}
+
+/// [`handles`]'s directives inside a per-directory section (skipped by the section's
+/// own body): `ProxyPassMatch URL` takes the regex of a `<LocationMatch>` (or the path
+/// of a `<Location>`, compiled as a regex as Apache does); the others apply to the
+/// whole host.
+pub fn section_hook(
+    host: &mut VirtualHost,
+    matcher: &SectionMatch,
+    children: &[Node],
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    for node in children {
+        let Node::Directive(d) = node else { continue };
+        if !handles(d.name) {
+            continue;
+        }
+        let section = match (d.name, matcher) {
+            ("ProxyPassMatch", SectionMatch::Location(PathPattern::Wildcard(p))) => {
+                Some(p.as_str())
+            }
+            ("ProxyPassMatch", SectionMatch::Location(PathPattern::Regex(re))) => Some(re.as_str()),
+            ("ProxyPassMatch", _) => {
+                return Err(err(
+                    d,
+                    "ProxyPassMatch cannot occur within <Directory>/<Files> section",
+                ));
+            }
+            _ => None,
+        };
+        apply(Arc::make_mut(&mut host.proxy), d, section, warnings)?;
     }
     Ok(())
 }
@@ -236,7 +242,11 @@ mod tests {
         }
     }
 
-    fn run(name: &'static str, args: &[&str], section: Option<&str>) -> Result<ProxyConfig, String> {
+    fn run(
+        name: &'static str,
+        args: &[&str],
+        section: Option<&str>,
+    ) -> Result<ProxyConfig, String> {
         let mut pc = ProxyConfig::default();
         let mut w = Vec::new();
         apply(&mut pc, &directive(name, args), section, &mut w)
@@ -246,7 +256,12 @@ mod tests {
 
     #[test]
     fn proxy_pass_match_rules() {
-        let pc = run("ProxyPassMatch", &["^/(.*)\\.gif$", "http://b:81/img/$1"], None).unwrap();
+        let pc = run(
+            "ProxyPassMatch",
+            &["^/(.*)\\.gif$", "http://b:81/img/$1"],
+            None,
+        )
+        .unwrap();
         let r = &pc.rules[0];
         assert!(r.regex.is_some());
         assert!(pc.find("/a/b.gif").is_some());
@@ -254,12 +269,19 @@ mod tests {
         assert_eq!(r.backend.as_ref().unwrap().key(), "b:81");
         let pc = run("ProxyPassMatch", &["^/x", "!"], None).unwrap();
         assert!(pc.rules[0].backend.is_none());
-        let pc = run("ProxyPassMatch", &["http://b/$1", "max=2"], Some("^/z/(\\d+)")).unwrap();
+        let pc = run(
+            "ProxyPassMatch",
+            &["http://b/$1", "max=2"],
+            Some("^/z/(\\d+)"),
+        )
+        .unwrap();
         assert_eq!(pc.rules[0].backend.as_ref().unwrap().params.max, Some(2));
         assert!(run("ProxyPassMatch", &["http://b/"], None).is_err());
-        assert!(run("ProxyPassMatch", &["^/(", "http://b/"], None)
-            .unwrap_err()
-            .contains("Regular expression could not be compiled"));
+        assert!(
+            run("ProxyPassMatch", &["^/(", "http://b/"], None)
+                .unwrap_err()
+                .contains("Regular expression could not be compiled")
+        );
         assert!(run("ProxyPassMatch", &["^/a", "ftp://b/"], None).is_err());
         assert!(run("ProxyPassMatch", &["^/a", "http://b/", "bogus=1"], None).is_err());
         assert!(run("ProxyPassMatch", &["/x", "http://b/"], Some("^/y")).is_err());
@@ -270,24 +292,38 @@ mod tests {
         let pc = run("ProxyErrorOverride", &["On", "404", "502"], None).unwrap();
         assert_eq!(pc.extra.error_override, Some(vec![404, 502]));
         assert_eq!(
-            run("ProxyErrorOverride", &["On"], None).unwrap().extra.error_override,
+            run("ProxyErrorOverride", &["On"], None)
+                .unwrap()
+                .extra
+                .error_override,
             Some(vec![])
         );
         assert!(run("ProxyErrorOverride", &["On", "200"], None).is_err());
         assert!(run("ProxyErrorOverride", &["Maybe"], None).is_err());
         assert!(run("ProxyErrorOverride", &["Off", "404"], None).is_err());
         assert_eq!(
-            run("ProxyBadHeader", &["startbody"], None).unwrap().extra.bad_header,
+            run("ProxyBadHeader", &["startbody"], None)
+                .unwrap()
+                .extra
+                .bad_header,
             BadHeader::StartBody
         );
         assert!(run("ProxyBadHeader", &["sometimes"], None).is_err());
         assert_eq!(
-            run("ProxyIOBufferSize", &["100"], None).unwrap().extra.io_buffer,
+            run("ProxyIOBufferSize", &["100"], None)
+                .unwrap()
+                .extra
+                .io_buffer,
             Some(512)
         );
         assert!(run("ProxyIOBufferSize", &["big"], None).is_err());
         assert!(run("ProxyReceiveBufferSize", &["100"], None).is_err());
-        let pc = run("ProxyPassReverseCookieDomain", &["in.example", "out.example"], None).unwrap();
+        let pc = run(
+            "ProxyPassReverseCookieDomain",
+            &["in.example", "out.example"],
+            None,
+        )
+        .unwrap();
         assert_eq!(pc.extra.cookie_domains[0].public, "out.example");
         assert!(run("ProxyPassReverseCookiePath", &["/a"], None).is_err());
         assert!(run("ProxyPassReverseCookiePath", &["/a", "/b", "x"], None).is_err());

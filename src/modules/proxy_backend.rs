@@ -1,6 +1,6 @@
 //! mod_proxy's backend connections, shared by the protocol modules (`proxy_http.rs`,
-//! `proxy_fcgi.rs`): connections over TCP or a Unix socket, a small per-process pool of
-//! idle connections keyed by backend, and the error state of a backend after a failed
+//! `proxy_fcgi.rs`): connections over TCP or a Unix socket (their per-process pool and
+//! its limits are in `proxy_pool.rs`), and the error state of a backend after a failed
 //! connect (`retry=`, 60 s by default), during which requests get 503 without a
 //! connection attempt.
 //!
@@ -15,7 +15,6 @@ use std::os::unix::net::UnixStream;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::proxy_pool::PoolLimits;
 use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::Request;
 use crate::log::Level;
@@ -122,16 +121,6 @@ fn down() -> MutexGuard<'static, HashMap<String, Instant>> {
     DOWN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Take an idle connection to `key` that is still usable (`proxy_pool.rs`).
-pub(crate) fn pool_take(key: &str, limits: &PoolLimits) -> Option<Conn> {
-    super::proxy_pool::take(key, limits)
-}
-
-/// Give back a connection whose last response ended cleanly (`proxy_pool.rs`).
-pub(crate) fn pool_put(key: &str, limits: &PoolLimits, conn: Conn) {
-    super::proxy_pool::put(key, limits, conn)
-}
-
 fn in_error(key: &str) -> bool {
     let mut d = down();
     match d.get(key) {
@@ -188,10 +177,11 @@ pub(crate) fn connect(
                             if backend.params.tcp_keepalive {
                                 let _ = socket2::SockRef::from(&s).set_keepalive(true);
                             }
-                            if let Some(n) = backend
-                                .params
-                                .receive_buffer
-                                .or(req.vhost.proxy.extra.receive_buffer)
+                            if let Some(n) = backend.params.receive_buffer.or(req
+                                .vhost
+                                .proxy
+                                .extra
+                                .receive_buffer)
                             {
                                 let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
                             }

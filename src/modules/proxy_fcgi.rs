@@ -294,7 +294,7 @@ fn fcgi_request(
     };
 
     let mut conn = match if reuse {
-        proxy_backend::pool_take(&key, &PoolLimits::of(&backend.params))
+        proxy_pool::take(&key, &PoolLimits::of(&backend.params))
     } else {
         None
     } {
@@ -441,7 +441,7 @@ impl Read for FcgiBody {
                         if let Some(c) = self.conn.take()
                             && self.reuse
                         {
-                            proxy_backend::pool_put(&self.key, &self.limits, c);
+                            proxy_pool::put(&self.key, &self.limits, c);
                         }
                         return Ok(0);
                     }

@@ -22,7 +22,7 @@ use rhttpd_http::{
 use super::proxy_backend::{self, Conn, ConnectError};
 use super::proxy_pool::{self, Permit, PoolLimits};
 use crate::conf::proxy::{Backend, ProxyVia};
-use crate::conf::proxy_match::BadHeader;
+use crate::conf::proxy_extra::BadHeader;
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
 
@@ -251,7 +251,7 @@ pub(crate) fn serve(
     let (conn, mut buf, parsed) = loop {
         attempt += 1;
         let pooled = if reuse || upgrade.is_some() {
-            proxy_backend::pool_take(&key, &limits)
+            proxy_pool::take(&key, &limits)
         } else {
             None
         };
@@ -360,7 +360,7 @@ pub(crate) fn serve(
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {
-                proxy_backend::pool_put(&key, &limits, conn);
+                proxy_pool::put(&key, &limits, conn);
             }
             Body::Empty
         }
@@ -409,7 +409,12 @@ fn head_length(req: &Request<'_>, status: StatusCode, h: &HeaderMap) -> Option<u
     if req.head.method != Method::HEAD || status == StatusCode::NOT_MODIFIED {
         return None;
     }
-    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    h.get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {
@@ -492,7 +497,10 @@ fn read_head(
             Ok(None) => {}
             // ProxyBadHeader Ignore/StartBody: mend the head once it is all here.
             Err(_) if super::proxy_response::fix_bad_head(buf, bad_header) => continue,
-            Err(_) if bad_header != BadHeader::IsError && buf.len() < MAX_MENDED_HEAD && !head_complete(buf) => {}
+            Err(_)
+                if bad_header != BadHeader::IsError
+                    && buf.len() < MAX_MENDED_HEAD
+                    && !head_complete(buf) => {}
             Err(e) => return Err(HeadError::Bad(e.to_string())),
         }
         let mut chunk = [0u8; 8192];
@@ -528,7 +536,7 @@ impl ProxyBody {
             && self.keep
             && self.pos >= self.buf.len()
         {
-            proxy_backend::pool_put(&self.key, &self.limits, c);
+            proxy_pool::put(&self.key, &self.limits, c);
         }
     }
 

@@ -118,7 +118,11 @@ impl Drop for Permit {
 
 /// Wait (at most `wait`) until fewer than `max` connections to `key` are in use.
 /// `Ok(None)`: the backend has no `max`. `Err(())`: none became free in time.
-pub(crate) fn acquire(key: &str, limits: &PoolLimits, wait: Duration) -> Result<Option<Permit>, ()> {
+pub(crate) fn acquire(
+    key: &str,
+    limits: &PoolLimits,
+    wait: Duration,
+) -> Result<Option<Permit>, ()> {
     let Some(max) = limits.max else {
         return Ok(None);
     };

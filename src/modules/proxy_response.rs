@@ -14,7 +14,7 @@
 use http::header::{self, HeaderValue};
 use rhttpd_http::{HeaderMap, StatusCode};
 
-use crate::conf::proxy_match::{BadHeader, CookieMap, ProxyExtra};
+use crate::conf::proxy_extra::{BadHeader, CookieMap, ProxyExtra};
 
 /// Map the `Set-Cookie` attributes of `h` (ProxyPassReverseCookie*).
 pub(crate) fn rewrite_cookies(extra: &ProxyExtra, h: &mut HeaderMap) {
@@ -106,18 +106,27 @@ pub(crate) fn fix_bad_head(buf: &mut Vec<u8>, mode: BadHeader) -> bool {
                 .iter()
                 .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     };
-    let Some(first_bad) = lines.iter().skip(1).position(|l| !is_field(l)).map(|i| i + 1) else {
+    let Some(first_bad) = lines
+        .iter()
+        .skip(1)
+        .position(|l| !is_field(l))
+        .map(|i| i + 1)
+    else {
         return false;
     };
     let mut fixed = Vec::with_capacity(buf.len());
     match mode {
         BadHeader::Ignore => {
-            for (_, l) in lines.iter().enumerate().filter(|(i, l)| *i == 0 || is_field(l)) {
+            for (_, l) in lines
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| *i == 0 || is_field(l))
+            {
                 fixed.extend_from_slice(l);
                 fixed.extend_from_slice(b"\r\n");
             }
             fixed.extend_from_slice(b"\r\n");
-            fixed.extend_from_slice(&buf[end..].trim_ascii_start_newlines());
+            fixed.extend_from_slice(buf[end..].trim_ascii_start_newlines());
         }
         _ => {
             for l in &lines[..first_bad] {
@@ -129,7 +138,11 @@ pub(crate) fn fix_bad_head(buf: &mut Vec<u8>, mode: BadHeader) -> bool {
             let mut body_start = 0;
             for l in &lines[..first_bad] {
                 body_start += l.len();
-                body_start += if buf.get(body_start) == Some(&b'\r') { 2 } else { 1 };
+                body_start += if buf.get(body_start) == Some(&b'\r') {
+                    2
+                } else {
+                    1
+                };
             }
             fixed.extend_from_slice(&buf[body_start..]);
         }
@@ -174,7 +187,11 @@ mod tests {
             "a=1; Domain=www.example.com; Path=/x"
         );
         assert_eq!(
-            map_cookie("b=2; path=/app/; domain=.backend.internal; HttpOnly", &d, &p),
+            map_cookie(
+                "b=2; path=/app/; domain=.backend.internal; HttpOnly",
+                &d,
+                &p
+            ),
             "b=2; path=/; domain=www.example.com; HttpOnly"
         );
         assert_eq!(
@@ -203,7 +220,10 @@ mod tests {
         assert_eq!(b, b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\nbody");
         let mut b = raw.clone();
         assert!(fix_bad_head(&mut b, BadHeader::StartBody));
-        assert_eq!(b, b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\nnot a header\r\nB: 2\r\n\r\nbody");
+        assert_eq!(
+            b,
+            b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\nnot a header\r\nB: 2\r\n\r\nbody"
+        );
         let mut b = raw.clone();
         assert!(!fix_bad_head(&mut b, BadHeader::IsError));
         let mut b = b"HTTP/1.1 200 OK\r\nA: 1\r\n\r\n".to_vec();

@@ -477,9 +477,18 @@ mod tests {
     #[test]
     fn bare_lf_line_endings() {
         // Strict (the default) refuses them, as Apache 2.4 does (400).
-        assert_eq!(err("GET / HTTP/1.1\nHost: a\n\n"), ParseError::BadRequestLine);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: a\n\r\n"), ParseError::BadHeader);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: a\r\n\n"), ParseError::BadHeader);
+        assert_eq!(
+            err("GET / HTTP/1.1\nHost: a\n\n"),
+            ParseError::BadRequestLine
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a\n\r\n"),
+            ParseError::BadHeader
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a\r\n\n"),
+            ParseError::BadHeader
+        );
         let unsafe_ = Limits {
             strict: false,
             ..Limits::default()

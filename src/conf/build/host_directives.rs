@@ -203,7 +203,12 @@ impl Builder {
             "RedirectMatch" => host
                 .redirects
                 .push(crate::conf::alias::parse_redirect_match(d)?),
-            name if super::proxy::handles(name) => super::proxy::host_directive(host, d, &mut self.cfg.warnings)?,
+            name if super::proxy::handles(name) => {
+                super::proxy::host_directive(host, d, &mut self.cfg.warnings)?
+            }
+            name if crate::conf::proxy_match::handles(name) => {
+                crate::conf::proxy_match::host_directive(host, d, &mut self.cfg.warnings)?
+            }
             name if name.starts_with("SSL") => {
                 let root = self.cfg.server_root.clone();
                 let resolve = |p: &str| {

@@ -8,9 +8,9 @@
 mod dir_directives;
 mod global_directives;
 mod host_directives;
-mod proxy_sections;
 mod htaccess;
 mod limit;
+mod proxy_sections;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -282,10 +282,12 @@ impl Builder {
                 crate::conf::proxy_sections::apply_sets(std::sync::Arc::make_mut(&mut host.proxy))
                     .map_err(|m| {
                         err(
-                            host.location.as_ref().unwrap_or(&rhttpd_config::Location::new(
-                                self.cfg.config_file.clone(),
-                                0,
-                            )),
+                            host.location
+                                .as_ref()
+                                .unwrap_or(&rhttpd_config::Location::new(
+                                    self.cfg.config_file.clone(),
+                                    0,
+                                )),
                             format!("ProxySet: {m}"),
                         )
                     })?;

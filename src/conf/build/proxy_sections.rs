@@ -10,7 +10,7 @@ use super::Builder;
 use crate::conf::VirtualHost;
 use crate::conf::alias::UrlRegex;
 use crate::conf::proxy::Backend;
-use crate::conf::proxy_sections::{ProxyPattern, ProxySection};
+use crate::conf::proxy_extra::{ProxyPattern, ProxySection};
 use crate::conf::values::err;
 
 impl Builder {
@@ -47,20 +47,19 @@ impl Builder {
             match node {
                 Node::Directive(d) if d.name == "ProxySet" => {
                     // Checked now, so that a bad parameter is an error at its line.
-                    let mut probe = Backend::parse("http://x/")
-                        .map_err(|m| err(&d.location, m))?;
+                    let mut probe = Backend::parse("http://x/").map_err(|m| err(&d.location, m))?;
                     probe
                         .apply_params(&d.args)
                         .map_err(|m| err(&d.location, format!("ProxySet: {m}")))?;
                     set.extend(d.args.iter().cloned());
                 }
-                Node::Directive(d) if crate::conf::proxy::handles(d.name) => {
+                Node::Directive(d)
+                    if crate::conf::proxy::handles(d.name)
+                        || crate::conf::proxy_match::handles(d.name) =>
+                {
                     return Err(err(
                         &d.location,
-                        format!(
-                            "{} inside <{}> is not supported by rhttpd",
-                            d.name, s.name
-                        ),
+                        format!("{} inside <{}> is not supported by rhttpd", d.name, s.name),
                     ));
                 }
                 other => body.push(other.clone()),

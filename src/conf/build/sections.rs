@@ -108,6 +108,12 @@ impl Builder {
             }
         }
         super::proxy::section_hook(host, &matcher, &s.children, &mut self.cfg.warnings)?;
+        crate::conf::proxy_match::section_hook(
+            host,
+            &matcher,
+            &s.children,
+            &mut self.cfg.warnings,
+        )?;
         host.sections.push(DirSection {
             matcher,
             config,
@@ -238,7 +244,9 @@ impl Builder {
                         dc.allow_override_list = Some(o.list);
                     }
                 }
-                Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d)
+                    if super::proxy::handles(d.name)
+                        || crate::conf::proxy_match::handles(d.name) => {}
                 Node::Directive(d)
                     if matches!(d.name, "Redirect" | "RedirectPermanent" | "RedirectTemp") =>
                 {
