@@ -624,6 +624,47 @@ impl Read for ProxyBody {
     }
 }
 
+/// For the fuzz target `proxy_response` (fuzz/fuzz_targets/proxy_response.rs): a
+/// backend's response head as [`serve`] reads it — mended by ProxyBadHeader `mode`
+/// (0 IsError, 1 Ignore, 2 StartBody) when it does not parse, then its `Set-Cookie`
+/// attributes mapped by ProxyPassReverseCookieDomain/Path. `None` where a real
+/// request answers 502 (or reads more); else the status, the number of header fields
+/// and the bytes left after the head.
+#[doc(hidden)]
+pub fn fuzz_response_head(data: &[u8], mode: u8) -> Option<(u16, usize, usize)> {
+    use crate::conf::proxy_extra::{CookieMap, ProxyExtra};
+    let bad = match mode % 3 {
+        0 => BadHeader::IsError,
+        1 => BadHeader::Ignore,
+        _ => BadHeader::StartBody,
+    };
+    let extra = ProxyExtra {
+        cookie_domains: vec![CookieMap {
+            internal: "internal".into(),
+            public: "public.example".into(),
+        }],
+        cookie_paths: vec![CookieMap {
+            internal: "/app/".into(),
+            public: "/".into(),
+        }],
+        ..ProxyExtra::default()
+    };
+    let mut buf = data.to_vec();
+    for _ in 0..3 {
+        match parse_response_head(&buf, &Limits::default()) {
+            Ok(Some(p)) => {
+                let mut h = p.headers;
+                super::proxy_response::rewrite_cookies(&extra, &mut h);
+                return Some((p.status.as_u16(), h.len(), buf.len() - p.head_len));
+            }
+            Ok(None) => return None,
+            Err(_) if super::proxy_response::fix_bad_head(&mut buf, bad) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,6 +212,44 @@ mod tests {
         assert!(overrides(&x, StatusCode::INTERNAL_SERVER_ERROR));
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Without a map that applies, a cookie is passed on byte for byte.
+        #[test]
+        fn unmapped_cookies_are_unchanged(v in "[ -~]{0,60}") {
+            let d = [m("zz.invalid", "x")];
+            let p = [m("/zz-never/", "/")];
+            let out = map_cookie(&v, &d, &p);
+            if !v.to_ascii_lowercase().contains("zz.invalid") && !v.contains("/zz-never/") {
+                prop_assert_eq!(out, v);
+            }
+        }
+
+        /// Mending never panics, and an Ignore-mended head has no line without a colon.
+        #[test]
+        fn mending_is_total(lines in proptest::collection::vec("[ -~]{0,20}", 0..6), body in "[ -~]{0,10}") {
+            let mut raw = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for l in &lines {
+                raw.extend_from_slice(l.as_bytes());
+                raw.extend_from_slice(b"\r\n");
+            }
+            raw.extend_from_slice(b"\r\n");
+            raw.extend_from_slice(body.as_bytes());
+            let mut b = raw.clone();
+            if fix_bad_head(&mut b, BadHeader::Ignore) {
+                let end = find(&b, b"\r\n\r\n").unwrap();
+                for l in b[..end].split(|&c| c == b'\n').skip(1) {
+                    prop_assert!(l.contains(&b':'));
+                }
+            }
+            let mut b = raw.clone();
+            if fix_bad_head(&mut b, BadHeader::StartBody) {
+                prop_assert!(b.len() <= raw.len() + 2);
+            }
+        }
+    }
+
     #[test]
     fn bad_header_lines() {
         let raw = b"HTTP/1.1 200 OK\r\nA: 1\r\nnot a header\r\nB: 2\r\n\r\nbody".to_vec();
