@@ -8,6 +8,8 @@
 //! ...). The main scenarios run under event and prefork.
 
 mod common;
+#[path = "support/config.rs"]
+mod config_support;
 #[path = "support/dynamic.rs"]
 mod dynamic_support;
 #[path = "support/proxy_backends.rs"]
@@ -743,4 +745,121 @@ fn proxy_sections_event() {
 #[test]
 fn proxy_sections_prefork() {
     proxy_sections(PREFORK);
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration errors of the new directives (Apache's AH00526 with file and line)
+
+#[test]
+fn syntax_errors_of_the_new_directives() {
+    use config_support::{BASE, Root, assert_ok, assert_syntax_error};
+    let head = format!("{BASE}LoadModule proxy_module x\nLoadModule proxy_http_module x\n");
+    // Line 5 is the line under test.
+    let cases: [(&str, &str); 14] = [
+        (
+            "ProxyPassMatch http://b/",
+            "ProxyPassMatch needs a path when not defined in a location",
+        ),
+        (
+            "ProxyPassMatch ^/( http://b/",
+            "Regular expression could not be compiled",
+        ),
+        (
+            "ProxyPassMatch ^/a http://b/ bogus=1",
+            "ProxyPass unknown Worker parameter 'bogus'",
+        ),
+        (
+            "ProxyPass /a http://b/ max=many",
+            "ProxyPass max=many: not a number",
+        ),
+        (
+            "ProxyPass /a http://b/ acquire=1s",
+            "not a number of milliseconds",
+        ),
+        ("ProxyPass /a http://b/ ttl=soon", "not a number of seconds"),
+        (
+            "ProxyErrorOverride On 200",
+            "must be valid HTTP Status Codes",
+        ),
+        (
+            "ProxyErrorOverride Maybe",
+            "ProxyErrorOverride must be On|Off",
+        ),
+        ("ProxyBadHeader Sometimes", "ProxyBadHeader must be one of"),
+        (
+            "ProxyIOBufferSize lots",
+            "ProxyIOBufferSize must be a positive integer",
+        ),
+        (
+            "ProxyReceiveBufferSize 100",
+            "ProxyReceiveBufferSize must be >= 512",
+        ),
+        ("ProxyPassReverseCookieDomain a b c", "takes two arguments"),
+        ("ProxySet keepalive=On", "ProxySet needs a worker URL"),
+        ("ProxySet http://b/ nonsense=1", "unknown Worker parameter"),
+    ];
+    for (line, reason) in cases {
+        let r = Root::new();
+        let o = r.check(&format!("{head}{line}\n"), &[]);
+        assert_syntax_error(&o, &r.path("conf/httpd.conf"), 5, reason);
+    }
+    // Inside sections.
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<Proxy http://b/>\nProxySet max=x\n</Proxy>\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        6,
+        "ProxySet: ProxyPass max=x",
+    );
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<Proxy http://b/>\nProxyPass /x http://b/\n</Proxy>\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        6,
+        "ProxyPass cannot occur within <Proxy> section",
+    );
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<Directory /tmp>\nProxyPassMatch http://b/\n</Directory>\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        6,
+        "ProxyPassMatch cannot occur within <Directory>",
+    );
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<LocationMatch ^/a>\nProxyPassMatch ^/b http://b/\n</LocationMatch>\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        6,
+        "can not have a path when defined in a location",
+    );
+    // The accepted forms, and the warning for parameters without effect.
+    let r = Root::new();
+    let o = r.check(
+        &format!(
+            "{head}ProxyPassMatch ^/(.*)$ http://b/$1 max=2 smax=1 ttl=5 acquire=100 min=1 flushpackets=on\n<LocationMatch ^/z/(\\d+)>\nProxyPassMatch http://b/$1\n</LocationMatch>\n<ProxyMatch ^http://b/>\nRequire all denied\nProxySet timeout=3\n</ProxyMatch>\nProxySet http://b/ keepalive=On\nProxyErrorOverride On 404 500\nProxyBadHeader StartBody\nProxyIOBufferSize 65536\nProxyReceiveBufferSize 0\nProxyPassReverseCookieDomain in out\nProxyPassReverseCookiePath /a/ /\n"
+        ),
+        &[],
+    );
+    assert_ok(&o);
+    let err = config_support::stderr(&o);
+    assert!(
+        err.contains("min=1 flushpackets=on accepted but have no effect"),
+        "{err}"
+    );
 }
