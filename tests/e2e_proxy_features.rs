@@ -863,3 +863,84 @@ fn syntax_errors_of_the_new_directives() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The known length over HTTP/2 and through mod_deflate; TCP keep-alive probes
+
+#[test]
+fn framing_over_h2_and_deflate() {
+    let t = setup(
+        EVENT,
+        "LoadModule http2_module x\nProtocols h2c http/1.1\nLoadModule deflate_module x\nLoadModule filter_module x\nAddOutputFilterByType DEFLATE text/plain\n",
+    );
+    let s = &t.s;
+    let url = format!("http://127.0.0.1:{}/b/len/70000", s.port);
+    let o = curl(&[
+        "-s",
+        "--http2-prior-knowledge",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &url,
+    ]);
+    let head = String::from_utf8_lossy(&o.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(head.contains("content-length: 70000\r\n"), "{head}");
+    let o = curl(&["-s", "--http2-prior-knowledge", &url]);
+    assert!(
+        o.stdout == pattern(70000),
+        "{} bytes over h2",
+        o.stdout.len()
+    );
+    // Compressed, the backend's length is dropped; the body inflates to the original.
+    let r = s.request(
+        "GET /b/headers HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let plain = s.get("/b/headers").body;
+    assert_ne!(
+        r.header("content-length").map(str::to_string),
+        Some(plain.len().to_string())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b.gz"), &r.body).unwrap();
+    let out = output(command("gzip").arg("-dc").arg(dir.path().join("b.gz"))).unwrap();
+    assert!(out.status.success(), "not gzip: {:?}", r.body);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("accept-encoding: gzip"));
+}
+
+#[test]
+fn keepalive_sets_tcp_keepalive_on_backend_connections() {
+    if !have("ss") {
+        panic!("ss (iproute2) is missing");
+    }
+    // The pooled connection to the backend after a request: with keepalive=On its
+    // socket has SO_KEEPALIVE (ss shows a keepalive timer), without it none. (A pool
+    // is per backend address, so each case has a server and backend of its own.)
+    let sockets = |ka: bool| {
+        let t = setup(
+            EVENT_ONE_CHILD,
+            if ka {
+                "ProxyPass /ka/ http://127.0.0.1:{B}/ keepalive=On\n"
+            } else {
+                ""
+            },
+        );
+        let port = t._http.port;
+        assert_eq!(
+            t.s.get(if ka { "/ka/len/1" } else { "/b/len/1" }).status,
+            200
+        );
+        let filter = format!("( dport = :{port} )");
+        let o = output(command("ss").args(["-tno", "state", "established", &filter])).unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let plain = sockets(false);
+    assert!(
+        plain.contains("127.0.0.1") && !plain.contains("keepalive"),
+        "{plain}"
+    );
+    let ka = sockets(true);
+    assert!(ka.contains("timer:(keepalive"), "{ka}");
+}
