@@ -147,4 +147,20 @@ mod tests {
         assert!(ProxyPattern::proxy("http://b/app").matches("http://b/app/x"));
         assert!(!ProxyPattern::proxy("http://b/app").matches("http://c/app/x"));
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A URL without wildcard characters matches itself, `*` matches anything, and
+        /// a prefix followed by `*` matches every extension of it.
+        #[test]
+        fn wildcard_laws(url in "[a-z0-9:/._-]{0,30}", more in "[ -~]{0,20}") {
+            prop_assert!(wildcard(url.as_bytes(), url.as_bytes()));
+            prop_assert!(wildcard(b"*", more.as_bytes()));
+            let star = format!("{url}*");
+            let text = format!("{url}{more}");
+            prop_assert!(wildcard(star.as_bytes(), text.as_bytes()));
+            prop_assert!(ProxyPattern::proxy(&url).matches(&text));
+        }
+    }
 }
