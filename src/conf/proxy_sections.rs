@@ -5,8 +5,8 @@
 //!   `Order/Allow/Deny`, `Auth*`; and whatever else a `<Location>` body may hold) is
 //!   merged into the configuration of a proxied request whose backend URL matches:
 //!   `<Proxy>` by prefix, or by wildcard when the URL holds `*`, `?` or `[`;
-//!   `<ProxyMatch>` by regex. It is merged after the `<Location>` sections (Apache
-//!   merges it before them).
+//!   `<ProxyMatch>` by regex. It is merged before the `<Location>` sections, as in
+//!   Apache (but after `<Directory>`/`<Files>`, which Apache skips for proxied URLs).
 //! - `ProxySet key=value ...` inside a section, or `ProxySet URL key=value ...` at
 //!   server level, sets worker parameters of every `ProxyPass`/`ProxyPassMatch` rule
 //!   whose backend URL the section (or URL prefix) matches, whatever their order in

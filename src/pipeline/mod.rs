@@ -315,10 +315,6 @@ fn route(
             return Ok(Response::error(e.status));
         }
     };
-    // <Proxy>/<ProxyMatch> sections of the backend URL a ProxyPass rule sends this to.
-    if let Some(p) = crate::conf::proxy_sections::dir_for(&host.proxy, uri_path) {
-        dir = Arc::new(dir.merge(&p));
-    }
     if !out.setenv.is_empty() || dir.setenvif.rules.iter().any(|r| !r.server_level) {
         // mod_setenvif's fixup: the sections' rules, then the variables join mod_env's.
         let req = crate::modules::setenvif::Request {
