@@ -948,3 +948,24 @@ fn keepalive_sets_tcp_keepalive_on_backend_connections() {
     let ka = sockets(true);
     assert!(ka.contains("timer:(keepalive"), "{ka}");
 }
+
+#[test]
+fn fastcgi_enablereuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = python_backend(dir.path(), "fcgiback", FCGI_BACKEND, &[]);
+    let s = start(
+        EVENT_ONE_CHILD,
+        &format!(
+            "ProxyPass /once/ fcgi://127.0.0.1:{p}/srv/\nProxyPass /reuse/ fcgi://127.0.0.1:{p}/srv/ enablereuse=on\n",
+            p = f.port
+        ),
+    );
+    let mut c = s.connect();
+    // Off by default for FastCGI: a connection per request.
+    let a = ka_get(&mut c, "/once/x");
+    let b = ka_get(&mut c, "/once/x");
+    assert!(a.starts_with("conn ") && a != b, "{a} {b}");
+    // enablereuse=on: the connection is kept (FCGI_KEEP_CONN) and used again.
+    let a = ka_get(&mut c, "/reuse/x");
+    assert_eq!(ka_get(&mut c, "/reuse/x"), a);
+}

@@ -252,3 +252,69 @@ pub fn python_backend(dir: &Path, name: &str, source: &str, extra: &[&str]) -> P
     );
     PyBackend { _proc: proc, port }
 }
+
+/// A FastCGI responder: answers every request with `conn N` (N counts the connections
+/// it accepted) and keeps the connection only when the request asks for it
+/// (FCGI_KEEP_CONN), as PHP-FPM does.
+pub const FCGI_BACKEND: &str = r#"
+import os, socket, struct, sys, threading
+
+port_file = sys.argv[1]
+count = [0]
+lock = threading.Lock()
+
+def read_exact(c, n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            raise EOFError
+        b += d
+    return b
+
+def record(c):
+    v, t, rid, clen, plen, _ = struct.unpack("!BBHHBB", read_exact(c, 8))
+    content = read_exact(c, clen)
+    read_exact(c, plen)
+    return t, rid, content
+
+def send(c, t, rid, content):
+    c.sendall(struct.pack("!BBHHBB", 1, t, rid, len(content), 0, 0) + content)
+
+def serve(c, n):
+    try:
+        while True:
+            keep = False
+            stdin_done = params_done = False
+            while not (stdin_done and params_done):
+                t, rid, content = record(c)
+                if t == 1:
+                    keep = bool(content[2] & 1)
+                elif t == 4 and not content:
+                    params_done = True
+                elif t == 5 and not content:
+                    stdin_done = True
+            out = b"Content-Type: text/plain\r\n\r\nconn %d\n" % n
+            send(c, 6, rid, out)
+            send(c, 6, rid, b"")
+            send(c, 3, rid, b"\0" * 8)
+            if not keep:
+                return
+    except EOFError:
+        pass
+    finally:
+        c.close()
+
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+while True:
+    c, _ = s.accept()
+    with lock:
+        count[0] += 1
+        n = count[0]
+    threading.Thread(target=serve, args=(c, n), daemon=True).start()
+"#;
