@@ -5,6 +5,8 @@
 //! `ProxyPass` inside `<Location /path>` takes one argument (the backend URL) and uses
 //! the section's path; such rules join the host's list in configuration order, as
 //! Apache does. The first matching rule wins; a `!` target excludes a path.
+//! `ProxyPassMatch` and the other mod_proxy directives are in `proxy_match.rs` (their
+//! rules join the same list); `<Proxy>` sections in `proxy_sections.rs`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -340,8 +342,9 @@ pub struct ProxyConfig {
     /// `ProxyWebsocketFallbackToProxyHttp` (On): requests to a `ws://` backend that do
     /// not ask for an upgrade are proxied as HTTP; Off: they get 500 (no handler).
     pub websocket_fallback: bool,
-    /// ProxyPassReverseCookie*, ProxyErrorOverride, ProxyBadHeader, ProxyIOBufferSize
-    /// (`proxy_match.rs`).
+    /// ProxyPassReverseCookie*, ProxyErrorOverride, ProxyBadHeader, the buffer sizes and
+    /// the `<Proxy>` sections (types in `proxy_extra.rs`, parsed by `proxy_match.rs` and
+    /// `build/proxy_sections.rs`).
     pub extra: Arc<super::proxy_extra::ProxyExtra>,
 }
 
@@ -364,7 +367,7 @@ impl Default for ProxyConfig {
 
 impl ProxyConfig {
     /// The first rule whose path is a prefix of `uri_path` (on a segment boundary when
-    /// the rule's path does not end with `/`).
+    /// the rule's path does not end with `/`), or whose regex (ProxyPassMatch) matches it.
     pub fn find(&self, uri_path: &str) -> Option<&ProxyRule> {
         self.rules.iter().find(|r| match &r.regex {
             Some(re) => re.0.is_match(uri_path),

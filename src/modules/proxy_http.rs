@@ -1,11 +1,16 @@
 //! mod_proxy_http: forwards a request to an HTTP/1.1 backend with the project's own
 //! HTTP engine in the client role, streaming both ways: the client's body goes to the
 //! backend as it is read (chunked when its length is unknown), the backend's body comes
-//! back through [`BodyDecoder`] as the client takes it. Hop-by-hop headers are removed
-//! in both directions; `X-Forwarded-For/-Host/-Server` are added (ProxyAddHeaders);
-//! `ProxyPassReverse` rewrites `Location`, `Content-Location` and `URI`. A backend
-//! connection goes back to the per-process pool when the response allowed keep-alive
-//! and its body ended cleanly.
+//! back through [`BodyDecoder`] as the client takes it, keeping its framing (a body with
+//! Content-Length is a [`Body::SizedStream`] of that length; HEAD keeps the backend's
+//! Content-Length). Cookie rewriting, ProxyErrorOverride and ProxyBadHeader are in
+//! `proxy_response.rs`, the pool's `max`/`ttl` limits in `proxy_pool.rs`.
+//!
+//! Hop-by-hop headers are removed in both directions; `X-Forwarded-For/-Host/-Server`
+//! are added (ProxyAddHeaders); `ProxyPassReverse` rewrites `Location`,
+//! `Content-Location` and `URI`. A backend connection goes back to the per-process pool
+//! when the response allowed keep-alive and its body ended cleanly (no byte past its
+//! Content-Length).
 //!
 //! Failures as Apache maps them: no connection → 503 (and the backend is disabled for
 //! `retry=`), no answer within the timeout → 504, an unparseable answer → 502.
