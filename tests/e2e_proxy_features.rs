@@ -382,6 +382,13 @@ fn header_directives(mpm: Mpm) {
     assert!(seen.contains("via: 1.1 front.example\n"), "{seen}");
     let r = s.request("GET /p/len/3 HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
     assert_eq!(r.header("via"), Some("1.1 front.example"));
+    // A client's Via is kept and ours appended (On).
+    let r = s.request("GET /p/headers HTTP/1.1\r\nHost: front.example\r\nVia: 1.0 edge\r\nConnection: close\r\n\r\n");
+    assert!(
+        r.text().contains("via: 1.0 edge, 1.1 front.example\n"),
+        "{}",
+        r.text()
+    );
     // ProxyRequests Off: an absolute-form request for another host is not forwarded.
     let r = s.request(&format!(
         "GET http://127.0.0.1:{port}/len/7 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
@@ -968,4 +975,22 @@ fn fastcgi_enablereuse() {
     // enablereuse=on: the connection is kept (FCGI_KEEP_CONN) and used again.
     let a = ka_get(&mut c, "/reuse/x");
     assert_eq!(ka_get(&mut c, "/reuse/x"), a);
+}
+
+#[test]
+fn via_full_and_block() {
+    let t = setup(
+        EVENT,
+        "<VirtualHost *:*>\nServerName localhost\nProxyVia Full\nProxyPass /f/ http://127.0.0.1:{B}/\n</VirtualHost>\n<VirtualHost *:*>\nServerName block.example\nProxyVia Block\nProxyPass /k/ http://127.0.0.1:{B}/\n</VirtualHost>\n",
+    );
+    let s = &t.s;
+    let r = s.get("/f/headers");
+    assert!(
+        r.text().contains("via: 1.1 localhost (rhttpd/"),
+        "{}",
+        r.text()
+    );
+    let r = s.request("GET /k/headers HTTP/1.1\r\nHost: block.example\r\nVia: 1.0 edge\r\nConnection: close\r\n\r\n");
+    assert!(!r.text().contains("via:"), "{}", r.text());
+    assert_eq!(r.header("via"), None);
 }
