@@ -40,7 +40,7 @@ if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
     secs=$1
     shift
 fi
-all=(h1_request h1_conn chunked range config fcgi_response ssl_cipher x509 hpack h2_frame h2_session metadata auth deflate expr htaccess negotiation balancer)
+all=(h1_request h1_conn chunked range config fcgi_response ssl_cipher x509 hpack h2_frame h2_session metadata auth deflate expr htaccess negotiation balancer proxy_response)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

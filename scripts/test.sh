@@ -22,8 +22,12 @@ command -v prometheus-apache-exporter >/dev/null 2>&1 || need+=(prometheus-apach
 # server for mod_proxy_http and PHP-FPM for mod_proxy_fcgi.
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 compgen -G '/usr/sbin/php-fpm*' >/dev/null || need+=(php-fpm)
-# The balancer members of tests/e2e_balancer.rs are small python3 HTTP servers.
+# The balancer members of tests/e2e_balancer.rs and the backends of the reverse-proxy
+# feature tests (tests/e2e_proxy_features.rs) are small python3 servers; ss shows a
+# backend socket's keep-alive timer, gzip and sha256sum check bodies.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
+command -v gzip >/dev/null 2>&1 || need+=(gzip)
 # WordPress with MariaDB behind PHP-FPM (tests/e2e_wordpress.rs); never mod_php, so the
 # Apache reference run uses PHP-FPM through mod_proxy_fcgi as rhttpd does.
 [ -f /usr/share/wordpress/wp-settings.php ] || need+=(wordpress wordpress-theme-twentytwentythree)

@@ -400,6 +400,14 @@ pub enum Body {
     /// A body of unknown length produced as it is read (CGI, proxy). Sent chunked to
     /// HTTP/1.1 clients, close-delimited to HTTP/1.0 ones.
     Stream(Box<dyn Read + Send>),
+    /// A body produced as it is read whose length is known in advance (a proxied
+    /// response with `Content-Length`): sent with that Content-Length. The drivers read
+    /// it through [`ExactLen`]: a stream that ends early is an error (the client's
+    /// connection closes short of the length), bytes beyond `len` are never sent.
+    SizedStream {
+        body: Box<dyn Read + Send>,
+        len: u64,
+    },
     /// With `101 Switching Protocols`: after the head, the connection carries the bytes
     /// of another protocol between the client and `peer` (mod_proxy's Upgrade tunnel).
     /// With any other status it is sent as an empty body.
@@ -442,6 +450,7 @@ impl std::fmt::Debug for Body {
             Body::File { offset, len, .. } => write!(f, "File({offset}+{len})"),
             Body::FileParts { parts, .. } => write!(f, "FileParts({})", parts.len()),
             Body::Stream(_) => f.write_str("Stream"),
+            Body::SizedStream { len, .. } => write!(f, "SizedStream({len})"),
             Body::Tunnel(_) => f.write_str("Tunnel"),
         }
     }
@@ -464,12 +473,60 @@ impl Body {
                     .sum(),
             ),
             Body::Stream(_) => None,
+            Body::SizedStream { len, .. } => Some(*len),
             Body::Tunnel(_) => Some(0),
+        }
+    }
+
+    /// A body produced as it is read (which may block while it is read).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Body::Stream(_) | Body::SizedStream { .. })
+    }
+
+    /// A streamed body as a reader and its length when known (a sized stream comes
+    /// wrapped in [`ExactLen`]); any other body is given back.
+    pub fn into_stream(self) -> Result<(Box<dyn Read + Send>, Option<u64>), Body> {
+        match self {
+            Body::Stream(r) => Ok((r, None)),
+            Body::SizedStream { body, len } => Ok((Box::new(ExactLen::new(body, len)), Some(len))),
+            other => Err(other),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
+    }
+}
+
+/// A reader held to exactly `len` bytes: it ends after `len` bytes whatever the inner
+/// reader has left, and an inner end before `len` is an `UnexpectedEof` error (so a
+/// response sent with a Content-Length is never completed with fewer bytes).
+pub struct ExactLen {
+    inner: Box<dyn Read + Send>,
+    left: u64,
+}
+
+impl ExactLen {
+    pub fn new(inner: Box<dyn Read + Send>, len: u64) -> ExactLen {
+        ExactLen { inner, left: len }
+    }
+}
+
+impl Read for ExactLen {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("body ended {} bytes short of its length", self.left),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -621,6 +678,26 @@ impl Handlers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_len_reader() {
+        let mut all = Vec::new();
+        let mut r = ExactLen::new(Box::new(&b"hello world"[..]), 5);
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"hello");
+        let mut r = ExactLen::new(Box::new(&b"abc"[..]), 5);
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf).unwrap(), 3);
+        assert_eq!(
+            r.read(&mut buf).unwrap_err().kind(),
+            std::io::ErrorKind::UnexpectedEof
+        );
+        let b = Body::SizedStream {
+            body: Box::new(std::io::empty()),
+            len: 7,
+        };
+        assert_eq!((b.len(), b.is_stream()), (Some(7), true));
+    }
 
     #[test]
     fn host_port_parsing() {

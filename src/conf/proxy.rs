@@ -5,6 +5,8 @@
 //! `ProxyPass` inside `<Location /path>` takes one argument (the backend URL) and uses
 //! the section's path; such rules join the host's list in configuration order, as
 //! Apache does. The first matching rule wins; a `!` target excludes a path.
+//! `ProxyPassMatch` and the other mod_proxy directives are in `proxy_match.rs` (their
+//! rules join the same list); `<Proxy>` sections in `proxy_sections.rs`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,6 +70,24 @@ pub struct WorkerParams {
     /// Protocols a client may switch to through this backend (`upgrade=websocket`,
     /// comma-separated, `ANY` for any; `ws://`/`wss://` URLs: `websocket`), lower case.
     pub upgrade: Option<Vec<String>>,
+    /// At most this many connections to the backend in use at once per process
+    /// (`max=`); `None`: no limit.
+    pub max: Option<usize>,
+    /// Idle pooled connections above this many are closed once idle longer than `ttl`
+    /// (`smax=`); `None`: every idle connection is subject to `ttl`.
+    pub smax: Option<usize>,
+    /// Idle pooled connections older than this are closed, not reused (`ttl=`).
+    pub ttl: Option<Duration>,
+    /// How long a request waits for a connection when `max` are in use (`acquire=`,
+    /// milliseconds); `None`: the backend's read timeout.
+    pub acquire: Option<Duration>,
+    /// Read size for the backend's response (`iobuffersize=`, ProxyIOBufferSize).
+    pub io_buffer: Option<usize>,
+    /// SO_RCVBUF of backend sockets (`receivebuffersize=`, ProxyReceiveBufferSize).
+    pub receive_buffer: Option<usize>,
+    /// Parameters accepted without effect (`flushpackets=`, `ping=` ...), named in a
+    /// warning at start.
+    pub ignored: Vec<String>,
 }
 
 impl Default for WorkerParams {
@@ -80,6 +100,13 @@ impl Default for WorkerParams {
             disable_reuse: false,
             enable_reuse: None,
             upgrade: None,
+            max: None,
+            smax: None,
+            ttl: None,
+            acquire: None,
+            io_buffer: None,
+            receive_buffer: None,
+            ignored: Vec::new(),
         }
     }
 }
@@ -237,10 +264,35 @@ impl Backend {
                     }
                     self.params.upgrade = Some(list);
                 }
-                // Accepted for compatibility; rhttpd's pool is per process and unbounded.
-                "max" | "min" | "smax" | "ttl" | "acquire" | "flushpackets" | "flushwait"
-                | "ping" | "lbset" | "loadfactor" | "route" | "redirect" | "status"
-                | "iobuffersize" | "receivebuffersize" => {}
+                "max" | "smax" | "iobuffersize" | "receivebuffersize" => {
+                    let n: usize = v
+                        .parse()
+                        .map_err(|_| format!("ProxyPass {k}={v}: not a number"))?;
+                    match k.to_ascii_lowercase().as_str() {
+                        "max" => self.params.max = (n > 0).then_some(n),
+                        "smax" => self.params.smax = Some(n),
+                        "iobuffersize" => {
+                            self.params.io_buffer = (n > 0).then_some(n.clamp(512, 1 << 20))
+                        }
+                        _ => self.params.receive_buffer = (n > 0).then_some(n.max(512)),
+                    }
+                }
+                "ttl" => self.params.ttl = Some(secs(v)?).filter(|t| !t.is_zero()),
+                // Apache: milliseconds.
+                "acquire" => {
+                    let ms: u64 = v.parse().map_err(|_| {
+                        format!("ProxyPass acquire={v}: not a number of milliseconds")
+                    })?;
+                    self.params.acquire = Some(Duration::from_millis(ms));
+                }
+                // Accepted without effect: the connections are opened when needed
+                // (`min`), every piece of a response is written as it is read
+                // (`flushpackets`, `flushwait`), no 100-continue probe (`ping`).
+                "min" | "flushpackets" | "flushwait" | "ping" => {
+                    self.params.ignored.push(format!("{k}={v}"))
+                }
+                // The balancer's parameters.
+                "lbset" | "loadfactor" | "route" | "redirect" | "status" => {}
                 _ => return Err(format!("ProxyPass unknown Worker parameter '{k}'")),
             }
         }
@@ -261,6 +313,9 @@ pub struct ProxyRule {
     pub noquery: bool,
     /// `ProxyPass /path balancer://name/...`: resolved by `conf/balancer/`.
     pub balancer: Option<Arc<BalancerTarget>>,
+    /// `ProxyPassMatch`: the rule matches URL paths this regex matches (`path` is the
+    /// pattern, for logs), and `$N` in the backend URL take its groups.
+    pub regex: Option<super::alias::UrlRegex>,
 }
 
 /// The target of a `ProxyPass` to a balancer, as written.
@@ -299,6 +354,10 @@ pub struct ProxyConfig {
     /// `ProxyWebsocketFallbackToProxyHttp` (On): requests to a `ws://` backend that do
     /// not ask for an upgrade are proxied as HTTP; Off: they get 500 (no handler).
     pub websocket_fallback: bool,
+    /// ProxyPassReverseCookie*, ProxyErrorOverride, ProxyBadHeader, the buffer sizes and
+    /// the `<Proxy>` sections (types in `proxy_extra.rs`, parsed by `proxy_match.rs` and
+    /// `build/proxy_sections.rs`).
+    pub extra: Arc<super::proxy_extra::ProxyExtra>,
 }
 
 impl Default for ProxyConfig {
@@ -313,17 +372,19 @@ impl Default for ProxyConfig {
             fcgi_backend: FcgiBackendType::Fpm,
             websocket_idle_timeout: None,
             websocket_fallback: true,
+            extra: Arc::default(),
         }
     }
 }
 
 impl ProxyConfig {
     /// The first rule whose path is a prefix of `uri_path` (on a segment boundary when
-    /// the rule's path does not end with `/`).
+    /// the rule's path does not end with `/`), or whose regex (ProxyPassMatch) matches it.
     pub fn find(&self, uri_path: &str) -> Option<&ProxyRule> {
-        self.rules
-            .iter()
-            .find(|r| prefix_rest(&r.path, uri_path).is_some())
+        self.rules.iter().find(|r| match &r.regex {
+            Some(re) => re.0.is_match(uri_path),
+            None => prefix_rest(&r.path, uri_path).is_some(),
+        })
     }
 }
 
@@ -372,7 +433,12 @@ fn flag(d: &Directive) -> bool {
 
 /// A proxy directive at server or virtual-host level (`path` = `None`) or inside
 /// `<Location path>`.
-fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<(), ConfigError> {
+fn apply(
+    host: &mut VirtualHost,
+    d: &Directive,
+    path: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
     let pc = Arc::make_mut(&mut host.proxy);
     let a0 = d.args.first().map(String::as_str).unwrap_or("");
     match d.name {
@@ -389,42 +455,9 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
                     (a0.to_string(), &d.args[1..])
                 }
             };
-            let target = rest.first().map(String::as_str).unwrap_or("");
-            let mut nocanon = false;
-            let mut noquery = false;
-            let mut params = Vec::new();
-            for a in &rest[1..] {
-                match a.to_ascii_lowercase().as_str() {
-                    "nocanon" => nocanon = true,
-                    "noquery" => noquery = true,
-                    "interpolate" => {}
-                    _ => params.push(a.clone()),
-                }
-            }
-            let is_balancer = target
-                .get(..11)
-                .is_some_and(|p| p.eq_ignore_ascii_case("balancer://"));
-            let balancer = is_balancer.then(|| {
-                Arc::new(BalancerTarget {
-                    url: target.to_string(),
-                    params: params.clone(),
-                    location: d.location.clone(),
-                })
-            });
-            let backend = if target == "!" || is_balancer {
-                None
-            } else {
-                let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
-                b.apply_params(&params).map_err(|m| err(d, m))?;
-                Some(Arc::new(b))
-            };
-            pc.rules.push(ProxyRule {
-                path: prefix,
-                backend,
-                nocanon,
-                noquery,
-                balancer,
-            });
+            let mut rule = parse_target(d, rest, warnings)?;
+            rule.path = prefix;
+            pc.rules.push(rule);
         }
         "ProxyPassReverse" => {
             let (prefix, url) = match path {
@@ -493,9 +526,73 @@ fn apply(host: &mut VirtualHost, d: &Directive, path: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// The target of a `ProxyPass`/`ProxyPassMatch` (`rest`: the URL or `!`, then flags
+/// and `key=value` parameters), as a rule without its path.
+pub(crate) fn parse_target(
+    d: &Directive,
+    rest: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<ProxyRule, ConfigError> {
+    let target = rest.first().map(String::as_str).unwrap_or("");
+    let mut nocanon = false;
+    let mut noquery = false;
+    let mut params = Vec::new();
+    for a in rest.iter().skip(1) {
+        match a.to_ascii_lowercase().as_str() {
+            "nocanon" => nocanon = true,
+            "noquery" => noquery = true,
+            "interpolate" => {}
+            _ => params.push(a.clone()),
+        }
+    }
+    let is_balancer = target
+        .get(..11)
+        .is_some_and(|p| p.eq_ignore_ascii_case("balancer://"));
+    let balancer = is_balancer.then(|| {
+        Arc::new(BalancerTarget {
+            url: target.to_string(),
+            params: params.clone(),
+            location: d.location.clone(),
+        })
+    });
+    let backend = if target == "!" || is_balancer {
+        None
+    } else {
+        let mut b = Backend::parse(target).map_err(|m| err(d, m))?;
+        b.apply_params(&params).map_err(|m| err(d, m))?;
+        warn_ignored(d, &b, warnings);
+        Some(Arc::new(b))
+    };
+    Ok(ProxyRule {
+        path: String::new(),
+        backend,
+        nocanon,
+        noquery,
+        balancer,
+        regex: None,
+    })
+}
+
+/// A start-up warning naming the worker parameters of `b` that have no effect.
+pub(crate) fn warn_ignored(d: &Directive, b: &Backend, warnings: &mut Vec<String>) {
+    if !b.params.ignored.is_empty() {
+        warnings.push(format!(
+            "{}: {} {}: parameter(s) {} accepted but have no effect in rhttpd",
+            d.location,
+            d.name,
+            b.url,
+            b.params.ignored.join(" ")
+        ));
+    }
+}
+
 /// A proxy directive at server or virtual-host level.
-pub fn host_directive(host: &mut VirtualHost, d: &Directive) -> Result<(), ConfigError> {
-    apply(host, d, None)
+pub fn host_directive(
+    host: &mut VirtualHost,
+    d: &Directive,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    apply(host, d, None, warnings)
 }
 
 /// The proxy directives inside a per-directory section (skipped by the section's own
@@ -505,6 +602,7 @@ pub fn section_hook(
     host: &mut VirtualHost,
     matcher: &SectionMatch,
     children: &[Node],
+    warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     for node in children {
         let Node::Directive(d) = node else { continue };
@@ -513,7 +611,7 @@ pub fn section_hook(
         }
         let needs_path = matches!(d.name, "ProxyPass" | "ProxyPassReverse");
         if !needs_path {
-            apply(host, d, None)?;
+            apply(host, d, None, warnings)?;
             continue;
         }
         match matcher {
@@ -524,7 +622,7 @@ pub fn section_hook(
                         "ProxyPass can not have a path when defined in a location",
                     ));
                 }
-                apply(host, d, Some(p))?
+                apply(host, d, Some(p), warnings)?
             }
             SectionMatch::Location(PathPattern::Regex(_)) => {
                 return Err(err(
@@ -601,6 +699,7 @@ mod tests {
             nocanon: false,
             noquery: false,
             balancer: None,
+            regex: None,
         };
         let pc = ProxyConfig {
             rules: vec![rule("/app/static", None), rule("/app", Some("http://b/"))],

@@ -160,7 +160,7 @@ pub fn run(
         Body::Tunnel(_) => (Body::Empty, None),
         b => (b, None),
     };
-    let streamed = framing.send_body && body.len().is_none();
+    let streamed = framing.send_body && body.is_stream();
     let body_len = if framing.send_body {
         body.len().unwrap_or(0)
     } else {

@@ -132,12 +132,16 @@ impl Outgoing {
                         });
                     }
                 }
-                Body::Stream(body) => parts.push_back(Part::Stream {
-                    body,
-                    chunked,
-                    pending: Bytes::new(),
-                    ended: false,
-                }),
+                b @ (Body::Stream(_) | Body::SizedStream { .. }) => {
+                    if let Ok((body, _)) = b.into_stream() {
+                        parts.push_back(Part::Stream {
+                            body,
+                            chunked,
+                            pending: Bytes::new(),
+                            ended: false,
+                        });
+                    }
+                }
             }
         }
         parts.push_front(Part::Bytes(Bytes::from(head)));

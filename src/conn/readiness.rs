@@ -20,7 +20,6 @@ use super::exchange::{self, Clock, Exchange};
 use super::protocol::Protocol;
 use super::{ConnObserver, Connection, Outgoing, Phase, Progress};
 use crate::conf::VirtualHost;
-use crate::handler::Body;
 use crate::site::Site;
 
 /// Where the connection goes next.
@@ -223,7 +222,7 @@ pub fn serve_buffered_inline(
             Err(_) if !resumed && conn.info.pending.is_filled() => return Some(Next::Pending),
             Err(_) => return None,
         };
-        if matches!(ran.0.body, Body::Stream(_)) {
+        if ran.0.body.is_stream() {
             return None;
         }
         h1.accept_request(&head, limit);

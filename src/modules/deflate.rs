@@ -289,6 +289,11 @@ pub fn apply(dir: &DirConfig, head: &RequestHead, file: Option<&Path>, resp: &mu
                 )),
             },
         },
+        // Compressed, a sized stream's length is no longer known.
+        b @ Body::SizedStream { .. } => match b.into_stream() {
+            Ok((r, _)) => Body::Stream(encoder(r, p)),
+            Err(b) => b,
+        },
         Body::Stream(r) => Body::Stream(encoder(r, p)),
         other => {
             resp.body = other;

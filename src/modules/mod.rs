@@ -24,6 +24,8 @@ pub mod proxy_balancer;
 pub mod proxy_fcgi;
 pub mod proxy_hcheck;
 pub mod proxy_http;
+mod proxy_pool;
+mod proxy_response;
 mod proxy_tunnel;
 mod proxy_worker_state;
 pub mod rewrite;

@@ -9,7 +9,8 @@ use rhttpd_http::StatusCode;
 
 use super::proxy_backend::log;
 use crate::conf::VirtualHost;
-use crate::conf::proxy::{Backend, ProxyRule, Scheme, prefix_rest};
+use crate::conf::alias::UrlRegex;
+use crate::conf::proxy::{Backend, BackendAddr, ProxyRule, Scheme, prefix_rest};
 use crate::handler::{Handler, Request, RequestBody, Response};
 use crate::log::Level;
 
@@ -94,6 +95,10 @@ impl Handler for ProxyServer {
         let Some(backend) = rule.backend.as_deref() else {
             return false;
         };
+        // ProxyPassMatch targets are made per request (`serve_match`): on a worker.
+        if rule.regex.is_some() {
+            return false;
+        }
         let target = format!("{}{}", backend.path, rest_for(req, rule));
         if let Some(ready) = super::proxy_async::ready_for(req, &target) {
             return ready;
@@ -132,6 +137,9 @@ impl Handler for ProxyServer {
         let Some(backend) = rule.backend.as_deref() else {
             return Response::error(StatusCode::NOT_FOUND);
         };
+        if let Some(re) = &rule.regex {
+            return self.serve_match(req, body, rule, re, backend);
+        }
         let target = format!("{}{}", backend.path, rest);
         match backend.scheme {
             Scheme::Http | Scheme::Https if self.http => {
@@ -144,6 +152,86 @@ impl Handler for ProxyServer {
             _ => no_protocol(req, &backend.url),
         }
     }
+}
+
+impl ProxyServer {
+    /// A `ProxyPassMatch` rule: `$N` in the backend URL take the regex's groups; a URL
+    /// the substitution leaves unchanged gets the request path appended (Apache's
+    /// `ap_proxy_trans_match`: `ProxyPassMatch \.gif$ http://b` proxies `/a.gif` to
+    /// `http://b/a.gif`). The result is parsed again, since the groups may name the
+    /// host or port; the rule's parameters apply to it.
+    fn serve_match(
+        &self,
+        req: &Request<'_>,
+        body: &mut RequestBody<'_>,
+        rule: &ProxyRule,
+        re: &UrlRegex,
+        template: &Backend,
+    ) -> Response {
+        let url = match re.replace(req.uri_path, &template.url) {
+            Some(Some(found)) if found != template.url => found,
+            Some(Some(_)) => format!("{}{}", template.url, crate::uri::encode_path(req.uri_path)),
+            Some(None) => {
+                log(
+                    req,
+                    Level::Crit,
+                    "AH01135: Substitution in regular expression failed. Replacement too long?",
+                );
+                return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            None => return Response::error(StatusCode::NOT_FOUND),
+        };
+        let spec = match &template.addr {
+            BackendAddr::Unix(p) => format!("unix:{}|{url}", p.display()),
+            BackendAddr::Tcp { .. } => url,
+        };
+        let mut backend = match Backend::parse(&spec) {
+            Ok(b) => b,
+            Err(e) => {
+                log(req, Level::Error, &format!("AH01144: {e}"));
+                return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        };
+        backend.params = template.params.clone();
+        match backend.scheme {
+            Scheme::Http | Scheme::Https if self.http => {
+                let mut target = if rule.nocanon {
+                    backend.path.clone()
+                } else {
+                    canon(&backend.path)
+                };
+                if !rule.noquery
+                    && let Some(q) = &req.head.query
+                {
+                    target.push(if target.contains('?') { '&' } else { '?' });
+                    target.push_str(q);
+                }
+                super::proxy_http::serve(req, body, &backend, &target)
+            }
+            Scheme::Fcgi if self.fcgi => {
+                super::proxy_fcgi::serve_proxypass(req, body, &backend, "")
+            }
+            _ => no_protocol(req, &backend.url),
+        }
+    }
+}
+
+/// A substituted backend path made fit for a request line: bytes a URL path may not
+/// hold are percent-encoded; `%` escapes and a `?` query already there are kept
+/// (`ap_proxy_canonenc` for a reverse proxy).
+fn canon(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_ascii_alphanumeric() || "$-_.+!*'(),:;@&=/~%?".contains(c) {
+            out.push(c);
+        } else {
+            let mut b = [0u8; 4];
+            for byte in c.encode_utf8(&mut b).bytes() {
+                out.push_str(&format!("%{byte:02x}"));
+            }
+        }
+    }
+    out
 }
 
 impl Handler for ProxySetHandler {

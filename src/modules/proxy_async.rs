@@ -18,6 +18,7 @@ use rhttpd_http::{BodyDecoder, BodyFraming, Limits, Method, parse_response_head}
 use rhttpd_http::{BodyFraming as F, response_framing};
 
 use super::proxy_backend::{self, Conn};
+use super::proxy_pool::{self, PoolLimits};
 use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::{Pending, Request};
 
@@ -155,12 +156,14 @@ pub(crate) fn start(
         || req.head.body != BodyFraming::None
         || backend.scheme != Scheme::Http
         || backend.params.disable_reuse
+        // `max=` permits are waited for, which only a worker may do.
+        || backend.params.max.is_some()
         || matches!(backend.addr, BackendAddr::Unix(_))
         || super::proxy_tunnel::requested(req, backend).is_some()
     {
         return false;
     }
-    let Some(conn) = proxy_backend::pool_take(&backend.key()) else {
+    let Some(conn) = proxy_pool::take(&backend.key(), &PoolLimits::of(&backend.params)) else {
         return false;
     };
     let head = request_head();

@@ -1,6 +1,6 @@
 //! mod_proxy's backend connections, shared by the protocol modules (`proxy_http.rs`,
-//! `proxy_fcgi.rs`): connections over TCP or a Unix socket, a small per-process pool of
-//! idle connections keyed by backend, and the error state of a backend after a failed
+//! `proxy_fcgi.rs`): connections over TCP or a Unix socket (their per-process pool and
+//! its limits are in `proxy_pool.rs`), and the error state of a backend after a failed
 //! connect (`retry=`, 60 s by default), during which requests get 503 without a
 //! connection attempt.
 //!
@@ -20,11 +20,6 @@ use std::time::{Duration, Instant};
 use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::Request;
 use crate::log::Level;
-
-/// Idle connections kept per backend and process (nginx's `keepalive` of an upstream
-/// block; under event the listener proxies without a thread per request, so the
-/// connections in use are not bounded by ThreadsPerChild).
-const POOL_PER_BACKEND: usize = 64;
 
 /// A message from mod_proxy about `req`.
 pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
@@ -83,7 +78,7 @@ impl Conn {
 
     /// An idle pooled connection is usable when the backend has neither closed it nor
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`): one peek.
-    fn is_reusable(&mut self) -> bool {
+    pub(crate) fn is_reusable(&mut self) -> bool {
         use std::os::fd::AsFd;
         let fd = match self {
             Conn::Tls(s) => {
@@ -106,37 +101,10 @@ pub(crate) enum ConnectError {
     Failed,
 }
 
-type Pool = HashMap<String, Vec<Conn>>;
-static POOL: LazyLock<Mutex<Pool>> = LazyLock::new(Default::default);
 static DOWN: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
-
-fn pool() -> MutexGuard<'static, Pool> {
-    POOL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn down() -> MutexGuard<'static, HashMap<String, Instant>> {
     DOWN.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Take an idle connection to `key` that is still usable.
-pub(crate) fn pool_take(key: &str) -> Option<Conn> {
-    let mut p = pool();
-    let list = p.get_mut(key)?;
-    while let Some(mut c) = list.pop() {
-        if c.is_reusable() {
-            return Some(c);
-        }
-    }
-    None
-}
-
-/// Give back a connection whose last response ended cleanly.
-pub(crate) fn pool_put(key: &str, conn: Conn) {
-    let mut p = pool();
-    let list = p.entry(key.to_string()).or_default();
-    if list.len() < POOL_PER_BACKEND {
-        list.push(conn);
-    }
 }
 
 fn in_error(key: &str) -> bool {
@@ -197,6 +165,14 @@ pub(crate) fn connect(
                             let _ = s.set_nodelay(true);
                             if backend.params.tcp_keepalive {
                                 let _ = socket2::SockRef::from(&s).set_keepalive(true);
+                            }
+                            if let Some(n) = backend.params.receive_buffer.or(req
+                                .vhost
+                                .proxy
+                                .extra
+                                .receive_buffer)
+                            {
+                                let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
                             }
                             return Ok(Conn::Tcp(s));
                         }

@@ -23,6 +23,7 @@ use rhttpd_http::{BodyFraming, StatusCode};
 
 use super::cgi::{self, CgiHead, ScriptInfo};
 use super::proxy_backend::{self, Conn, ConnectError};
+use super::proxy_pool::{self, PoolLimits};
 use crate::conf::proxy::{Backend, FcgiBackendType};
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
@@ -279,9 +280,21 @@ fn fcgi_request(
     };
     let env = cgi::cgi_env(req, script, script_filename, content_length);
     let head = request_head(&env, reuse);
+    let wait = backend.params.acquire.unwrap_or(timeout);
+    let permit = match proxy_pool::acquire(&key, &PoolLimits::of(&backend.params), wait) {
+        Ok(p) => p,
+        Err(()) => {
+            proxy_backend::log(
+                req,
+                Level::Error,
+                &format!("AH00941: FCGI: failed to acquire connection for ({key})"),
+            );
+            return Response::error(StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
 
     let mut conn = match if reuse {
-        proxy_backend::pool_take(&key)
+        proxy_pool::take(&key, &PoolLimits::of(&backend.params))
     } else {
         None
     } {
@@ -374,6 +387,8 @@ fn fcgi_request(
         reuse,
         key,
         client: req.conn.client,
+        limits: PoolLimits::of(&backend.params),
+        _permit: permit,
     }));
     cgi::cgi_response(req, head, body)
 }
@@ -399,6 +414,9 @@ struct FcgiBody {
     reuse: bool,
     key: String,
     client: std::net::SocketAddr,
+    limits: PoolLimits,
+    /// Held while the connection is in use (`max=`).
+    _permit: Option<proxy_pool::Permit>,
 }
 
 impl Read for FcgiBody {
@@ -423,7 +441,7 @@ impl Read for FcgiBody {
                         if let Some(c) = self.conn.take()
                             && self.reuse
                         {
-                            proxy_backend::pool_put(&self.key, c);
+                            proxy_pool::put(&self.key, &self.limits, c);
                         }
                         return Ok(0);
                     }

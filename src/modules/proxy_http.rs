@@ -1,11 +1,16 @@
 //! mod_proxy_http: forwards a request to an HTTP/1.1 backend with the project's own
 //! HTTP engine in the client role, streaming both ways: the client's body goes to the
 //! backend as it is read (chunked when its length is unknown), the backend's body comes
-//! back through [`BodyDecoder`] as the client takes it. Hop-by-hop headers are removed
-//! in both directions; `X-Forwarded-For/-Host/-Server` are added (ProxyAddHeaders);
-//! `ProxyPassReverse` rewrites `Location`, `Content-Location` and `URI`. A backend
-//! connection goes back to the per-process pool when the response allowed keep-alive
-//! and its body ended cleanly.
+//! back through [`BodyDecoder`] as the client takes it, keeping its framing (a body with
+//! Content-Length is a [`Body::SizedStream`] of that length; HEAD keeps the backend's
+//! Content-Length). Cookie rewriting, ProxyErrorOverride and ProxyBadHeader are in
+//! `proxy_response.rs`, the pool's `max`/`ttl` limits in `proxy_pool.rs`.
+//!
+//! Hop-by-hop headers are removed in both directions; `X-Forwarded-For/-Host/-Server`
+//! are added (ProxyAddHeaders); `ProxyPassReverse` rewrites `Location`,
+//! `Content-Location` and `URI`. A backend connection goes back to the per-process pool
+//! when the response allowed keep-alive and its body ended cleanly (no byte past its
+//! Content-Length).
 //!
 //! Failures as Apache maps them: no connection → 503 (and the backend is disabled for
 //! `retry=`), no answer within the timeout → 504, an unparseable answer → 502.
@@ -20,11 +25,20 @@ use rhttpd_http::{
 };
 
 use super::proxy_backend::{self, Conn, ConnectError};
+use super::proxy_pool::{self, Permit, PoolLimits};
 use crate::conf::proxy::{Backend, ProxyVia};
+use crate::conf::proxy_extra::BadHeader;
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
 
 const CHUNK: usize = 32 * 1024;
+
+/// The most of a head with a bad line that is read waiting for its end (ProxyBadHeader).
+const MAX_MENDED_HEAD: usize = 64 * 1024;
+
+fn head_complete(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+}
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) plus the Proxy-* family.
 fn is_hop_by_hop(name: &str, listed: &[String]) -> bool {
@@ -237,21 +251,27 @@ pub(crate) fn serve(
         return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
     }
     let reuse = !backend.params.disable_reuse && upgrade.is_none();
-    let mut headers = backend_headers(req, backend, reuse);
-    if let Some(u) = &upgrade {
-        super::proxy_tunnel::add_request_headers(&mut headers, u);
-    }
-    let length = match req.head.body {
-        BodyFraming::None | BodyFraming::UntilClose => RequestBodyLength::None,
-        BodyFraming::Length(n) => RequestBodyLength::Known(n),
-        BodyFraming::Chunked => RequestBodyLength::Chunked,
+    let length = request_length(req);
+    let limits = PoolLimits::of(&backend.params);
+    // `max=`: wait for one of the backend's connections to be free.
+    let wait = backend.params.acquire.unwrap_or(timeout);
+    let permit = match proxy_pool::acquire(&key, &limits, wait) {
+        Ok(p) => p,
+        Err(()) => {
+            proxy_backend::log(
+                req,
+                Level::Error,
+                &format!("AH00941: HTTP: failed to acquire connection for ({key})"),
+            );
+            return Response::error(StatusCode::SERVICE_UNAVAILABLE);
+        }
     };
-    let mut head_bytes = Vec::with_capacity(1024);
-    write_request_head(&req.head.method, target, &headers, length, &mut head_bytes);
     let has_body = length != RequestBodyLength::None;
-
-    // The event listener may have sent the request already (`proxy_async.rs`).
+    // The event listener may have sent the request already (`proxy_async.rs`); the head
+    // is made only when it has to be sent here.
     let mut resumed = super::proxy_async::take(req, target);
+    let mut head_bytes: Option<Vec<u8>> = None;
+    let bad_header = req.vhost.proxy.extra.bad_header;
     // A pooled connection may have been closed by the backend just now: a request
     // without a body is retried once on a fresh connection.
     let mut attempt = 0;
@@ -267,7 +287,7 @@ pub(crate) fn serve(
                 // The rest is read here, blocking.
                 conn.set_timeout(timeout);
             }
-            match read_head(&mut conn, &mut buf, &req.head.method) {
+            match read_head(&mut conn, &mut buf, &req.head.method, bad_header) {
                 Ok(p) => break (conn, buf, p),
                 // Closed before answering: retried on a fresh connection.
                 Err(HeadError::Eof) if buf.is_empty() => continue,
@@ -278,7 +298,7 @@ pub(crate) fn serve(
             }
         }
         let pooled = if reuse || upgrade.is_some() {
-            proxy_backend::pool_take(&key)
+            proxy_pool::take(&key, &limits)
         } else {
             None
         };
@@ -296,7 +316,16 @@ pub(crate) fn serve(
             },
         };
         let retryable = reused && !has_body && attempt == 1;
-        if let Err(e) = conn.write_all(&head_bytes) {
+        let head_bytes = head_bytes.get_or_insert_with(|| {
+            let mut headers = backend_headers(req, backend, reuse);
+            if let Some(u) = &upgrade {
+                super::proxy_tunnel::add_request_headers(&mut headers, u);
+            }
+            let mut bytes = Vec::with_capacity(1024);
+            write_request_head(&req.head.method, target, &headers, length, &mut bytes);
+            bytes
+        });
+        if let Err(e) = conn.write_all(head_bytes) {
             if retryable {
                 continue;
             }
@@ -318,7 +347,7 @@ pub(crate) fn serve(
             }
         }
         let mut buf = Vec::with_capacity(8192);
-        match read_head(&mut conn, &mut buf, &req.head.method) {
+        match read_head(&mut conn, &mut buf, &req.head.method, bad_header) {
             Ok(p) => break (conn, buf, p),
             Err(HeadError::Eof) if retryable && buf.is_empty() => continue,
             Err(HeadError::Io(e))
@@ -332,6 +361,12 @@ pub(crate) fn serve(
     let (status, version, backend_h, framing) = parsed;
     let keep = reuse && response_keep_alive(version, &backend_h);
     let mut resp_headers = client_headers(req, &backend_h);
+    super::proxy_response::rewrite_cookies(&req.vhost.proxy.extra, &mut resp_headers);
+    // ProxyErrorOverride: the local error page instead of the backend's (whose body
+    // is not read: the connection is not reused).
+    if super::proxy_response::overrides(&req.vhost.proxy.extra, status) {
+        return Response::error(status);
+    }
     if status == StatusCode::SWITCHING_PROTOCOLS {
         return match &upgrade {
             Some(asked) => super::proxy_tunnel::switched(
@@ -356,21 +391,21 @@ pub(crate) fn serve(
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {
-                proxy_backend::pool_put(&key, conn);
+                proxy_pool::put(&key, &limits, conn);
             }
             Body::Empty
         }
         // All of it is here already (always so when the listener collected it): no stream.
         f if let Some(data) = super::proxy_async::whole_body(f, &buf) => {
             if keep {
-                proxy_backend::pool_put(&key, conn);
+                proxy_pool::put(&key, &limits, conn);
             }
             Body::Bytes(data.into())
         }
         f => {
             let decoder = BodyDecoder::new(f, 0);
             // `buf` holds the bytes already read past the head.
-            Body::Stream(Box::new(ProxyBody {
+            let stream = Box::new(ProxyBody {
                 conn: Some(conn),
                 buf: std::mem::take(&mut buf),
                 pos: 0,
@@ -379,12 +414,29 @@ pub(crate) fn serve(
                 keep,
                 key,
                 client: req.conn.client,
-            }))
+                limits,
+                chunk: backend
+                    .params
+                    .io_buffer
+                    .or(req.vhost.proxy.extra.io_buffer)
+                    .unwrap_or(CHUNK),
+                _permit: permit,
+            });
+            // The client gets the backend's framing: Content-Length stays.
+            match f {
+                BodyFraming::Length(len) => Body::SizedStream { body: stream, len },
+                _ => Body::Stream(stream),
+            }
         }
     };
-    if req.head.method == Method::HEAD {
-        resp_headers.remove(header::CONTENT_LENGTH);
-    }
+    // A HEAD answer keeps the backend's Content-Length (the body it would have sent).
+    let body = match (&body, head_length(req, status, &backend_h)) {
+        (Body::Empty, Some(len)) => Body::SizedStream {
+            body: Box::new(io::empty()),
+            len,
+        },
+        _ => body,
+    };
     let mut r = Response::new(status, body);
     r.headers = resp_headers;
     r
@@ -403,6 +455,19 @@ fn head_failed(req: &Request<'_>, key: &str, e: HeadError) -> Response {
         &format!("AH01102: error reading status line from remote server {key}: {why}"),
     );
     Response::error(StatusCode::BAD_GATEWAY)
+}
+
+/// The Content-Length of a backend's answer to HEAD (sent on to the client as is).
+fn head_length(req: &Request<'_>, status: StatusCode, h: &HeaderMap) -> Option<u64> {
+    if req.head.method != Method::HEAD || status == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    h.get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn backend_error(req: &Request<'_>, key: &str, e: &io::Error, what: &str) -> Response {
@@ -464,7 +529,12 @@ type Parsed = (StatusCode, rhttpd_http::Version, HeaderMap, BodyFraming);
 
 /// Read the response head (skipping interim 1xx responses other than 101). On return
 /// `buf` holds the bytes after the head.
-fn read_head(conn: &mut Conn, buf: &mut Vec<u8>, method: &Method) -> Result<Parsed, HeadError> {
+fn read_head(
+    conn: &mut Conn,
+    buf: &mut Vec<u8>,
+    method: &Method,
+    bad_header: BadHeader,
+) -> Result<Parsed, HeadError> {
     let limits = Limits::default();
     loop {
         match parse_response_head(buf, &limits) {
@@ -478,6 +548,12 @@ fn read_head(conn: &mut Conn, buf: &mut Vec<u8>, method: &Method) -> Result<Pars
                 return Ok((p.status, p.version, p.headers, framing));
             }
             Ok(None) => {}
+            // ProxyBadHeader Ignore/StartBody: mend the head once it is all here.
+            Err(_) if super::proxy_response::fix_bad_head(buf, bad_header) => continue,
+            Err(_)
+                if bad_header != BadHeader::IsError
+                    && buf.len() < MAX_MENDED_HEAD
+                    && !head_complete(buf) => {}
             Err(e) => return Err(HeadError::Bad(e.to_string())),
         }
         let mut chunk = [0u8; 8192];
@@ -500,6 +576,11 @@ struct ProxyBody {
     keep: bool,
     key: String,
     client: std::net::SocketAddr,
+    limits: PoolLimits,
+    /// Bytes read from the backend at a time (`iobuffersize=`, ProxyIOBufferSize).
+    chunk: usize,
+    /// Held while the connection is in use (`max=`).
+    _permit: Option<Permit>,
 }
 
 impl ProxyBody {
@@ -508,7 +589,7 @@ impl ProxyBody {
             && self.keep
             && self.pos >= self.buf.len()
         {
-            proxy_backend::pool_put(&self.key, c);
+            proxy_pool::put(&self.key, &self.limits, c);
         }
     }
 
@@ -548,11 +629,17 @@ impl Read for ProxyBody {
                 let n = d.data.len().min(out.len());
                 out[..n].copy_from_slice(&d.data[..n]);
                 self.spill.extend_from_slice(&d.data[n..]);
-                self.pos += d.consumed;
+                let consumed = d.consumed;
+                self.pos += consumed;
+                // The connection is free as soon as the body has ended (a reader held
+                // to the Content-Length never asks again).
+                if self.decoder.is_done() {
+                    self.finish();
+                }
                 if n > 0 {
                     return Ok(n);
                 }
-                if d.consumed > 0 {
+                if consumed > 0 {
                     continue;
                 }
             }
@@ -566,7 +653,7 @@ impl Read for ProxyBody {
                 return Ok(0);
             };
             let start = self.buf.len();
-            self.buf.resize(start + CHUNK, 0);
+            self.buf.resize(start + self.chunk, 0);
             match conn.read(&mut self.buf[start..]) {
                 Ok(0) => {
                     self.buf.truncate(start);
@@ -588,6 +675,47 @@ impl Read for ProxyBody {
             }
         }
     }
+}
+
+/// For the fuzz target `proxy_response` (fuzz/fuzz_targets/proxy_response.rs): a
+/// backend's response head as [`serve`] reads it — mended by ProxyBadHeader `mode`
+/// (0 IsError, 1 Ignore, 2 StartBody) when it does not parse, then its `Set-Cookie`
+/// attributes mapped by ProxyPassReverseCookieDomain/Path. `None` where a real
+/// request answers 502 (or reads more); else the status, the number of header fields
+/// and the bytes left after the head.
+#[doc(hidden)]
+pub fn fuzz_response_head(data: &[u8], mode: u8) -> Option<(u16, usize, usize)> {
+    use crate::conf::proxy_extra::{CookieMap, ProxyExtra};
+    let bad = match mode % 3 {
+        0 => BadHeader::IsError,
+        1 => BadHeader::Ignore,
+        _ => BadHeader::StartBody,
+    };
+    let extra = ProxyExtra {
+        cookie_domains: vec![CookieMap {
+            internal: "internal".into(),
+            public: "public.example".into(),
+        }],
+        cookie_paths: vec![CookieMap {
+            internal: "/app/".into(),
+            public: "/".into(),
+        }],
+        ..ProxyExtra::default()
+    };
+    let mut buf = data.to_vec();
+    for _ in 0..3 {
+        match parse_response_head(&buf, &Limits::default()) {
+            Ok(Some(p)) => {
+                let mut h = p.headers;
+                super::proxy_response::rewrite_cookies(&extra, &mut h);
+                return Some((p.status.as_u16(), h.len(), buf.len() - p.head_len));
+            }
+            Ok(None) => return None,
+            Err(_) if super::proxy_response::fix_bad_head(&mut buf, bad) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

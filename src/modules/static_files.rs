@@ -722,7 +722,7 @@ mod tests {
                     BodyPart::FileRange { offset, len } => read(file, *offset, *len),
                 })
                 .collect(),
-            Body::Stream(_) | Body::Tunnel(_) => panic!("stream"),
+            Body::Stream(_) | Body::SizedStream { .. } | Body::Tunnel(_) => panic!("stream"),
         }
     }
 

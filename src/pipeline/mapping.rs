@@ -398,6 +398,11 @@ fn walk(
             dc = dc.merge(&s.config);
         }
     }
+    // <Proxy>/<ProxyMatch> of the backend URL a ProxyPass rule sends this URL to, before
+    // the Location walk (Apache's proxy_walk runs in map_to_storage).
+    if let Some(p) = crate::conf::proxy_sections::dir_for(&host.proxy, uri_path) {
+        dc = dc.merge(&p);
+    }
     for s in &host.sections {
         if let SectionMatch::Location(p) = &s.matcher
             && pattern_matches(p, uri_path, true)

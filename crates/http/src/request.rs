@@ -55,6 +55,11 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     if line.len() > limits.request_line {
         return Err(ParseError::RequestLineTooLong);
     }
+    // Strict (Apache's AP_GETLINE_CRLF): a line must end in CRLF; a bare LF is a
+    // line end only to some parsers, which is how requests are smuggled past proxies.
+    if limits.strict && line.len() == lf {
+        return Err(ParseError::BadRequestLine);
+    }
     let (method, target, version) = parse_request_line(line, limits)?;
     let request_line = String::from_utf8_lossy(line).into_owned();
     pos += lf + 1;
@@ -103,6 +108,9 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         };
         let line = strip_cr(&rest[..lf]);
         pos += lf + 1;
+        if limits.strict && line.len() == lf {
+            return Err(ParseError::BadHeader);
+        }
         if line.is_empty() {
             break;
         }
@@ -468,7 +476,26 @@ mod tests {
 
     #[test]
     fn bare_lf_line_endings() {
-        let r = ok("GET / HTTP/1.1\nHost: a\n\n");
+        // Strict (the default) refuses them, as Apache 2.4 does (400).
+        assert_eq!(
+            err("GET / HTTP/1.1\nHost: a\n\n"),
+            ParseError::BadRequestLine
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a\n\r\n"),
+            ParseError::BadHeader
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a\r\n\n"),
+            ParseError::BadHeader
+        );
+        let unsafe_ = Limits {
+            strict: false,
+            ..Limits::default()
+        };
+        let r = parse_request_head(b"GET / HTTP/1.1\nHost: a\n\n", &unsafe_)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.head_len, 24);
     }
 

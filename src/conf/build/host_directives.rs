@@ -203,7 +203,21 @@ impl Builder {
             "RedirectMatch" => host
                 .redirects
                 .push(crate::conf::alias::parse_redirect_match(d)?),
-            name if super::proxy::handles(name) => super::proxy::host_directive(host, d)?,
+            name if super::proxy::handles(name) => {
+                super::proxy::host_directive(host, d, &mut self.cfg.warnings)?
+            }
+            // `ProxySet balancer://name ...` sets a balancer's parameters; any other URL,
+            // a worker's (conf/proxy_match.rs).
+            "ProxySet"
+                if d.args
+                    .first()
+                    .is_some_and(|u| crate::conf::balancer::split_url(u).is_some()) =>
+            {
+                super::balancer::directive(host, d, None, &self.cfg.loaded_modules)?
+            }
+            name if crate::conf::proxy_match::handles(name) => {
+                crate::conf::proxy_match::host_directive(host, d, &mut self.cfg.warnings)?
+            }
             name if super::balancer::handles(name) => {
                 super::balancer::directive(host, d, None, &self.cfg.loaded_modules)?
             }

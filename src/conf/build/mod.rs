@@ -10,6 +10,7 @@ mod global_directives;
 mod host_directives;
 mod htaccess;
 mod limit;
+mod proxy_sections;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -283,6 +284,23 @@ impl Builder {
     }
 
     fn finish(mut self) -> Result<ServerConfig, ConfigError> {
+        // ProxySet (<Proxy> sections, `ProxySet URL`) onto the rules it names.
+        for host in std::iter::once(&mut self.cfg.main).chain(self.cfg.vhosts.iter_mut()) {
+            if host.proxy.extra.sections.iter().any(|s| !s.set.is_empty()) {
+                crate::conf::proxy_sections::apply_sets(std::sync::Arc::make_mut(&mut host.proxy))
+                    .map_err(|m| {
+                        err(
+                            host.location
+                                .as_ref()
+                                .unwrap_or(&rhttpd_config::Location::new(
+                                    self.cfg.config_file.clone(),
+                                    0,
+                                )),
+                            format!("ProxySet: {m}"),
+                        )
+                    })?;
+            }
+        }
         self.cfg.mime = Arc::new(match &self.types_config {
             Some((p, loc)) => {
                 let path = self.path(p);

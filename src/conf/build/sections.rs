@@ -64,10 +64,17 @@ impl Builder {
                 return Err(err(&s.location, format!("<{} not allowed here", s.name)));
             }
             "AuthnProviderAlias" => return self.authn_provider_alias(s),
-            "Proxy" | "ProxyMatch" => {
+            // `<Proxy balancer://name>` defines a balancer (conf/balancer); any other URL
+            // or pattern is a section for matching proxied requests (proxy_sections.rs).
+            "Proxy"
+                if s.args
+                    .first()
+                    .is_some_and(|u| crate::conf::balancer::split_url(u).is_some()) =>
+            {
                 let loaded = self.cfg.loaded_modules.clone();
                 return crate::conf::balancer::proxy_section(host, s, &loaded);
             }
+            "Proxy" | "ProxyMatch" => return self.proxy_section(host, s),
             "If" | "ElseIf" | "Else" => {
                 let mut ifs = std::mem::take(&mut host.base_dir.ifs);
                 let r = self.if_section(&mut ifs, s);
@@ -110,7 +117,13 @@ impl Builder {
                 nested.push(inner);
             }
         }
-        super::proxy::section_hook(host, &matcher, &s.children)?;
+        super::proxy::section_hook(host, &matcher, &s.children, &mut self.cfg.warnings)?;
+        crate::conf::proxy_match::section_hook(
+            host,
+            &matcher,
+            &s.children,
+            &mut self.cfg.warnings,
+        )?;
         host.sections.push(DirSection {
             matcher,
             config,
@@ -241,7 +254,9 @@ impl Builder {
                         dc.allow_override_list = Some(o.list);
                     }
                 }
-                Node::Directive(d) if super::proxy::handles(d.name) => {}
+                Node::Directive(d)
+                    if super::proxy::handles(d.name)
+                        || crate::conf::proxy_match::handles(d.name) => {}
                 Node::Directive(d) if crate::conf::balancer::handles(d.name) => {
                     return Err(crate::conf::balancer::in_directory(d));
                 }

@@ -19,7 +19,7 @@ use super::H2Conn;
 use super::streams::{self, Mailbox};
 use crate::conn::readiness::Next;
 use crate::conn::{ConnObserver, Connection, Phase, Progress, Protocol};
-use crate::handler::{Body, ConnInfo};
+use crate::handler::ConnInfo;
 use crate::site::Site;
 use crate::transport::{Transport, Want};
 
@@ -97,7 +97,7 @@ fn inline_response(
         return None;
     }
     let ran = crate::pipeline::process_inline(&site.cfg, &site.handlers, info, head).ok()?;
-    (!matches!(ran.0.body, Body::Stream(_))).then_some(ran)
+    (!ran.0.body.is_stream()).then_some(ran)
 }
 
 /// On the event listener: read what has arrived, serve what cannot block and write

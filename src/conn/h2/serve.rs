@@ -31,6 +31,8 @@ struct Answer {
     outcome: Outcome,
     /// The body, when a stream thread produces it.
     pipe: Option<super::streams::PipeReader>,
+    /// The length of the body `pipe` carries, when known.
+    pipe_len: Option<u64>,
     bytes_in: u64,
 }
 
@@ -307,6 +309,7 @@ impl H2Conn {
             resp,
             outcome,
             pipe: None,
+            pipe_len: None,
             bytes_in,
         };
         self.respond(id, info, site, obs, answer, clock);
@@ -358,6 +361,7 @@ impl H2Conn {
             resp: f.resp,
             outcome: f.outcome,
             pipe: f.pipe,
+            pipe_len: f.pipe_len,
         };
         self.respond(f.id, info, site, obs, answer, clock);
     }
@@ -376,6 +380,7 @@ impl H2Conn {
             resp,
             outcome,
             pipe,
+            pipe_len,
             bytes_in,
         } = answer;
         let Response {
@@ -384,7 +389,7 @@ impl H2Conn {
             body,
             ..
         } = resp;
-        let len = if pipe.is_some() { None } else { body.len() };
+        let len = if pipe.is_some() { pipe_len } else { body.len() };
         let header_only = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
         let send_body = head.method != Method::HEAD && !header_only;
         let fields = response_fields(headers, status, len, send_body, &site.banner, clock.started);
@@ -401,6 +406,7 @@ impl H2Conn {
             self.streams.remove(&id);
             return;
         }
+        let streamed = pipe.is_some() || body.is_stream() || len.is_none();
         let src = match (pipe, body) {
             (Some(p), _) => Source::Pipe(p),
             // HTTP/2 has no 101: a tunnel body is empty here.
@@ -420,9 +426,11 @@ impl H2Conn {
                 file,
                 parts: parts.into(),
             },
-            (None, Body::Stream(r)) => Source::Stream(r),
+            (None, b @ (Body::Stream(_) | Body::SizedStream { .. })) => match b.into_stream() {
+                Ok((r, _)) => Source::Stream(r),
+                Err(_) => Source::Bytes(Bytes::new()),
+            },
         };
-        let streamed = len.is_none();
         let pending_log = if streamed {
             Some(Box::new(ex))
         } else {

@@ -70,6 +70,8 @@ pub(super) struct Finished {
     pub resp: Response,
     pub outcome: Outcome,
     pub pipe: Option<PipeReader>,
+    /// The length of the body `pipe` carries, when known (a sized stream).
+    pub pipe_len: Option<u64>,
     pub bytes_in: u64,
 }
 
@@ -250,11 +252,11 @@ pub(super) fn run(job: Job, site: &Site, _slot: ThreadSlot) {
             (resp, Outcome::default())
         }
     };
-    let stream = match std::mem::replace(&mut resp.body, Body::Empty) {
-        Body::Stream(r) => Some(r),
-        other => {
+    let (stream, pipe_len) = match std::mem::replace(&mut resp.body, Body::Empty).into_stream() {
+        Ok((r, len)) => (Some(r), len),
+        Err(other) => {
             resp.body = other;
-            None
+            (None, None)
         }
     };
     let pipe = stream.as_ref().map(|_| {
@@ -276,6 +278,7 @@ pub(super) fn run(job: Job, site: &Site, _slot: ThreadSlot) {
         resp,
         outcome,
         pipe: pipe.clone().map(PipeReader),
+        pipe_len,
         bytes_in,
     });
     if let (Some(mut r), Some(pipe)) = (stream, pipe) {
