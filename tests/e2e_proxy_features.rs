@@ -806,7 +806,10 @@ fn syntax_errors_of_the_new_directives() {
             "ProxyReceiveBufferSize must be >= 512",
         ),
         ("ProxyPassReverseCookieDomain a b c", "takes two arguments"),
-        ("ProxySet keepalive=On", "ProxySet needs a worker URL"),
+        (
+            "ProxySet keepalive=On",
+            "ProxySet can not find 'keepalive=On' Worker.",
+        ),
         ("ProxySet http://b/ nonsense=1", "unknown Worker parameter"),
     ];
     for (line, reason) in cases {

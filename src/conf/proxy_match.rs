@@ -163,10 +163,8 @@ pub fn apply(
         // At server or virtual-host level: `ProxySet URL key=value ...`.
         "ProxySet" => {
             if d.args.len() < 2 || a0.contains('=') {
-                return Err(err(
-                    d,
-                    "ProxySet needs a worker URL when not defined in a <Proxy> section",
-                ));
+                // Apache's words for a ProxySet without a worker URL.
+                return Err(err(d, format!("ProxySet can not find '{a0}' Worker.")));
             }
             let params = d.args[1..].to_vec();
             // Checked now, so that a bad parameter is an error at its line.

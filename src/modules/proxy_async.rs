@@ -22,7 +22,8 @@ use super::proxy_pool::{self, PoolLimits};
 use crate::conf::proxy::{Backend, BackendAddr, Scheme};
 use crate::handler::{Pending, Request};
 
-/// Answers larger than this are streamed by a worker instead of collected here.
+/// Answers larger than this are streamed by a worker instead of collected here (as are
+/// chunked ones, which keep their framing).
 const COLLECT_MAX: usize = 64 * 1024;
 
 /// A request sent to a backend, waiting for the answer.
@@ -63,6 +64,10 @@ pub(crate) fn whole_answer(buf: &[u8], method: &Method) -> Option<bool> {
         return None;
     }
     let framing = response_framing(method, head.status, &head.headers).ok()?;
+    // A chunked answer stays chunked: a worker streams it.
+    if framing == BodyFraming::Chunked {
+        return None;
+    }
     Some(whole_body(framing, &buf[head.head_len..]).is_some())
 }
 
@@ -239,19 +244,13 @@ mod tests {
             whole_answer(b"HTTP/1.1 200 OK\r\nContent-Le", &get),
             Some(false)
         );
+        // Chunked answers keep their framing: a worker streams them.
         assert_eq!(
             whole_answer(
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
                 &get
             ),
-            Some(true)
-        );
-        assert_eq!(
-            whole_answer(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
-                &get
-            ),
-            Some(false)
+            None
         );
         // Close-delimited, informational and broken answers go to a worker.
         assert_eq!(

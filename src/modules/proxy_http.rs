@@ -395,8 +395,11 @@ pub(crate) fn serve(
             }
             Body::Empty
         }
-        // All of it is here already (always so when the listener collected it): no stream.
-        f if let Some(data) = super::proxy_async::whole_body(f, &buf) => {
+        // All of a Content-Length body is here already (always so when the listener
+        // collected it): no stream, the same framing.
+        BodyFraming::Length(n)
+            if let Some(data) = super::proxy_async::whole_body(BodyFraming::Length(n), &buf) =>
+        {
             if keep {
                 proxy_pool::put(&key, &limits, conn);
             }

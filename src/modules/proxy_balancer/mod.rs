@@ -502,6 +502,10 @@ pub fn serve(
 fn track(mut resp: Response, busy: Busy) -> Response {
     resp.body = match std::mem::replace(&mut resp.body, Body::Empty) {
         Body::Stream(inner) => Body::Stream(Box::new(Counted { inner, busy })),
+        Body::SizedStream { body, len } => Body::SizedStream {
+            body: Box::new(Counted { inner: body, busy }),
+            len,
+        },
         Body::Bytes(b) => {
             busy.sh
                 .m(busy.member, M_READ)
