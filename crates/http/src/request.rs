@@ -108,10 +108,14 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         };
         let line = strip_cr(&rest[..lf]);
         pos += lf + 1;
-        if limits.strict && line.len() == lf {
-            return Err(ParseError::BadHeader);
-        }
+        // Strict: a bare LF ends no line. Checked after the count and the length, which
+        // an incomplete line is checked for too: the error must not depend on how the
+        // input was cut.
+        let bare_lf = limits.strict && line.len() == lf;
         if line.is_empty() {
+            if bare_lf {
+                return Err(ParseError::BadHeader);
+            }
             break;
         }
         count += 1;
@@ -120,6 +124,9 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
         }
         if line.len() > limits.field_size {
             return Err(ParseError::HeaderFieldTooLong);
+        }
+        if bare_lf {
+            return Err(ParseError::BadHeader);
         }
         if line[0] == b' ' || line[0] == b'\t' {
             // obs-fold: rejected (RFC 9112 §5.2 allows a 400).
