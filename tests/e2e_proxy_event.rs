@@ -9,8 +9,11 @@
 mod common;
 #[path = "support/dynamic.rs"]
 mod dynamic_support;
+#[path = "support/proxy_backends.rs"]
+mod proxy_backends;
 
 use dynamic_support::*;
+use proxy_backends::{PyBackend, python_backend};
 
 const BACKEND: &str = r#"
 import http.server, os, sys, time
@@ -41,35 +44,14 @@ s.serve_forever()
 
 struct Setup {
     server: Server,
-    _backend: Spawned,
+    _backend: PyBackend,
     _site: Site,
 }
 
 fn setup(extra: &str) -> Setup {
     let site = Site::new();
-    let script_path = site.p("backend.py");
-    std::fs::write(&script_path, BACKEND).unwrap();
-    let port_file = site.p("backend.port");
-    let backend = Spawned::spawn(
-        command("python3")
-            .arg(&script_path)
-            .arg(&port_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .expect("python3");
-    let mut port = 0u16;
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            port = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(0);
-            port != 0
-        }),
-        "backend did not start"
-    );
+    let backend = python_backend(site.dir.path(), "backend", BACKEND, &[]);
+    let port = backend.port;
     // One child, so that every request meets the same connection pool.
     let conf = format!(
         "LoadModule mpm_event_module x\nServerLimit 1\nStartServers 1\nThreadsPerChild 8\nMinSpareThreads 1\nMaxSpareThreads 8\nMaxRequestWorkers 8\n\

@@ -15,8 +15,11 @@
 mod common;
 #[path = "support/dynamic.rs"]
 mod dynamic_support;
+#[path = "support/proxy_backends.rs"]
+mod proxy_backends;
 
 use dynamic_support::*;
+use proxy_backends::{PyBackend, python_backend};
 
 const ECHO_SERVER: &str = r#"
 import asyncio, os, ssl, sys
@@ -96,40 +99,6 @@ fn have_websockets() -> bool {
     output(command("python3").args(["-c", "import websockets"]))
         .map(|o| o.status.success())
         .unwrap_or(false)
-}
-
-/// A Python backend started from `source`; its port once it listens.
-struct Backend {
-    _proc: Spawned,
-    port: u16,
-}
-
-fn python_backend(dir: &Path, name: &str, source: &str, extra: &[&str]) -> Backend {
-    let script_path = dir.join(format!("{name}.py"));
-    std::fs::write(&script_path, source).unwrap();
-    let port_file = dir.join(format!("{name}.port"));
-    let proc = Spawned::spawn(
-        command("python3")
-            .arg(&script_path)
-            .arg(&port_file)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .expect("python3");
-    let mut port = 0u16;
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            port = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(0);
-            port != 0
-        }),
-        "{name} did not start"
-    );
-    Backend { _proc: proc, port }
 }
 
 /// Run the Python client against `url`; its output and whether it succeeded.
@@ -227,8 +196,8 @@ fn ws_recv(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
 struct Setup {
     server: Server,
     site: Site,
-    _echo: Backend,
-    _plain: Backend,
+    _echo: PyBackend,
+    _plain: PyBackend,
 }
 
 fn setup(mpm: Mpm, extra: &str) -> Setup {

@@ -1,6 +1,7 @@
-//! Backends for the reverse-proxy feature tests (tests/e2e_proxy_features.rs): small
-//! Python 3 servers written into the test's directory and started through
-//! `common::command`. Each writes its port to a file once it listens.
+//! Backends for the reverse-proxy tests (e2e_proxy_features, e2e_proxy_directives,
+//! e2e_proxy_event, e2e_websocket): small Python 3 servers written into the test's
+//! directory and started through `common::command`. Each writes its port to a file
+//! once it listens.
 #![allow(dead_code)]
 
 use crate::common::*;
