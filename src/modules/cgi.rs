@@ -14,15 +14,16 @@
 //! The header parsing and the response building are shared with mod_proxy_fcgi.
 
 use std::io::{self, ErrorKind, Read, Write};
+use std::io::{PipeReader, PipeWriter};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use http::header::CONTENT_TYPE;
 use rhttpd_http::{BodyFraming, HeaderValue, StatusCode};
 use rhttpd_sys::child::{Interest, kill_process_group, poll_fds};
+use rhttpd_sys::spawn::{Process, SpawnSpec, spawn_piped};
 
 use crate::handler::{Body, Handler, Request, RequestBody, Response};
 use crate::log::Level;
@@ -56,10 +57,10 @@ fn log(level: Level, req: &Request<'_>, msg: &str) {
 /// A running script: its process, the pipes we read, and where its stderr goes.
 struct Script {
     /// `None` once handed to the reaper.
-    child: Option<Child>,
+    child: Option<Process>,
     pgid: i32,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    stdout: Option<PipeReader>,
+    stderr: Option<PipeReader>,
     err_line: Vec<u8>,
     path: String,
     client: SocketAddr,
@@ -128,7 +129,7 @@ impl Script {
     /// to the error log, `input` is written to stdin.
     fn pump(
         &mut self,
-        input: Option<(&ChildStdin, &[u8])>,
+        input: Option<(&PipeWriter, &[u8])>,
         out: &mut Vec<u8>,
     ) -> io::Result<Pumped> {
         let mut fds = Vec::with_capacity(3);
@@ -202,15 +203,7 @@ impl Script {
 
     /// The exit status, waiting at most `limit` for it.
     fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let end = Instant::now() + limit;
-        let child = self.child.as_mut()?;
-        loop {
-            match child.try_wait() {
-                Ok(Some(s)) => return Some(s),
-                Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
-                _ => return None,
-            }
-        }
+        self.child.as_mut()?.wait_timeout(limit).ok().flatten()
     }
 
     /// Log the exit status if it says the script failed.
@@ -253,17 +246,8 @@ impl Drop for Script {
         };
         let pgid = self.pgid;
         let reap = move || {
-            let wait = |child: &mut Child, limit: Duration| {
-                let end = Instant::now() + limit;
-                loop {
-                    match child.try_wait() {
-                        Ok(None) if Instant::now() < end => {
-                            std::thread::sleep(Duration::from_millis(10))
-                        }
-                        Ok(None) => return false,
-                        _ => return true,
-                    }
-                }
+            let wait = |child: &mut Process, limit: Duration| {
+                !matches!(child.wait_timeout(limit), Ok(None))
             };
             if wait(&mut child, grace) {
                 return;
@@ -332,6 +316,44 @@ impl Read for CgiBody {
     }
 }
 
+/// How to start the script: its own process group (killed whole on timeout or when
+/// the client goes away), tied to the life of the server thread that starts it, in the
+/// script's directory, with nothing of the server's environment. Started with
+/// `clone(CLONE_VM | CLONE_VFORK)` rather than a fork of this (threaded, large) process:
+/// copying its page tables cost more than running a small script.
+fn command(
+    req: &Request<'_>,
+    script: &ScriptInfo,
+    env: Vec<(String, String)>,
+) -> io::Result<SpawnSpec> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |b: &[u8]| {
+        std::ffi::CString::new(b)
+            .map_err(|_| io::Error::new(ErrorKind::InvalidInput, "NUL byte in a CGI argument"))
+    };
+    let program = c(script.filename.as_os_str().as_bytes())?;
+    let mut args = vec![program.clone()];
+    for a in isindex_args(req.head.query.as_deref()) {
+        args.push(c(a.as_bytes())?);
+    }
+    let mut vars = Vec::with_capacity(env.len());
+    for (k, v) in env {
+        let mut kv = k.into_bytes();
+        kv.push(b'=');
+        kv.extend_from_slice(v.as_bytes());
+        vars.push(c(&kv)?);
+    }
+    let dir = script.filename.parent().unwrap_or(Path::new("/"));
+    Ok(SpawnSpec {
+        program,
+        args,
+        env: vars,
+        dir: Some(c(dir.as_os_str().as_bytes())?),
+        new_process_group: true,
+        die_with_parent: true,
+    })
+}
+
 /// `nph-` scripts write their own status line.
 fn is_nph(path: &Path) -> bool {
     path.file_name()
@@ -394,17 +416,8 @@ fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         _ => None,
     };
     let env = cgi_env(req, &script, &path, content_length);
-    let mut cmd = Command::new(&script.filename);
-    cmd.args(isindex_args(req.head.query.as_deref()))
-        .env_clear()
-        .envs(env)
-        .current_dir(script.filename.parent().unwrap_or(Path::new("/")))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    rhttpd_sys::child::die_with_parent(&mut cmd);
-    let mut child = match cmd.spawn() {
+    let spawned = command(req, &script, env).and_then(|spec| spawn_piped(&spec));
+    let spawned = match spawned {
         Ok(c) => c,
         Err(e) => {
             log(
@@ -418,9 +431,12 @@ fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
             return Response::error(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
+    let child = spawned.process;
+    let (stdin, stdout, stderr) = (
+        Some(spawned.stdin),
+        Some(spawned.stdout),
+        Some(spawned.stderr),
+    );
     for fd in [
         stdin.as_ref().map(|s| s.as_fd()),
         stdout.as_ref().map(|s| s.as_fd()),
@@ -432,7 +448,7 @@ fn run(req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
         let _ = rhttpd_sys::limits::set_nonblocking(fd, true);
     }
     let mut sc = Script {
-        pgid: child.id() as i32,
+        pgid: child.id(),
         child: Some(child),
         stdout,
         stderr,

@@ -1,11 +1,8 @@
 //! Helper processes of handlers (CGI scripts): waiting on their pipes in both
-//! directions, tying their life to the server process, and signalling their process
-//! group.
+//! directions and signalling their process group (they are started by [`crate::spawn`]).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -66,33 +63,4 @@ pub fn kill_process_group(pgid: i32, sig: i32) -> io::Result<()> {
     }
     let signal = Signal::try_from(sig).map_err(errno)?;
     killpg(Pid::from_raw(pgid), signal).map_err(errno)
-}
-
-/// Makes the process that `cmd` spawns receive `SIGKILL` when the thread that spawned
-/// it dies (`prctl(PR_SET_PDEATHSIG)`), so a hung helper never outlives the server
-/// process that started it. If the spawner is already gone when the child starts, the
-/// child exits at once.
-pub fn die_with_parent(cmd: &mut Command) {
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe functions may be called: prctl(2), getppid(2) and _exit(2) are
-    // plain system calls that take no locks and allocate nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != parent.as_raw() {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
 }

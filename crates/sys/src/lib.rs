@@ -11,8 +11,9 @@
 //! * [`signals`]: flag-style handlers and a self-pipe waker for the parent's loop.
 //! * [`limits`]: rlimits, fd flags, `uname`.
 //! * [`net`]: poll(2), send with MSG_MORE, double-reverse DNS.
-//! * [`child`]: handler helper processes (CGI): poll both ways, process groups, death
-//!   with the parent.
+//! * [`child`]: handler helper processes (CGI): poll both ways, process groups.
+//! * [`spawn`]: starting CGI scripts with `clone(CLONE_VM | CLONE_VFORK)` instead of a
+//!   full fork of a threaded server child.
 //! * [`crypt`]: crypt(3) password hashes (htpasswd's DES, bcrypt and SHA-crypt).
 //!
 //! Rules for this crate: every `unsafe` block carries a `// SAFETY:` comment saying why it
@@ -33,6 +34,7 @@ pub mod process;
 pub mod sendfile;
 pub mod shm;
 pub mod signals;
+pub mod spawn;
 
 pub use epoll::{Interest, ListenPoll, Poller, Ready};
 pub use net::{poll_readable, reverse_lookup_confirmed, send_more, send_some_more};
