@@ -31,7 +31,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 FPM=$(ls /usr/sbin/php-fpm* | head -1)
 [ "${BUILD:-1}" = 1 ] && (cd "$ROOT" && cargo build --release -q)
-RHTTPD=$ROOT/target/release/rhttpd
+RHTTPD=${RHTTPD:-$ROOT/target/release/rhttpd}
 
 rm -rf "$WORK/run" && mkdir -p "$WORK/run" "$WORK/docroot" "$OUT"
 chmod 755 "$WORK" "$WORK/run" "$WORK/docroot"

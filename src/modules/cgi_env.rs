@@ -30,7 +30,8 @@ pub(crate) fn split_path_info(filename: &Path, uri_path: &str) -> Result<ScriptI
     let mut cut = full.len();
     loop {
         let cand = &full[..cut];
-        match std::fs::metadata(cand) {
+        // Within a batch of the event listener, the mapping's stat of the file is reused.
+        match super::file_cache::stat(Path::new(cand)) {
             Ok(m) => {
                 let tail = &full[cut..];
                 if m.is_dir() && !tail.is_empty() {

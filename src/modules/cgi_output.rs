@@ -18,6 +18,17 @@ pub(crate) struct CgiHead {
     pub headers: HeaderMap,
 }
 
+impl CgiHead {
+    /// `Location: /local` with no other status: mod_cgi serves that URL in place of the
+    /// request (an internal redirect).
+    pub(crate) fn redirects_internally(&self) -> bool {
+        matches!(
+            (&self.location, self.status),
+            (Some(loc), None | Some(StatusCode::OK)) if loc.starts_with('/')
+        )
+    }
+}
+
 /// The end of the header block in `buf`: (end of the last header line, start of the
 /// body). Lines may end in LF or CRLF.
 pub(crate) fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
@@ -124,7 +135,7 @@ pub(crate) fn internal_redirect(req: &Request<'_>, location: &str) -> Response {
 /// an absolute `Location` without `Status` a 302 with the core's page.
 pub(crate) fn cgi_response(req: &Request<'_>, head: CgiHead, body: Body) -> Response {
     match (&head.location, head.status) {
-        (Some(loc), None | Some(StatusCode::OK)) if loc.starts_with('/') => {
+        (Some(loc), _) if head.redirects_internally() => {
             drop(body);
             internal_redirect(req, loc)
         }

@@ -22,6 +22,7 @@ mod proxy_async;
 mod proxy_backend;
 pub mod proxy_balancer;
 pub mod proxy_fcgi;
+mod proxy_fcgi_async;
 pub mod proxy_hcheck;
 pub mod proxy_http;
 mod proxy_pool;

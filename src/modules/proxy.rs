@@ -86,9 +86,6 @@ impl Handler for ProxyServer {
     /// waited is answered on the listener; one to send is sent from there
     /// (`proxy_async.rs`).
     fn answers_without_blocking(&self, req: &Request<'_>) -> bool {
-        if !self.http {
-            return false;
-        }
         let Some(rule) = req.vhost.proxy.find(req.uri_path) else {
             return false;
         };
@@ -97,6 +94,14 @@ impl Handler for ProxyServer {
         };
         // ProxyPassMatch targets are made per request (`serve_match`): on a worker.
         if rule.regex.is_some() {
+            return false;
+        }
+        if backend.scheme == Scheme::Fcgi {
+            let decoded_rest = prefix_rest(&rule.path, req.uri_path).unwrap_or("");
+            return self.fcgi
+                && super::proxy_fcgi::answers_without_blocking(req, backend, Some(decoded_rest));
+        }
+        if !self.http {
             return false;
         }
         let target = format!("{}{}", backend.path, rest_for(req, rule));
@@ -234,18 +239,34 @@ fn canon(path: &str) -> String {
     out
 }
 
+/// `unix:/run/php/php-fpm.sock|fcgi://localhost` of `SetHandler "proxy:..."`.
+fn handler_backend_spec<'r>(req: &'r Request<'_>) -> &'r str {
+    req.dir
+        .set_handler
+        .as_deref()
+        .and_then(|h| h.strip_prefix(PROXY_PREFIX))
+        .unwrap_or("")
+}
+
 impl Handler for ProxySetHandler {
     fn name(&self) -> &'static str {
         PROXY_PREFIX
     }
 
+    /// Under event: a FastCGI request is sent from the listener and its answer, once
+    /// whole, made there (`proxy_fcgi_async.rs`); HTTP backends run on a worker.
+    fn answers_without_blocking(&self, req: &Request<'_>) -> bool {
+        let spec = handler_backend_spec(req);
+        match Backend::parse(spec) {
+            Ok(b) if b.scheme == Scheme::Fcgi && self.fcgi => {
+                super::proxy_fcgi::answers_without_blocking(req, &b, None)
+            }
+            _ => false,
+        }
+    }
+
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
-        let spec = req
-            .dir
-            .set_handler
-            .as_deref()
-            .and_then(|h| h.strip_prefix(PROXY_PREFIX))
-            .unwrap_or("");
+        let spec = handler_backend_spec(req);
         let backend = match Backend::parse(spec) {
             Ok(b) => b,
             Err(e) => {

@@ -76,6 +76,16 @@ impl Conn {
         }
     }
 
+    /// Back to blocking mode (a connection made on the event listener, before a worker or
+    /// the pool has it).
+    pub(crate) fn set_blocking(&self) {
+        let _ = match self {
+            Conn::Tcp(s) => s.set_nonblocking(false),
+            Conn::Unix(s) => s.set_nonblocking(false),
+            Conn::Tls(s) => s.tcp().set_nonblocking(false),
+        };
+    }
+
     /// An idle pooled connection is usable when the backend has neither closed it nor
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`): one peek.
     pub(crate) fn is_reusable(&mut self) -> bool {
@@ -120,6 +130,24 @@ fn in_error(key: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// On the event listener: a connection to the Unix socket `path` of `backend` when one
+/// can be had at once (a non-blocking `connect(2)`; a full backlog is `EAGAIN`), left
+/// non-blocking ([`Conn::set_blocking`] before blocking I/O or the pool). `None` when it
+/// cannot, or the backend is in error state: a worker then connects (and logs) as usual.
+pub(crate) fn connect_unix_now(backend: &Backend, path: &std::path::Path) -> Option<Conn> {
+    if in_error(&backend.key()) {
+        return None;
+    }
+    let sock = socket2::Socket::new(
+        socket2::Domain::UNIX,
+        socket2::Type::STREAM.nonblocking(),
+        None,
+    )
+    .ok()?;
+    sock.connect(&socket2::SockAddr::unix(path).ok()?).ok()?;
+    Some(Conn::Unix(UnixStream::from(sock)))
 }
 
 /// Open a new connection to `backend` (or refuse while it is in error state). A failed

@@ -23,14 +23,13 @@ use rhttpd_http::{BodyFraming, StatusCode};
 
 use super::cgi::{self, CgiHead, ScriptInfo};
 use super::proxy_backend::{self, Conn, ConnectError};
+use super::proxy_fcgi_async::{END_REQUEST, VERSION};
 use super::proxy_pool::{self, PoolLimits};
 use crate::conf::proxy::{Backend, FcgiBackendType};
 use crate::handler::{Body, Request, RequestBody, Response};
 use crate::log::Level;
 
-const VERSION: u8 = 1;
 const BEGIN_REQUEST: u8 = 1;
-const END_REQUEST: u8 = 3;
 const PARAMS: u8 = 4;
 const STDIN: u8 = 5;
 const STDOUT: u8 = 6;
@@ -175,19 +174,7 @@ fn read_head(
 #[doc(hidden)]
 pub fn fuzz_response(mut input: &[u8]) -> Option<(Option<u16>, usize, Vec<u8>, usize)> {
     let mut stderr_bytes = 0usize;
-    let (head, mut body, mut ended) =
-        read_head(&mut input, &mut |c| stderr_bytes += c.len()).ok()?;
-    while !ended {
-        match read_record(&mut input) {
-            Ok(r) => match r.kind {
-                STDOUT => body.extend_from_slice(&r.content),
-                STDERR => stderr_bytes += r.content.len(),
-                END_REQUEST => ended = true,
-                _ => {}
-            },
-            Err(_) => break,
-        }
-    }
+    let (head, body, _) = collect_answer(&mut input, &mut |c| stderr_bytes += c.len()).ok()?;
     Some((
         head.status.map(|s| s.as_u16()),
         head.headers.len(),
@@ -196,13 +183,31 @@ pub fn fuzz_response(mut input: &[u8]) -> Option<(Option<u16>, usize, Vec<u8>, u
     ))
 }
 
-/// `ProxyPass /app/ fcgi://host:port/path/`: `rest` is the decoded URL after `/app/`.
-pub(crate) fn serve_proxypass(
-    req: &Request<'_>,
-    body: &mut RequestBody<'_>,
-    backend: &Backend,
-    rest: &str,
-) -> Response {
+/// A whole answer from `input`: the head (as [`read_head`]), then the body records to
+/// END_REQUEST or the end of the input (as `FcgiBody` reads them). Returns the head, the
+/// body and whether END_REQUEST came.
+fn collect_answer(
+    input: &mut impl Read,
+    stderr: &mut dyn FnMut(&[u8]),
+) -> Result<(CgiHead, Vec<u8>, bool), HeadFail> {
+    let (head, mut body, mut ended) = read_head(input, stderr)?;
+    while !ended {
+        match read_record(input) {
+            Ok(r) => match r.kind {
+                STDOUT => body.extend_from_slice(&r.content),
+                STDERR => stderr(&r.content),
+                END_REQUEST => ended = true,
+                _ => {}
+            },
+            Err(_) => break,
+        }
+    }
+    Ok((head, body, ended))
+}
+
+/// The script of `ProxyPass /app/ fcgi://host:port/path/` (`rest` is the decoded URL
+/// after `/app/`) and its SCRIPT_FILENAME.
+fn proxypass_script(req: &Request<'_>, backend: &Backend, rest: &str) -> (ScriptInfo, String) {
     let path = format!("{}{}", backend.path, rest);
     // When the application's files are visible here (PHP-FPM on the same machine),
     // split the path info off as for a local file (Apache's `proxy-fcgi-pathinfo`);
@@ -215,11 +220,35 @@ pub(crate) fn serve_proxypass(
             path_info: String::new(),
         },
     };
-    let file = script.filename.to_string_lossy().into_owned();
-    let filename = match req.vhost.proxy.fcgi_backend {
-        FcgiBackendType::Fpm => file,
-        FcgiBackendType::Generic => format!("proxy:{}{file}", authority_url(backend)),
-    };
+    let filename = script_filename(req, backend, &script);
+    (script, filename)
+}
+
+/// The script of `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost"` (the
+/// mapped file, path info split off) and its SCRIPT_FILENAME.
+fn file_script(req: &Request<'_>, backend: &Backend) -> Result<(ScriptInfo, String), StatusCode> {
+    let filename = req.filename.ok_or(StatusCode::NOT_FOUND)?;
+    let script = cgi::split_path_info(filename, req.uri_path)?;
+    let filename = script_filename(req, backend, &script);
+    Ok((script, filename))
+}
+
+fn script_filename(req: &Request<'_>, backend: &Backend, script: &ScriptInfo) -> String {
+    let path = script.filename.to_string_lossy().into_owned();
+    match req.vhost.proxy.fcgi_backend {
+        FcgiBackendType::Fpm => path,
+        FcgiBackendType::Generic => format!("proxy:{}{path}", authority_url(backend)),
+    }
+}
+
+/// `ProxyPass /app/ fcgi://host:port/path/`: `rest` is the decoded URL after `/app/`.
+pub(crate) fn serve_proxypass(
+    req: &Request<'_>,
+    body: &mut RequestBody<'_>,
+    backend: &Backend,
+    rest: &str,
+) -> Response {
+    let (script, filename) = proxypass_script(req, backend, rest);
     fcgi_request(req, body, backend, &script, &filename)
 }
 
@@ -229,27 +258,63 @@ pub(crate) fn serve_file(
     body: &mut RequestBody<'_>,
     backend: &Backend,
 ) -> Response {
-    let Some(filename) = req.filename else {
-        return Response::error(StatusCode::NOT_FOUND);
-    };
-    let script = match cgi::split_path_info(filename, req.uri_path) {
-        Ok(s) => s,
+    match file_script(req, backend) {
+        Ok((script, filename)) => fcgi_request(req, body, backend, &script, &filename),
         Err(status) => {
-            crate::log::log(
-                "proxy_fcgi",
-                Level::Info,
-                Some(req.conn.client),
-                &format!("AH00128: File does not exist: {}", filename.display()),
-            );
-            return Response::error(status);
+            if let Some(f) = req.filename {
+                crate::log::log(
+                    "proxy_fcgi",
+                    Level::Info,
+                    Some(req.conn.client),
+                    &format!("AH00128: File does not exist: {}", f.display()),
+                );
+            }
+            Response::error(status)
         }
+    }
+}
+
+/// Under event, on the listener, for [`serve_proxypass`] (`rest: Some`) or
+/// [`serve_file`]: true when the request can be answered right there — its answer
+/// arrived in full while the listener waited, or it fails before any backend I/O.
+/// Otherwise the request may have been sent from here (`proxy_fcgi_async.rs`) to be
+/// waited for in epoll; if not, a worker serves it.
+pub(crate) fn answers_without_blocking(
+    req: &Request<'_>,
+    backend: &Backend,
+    rest: Option<&str>,
+) -> bool {
+    let (script, filename) = match rest {
+        Some(rest) => proxypass_script(req, backend, rest),
+        None => match file_script(req, backend) {
+            Ok(s) => s,
+            // The 404 needs no backend.
+            Err(_) => return true,
+        },
     };
-    let path = script.filename.to_string_lossy().into_owned();
-    let script_filename = match req.vhost.proxy.fcgi_backend {
-        FcgiBackendType::Fpm => path,
-        FcgiBackendType::Generic => format!("proxy:{}{path}", authority_url(backend)),
-    };
-    fcgi_request(req, body, backend, &script, &script_filename)
+    if let Some(ready) = super::proxy_fcgi_async::ready_for(req, &filename, answers_here) {
+        return ready;
+    }
+    let reuse = reuses(backend);
+    super::proxy_fcgi_async::start(req, backend, &filename, reuse, || {
+        let env = cgi::cgi_env(req, &script, &filename, None);
+        let mut head = request_head(&env, reuse);
+        record(STDIN, &[], &mut head);
+        head
+    });
+    false
+}
+
+/// Whether a whole answer (`records`, to END_REQUEST) can be made into the response on
+/// the listener: anything but a local `Location`, whose internal redirect runs the
+/// request's new URL through the pipeline (which may block).
+fn answers_here(records: &[u8]) -> bool {
+    let mut input = records;
+    match read_head(&mut input, &mut |_| {}) {
+        Ok((head, _, _)) => !head.redirects_internally(),
+        // The 502 needs nothing more.
+        Err(_) => true,
+    }
 }
 
 /// `fcgi://host:port` of a backend URL.
@@ -264,6 +329,39 @@ fn authority_url(backend: &Backend) -> String {
     }
 }
 
+/// Whether connections to `backend` are kept for the next request (`enablereuse=on`;
+/// off by default, as in Apache).
+fn reuses(backend: &Backend) -> bool {
+    backend.params.enable_reuse == Some(true) && !backend.params.disable_reuse
+}
+
+/// A connection to the application, with the records already read from it (by the
+/// event listener) in front.
+struct Source {
+    conn: Conn,
+    read: Vec<u8>,
+    pos: usize,
+}
+
+impl Source {
+    /// Nothing read ahead is left unconsumed.
+    fn drained(&self) -> bool {
+        self.pos == self.read.len()
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.read.len() {
+            let n = (self.read.len() - self.pos).min(buf.len());
+            buf[..n].copy_from_slice(&self.read[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.conn.read(buf)
+    }
+}
+
 fn fcgi_request(
     req: &Request<'_>,
     body: &mut RequestBody<'_>,
@@ -273,42 +371,7 @@ fn fcgi_request(
 ) -> Response {
     let key = backend.key();
     let timeout = proxy_backend::io_timeout(req, backend);
-    let reuse = backend.params.enable_reuse == Some(true) && !backend.params.disable_reuse;
-    let content_length = match req.head.body {
-        BodyFraming::Length(n) => Some(n),
-        _ => None,
-    };
-    let env = cgi::cgi_env(req, script, script_filename, content_length);
-    let head = request_head(&env, reuse);
-    let wait = backend.params.acquire.unwrap_or(timeout);
-    let permit = match proxy_pool::acquire(&key, &PoolLimits::of(&backend.params), wait) {
-        Ok(p) => p,
-        Err(()) => {
-            proxy_backend::log(
-                req,
-                Level::Error,
-                &format!("AH00941: FCGI: failed to acquire connection for ({key})"),
-            );
-            return Response::error(StatusCode::SERVICE_UNAVAILABLE);
-        }
-    };
-
-    let mut conn = match if reuse {
-        proxy_pool::take(&key, &PoolLimits::of(&backend.params))
-    } else {
-        None
-    } {
-        Some(c) => {
-            c.set_timeout(timeout);
-            c
-        }
-        None => match proxy_backend::connect(req, backend, timeout) {
-            Ok(c) => c,
-            Err(ConnectError::InError | ConnectError::Failed) => {
-                return Response::error(StatusCode::SERVICE_UNAVAILABLE);
-            }
-        },
-    };
+    let reuse = reuses(backend);
     let fail = |e: &io::Error, what: &str| {
         proxy_backend::log(
             req,
@@ -324,8 +387,169 @@ fn fcgi_request(
             StatusCode::SERVICE_UNAVAILABLE
         })
     };
+    // The event listener may have sent the request already (`proxy_fcgi_async.rs`).
+    let mut resumed = super::proxy_fcgi_async::take(req, script_filename);
+    if let Some(t) = &resumed {
+        if t.timed_out {
+            return fail(
+                &io::Error::from(ErrorKind::TimedOut),
+                "reading the response",
+            );
+        }
+        // A pooled connection the application closed before answering: the request
+        // is sent again on a fresh one.
+        if t.pooled && t.buf.is_empty() {
+            resumed = None;
+        }
+    }
+    let (mut source, permit) = match resumed {
+        Some(t) => {
+            if !t.pooled && (!t.complete || reuse) {
+                // Made non-blocking on the listener: the rest is read here, blocking,
+                // or it goes to the pool.
+                t.conn.set_blocking();
+            }
+            if t.complete {
+                return buffered_answer(req, backend, t.conn, t.buf, reuse);
+            }
+            t.conn.set_timeout(timeout);
+            let source = Source {
+                conn: t.conn,
+                read: t.buf,
+                pos: 0,
+            };
+            (source, None)
+        }
+        None => match send_request(req, body, backend, script, script_filename, &fail) {
+            Ok(sent) => sent,
+            Err(resp) => return *resp,
+        },
+    };
+
+    // The answer: STDOUT until the CGI header block is complete.
+    let client = req.conn.client;
+    let (head, rest, ended) = match read_head(&mut source, &mut |c| log_stderr(client, c)) {
+        Ok(h) => h,
+        Err(HeadFail::Io(e)) => return fail(&e, "reading the response"),
+        Err(e) => return bad_head(req, &key, e),
+    };
+    let body = Body::Stream(Box::new(FcgiBody {
+        conn: if ended { None } else { Some(source) },
+        pending: rest,
+        pos: 0,
+        reuse,
+        key,
+        client: req.conn.client,
+        limits: PoolLimits::of(&backend.params),
+        _permit: permit,
+    }));
+    cgi::cgi_response(req, head, body)
+}
+
+/// AH01070 for a header block that is incomplete or does not parse: 502.
+fn bad_head(req: &Request<'_>, key: &str, e: HeadFail) -> Response {
+    let why = match e {
+        HeadFail::Bad(why) => format!(": {why}"),
+        _ => String::new(),
+    };
+    proxy_backend::log(
+        req,
+        Level::Error,
+        &format!("AH01070: Error parsing script headers from {key}{why}"),
+    );
+    Response::error(StatusCode::BAD_GATEWAY)
+}
+
+/// The answer the event listener read in full (`buf` ends with END_REQUEST): made from
+/// the records with no more I/O, the connection pooled again when reused.
+fn buffered_answer(
+    req: &Request<'_>,
+    backend: &Backend,
+    conn: Conn,
+    buf: Vec<u8>,
+    reuse: bool,
+) -> Response {
+    let client = req.conn.client;
+    let mut input = &buf[..];
+    match collect_answer(&mut input, &mut |c| log_stderr(client, c)) {
+        Ok((head, body, true)) => {
+            // Nothing may follow END_REQUEST on a connection that is kept.
+            if reuse && input.is_empty() {
+                proxy_pool::put(&backend.key(), &PoolLimits::of(&backend.params), conn);
+            }
+            let body = if body.is_empty() {
+                Body::Empty
+            } else {
+                Body::Bytes(body.into())
+            };
+            cgi::cgi_response(req, head, body)
+        }
+        Ok((_, _, false)) => bad_head(req, &backend.key(), HeadFail::Incomplete),
+        Err(HeadFail::Io(e)) => {
+            proxy_backend::log(
+                req,
+                Level::Error,
+                &format!(
+                    "AH01075: Error dispatching request to {}: reading the response: {e}",
+                    backend.key()
+                ),
+            );
+            Response::error(StatusCode::BAD_GATEWAY)
+        }
+        Err(e) => bad_head(req, &backend.key(), e),
+    }
+}
+
+/// Connect (or take a pooled connection) and send the request: BEGIN_REQUEST, PARAMS
+/// and STDIN streamed from the client's body. The connection and the `max=` permit held
+/// while it is in use, or the error answer.
+fn send_request(
+    req: &Request<'_>,
+    body: &mut RequestBody<'_>,
+    backend: &Backend,
+    script: &ScriptInfo,
+    script_filename: &str,
+    fail: &dyn Fn(&io::Error, &str) -> Response,
+) -> Result<(Source, Option<proxy_pool::Permit>), Box<Response>> {
+    let key = backend.key();
+    let timeout = proxy_backend::io_timeout(req, backend);
+    let reuse = reuses(backend);
+    let content_length = match req.head.body {
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
+    let env = cgi::cgi_env(req, script, script_filename, content_length);
+    let head = request_head(&env, reuse);
+    let wait = backend.params.acquire.unwrap_or(timeout);
+    let permit = match proxy_pool::acquire(&key, &PoolLimits::of(&backend.params), wait) {
+        Ok(p) => p,
+        Err(()) => {
+            proxy_backend::log(
+                req,
+                Level::Error,
+                &format!("AH00941: FCGI: failed to acquire connection for ({key})"),
+            );
+            return Err(Box::new(Response::error(StatusCode::SERVICE_UNAVAILABLE)));
+        }
+    };
+    let mut conn = match if reuse {
+        proxy_pool::take(&key, &PoolLimits::of(&backend.params))
+    } else {
+        None
+    } {
+        Some(c) => {
+            c.set_timeout(timeout);
+            c
+        }
+        None => match proxy_backend::connect(req, backend, timeout) {
+            Ok(c) => c,
+            Err(ConnectError::InError | ConnectError::Failed) => {
+                return Err(Box::new(Response::error(StatusCode::SERVICE_UNAVAILABLE)));
+            }
+        },
+    };
     if let Err(e) = conn.write_all(&head) {
-        return fail(&e, "writing the request");
+        return Err(Box::new(fail(&e, "writing the request")));
     }
     // STDIN, streamed from the client.
     if req.head.body != BodyFraming::None {
@@ -342,55 +566,27 @@ fn fcgi_request(
                         Level::Error,
                         &format!("AH01080: reading the request body failed: {e}"),
                     );
-                    return Response::error(StatusCode::BAD_REQUEST);
+                    return Err(Box::new(Response::error(StatusCode::BAD_REQUEST)));
                 }
             };
             out.clear();
             record(STDIN, &buf[..n], &mut out);
             if let Err(e) = conn.write_all(&out) {
-                return fail(&e, "writing the request body");
+                return Err(Box::new(fail(&e, "writing the request body")));
             }
         }
     }
     let mut end = Vec::with_capacity(8);
     record(STDIN, &[], &mut end);
     if let Err(e) = conn.write_all(&end) {
-        return fail(&e, "writing the request body");
+        return Err(Box::new(fail(&e, "writing the request body")));
     }
-
-    // The answer: STDOUT until the CGI header block is complete.
-    let client = req.conn.client;
-    let (head, rest, ended) = match read_head(&mut conn, &mut |c| log_stderr(client, c)) {
-        Ok(h) => h,
-        Err(HeadFail::Io(e)) => return fail(&e, "reading the response"),
-        Err(HeadFail::Incomplete) => {
-            proxy_backend::log(
-                req,
-                Level::Error,
-                &format!("AH01070: Error parsing script headers from {key}"),
-            );
-            return Response::error(StatusCode::BAD_GATEWAY);
-        }
-        Err(HeadFail::Bad(why)) => {
-            proxy_backend::log(
-                req,
-                Level::Error,
-                &format!("AH01070: Error parsing script headers from {key}: {why}"),
-            );
-            return Response::error(StatusCode::BAD_GATEWAY);
-        }
-    };
-    let body = Body::Stream(Box::new(FcgiBody {
-        conn: if ended { None } else { Some(conn) },
-        pending: rest,
+    let source = Source {
+        conn,
+        read: Vec::new(),
         pos: 0,
-        reuse,
-        key,
-        client: req.conn.client,
-        limits: PoolLimits::of(&backend.params),
-        _permit: permit,
-    }));
-    cgi::cgi_response(req, head, body)
+    };
+    Ok((source, permit))
 }
 
 fn log_stderr(client: std::net::SocketAddr, content: &[u8]) {
@@ -408,7 +604,7 @@ fn log_stderr(client: std::net::SocketAddr, content: &[u8]) {
 /// The rest of STDOUT, record by record.
 struct FcgiBody {
     /// `None` once END_REQUEST arrived.
-    conn: Option<Conn>,
+    conn: Option<Source>,
     pending: Vec<u8>,
     pos: usize,
     reuse: bool,
@@ -438,10 +634,12 @@ impl Read for FcgiBody {
                     STDOUT => self.pending = r.content,
                     STDERR => log_stderr(self.client, &r.content),
                     END_REQUEST => {
+                        // Nothing read ahead may be left over on a connection kept.
                         if let Some(c) = self.conn.take()
                             && self.reuse
+                            && c.drained()
                         {
-                            proxy_pool::put(&self.key, &self.limits, c);
+                            proxy_pool::put(&self.key, &self.limits, c.conn);
                         }
                         return Ok(0);
                     }

@@ -75,3 +75,75 @@ impl Site {
         self.p(rel).display().to_string()
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// PHP-FPM
+
+/// A PHP-FPM master (which makes itself a session leader, so its pid is still the id of
+/// the group its workers are in); the whole group is killed when dropped.
+pub struct PhpFpm {
+    _process: Spawned,
+    pub dir: tempfile::TempDir,
+}
+
+/// Start Debian's php-fpm (no daemon, two children) listening on `listen` (a socket
+/// path or 127.0.0.1:port); `ready` says when it accepts connections.
+pub fn php_fpm(listen: impl FnOnce(&Path) -> String, ready: impl Fn(&Path) -> bool) -> PhpFpm {
+    php_fpm_children(listen, ready, 2)
+}
+
+/// [`php_fpm`] with `children` PHP processes.
+pub fn php_fpm_children(
+    listen: impl FnOnce(&Path) -> String,
+    ready: impl Fn(&Path) -> bool,
+    children: u32,
+) -> PhpFpm {
+    let bin = php_fpm_binary().unwrap_or_else(|| {
+        panic!("php-fpm is not installed: scripts/test.sh installs it (apt-get install php-fpm)")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = rhttpd_running_as_root();
+    let conf = format!(
+        "[global]\npid = {p}/fpm.pid\nerror_log = {p}/fpm.log\ndaemonize = no\n[www]\n{user}listen = {l}\npm = static\npm.max_children = {children}\nclear_env = yes\ncatch_workers_output = yes\nphp_admin_value[upload_tmp_dir] = {p}\nphp_admin_value[sys_temp_dir] = {p}\n",
+        p = d.display(),
+        l = listen(d),
+        user = if root {
+            "user = root\ngroup = root\n"
+        } else {
+            ""
+        },
+    );
+    std::fs::write(d.join("fpm.conf"), conf).unwrap();
+    let mut cmd = command(&bin);
+    cmd.arg("-F")
+        .arg("-y")
+        .arg(d.join("fpm.conf"))
+        .arg("-p")
+        .arg(d);
+    if root {
+        cmd.arg("-R");
+    }
+    let process = Spawned::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("start php-fpm");
+    let f = PhpFpm {
+        _process: process,
+        dir,
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || ready(f.dir.path())),
+        "php-fpm did not start: {}",
+        std::fs::read_to_string(f.dir.path().join("fpm.log")).unwrap_or_default()
+    );
+    f
+}
+
+pub fn rhttpd_running_as_root() -> bool {
+    output(command("id").arg("-u"))
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
