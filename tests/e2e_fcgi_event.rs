@@ -282,3 +282,51 @@ fn a_php_fpm_that_is_not_there_answers_503() {
     // Files not sent to php-fpm are served as usual.
     assert_eq!(s.get("/target.txt").text(), "the target\n");
 }
+
+/// php-fpm's end of the connections open to `sock` (accepted sockets carry the
+/// listening socket's path in /proc/net/unix; state 03 = connected).
+fn fpm_connections(sock: &Path) -> usize {
+    let path = sock.display().to_string();
+    std::fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() >= 8 && f[5] == "03" && f[7] == path
+        })
+        .count()
+}
+
+#[test]
+fn a_proxy_section_turns_on_reuse_for_the_sethandler_form() {
+    let site = site();
+    let fpm = unix_fpm(4);
+    let sock = fpm.dir.path().join("php.sock");
+    // mod_proxy_fcgi's documented form: the worker named by the URL after the pipe
+    // (here without the section's trailing slash).
+    let section = "<Proxy \"fcgi://localhost/\" enablereuse=on>\n</Proxy>\n";
+    for reuse in [false, true] {
+        let conf = format!("{}{}", if reuse { section } else { "" }, sethandler(&fpm));
+        let s = start_event(&site, &conf);
+        let mut c = s.connect();
+        let mut buf = Vec::new();
+        for i in 0..5 {
+            write!(c, "GET /slow.php?n={i} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+            let r = read_response(&mut c, &mut buf, false).expect("response");
+            assert_eq!(r.text(), format!("answer {i}"), "reuse {reuse}");
+        }
+        // Five requests one after another: one kept connection with reuse, else none.
+        let want = usize::from(reuse);
+        assert!(
+            wait_until(Duration::from_secs(5), || fpm_connections(&sock) == want),
+            "reuse {reuse}: {} php-fpm connections open, want {want}",
+            fpm_connections(&sock)
+        );
+        drop(c);
+        drop(s);
+        assert!(wait_until(Duration::from_secs(5), || fpm_connections(
+            &sock
+        ) == 0));
+    }
+    drop(fpm);
+}

@@ -491,6 +491,25 @@ fn syntax_errors_of_the_new_directives() {
         let o = r.check(&format!("{head}{line}\n"), &[]);
         assert_syntax_error(&o, &r.path("conf/httpd.conf"), 5, reason);
     }
+    // Worker parameters on a section's opening line (mod_proxy_fcgi's
+    // `<Proxy "fcgi://localhost/" enablereuse=on max=10>`) are checked as ProxySet's.
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<Proxy \"fcgi://localhost/\" enablereuse=on max=x>\n</Proxy>\n"),
+        &[],
+    );
+    assert_syntax_error(
+        &o,
+        &r.path("conf/httpd.conf"),
+        5,
+        "<Proxy>: ProxyPass max=x",
+    );
+    let r = Root::new();
+    let o = r.check(
+        &format!("{head}<Proxy \"fcgi://localhost/\" enablereuse=on max=10>\n</Proxy>\n"),
+        &[],
+    );
+    assert_ok(&o);
     // Inside sections.
     let r = Root::new();
     let o = r.check(

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use super::DirConfig;
-use super::proxy::{ProxyConfig, prefix_rest};
+use super::proxy::{Backend, ProxyConfig, prefix_rest};
 use super::proxy_extra::ProxyPattern;
 
 /// The backend URL a request for `uri_path` goes to (for section matching), when a
@@ -89,4 +89,28 @@ pub fn apply_sets(pc: &mut ProxyConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost/"`: the parameters of
+/// the sections and `ProxySet` lines whose URL matches the part after the pipe (Apache's
+/// worker for that URL), as in mod_proxy_fcgi's documented
+/// `<Proxy "fcgi://localhost/" enablereuse=on max=10>`. A trailing `/` is optional on
+/// either side. The parameters were checked at their line when the configuration was
+/// read.
+pub fn apply_sets_to(pc: &ProxyConfig, backend: &mut Backend) {
+    let mut sets = pc
+        .extra
+        .sections
+        .iter()
+        .filter(|s| !s.set.is_empty())
+        .peekable();
+    if sets.peek().is_none() {
+        return;
+    }
+    let slashed = format!("{}/", backend.url.trim_end_matches('/'));
+    for s in sets {
+        if s.pattern.matches(&backend.url) || s.pattern.matches(&slashed) {
+            let _ = backend.apply_params(&s.set);
+        }
+    }
 }

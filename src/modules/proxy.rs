@@ -239,13 +239,18 @@ fn canon(path: &str) -> String {
     out
 }
 
-/// `unix:/run/php/php-fpm.sock|fcgi://localhost` of `SetHandler "proxy:..."`.
-fn handler_backend_spec<'r>(req: &'r Request<'_>) -> &'r str {
-    req.dir
+/// The backend of `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost"`,
+/// with the parameters of the `<Proxy>` sections that name its URL.
+fn handler_backend(req: &Request<'_>) -> Result<Backend, String> {
+    let spec = req
+        .dir
         .set_handler
         .as_deref()
         .and_then(|h| h.strip_prefix(PROXY_PREFIX))
-        .unwrap_or("")
+        .unwrap_or("");
+    let mut backend = Backend::parse(spec)?;
+    crate::conf::proxy_sections::apply_sets_to(&req.vhost.proxy, &mut backend);
+    Ok(backend)
 }
 
 impl Handler for ProxySetHandler {
@@ -256,8 +261,7 @@ impl Handler for ProxySetHandler {
     /// Under event: a FastCGI request is sent from the listener and its answer, once
     /// whole, made there (`proxy_fcgi_async.rs`); HTTP backends run on a worker.
     fn answers_without_blocking(&self, req: &Request<'_>) -> bool {
-        let spec = handler_backend_spec(req);
-        match Backend::parse(spec) {
+        match handler_backend(req) {
             Ok(b) if b.scheme == Scheme::Fcgi && self.fcgi => {
                 super::proxy_fcgi::answers_without_blocking(req, &b, None)
             }
@@ -266,8 +270,7 @@ impl Handler for ProxySetHandler {
     }
 
     fn handle(&self, req: &Request<'_>, body: &mut RequestBody<'_>) -> Response {
-        let spec = handler_backend_spec(req);
-        let backend = match Backend::parse(spec) {
+        let backend = match handler_backend(req) {
             Ok(b) => b,
             Err(e) => {
                 log(req, Level::Error, &format!("AH01144: {e}"));

@@ -41,7 +41,17 @@ impl Builder {
         } else {
             ProxyPattern::proxy(arg)
         };
+        // `<Proxy "fcgi://localhost/" enablereuse=on max=10>`: worker parameters after the
+        // URL, as ProxySet inside (mod_proxy_fcgi's documented form).
         let mut set = Vec::new();
+        let params = &s.args[if tilde { 2 } else { 1 }.min(s.args.len())..];
+        if !params.is_empty() {
+            let mut probe = Backend::parse("http://x/").map_err(|m| err(&s.location, m))?;
+            probe
+                .apply_params(params)
+                .map_err(|m| err(&s.location, format!("<{}>: {m}", s.name)))?;
+            set.extend(params.iter().cloned());
+        }
         let mut body = Vec::new();
         for node in &s.children {
             match node {
