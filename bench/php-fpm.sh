@@ -6,6 +6,10 @@
 #
 #   bash bench/php-fpm.sh                       # 3 rounds x 10 s per server (~2 min)
 #   ROUNDS=1 DUR=3s bash bench/php-fpm.sh       # quick
+#   REUSE=1 bash bench/php-fpm.sh               # kept backend connections: enablereuse=on
+#                                               # (rhttpd, Apache), keepalive + fastcgi_keep_conn
+#                                               # (nginx); php-fpm gets 96 children, since each
+#                                               # kept connection holds one
 #
 # Everything on 127.0.0.1; every load run bounded by wrk -d and a timeout; only the
 # processes started here are stopped (by pid). Results: $OUT/php-fpm.md (and printed).
@@ -15,7 +19,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-10s}
 CONNS=${CONNS:-20}
-CHILDREN=${CHILDREN:-8}
+REUSE=${REUSE:-0}
+if [ "$REUSE" = 1 ]; then CHILDREN=${CHILDREN:-96}; else CHILDREN=${CHILDREN:-8}; fi
 PORT_BASE=${PORT_BASE:-28280}
 WORK=${WORK:-/tmp/rhttpd-phpbench}
 OUT=${OUT:-$WORK/results-$(date +%Y%m%d-%H%M%S)}
@@ -56,6 +61,17 @@ pm = static
 pm.max_children = $CHILDREN
 EOF
 
+REUSE_SECTION=
+NGINX_UPSTREAM=
+NGINX_PASS="fastcgi_pass unix:$SOCK;"
+if [ "$REUSE" = 1 ]; then
+    REUSE_SECTION='<Proxy "fcgi://localhost/" enablereuse=on>
+</Proxy>
+'
+    NGINX_UPSTREAM="upstream fpm { server unix:$SOCK; keepalive 32; }"
+    NGINX_PASS="fastcgi_keep_conn on; fastcgi_pass fpm;"
+fi
+
 cat > "$WORK/run/rhttpd.conf" <<EOF
 ServerRoot "$WORK/run"
 PidFile "$WORK/run/rhttpd.pid"
@@ -76,8 +92,8 @@ DocumentRoot "$DOC"
 <Directory "$DOC">
     Require all granted
 </Directory>
-<FilesMatch \.php$>
-    SetHandler "proxy:unix:$SOCK|fcgi://localhost"
+$REUSE_SECTION<FilesMatch \.php$>
+    SetHandler "proxy:unix:$SOCK|fcgi://localhost/"
 </FilesMatch>
 StartServers 2
 ServerLimit 16
@@ -110,8 +126,8 @@ DocumentRoot "$DOC"
 <Directory "$DOC">
     Require all granted
 </Directory>
-<FilesMatch \.php$>
-    SetHandler "proxy:unix:$SOCK|fcgi://localhost"
+$REUSE_SECTION<FilesMatch \.php$>
+    SetHandler "proxy:unix:$SOCK|fcgi://localhost/"
 </FilesMatch>
 StartServers 2
 ServerLimit 16
@@ -132,13 +148,14 @@ http {
     access_log off;
     keepalive_timeout 5;
     keepalive_requests 1000000;
+    $NGINX_UPSTREAM
     server {
         listen 127.0.0.1:$((PORT_BASE + 2));
         root $DOC;
         location ~ \.php$ {
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_pass unix:$SOCK;
+            $NGINX_PASS
         }
     }
 }
@@ -194,7 +211,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 {
-    echo "PHP-FPM hello page (\`hello.php\`), one shared php-fpm pool (pm static, $CHILDREN children, Unix socket), wrk -t2 -c$CONNS, $ROUNDS interleaved rounds of $DUR; medians. $(date -u +%Y-%m-%d), $(nproc) cores, $("$FPM" -v | head -1 | cut -d' ' -f1-2)."
+    echo "PHP-FPM hello page (\`hello.php\`), one shared php-fpm pool (pm static, $CHILDREN children, Unix socket$([ "$REUSE" = 1 ] && echo ', backend connections kept')), wrk -t2 -c$CONNS, $ROUNDS interleaved rounds of $DUR; medians. $(date -u +%Y-%m-%d), $(nproc) cores, $("$FPM" -v | head -1 | cut -d' ' -f1-2)."
     echo
     echo "| front end | req/s (median) | p99 (median) | all rounds req/s |"
     echo "|---|---|---|---|"
