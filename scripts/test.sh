@@ -37,7 +37,11 @@ if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "scripts/test.sh: installing ${need[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" libapache2-mod-php- >/dev/null
+        # wordpress depends on "libapache2-mod-php | php": forbid every mod_php package
+        # (the versioned ones too, which provide the first alternative) so apt takes php.
+        no_mod_php=$(apt-cache pkgnames libapache2-mod-php | sed 's/$/-/')
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" $no_mod_php >/dev/null
     else
         echo "scripts/test.sh: missing ${need[*]} (install them, or run as root with apt-get)" >&2
         exit 1

@@ -256,6 +256,73 @@ fn hcheck_event() {
     hcheck(EVENT2);
 }
 
+/// `ProxyStatus On`: mod_status's page has a table per balancer of the host with its
+/// members' state and counts (mod_proxy_balancer's status hook); Off (the default) and
+/// `?auto` leave the page as it was.
+fn proxy_status(mpm: Mpm, on: &str) -> (Server, Backends) {
+    let b = Backends::start(&["node1", "node2"]);
+    let conf = format!(
+        "LoadModule status_module x\n{on}<Proxy balancer://c>\n{}ProxySet stickysession=ROUTEID\n</Proxy>\nProxyPass /app/ balancer://c/\n<Location /server-status>\nSetHandler server-status\n</Location>\n",
+        b.members(&[("node1", "route=r1"), ("node2", "route=r2 status=+D")]),
+    );
+    let s = start_balanced(mpm, &conf);
+    let c = spread(&s, "/app/x", 8, "");
+    assert_eq!(count(&c, "200 node1"), 8, "{c:?}");
+    (s, b)
+}
+
+#[test]
+fn proxy_status_shows_the_balancers_event() {
+    let (s, _backends) = proxy_status(EVENT2, "ProxyStatus On\n");
+    let page = s.get("/server-status").text();
+    assert!(
+        page.contains("<h1>Proxy LoadBalancer Status for balancer://c</h1>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>ROUTEID</td><td>0</td><td>byrequests</td>"),
+        "{page}"
+    );
+    // node1 elected 8 times (the spread above), node2 disabled and never used.
+    let row = |route: &str| {
+        let at = page
+            .find(&format!("</td><td>{route}</td>"))
+            .unwrap_or_else(|| panic!("no row for {route}: {page}"));
+        let start = page[..at].rfind("<tr>").unwrap();
+        page[start..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    let r1 = row("r1");
+    assert!(
+        r1.starts_with("<tr>\n<td>http</td><td>127.0.0.1</td><td>Init Ok </td>"),
+        "{r1}"
+    );
+    assert!(r1.contains("<td>1.00</td><td>0</td><td>8</td>"), "{r1}");
+    let r2 = row("r2");
+    assert!(r2.contains("<td>Init Dis </td>"), "{r2}");
+    assert!(
+        r2.contains("<td>1.00</td><td>0</td><td>0</td><td>  0 </td><td>  0 </td>"),
+        "{r2}"
+    );
+    assert!(
+        page.contains("<tr><th>Acc</th><td>Number of uses</td></tr>"),
+        "{page}"
+    );
+    // The section comes before the signature, and ?auto is Apache's keys only.
+    let auto = s.get("/server-status?auto").text();
+    assert!(
+        auto.contains("BusyWorkers:") && !auto.contains("LoadBalancer"),
+        "{auto}"
+    );
+}
+
+#[test]
+fn proxy_status_off_by_default_prefork() {
+    let (s, _backends) = proxy_status(PREFORK3, "");
+    let page = s.get("/server-status").text();
+    assert!(page.contains("Server Version:"), "{page}");
+    assert!(!page.contains("Proxy LoadBalancer Status"), "{page}");
+}
+
 /// Syntax errors, each with Apache's AH00526 head and the line of the directive.
 #[test]
 fn config_errors() {
@@ -266,6 +333,9 @@ fn config_errors() {
     let line = |body: &str| BASE.lines().count() + MODULES.lines().count() + body.lines().count();
     let ok = "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 route=a loadfactor=5 lbset=1 status=+H retry=5 timeout=3 hcmethod=HEAD hcinterval=5\nProxySet lbmethod=bytraffic stickysession=S|s nofailover=On maxattempts=2 timeout=5 failonstatus=500,503 forcerecovery=Off\n</Proxy>\nBalancerMember balancer://c http://127.0.0.1:2\nProxySet balancer://c scolonpathdelim=On\nProxyPass /a/ balancer://c/ stickysessionsep=_\n";
     assert_ok(&check(ok));
+    assert_ok(&check(
+        "ProxyStatus Full\n<VirtualHost *:80>\nProxyStatus off\n</VirtualHost>\n",
+    ));
     assert_ok(&check(
         "ProxyHCTemplate t hcmethod=GET hcinterval=10 hcuri=/health\n<Proxy balancer://c>\nBalancerMember http://h:1 hctemplate=t hcfails=2\n</Proxy>\n",
     ));
@@ -322,6 +392,10 @@ fn config_errors() {
         (
             "<Proxy balancer://c>\nBalancerMember http://h:1 hctemplate=nope\n",
             "BalancerMember Unknown ProxyHCTemplate name: nope",
+        ),
+        (
+            "ProxyStatus sometimes\n",
+            "ProxyStatus must be one of: off | on | full",
         ),
         (
             "ProxyHCTemplate t route=x\n",

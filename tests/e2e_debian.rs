@@ -93,9 +93,15 @@ fn debian_tree(mpm: &str, port: u16) -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // a2dismod mpm_event; a2enmod mpm_MPM; a2enmod cgi (cgid under a threaded MPM).
-    for ext in ["load", "conf"] {
-        let _ = std::fs::remove_file(r.join(format!("mods-enabled/mpm_event.{ext}")));
+    // a2dismod mpm_*; a2enmod mpm_MPM; a2enmod cgi (cgid under a threaded MPM). Modules
+    // this machine enabled beyond Debian's stock set are disabled too: libapache2-mod-php
+    // (pulled in by another package) switches the MPM to prefork and loads libphp, which
+    // rhttpd does not embed (PHP runs behind PHP-FPM, docs/differences.md).
+    for entry in std::fs::read_dir(r.join("mods-enabled")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with("mpm_") || name.starts_with("php") {
+            std::fs::remove_file(r.join("mods-enabled").join(name)).unwrap();
+        }
     }
     enable(r, &format!("mpm_{mpm}"), &["load", "conf"]);
     if mpm == "prefork" {
@@ -236,4 +242,82 @@ fn debian_stock_config_worker() {
 #[test]
 fn debian_stock_config_prefork() {
     stock_config_runs("prefork");
+}
+
+/// `a2enmod proxy_http proxy_fcgi proxy_balancer lbmethod_byrequests` (their Depends:
+/// proxy, slotmem_shm) and `a2enconf php*-fpm` on the stock tree: status.conf's
+/// `ProxyStatus On` (inside `<IfModule mod_proxy.c>`) and PHP-FPM's conf file are taken,
+/// a balancer declared in the site shows on the status page.
+#[test]
+fn debian_config_with_proxy_modules_and_php_fpm() {
+    if !Path::new(ETC).join("apache2.conf").exists()
+        || !Path::new("/var/www/html/index.html").exists()
+    {
+        eprintln!("apache2 is not installed (scripts/test.sh installs it): skipped");
+        return;
+    }
+    let port = free_port();
+    let root = debian_tree("event", port);
+    let r = root.path();
+    for m in [
+        "proxy",
+        "proxy_http",
+        "proxy_fcgi",
+        "proxy_balancer",
+        "slotmem_shm",
+        "lbmethod_byrequests",
+    ] {
+        let files: Vec<&str> = ["load", "conf"]
+            .into_iter()
+            .filter(|e| r.join(format!("mods-available/{m}.{e}")).exists())
+            .collect();
+        enable(r, m, &files);
+    }
+    // php-fpm's conf (SetHandler "proxy:unix:/run/php/phpX-fpm.sock|fcgi://localhost").
+    let fpm_conf = std::fs::read_dir(r.join("conf-available"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("php") && n.ends_with("-fpm.conf"));
+    if let Some(name) = &fpm_conf {
+        symlink(
+            format!("../conf-available/{name}"),
+            r.join(format!("conf-enabled/{name}")),
+        )
+        .unwrap();
+    }
+    edit(
+        &r.join("sites-enabled/000-default.conf"),
+        "</VirtualHost>",
+        "<Proxy balancer://app>\nBalancerMember http://127.0.0.1:9 route=one\n</Proxy>\nProxyPass /app/ balancer://app/\n</VirtualHost>",
+    );
+    let defs = defines(r);
+    let conf = r.join("conf/httpd.conf");
+    let mut args = vec![
+        "-d",
+        r.to_str().unwrap(),
+        "-f",
+        conf.to_str().unwrap(),
+        "-t",
+    ];
+    args.extend(defs.iter().map(String::as_str));
+    let o = common::run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("Syntax OK"),
+        "-t ({fpm_conf:?}): {err}"
+    );
+    let mut run: Vec<&str> = vec!["-D", "FOREGROUND"];
+    run.extend(defs.iter().map(String::as_str));
+    let s = Server::launch(root, port, &run);
+    let r = s.request("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200);
+    // status.conf's ProxyStatus On: the site's balancer and its member.
+    let r =
+        s.request("GET /server-status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let page = r.text();
+    assert!(
+        page.contains("<h1>Proxy LoadBalancer Status for balancer://app</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("<td>http</td><td>127.0.0.1</td>"), "{page}");
 }

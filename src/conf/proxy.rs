@@ -1,6 +1,6 @@
 //! mod_proxy's configuration: `ProxyPass`, `ProxyPassReverse`, `ProxyPreserveHost`,
-//! `ProxyTimeout`, `ProxyRequests`, `ProxyAddHeaders`, `ProxyVia` and mod_proxy_fcgi's
-//! `ProxyFCGIBackendType`, typed per server/virtual host.
+//! `ProxyTimeout`, `ProxyRequests`, `ProxyAddHeaders`, `ProxyVia`, `ProxyStatus` and
+//! mod_proxy_fcgi's `ProxyFCGIBackendType`, typed per server/virtual host.
 //!
 //! `ProxyPass` inside `<Location /path>` takes one argument (the backend URL) and uses
 //! the section's path; such rules join the host's list in configuration order, as
@@ -24,6 +24,16 @@ pub enum ProxyVia {
     On,
     Full,
     Block,
+}
+
+/// `ProxyStatus`: whether mod_status's page shows the load balancers (On and Full
+/// show the same tables).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyStatus {
+    #[default]
+    Off,
+    On,
+    Full,
 }
 
 /// `ProxyFCGIBackendType`: how SCRIPT_FILENAME is presented to the application.
@@ -347,6 +357,8 @@ pub struct ProxyConfig {
     /// `ProxyAddHeaders` (X-Forwarded-For/-Host/-Server), default On.
     pub add_headers: bool,
     pub via: ProxyVia,
+    /// `ProxyStatus` (Off): On/Full add the balancers' tables to mod_status's page.
+    pub status: ProxyStatus,
     pub fcgi_backend: FcgiBackendType,
     /// `ProxyWebsocketIdleTimeout`: a tunnel's idle limit; `None` = the backend's
     /// timeout (`timeout=`, ProxyTimeout, Timeout), as mod_proxy_http's tunnels.
@@ -369,6 +381,7 @@ impl Default for ProxyConfig {
             timeout: None,
             add_headers: true,
             via: ProxyVia::Off,
+            status: ProxyStatus::Off,
             fcgi_backend: FcgiBackendType::Fpm,
             websocket_idle_timeout: None,
             websocket_fallback: true,
@@ -409,6 +422,7 @@ pub fn handles(name: &str) -> bool {
             | "ProxyRequests"
             | "ProxyAddHeaders"
             | "ProxyVia"
+            | "ProxyStatus"
             | "ProxyFCGIBackendType"
             | "ProxyWebsocketIdleTimeout"
             | "ProxyWebsocketFallbackToProxyHttp"
@@ -507,6 +521,14 @@ fn apply(
                 "full" => ProxyVia::Full,
                 "block" => ProxyVia::Block,
                 _ => return Err(err(d, "ProxyVia must be one of: off | on | full | block")),
+            }
+        }
+        "ProxyStatus" => {
+            pc.status = match a0.to_ascii_lowercase().as_str() {
+                "off" => ProxyStatus::Off,
+                "on" => ProxyStatus::On,
+                "full" => ProxyStatus::Full,
+                _ => return Err(err(d, "ProxyStatus must be one of: off | on | full")),
             }
         }
         "ProxyFCGIBackendType" => {

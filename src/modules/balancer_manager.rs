@@ -440,7 +440,7 @@ fn radio(o: &mut String, name: &str, on: bool) {
     );
 }
 
-fn factor(sh: &Shared, i: usize) -> String {
+pub(crate) fn factor(sh: &Shared, i: usize) -> String {
     let f = sh.load(i, M_LBFACTOR);
     format!("{}.{:02}", f / 100, f % 100)
 }

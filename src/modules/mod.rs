@@ -27,6 +27,7 @@ pub mod proxy_hcheck;
 pub mod proxy_http;
 mod proxy_pool;
 mod proxy_response;
+pub(crate) mod proxy_status;
 mod proxy_tunnel;
 mod proxy_worker_state;
 pub mod rewrite;

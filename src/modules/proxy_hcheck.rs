@@ -45,6 +45,11 @@ pub fn set_current(reg: &Arc<Registry>) {
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(reg.clone());
 }
 
+/// The registry of this process's generation (mod_status's ProxyStatus section).
+pub fn current() -> Option<Arc<Registry>> {
+    CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// A child, once it has dropped privileges: start the checker of its generation.
 pub fn child_init() {
     let reg = CURRENT.lock().unwrap_or_else(|e| e.into_inner()).clone();

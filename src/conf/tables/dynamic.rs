@@ -149,6 +149,12 @@ pub const PROXY: &[DirectiveSpec] = &[
         "Configure Via: proxy header header to one of: on | off | block | full",
     ),
     d(
+        "ProxyStatus",
+        C::SERVER_VHOST,
+        Arity::Take1,
+        "Configure Status: proxy status to one of: on | off | full",
+    ),
+    d(
         "Proxy",
         C::SERVER_VHOST,
         Arity::Section,

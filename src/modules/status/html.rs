@@ -228,6 +228,7 @@ pub fn render(r: &Report, opts: &PageOptions<'_>) -> String {
         }
         o.push_str("</dl>\n");
     }
+    o.push_str(opts.sections);
     o.push_str(opts.signature);
     o.push_str("</body></html>\n");
     o

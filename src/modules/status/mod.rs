@@ -215,6 +215,8 @@ pub struct PageOptions<'a> {
     /// The signature line (`<hr />\n<address>...</address>\n`), empty when
     /// ServerSignature is Off.
     pub signature: &'a str,
+    /// Other modules' sections, before the signature (ProxyStatus's balancer tables).
+    pub sections: &'a str,
 }
 
 impl Handler for StatusHandler {
@@ -258,10 +260,15 @@ impl Handler for StatusHandler {
             ),
             Format::Html => {
                 let signature = signature(req, &report.env);
+                let sections = crate::modules::proxy_status::html_section(
+                    req,
+                    crate::modules::proxy_hcheck::current().as_ref(),
+                );
                 let opts = PageOptions {
                     notable: query.notable,
                     refresh: query.refresh,
                     signature: &signature,
+                    sections: &sections,
                 };
                 (
                     "text/html; charset=ISO-8859-1",

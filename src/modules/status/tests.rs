@@ -283,6 +283,7 @@ fn event_adds_process_keys_and_table() {
             notable: false,
             refresh: None,
             signature: "",
+            sections: "",
         },
     );
     assert!(page.contains("<th colspan=\"4\">Async connections</th>"));
@@ -304,6 +305,7 @@ fn event_adds_process_keys_and_table() {
         notable: false,
         refresh: None,
         signature: "",
+        sections: "",
     };
     assert!(!html::render(&r, &opts).contains("Async connections"));
     // Worker: the per-process table (threads busy/idle, stopping, accepting) but not the
@@ -328,6 +330,7 @@ fn html_has_the_sections_grid_and_legend_and_escapes_client_text() {
             notable: false,
             refresh: Some(5),
             signature: sig,
+            sections: "",
         },
     );
     for needle in [
@@ -368,6 +371,7 @@ fn html_has_the_sections_grid_and_legend_and_escapes_client_text() {
             notable: true,
             refresh: None,
             signature: "",
+            sections: "",
         },
     );
     assert!(!page.contains("<table") && !page.contains("<meta"));
@@ -382,6 +386,7 @@ fn html_has_the_sections_grid_and_legend_and_escapes_client_text() {
             notable: false,
             refresh: None,
             signature: "",
+            sections: "",
         },
     );
     assert!(page.contains(
@@ -405,6 +410,7 @@ fn grid_wraps_at_64_letters() {
             notable: false,
             refresh: None,
             signature: "",
+            sections: "",
         },
     );
     let grid = page
