@@ -43,8 +43,12 @@ pub struct ConnInfo {
 /// if everything it needs has arrived, or on a worker otherwise.
 pub trait Pending: Send {
     fn fd(&self) -> std::os::fd::BorrowedFd<'_>;
-    /// Readiness came: take in what arrived. True when the request should run again
-    /// (the answer is complete, too large to collect here, or the backend failed).
+    /// Whether `fd` is in this process's listener epoll set already; the listener sets
+    /// it when it registers the descriptor (edge-triggered, until it is closed).
+    fn in_listener(&mut self) -> &mut bool;
+    /// Readiness came: take in what arrived, reading until a short read or `EAGAIN`
+    /// (readiness is edge-triggered). True when the request should run again (the
+    /// answer is complete, too large to collect here, or the backend closed or failed).
     fn advance(&mut self) -> bool;
     /// How long the listener waits before handing the request to a worker anyway.
     fn timeout(&self) -> std::time::Duration;

@@ -134,6 +134,8 @@ pub struct Backend {
     /// The path part of the URL (`/` when empty).
     pub path: String,
     pub params: WorkerParams,
+    /// [`Backend::key`], made once.
+    pool_key: String,
 }
 
 impl Backend {
@@ -203,6 +205,7 @@ impl Backend {
         };
         Ok(Backend {
             url: rest.to_string(),
+            pool_key: Backend::pool_key(scheme, &addr),
             scheme,
             addr,
             authority: authority.to_string(),
@@ -221,9 +224,13 @@ impl Backend {
     }
 
     /// The key of this backend's connection pool and error state.
-    pub fn key(&self) -> String {
-        match &self.addr {
-            BackendAddr::Tcp { host, port } if self.scheme == Scheme::Https => {
+    pub fn key(&self) -> &str {
+        &self.pool_key
+    }
+
+    fn pool_key(scheme: Scheme, addr: &BackendAddr) -> String {
+        match addr {
+            BackendAddr::Tcp { host, port } if scheme == Scheme::Https => {
                 format!("https://{host}:{port}")
             }
             BackendAddr::Tcp { host, port } => format!("{host}:{port}"),
@@ -686,7 +693,7 @@ mod tests {
             ("/app/", "127.0.0.1:8080")
         );
         let b = Backend::parse("http://example.org").unwrap();
-        assert_eq!((b.path.as_str(), b.key().as_str()), ("/", "example.org:80"));
+        assert_eq!((b.path.as_str(), b.key()), ("/", "example.org:80"));
         let b = Backend::parse("unix:/run/php/php-fpm.sock|fcgi://localhost").unwrap();
         assert_eq!(b.scheme, Scheme::Fcgi);
         assert_eq!(b.addr, BackendAddr::Unix("/run/php/php-fpm.sock".into()));
@@ -695,10 +702,7 @@ mod tests {
         assert_eq!(b.key(), "::1:9000");
         assert!(Backend::parse("ftp://x/").is_err());
         let tls = Backend::parse("https://x/").unwrap();
-        assert_eq!(
-            (tls.scheme, tls.key()),
-            (Scheme::Https, "https://x:443".to_string())
-        );
+        assert_eq!((tls.scheme, tls.key()), (Scheme::Https, "https://x:443"));
         assert!(Backend::parse("/relative").is_err());
         let mut b = Backend::parse("http://h/").unwrap();
         b.apply_params(&[

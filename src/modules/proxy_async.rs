@@ -12,7 +12,7 @@
 //! (blocking) socket, so its mode never changes.
 
 use std::any::Any;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use rhttpd_http::{BodyDecoder, BodyFraming, Limits, Method, parse_response_head};
 use rhttpd_http::{BodyFraming as F, response_framing};
@@ -44,11 +44,7 @@ pub(crate) struct Sent {
 
 impl Sent {
     fn fd(&self) -> BorrowedFd<'_> {
-        match &self.conn {
-            Conn::Tcp(s) => s.as_fd(),
-            Conn::Unix(s) => s.as_fd(),
-            Conn::Tls(s) => s.tcp().as_fd(),
-        }
+        self.conn.fd()
     }
 }
 
@@ -98,6 +94,10 @@ pub(crate) fn whole_body(framing: BodyFraming, rest: &[u8]) -> Option<Vec<u8>> {
 impl Pending for Sent {
     fn fd(&self) -> BorrowedFd<'_> {
         Sent::fd(self)
+    }
+
+    fn in_listener(&mut self) -> &mut bool {
+        &mut self.conn.in_listener
     }
 
     fn advance(&mut self) -> bool {
@@ -168,7 +168,7 @@ pub(crate) fn start(
     {
         return false;
     }
-    let Some(conn) = proxy_pool::take(&backend.key(), &PoolLimits::of(&backend.params)) else {
+    let Some(conn) = proxy_pool::take(backend.key(), &PoolLimits::of(&backend.params)) else {
         return false;
     };
     let head = request_head();

@@ -26,63 +26,88 @@ pub(crate) fn log(req: &Request<'_>, level: Level, msg: &str) {
     crate::log::log("proxy", level, Some(req.conn.client), msg);
 }
 
-/// A connection to a backend.
-pub(crate) enum Conn {
+/// The transport of a backend connection.
+pub(crate) enum Io {
     Tcp(TcpStream),
     Unix(UnixStream),
     Tls(Box<crate::tls::client::ClientStream>),
 }
 
+/// A connection to a backend.
+pub(crate) struct Conn {
+    pub(crate) io: Io,
+    /// Its descriptor is in this process's event listener epoll set (edge-triggered,
+    /// under a token made from the descriptor), where it stays until it is closed: the
+    /// listener does not register it again for each request it waits on.
+    pub(crate) in_listener: bool,
+}
+
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
-            Conn::Tls(s) => s.read(buf),
+        match &mut self.io {
+            Io::Tcp(s) => s.read(buf),
+            Io::Unix(s) => s.read(buf),
+            Io::Tls(s) => s.read(buf),
         }
     }
 }
 
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
-            Conn::Tls(s) => s.write(buf),
+        match &mut self.io {
+            Io::Tcp(s) => s.write(buf),
+            Io::Unix(s) => s.write(buf),
+            Io::Tls(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Conn::Tls(s) => s.flush(),
+        match &mut self.io {
+            Io::Tls(s) => s.flush(),
             _ => Ok(()),
         }
     }
 }
 
 impl Conn {
+    pub(crate) fn new(io: Io) -> Conn {
+        Conn {
+            io,
+            in_listener: false,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match &self.io {
+            Io::Tcp(s) => s.as_fd(),
+            Io::Unix(s) => s.as_fd(),
+            Io::Tls(s) => s.tcp().as_fd(),
+        }
+    }
+
     pub(crate) fn set_timeout(&self, timeout: Duration) {
         let t = Some(timeout.max(Duration::from_millis(1)));
-        match self {
-            Conn::Tcp(s) => {
+        match &self.io {
+            Io::Tcp(s) => {
                 let _ = s.set_read_timeout(t);
                 let _ = s.set_write_timeout(t);
             }
-            Conn::Unix(s) => {
+            Io::Unix(s) => {
                 let _ = s.set_read_timeout(t);
                 let _ = s.set_write_timeout(t);
             }
-            Conn::Tls(s) => s.set_timeout(timeout),
+            Io::Tls(s) => s.set_timeout(timeout),
         }
     }
 
     /// Back to blocking mode (a connection made on the event listener, before a worker or
     /// the pool has it).
     pub(crate) fn set_blocking(&self) {
-        let _ = match self {
-            Conn::Tcp(s) => s.set_nonblocking(false),
-            Conn::Unix(s) => s.set_nonblocking(false),
-            Conn::Tls(s) => s.tcp().set_nonblocking(false),
+        let _ = match &self.io {
+            Io::Tcp(s) => s.set_nonblocking(false),
+            Io::Unix(s) => s.set_nonblocking(false),
+            Io::Tls(s) => s.tcp().set_nonblocking(false),
         };
     }
 
@@ -90,15 +115,15 @@ impl Conn {
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`): one peek.
     pub(crate) fn is_reusable(&mut self) -> bool {
         use std::os::fd::AsFd;
-        let fd = match self {
-            Conn::Tls(s) => {
+        let fd = match &mut self.io {
+            Io::Tls(s) => {
                 if s.has_buffered_input() {
                     return false;
                 }
                 s.tcp().as_fd()
             }
-            Conn::Tcp(s) => TcpStream::as_fd(s),
-            Conn::Unix(s) => UnixStream::as_fd(s),
+            Io::Tcp(s) => TcpStream::as_fd(s),
+            Io::Unix(s) => UnixStream::as_fd(s),
         };
         rhttpd_sys::net::idle_and_open(fd).unwrap_or(false)
     }
@@ -137,7 +162,7 @@ fn in_error(key: &str) -> bool {
 /// non-blocking ([`Conn::set_blocking`] before blocking I/O or the pool). `None` when it
 /// cannot, or the backend is in error state: a worker then connects (and logs) as usual.
 pub(crate) fn connect_unix_now(backend: &Backend, path: &std::path::Path) -> Option<Conn> {
-    if in_error(&backend.key()) {
+    if in_error(backend.key()) {
         return None;
     }
     let sock = socket2::Socket::new(
@@ -147,7 +172,7 @@ pub(crate) fn connect_unix_now(backend: &Backend, path: &std::path::Path) -> Opt
     )
     .ok()?;
     sock.connect(&socket2::SockAddr::unix(path).ok()?).ok()?;
-    Some(Conn::Unix(UnixStream::from(sock)))
+    Some(Conn::new(Io::Unix(UnixStream::from(sock))))
 }
 
 /// Open a new connection to `backend` (or refuse while it is in error state). A failed
@@ -173,7 +198,7 @@ pub(crate) fn connect(
         );
         return Err(ConnectError::Failed);
     }
-    if in_error(&key) {
+    if in_error(key) {
         log(
             req,
             Level::Error,
@@ -183,7 +208,7 @@ pub(crate) fn connect(
     }
     let connect_timeout = backend.params.connect_timeout.unwrap_or(io_timeout);
     let result = match &backend.addr {
-        BackendAddr::Unix(path) => UnixStream::connect(path).map(Conn::Unix),
+        BackendAddr::Unix(path) => UnixStream::connect(path).map(|s| Conn::new(Io::Unix(s))),
         BackendAddr::Tcp { host, port } => {
             (host.as_str(), *port).to_socket_addrs().and_then(|addrs| {
                 let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
@@ -202,7 +227,7 @@ pub(crate) fn connect(
                             {
                                 let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
                             }
-                            return Ok(Conn::Tcp(s));
+                            return Ok(Conn::new(Io::Tcp(s)));
                         }
                         Err(e) => last = e,
                     }
@@ -213,13 +238,13 @@ pub(crate) fn connect(
     };
     let result = result.and_then(|c| {
         c.set_timeout(io_timeout);
-        match (c, &backend.addr) {
-            (Conn::Tcp(tcp), BackendAddr::Tcp { host, .. }) if backend.scheme == Scheme::Https => {
+        match (c.io, &backend.addr) {
+            (Io::Tcp(tcp), BackendAddr::Tcp { host, .. }) if backend.scheme == Scheme::Https => {
                 crate::tls::client::connect(tcp, host, &req.vhost.ssl)
-                    .map(|s| Conn::Tls(Box::new(s)))
+                    .map(|s| Conn::new(Io::Tls(Box::new(s))))
                     .map_err(io::Error::other)
             }
-            (c, _) => Ok(c),
+            (io, _) => Ok(Conn::new(io)),
         }
     });
     match result {
@@ -236,8 +261,8 @@ pub(crate) fn connect(
             );
             let retry = backend.params.retry;
             if !retry.is_zero() {
-                if !super::proxy_worker_state::set_error(&key, retry) {
-                    down().insert(key.clone(), Instant::now() + retry);
+                if !super::proxy_worker_state::set_error(key, retry) {
+                    down().insert(key.to_string(), Instant::now() + retry);
                 }
                 log(
                     req,

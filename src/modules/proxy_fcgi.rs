@@ -431,14 +431,14 @@ fn fcgi_request(
     let (head, rest, ended) = match read_head(&mut source, &mut |c| log_stderr(client, c)) {
         Ok(h) => h,
         Err(HeadFail::Io(e)) => return fail(&e, "reading the response"),
-        Err(e) => return bad_head(req, &key, e),
+        Err(e) => return bad_head(req, key, e),
     };
     let body = Body::Stream(Box::new(FcgiBody {
         conn: if ended { None } else { Some(source) },
         pending: rest,
         pos: 0,
         reuse,
-        key,
+        key: key.to_string(),
         client: req.conn.client,
         limits: PoolLimits::of(&backend.params),
         _permit: permit,
@@ -475,7 +475,7 @@ fn buffered_answer(
         Ok((head, body, true)) => {
             // Nothing may follow END_REQUEST on a connection that is kept.
             if reuse && input.is_empty() {
-                proxy_pool::put(&backend.key(), &PoolLimits::of(&backend.params), conn);
+                proxy_pool::put(backend.key(), &PoolLimits::of(&backend.params), conn);
             }
             let body = if body.is_empty() {
                 Body::Empty
@@ -484,7 +484,7 @@ fn buffered_answer(
             };
             cgi::cgi_response(req, head, body)
         }
-        Ok((_, _, false)) => bad_head(req, &backend.key(), HeadFail::Incomplete),
+        Ok((_, _, false)) => bad_head(req, backend.key(), HeadFail::Incomplete),
         Err(HeadFail::Io(e)) => {
             proxy_backend::log(
                 req,
@@ -496,7 +496,7 @@ fn buffered_answer(
             );
             Response::error(StatusCode::BAD_GATEWAY)
         }
-        Err(e) => bad_head(req, &backend.key(), e),
+        Err(e) => bad_head(req, backend.key(), e),
     }
 }
 
@@ -521,7 +521,7 @@ fn send_request(
     let env = cgi::cgi_env(req, script, script_filename, content_length);
     let head = request_head(&env, reuse);
     let wait = backend.params.acquire.unwrap_or(timeout);
-    let permit = match proxy_pool::acquire(&key, &PoolLimits::of(&backend.params), wait) {
+    let permit = match proxy_pool::acquire(key, &PoolLimits::of(&backend.params), wait) {
         Ok(p) => p,
         Err(()) => {
             proxy_backend::log(
@@ -533,7 +533,7 @@ fn send_request(
         }
     };
     let mut conn = match if reuse {
-        proxy_pool::take(&key, &PoolLimits::of(&backend.params))
+        proxy_pool::take(key, &PoolLimits::of(&backend.params))
     } else {
         None
     } {

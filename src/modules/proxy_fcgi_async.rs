@@ -14,7 +14,7 @@
 //! This is nginx's `fastcgi_pass` shape: no thread hand-off when nothing blocks.
 
 use std::any::Any;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use rhttpd_http::BodyFraming;
@@ -85,17 +85,17 @@ pub(crate) fn scan(buf: &[u8], mut from: usize) -> Scan {
 
 impl Sent {
     fn fd(&self) -> BorrowedFd<'_> {
-        match &self.conn {
-            Conn::Tcp(s) => s.as_fd(),
-            Conn::Unix(s) => s.as_fd(),
-            Conn::Tls(s) => s.tcp().as_fd(),
-        }
+        self.conn.fd()
     }
 }
 
 impl Pending for Sent {
     fn fd(&self) -> BorrowedFd<'_> {
         Sent::fd(self)
+    }
+
+    fn in_listener(&mut self) -> &mut bool {
+        &mut self.conn.in_listener
     }
 
     fn advance(&mut self) -> bool {
@@ -167,7 +167,7 @@ pub(crate) fn start(
         return;
     }
     let pooled = if reuse {
-        proxy_pool::take(&backend.key(), &PoolLimits::of(&backend.params))
+        proxy_pool::take(backend.key(), &PoolLimits::of(&backend.params))
     } else {
         None
     };

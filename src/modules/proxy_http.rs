@@ -255,7 +255,7 @@ pub(crate) fn serve(
     let limits = PoolLimits::of(&backend.params);
     // `max=`: wait for one of the backend's connections to be free.
     let wait = backend.params.acquire.unwrap_or(timeout);
-    let permit = match proxy_pool::acquire(&key, &limits, wait) {
+    let permit = match proxy_pool::acquire(key, &limits, wait) {
         Ok(p) => p,
         Err(()) => {
             proxy_backend::log(
@@ -281,7 +281,7 @@ pub(crate) fn serve(
             let (mut conn, mut buf) = (taken.conn, taken.buf);
             if taken.timed_out {
                 let e = io::Error::from(ErrorKind::TimedOut);
-                return backend_error(req, &key, &e, "error reading status line from");
+                return backend_error(req, key, &e, "error reading status line from");
             }
             if !taken.complete {
                 // The rest is read here, blocking.
@@ -294,11 +294,11 @@ pub(crate) fn serve(
                 Err(HeadError::Io(e)) if buf.is_empty() && !proxy_backend::is_timeout(&e) => {
                     continue;
                 }
-                Err(e) => return head_failed(req, &key, e),
+                Err(e) => return head_failed(req, key, e),
             }
         }
         let pooled = if reuse || upgrade.is_some() {
-            proxy_pool::take(&key, &limits)
+            proxy_pool::take(key, &limits)
         } else {
             None
         };
@@ -329,7 +329,7 @@ pub(crate) fn serve(
             if retryable {
                 continue;
             }
-            return backend_error(req, &key, &e, "error writing request head to");
+            return backend_error(req, key, &e, "error writing request head to");
         }
         if has_body {
             match send_body(&mut conn, body, length == RequestBodyLength::Chunked) {
@@ -355,7 +355,7 @@ pub(crate) fn serve(
             {
                 continue;
             }
-            Err(e) => return head_failed(req, &key, e),
+            Err(e) => return head_failed(req, key, e),
         }
     };
     let (status, version, backend_h, framing) = parsed;
@@ -391,7 +391,7 @@ pub(crate) fn serve(
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
             if keep && buf.is_empty() {
-                proxy_pool::put(&key, &limits, conn);
+                proxy_pool::put(key, &limits, conn);
             }
             Body::Empty
         }
@@ -401,7 +401,7 @@ pub(crate) fn serve(
             if let Some(data) = super::proxy_async::whole_body(BodyFraming::Length(n), &buf) =>
         {
             if keep {
-                proxy_pool::put(&key, &limits, conn);
+                proxy_pool::put(key, &limits, conn);
             }
             Body::Bytes(data.into())
         }
@@ -415,7 +415,7 @@ pub(crate) fn serve(
                 decoder,
                 spill: Vec::new(),
                 keep,
-                key,
+                key: key.to_string(),
                 client: req.conn.client,
                 limits,
                 chunk: backend

@@ -7,52 +7,48 @@
 //! ordinary proxied response.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use http::header;
 use rhttpd_http::{HeaderMap, HeaderValue, StatusCode, Version};
 
-use super::proxy_backend::{self, Conn};
+use super::proxy_backend::{self, Conn, Io};
 use crate::conf::proxy::Backend;
 use crate::handler::{Body, Request, Response, Tunnel, TunnelPeer};
 use crate::log::Level;
 
 impl TunnelPeer for Conn {
     fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Conn::Tcp(s) => s.as_fd(),
-            Conn::Unix(s) => s.as_fd(),
-            Conn::Tls(s) => s.tcp().as_fd(),
-        }
+        Conn::fd(self)
     }
 
     fn set_nonblocking(&mut self) -> io::Result<()> {
-        match self {
-            Conn::Tcp(s) => s.set_nonblocking(true),
-            Conn::Unix(s) => s.set_nonblocking(true),
-            Conn::Tls(s) => s.tcp().set_nonblocking(true),
+        match &self.io {
+            Io::Tcp(s) => s.set_nonblocking(true),
+            Io::Unix(s) => s.set_nonblocking(true),
+            Io::Tls(s) => s.tcp().set_nonblocking(true),
         }
     }
 
     fn wants_write(&self) -> bool {
-        match self {
-            Conn::Tls(s) => s.wants_write(),
+        match &self.io {
+            Io::Tls(s) => s.wants_write(),
             _ => false,
         }
     }
 
     fn has_pending_input(&mut self) -> bool {
-        match self {
-            Conn::Tls(s) => s.has_buffered_input(),
+        match &mut self.io {
+            Io::Tls(s) => s.has_buffered_input(),
             _ => false,
         }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        match self {
-            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
-            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Write),
-            Conn::Tls(s) => s.shutdown_write(),
+        match &mut self.io {
+            Io::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Io::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+            Io::Tls(s) => s.shutdown_write(),
         }
     }
 }

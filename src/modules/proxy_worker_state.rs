@@ -45,7 +45,7 @@ pub fn build(cfg: &ServerConfig) {
         for rule in &host.proxy.rules {
             if let Some(b) = &rule.backend {
                 let n = slots.len();
-                slots.entry(b.key()).or_insert(n);
+                slots.entry(b.key().to_string()).or_insert(n);
             }
         }
     }

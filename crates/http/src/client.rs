@@ -3,6 +3,7 @@
 //! and encoded with [`crate::write_chunk`], the same code as the server role.
 
 use std::io::Write;
+use std::mem::MaybeUninit;
 
 use crate::request::UNLIMITED_FIELDS_CAP;
 use crate::token::{TeKind, content_length, has_token, transfer_encoding};
@@ -92,9 +93,21 @@ pub fn parse_response_head(
     };
     let mut cap = max_fields.saturating_add(1).min(128);
     loop {
-        let mut slots = vec![httparse::EMPTY_HEADER; cap];
-        let mut resp = httparse::Response::new(&mut slots);
-        match resp.parse(buf) {
+        // Header slots on the stack, left uninitialised (a proxied answer is parsed on
+        // every readiness event): a heap vector only for limits above 127 fields.
+        let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
+        let mut heap = Vec::new();
+        let slots = if cap <= stack.len() {
+            &mut stack[..cap]
+        } else {
+            heap.resize_with(cap, MaybeUninit::uninit);
+            &mut heap[..]
+        };
+        let mut none: [httparse::Header<'_>; 0] = [];
+        let mut resp = httparse::Response::new(&mut none);
+        match httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, buf, slots)
+        {
             Ok(httparse::Status::Partial) => {
                 let bound = limits
                     .request_line

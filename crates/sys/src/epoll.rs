@@ -83,7 +83,7 @@ pub struct Ready {
     pub closed: bool,
 }
 
-/// A level-triggered epoll set with caller-chosen tokens: the event MPM's listener
+/// An epoll set (level-triggered unless said otherwise) with caller-chosen tokens: the event MPM's listener
 /// holds listening sockets (EPOLLEXCLUSIVE), its wake-up socket and every parked
 /// connection in one of these.
 #[derive(Debug)]
@@ -123,6 +123,18 @@ impl Poller {
     pub fn add(&self, fd: BorrowedFd<'_>, token: u64, interest: Interest) -> io::Result<()> {
         self.epoll
             .add(fd, EpollEvent::new(flags(interest), token))
+            .map_err(crate::errno)
+    }
+
+    /// Register `fd` edge-triggered under `token`: one event each time it becomes
+    /// readable (or hangs up), so it can stay registered while nobody waits on it. The
+    /// reader must read until a short read or `EAGAIN` to be told of more.
+    pub fn add_edge_read(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        self.epoll
+            .add(
+                fd,
+                EpollEvent::new(flags(Interest::Read) | EpollFlags::EPOLLET, token),
+            )
             .map_err(crate::errno)
     }
 

@@ -100,6 +100,9 @@ pub struct Listener<'a> {
     pressure: PressureLog,
     /// The open-file cache was last swept then (at most once a second from here).
     last_sweep: Instant,
+    /// Parked requests waiting on a backend descriptor: descriptor -> slot
+    /// (`pending.rs`; the descriptors stay registered under [`pending::BACKEND_BIT`]).
+    backend_waits: std::collections::HashMap<i32, usize>,
 }
 
 /// The listener's observer for inline requests: it has no scoreboard cell of its own,
@@ -158,6 +161,7 @@ impl<'a> Listener<'a> {
             accept_paused_until: None,
             pressure: PressureLog::default(),
             last_sweep: Instant::now(),
+            backend_waits: std::collections::HashMap::new(),
         };
         l.set_accepting(true);
         Ok(l)
@@ -228,6 +232,7 @@ impl<'a> Listener<'a> {
                 match ev.token {
                     WAKE_TOKEN => self.drain_wake(),
                     t if t < CONN_BASE => self.accept(t as usize),
+                    t if t & pending::BACKEND_BIT != 0 => self.backend_event(t, ev.closed),
                     t if t & tunnels::PEER_BIT != 0 => {
                         let idx = ((t & !tunnels::PEER_BIT) - CONN_BASE) as usize;
                         let state = self
@@ -235,10 +240,8 @@ impl<'a> Listener<'a> {
                             .get(idx)
                             .and_then(|s| s.as_ref())
                             .map(|s| s.state);
-                        match state {
-                            Some(Parked::Tunnel) => self.tunnel_event(idx, Some((true, *ev))),
-                            Some(Parked::Pending) => self.pending_event(idx),
-                            _ => {}
+                        if state == Some(Parked::Tunnel) {
+                            self.tunnel_event(idx, Some((true, *ev)));
                         }
                     }
                     t => self.conn_event((t - CONN_BASE) as usize, *ev),

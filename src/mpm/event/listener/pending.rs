@@ -1,20 +1,46 @@
 //! Requests whose handler started work without blocking (`handler::Pending`: a request
-//! written to a pooled backend connection) wait here for that work's descriptor instead
-//! of holding a worker: the descriptor is registered under the connection's token with
-//! `PEER_BIT` (the client's socket is out of the set meanwhile), and when it is readable
-//! the work takes in what arrived. Once it says so, the request runs through
-//! `try_inline` again: answered right here when everything has arrived, or handed to a
-//! worker (which takes the work over, `conn.info.pending`). A wait that reaches Timeout
-//! goes to a worker too, whose handler applies its own timeout (504).
+//! written to a backend connection) wait here for that work's descriptor instead of
+//! holding a worker. The descriptor is registered edge-triggered under
+//! [`BACKEND_BIT`]` | fd` the first time the listener waits on it and stays registered
+//! while the connection lives (a pooled backend connection carries that fact with it,
+//! `Pending::in_listener`), so a request costs no `epoll_ctl` for its backend — nginx
+//! keeps its upstream connections registered the same way; the closing of the
+//! descriptor takes it out of the set. `backend_waits` says which slot waits on which
+//! descriptor; an event for a descriptor nobody waits on (an idle pooled connection, or
+//! one a worker uses) is dropped. When the descriptor is readable the work takes in
+//! what arrived and, once it says so, the request runs through `try_inline` again:
+//! answered right here when everything has arrived, or handed to a worker (which takes
+//! the work over, `conn.info.pending`). A wait that reaches Timeout goes to a worker
+//! too, whose handler applies its own timeout (504).
 
+use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use rhttpd_sys::Interest;
-
-use super::tunnels::PEER_BIT;
-use super::{CONN_BASE, InlineObserver, Listener, Parked, Slot};
+use super::{InlineObserver, Listener, Parked, Slot};
 use crate::conn::Connection;
 use crate::conn::readiness;
+use crate::handler::Pending;
+
+/// Tokens of backend descriptors: this bit and the descriptor's number (apart from the
+/// listening sockets' and connections' tokens, and from tunnels' `PEER_BIT`).
+pub(super) const BACKEND_BIT: u64 = 1 << 61;
+
+/// Make sure `p`'s descriptor is in `poller`'s set (added once, edge-triggered); its
+/// number, or `None` when it cannot be registered.
+fn watch(poller: &rhttpd_sys::Poller, p: &mut dyn Pending) -> Option<i32> {
+    let fd = p.fd().as_raw_fd();
+    if !*p.in_listener() {
+        match poller.add_edge_read(p.fd(), BACKEND_BIT | fd as u64) {
+            // Registered by an earlier wait, its flag lost on a path through a worker.
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(_) => return None,
+        }
+        *p.in_listener() = true;
+    }
+    Some(fd)
+}
 
 impl Listener<'_> {
     /// Park `conn` until its pending work's descriptor is readable.
@@ -23,18 +49,13 @@ impl Listener<'_> {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        let token = (CONN_BASE + idx as u64) | PEER_BIT;
         let poller = &self.poller;
-        let added = conn
-            .info
-            .pending
-            .with(|p| poller.add(p.fd(), token, Interest::Read).is_ok())
-            .unwrap_or(false);
-        if !added {
+        let Some(fd) = conn.info.pending.with(|p| watch(poller, p)).flatten() else {
             self.free.push(idx);
             self.hand_to_worker(conn);
             return;
-        }
+        };
+        self.backend_waits.insert(fd, idx);
         let timeout = conn.info.pending.with(|p| p.timeout()).unwrap_or_default();
         self.next_stamp += 1;
         let stamp = self.next_stamp;
@@ -55,15 +76,10 @@ impl Listener<'_> {
     /// `Next::Pending`): it waits in its slot, the client's socket staying registered as
     /// it was (no epoll change for it in the common case), the work's descriptor added.
     pub(super) fn pend_in_place(&mut self, idx: usize) {
-        let token = (CONN_BASE + idx as u64) | PEER_BIT;
         let poller = &self.poller;
-        let (added, timeout) = match self.slots[idx].as_ref() {
+        let (fd, timeout) = match self.slots[idx].as_ref() {
             Some(s) => (
-                s.conn
-                    .info
-                    .pending
-                    .with(|p| poller.add(p.fd(), token, Interest::Read).is_ok())
-                    .unwrap_or(false),
+                s.conn.info.pending.with(|p| watch(poller, p)).flatten(),
                 s.conn
                     .info
                     .pending
@@ -72,12 +88,13 @@ impl Listener<'_> {
             ),
             None => return,
         };
-        if !added {
+        let Some(fd) = fd else {
             if let Some(conn) = self.unpark(idx) {
                 self.hand_to_worker(conn);
             }
             return;
-        }
+        };
+        self.backend_waits.insert(fd, idx);
         let Some(old) = self.slots[idx].as_ref().map(|s| s.state) else {
             return;
         };
@@ -104,13 +121,40 @@ impl Listener<'_> {
         }
     }
 
+    /// An event of a backend descriptor: its waiting request's turn, if one waits on it.
+    /// `hangup`: the backend closed (or failed), which edge-triggered readiness reports
+    /// once: what arrived with the close is read to the end of the stream here.
+    pub(super) fn backend_event(&mut self, token: u64, hangup: bool) {
+        let fd = (token & !BACKEND_BIT) as i32;
+        let Some(&idx) = self.backend_waits.get(&fd) else {
+            return;
+        };
+        let waits_here = self
+            .slots
+            .get(idx)
+            .and_then(|s| s.as_ref())
+            .is_some_and(|s| {
+                s.state == Parked::Pending
+                    && s.conn.info.pending.with(|p| p.fd().as_raw_fd()) == Some(fd)
+            });
+        if waits_here {
+            self.pending_event(idx, hangup);
+        } else {
+            self.backend_waits.remove(&fd);
+        }
+    }
+
     /// The pending work's descriptor is readable: once the work says so, the request runs
     /// again in its slot (answered here), or goes to a worker.
-    pub(super) fn pending_event(&mut self, idx: usize) {
+    fn pending_event(&mut self, idx: usize, hangup: bool) {
         let again = match self.slots.get_mut(idx).and_then(|s| s.as_mut()) {
-            Some(s) if s.state == Parked::Pending => {
-                s.conn.info.pending.with(|p| p.advance()).unwrap_or(true)
-            }
+            Some(s) if s.state == Parked::Pending => s
+                .conn
+                .info
+                .pending
+                // After a short read a second one sees the end of the stream.
+                .with(|p| p.advance() || (hangup && p.advance()))
+                .unwrap_or(true),
             _ => return,
         };
         if !again {
@@ -122,10 +166,9 @@ impl Listener<'_> {
         };
         let next = match self.slots[idx].as_mut() {
             Some(s) => {
-                let poller = &self.poller;
-                s.conn.info.pending.with(|p| {
-                    let _ = poller.delete(p.fd());
-                });
+                if let Some(fd) = s.conn.info.pending.with(|p| p.fd().as_raw_fd()) {
+                    self.backend_waits.remove(&fd);
+                }
                 readiness::serve_buffered_inline(
                     &mut s.conn,
                     self.ctx.site,
@@ -153,12 +196,12 @@ impl Listener<'_> {
         }
     }
 
-    /// Take the pending work's descriptor out of the set (in `unpark`).
-    pub(super) fn unregister_pending(&self, conn: &Connection) {
-        let poller = &self.poller;
-        conn.info.pending.with(|p| {
-            let _ = poller.delete(p.fd());
-        });
+    /// The request no longer waits on its pending work's descriptor (in `unpark`); the
+    /// descriptor stays registered until it is closed.
+    pub(super) fn unregister_pending(&mut self, conn: &Connection) {
+        if let Some(fd) = conn.info.pending.with(|p| p.fd().as_raw_fd()) {
+            self.backend_waits.remove(&fd);
+        }
     }
 
     pub(super) fn hand_to_worker(&mut self, conn: Connection) {
