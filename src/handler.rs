@@ -58,6 +58,29 @@ pub trait Pending: Send {
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
+thread_local! {
+    /// Backend descriptors the event listener saw hang up while nobody waited on them
+    /// (idle pooled connections the backend closed): kept on the listener's thread,
+    /// the only one that reads them.
+    static BACKEND_HANGUPS: std::cell::RefCell<std::collections::HashSet<i32>> =
+        std::cell::RefCell::default();
+}
+
+/// The listener: backend descriptor `fd`, registered with it, hung up while idle.
+pub fn note_backend_hangup(fd: i32) {
+    BACKEND_HANGUPS.with(|h| h.borrow_mut().insert(fd));
+}
+
+/// The listener registered `fd` for a new connection: an old mark is not its.
+pub fn forget_backend_hangup(fd: i32) {
+    BACKEND_HANGUPS.with(|h| h.borrow_mut().remove(&fd));
+}
+
+/// On the listener: whether `fd` (registered with it) was seen hanging up; the mark goes.
+pub fn backend_hung_up(fd: i32) -> bool {
+    BACKEND_HANGUPS.with(|h| h.borrow_mut().remove(&fd))
+}
+
 /// Where a request's [`Pending`] work waits between two runs of the pipeline. Only the
 /// HTTP/1.1 listener path opens it; anywhere else handlers find it closed. A copy of a
 /// connection's facts (HTTP/2 streams) gets a closed slot.

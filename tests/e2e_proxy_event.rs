@@ -46,11 +46,16 @@ struct Setup {
     server: Server,
     _backend: PyBackend,
     _site: Site,
+    backend_port: u16,
 }
 
 fn setup(extra: &str) -> Setup {
+    setup_with(BACKEND, extra)
+}
+
+fn setup_with(code: &str, extra: &str) -> Setup {
     let site = Site::new();
-    let backend = python_backend(site.dir.path(), "backend", BACKEND, &[]);
+    let backend = python_backend(site.dir.path(), "backend", code, &[]);
     let port = backend.port;
     // One child, so that every request meets the same connection pool.
     let conf = format!(
@@ -64,7 +69,27 @@ fn setup(extra: &str) -> Setup {
         server,
         _backend: backend,
         _site: site,
+        backend_port: port,
     }
+}
+
+/// This process's TCP connections to `port` (`/proc/net/tcp`, IPv4 loopback) by state:
+/// (established, close-wait).
+fn conns_to(port: u16) -> (usize, usize) {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let rem = format!(":{port:04X}");
+    let mut out = (0, 0);
+    for l in text.lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() > 3 && f[2].ends_with(&rem) {
+            match f[3] {
+                "01" => out.0 += 1,
+                "08" => out.1 += 1,
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// `n` GETs of `path` at once, each on its own connection: (status, body) in order.
@@ -192,4 +217,53 @@ fn large_and_repeated_answers_arrive_whole() {
             assert_eq!(r.text(), format!("answer {}", &path[2..]), "{path}");
         }
     }
+}
+
+/// The backend closes keep-alive connections idle for 0.3 s. The listener keeps pooled
+/// connections registered and takes them without a liveness peek unless it saw them
+/// hang up; a close it has not seen yet shows as the end of stream of the request it
+/// sent, which a worker retries on a fresh connection. Either way, once every pooled
+/// connection sits in CLOSE_WAIT, the next requests are all answered, none gets 502 or
+/// an error logged, round after round.
+#[test]
+fn pooled_connections_the_backend_closed_are_not_reused() {
+    let code = BACKEND.replace(
+        "    protocol_version = \"HTTP/1.1\"\n",
+        "    protocol_version = \"HTTP/1.1\"\n    timeout = 0.3\n",
+    );
+    assert!(code.contains("timeout = 0.3"));
+    let s = setup_with(&code, "");
+    for round in 0..3 {
+        let answers = concurrent(&s.server, "/b/r{i}", 4);
+        for (i, (status, body)) in answers.iter().enumerate() {
+            assert_eq!(*status, 200, "round {round} request {i}");
+            assert_eq!(body, format!("answer /r{i}").as_bytes(), "round {round}");
+        }
+        // The backend closes them: rhttpd's ends are left in CLOSE_WAIT in the pool.
+        assert!(
+            common::wait_until(Duration::from_secs(10), || {
+                let (established, close_wait) = conns_to(s.backend_port);
+                established == 0 && close_wait > 0
+            }),
+            "round {round}: {:?}",
+            conns_to(s.backend_port)
+        );
+        // One connection at a time, on keep-alive: each must find a live backend.
+        let mut c = s.server.connect();
+        let mut buf = Vec::new();
+        for j in 0..3 {
+            write!(c, "GET /b/k{j} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+            let r = read_response(&mut c, &mut buf, false).expect("response");
+            assert_eq!(
+                (r.status, r.text()),
+                (200, format!("answer /k{j}")),
+                "round {round}"
+            );
+        }
+    }
+    let log = s.server.log("error_log");
+    assert!(
+        !log.contains("AH01102") && !log.contains("AH00898"),
+        "{log}"
+    );
 }

@@ -168,7 +168,8 @@ pub(crate) fn start(
     {
         return false;
     }
-    let Some(conn) = proxy_pool::take(backend.key(), &PoolLimits::of(&backend.params)) else {
+    let Some(conn) = proxy_pool::take_on_listener(backend.key(), &PoolLimits::of(&backend.params))
+    else {
         return false;
     };
     let head = request_head();

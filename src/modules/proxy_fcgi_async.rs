@@ -167,7 +167,7 @@ pub(crate) fn start(
         return;
     }
     let pooled = if reuse {
-        proxy_pool::take(backend.key(), &PoolLimits::of(&backend.params))
+        proxy_pool::take_on_listener(backend.key(), &PoolLimits::of(&backend.params))
     } else {
         None
     };

@@ -32,8 +32,8 @@ fn watch(poller: &rhttpd_sys::Poller, p: &mut dyn Pending) -> Option<i32> {
     let fd = p.fd().as_raw_fd();
     if !*p.in_listener() {
         match poller.add_edge_read(p.fd(), BACKEND_BIT | fd as u64) {
+            Ok(()) => crate::handler::forget_backend_hangup(fd),
             // Registered by an earlier wait, its flag lost on a path through a worker.
-            Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(_) => return None,
         }
@@ -127,6 +127,11 @@ impl Listener<'_> {
     pub(super) fn backend_event(&mut self, token: u64, hangup: bool) {
         let fd = (token & !BACKEND_BIT) as i32;
         let Some(&idx) = self.backend_waits.get(&fd) else {
+            // An idle pooled connection closed by its backend: the pool's next take on
+            // this thread checks it (the others are taken without a peek).
+            if hangup {
+                crate::handler::note_backend_hangup(fd);
+            }
             return;
         };
         let waits_here = self
