@@ -5,12 +5,15 @@
 //! connections those share are in `proxy_backend.rs`. A rule to `balancer://` goes to
 //! mod_proxy_balancer (`proxy_balancer/`), which picks the member.
 
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
 use rhttpd_http::StatusCode;
 
 use super::proxy_backend::log;
 use crate::conf::VirtualHost;
 use crate::conf::alias::UrlRegex;
-use crate::conf::proxy::{Backend, BackendAddr, ProxyRule, Scheme, prefix_rest};
+use crate::conf::proxy::{Backend, BackendAddr, ProxyConfig, ProxyRule, Scheme, prefix_rest};
 use crate::handler::{Handler, Request, RequestBody, Response};
 use crate::log::Level;
 
@@ -239,17 +242,49 @@ fn canon(path: &str) -> String {
     out
 }
 
+/// Backends of `SetHandler "proxy:..."` made on this thread: (the virtual host's proxy
+/// configuration they were made with, the handler text, the backend). A configuration
+/// is immutable while it serves, and the `Weak` keeps its address from being reused.
+type MadeBackend = (Weak<ProxyConfig>, String, Arc<Backend>);
+
+thread_local! {
+    static HANDLER_BACKENDS: RefCell<Vec<MadeBackend>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Handler backends remembered per thread (a site has a handful).
+const HANDLER_BACKENDS_MAX: usize = 16;
+
 /// The backend of `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost"`,
-/// with the parameters of the `<Proxy>` sections that name its URL.
-fn handler_backend(req: &Request<'_>) -> Result<Backend, String> {
+/// with the parameters of the `<Proxy>` sections that name its URL: parsed once per
+/// thread and configuration (a PHP request asks for it up to four times).
+fn handler_backend(req: &Request<'_>) -> Result<Arc<Backend>, String> {
     let spec = req
         .dir
         .set_handler
         .as_deref()
         .and_then(|h| h.strip_prefix(PROXY_PREFIX))
         .unwrap_or("");
+    let pc = &req.vhost.proxy;
+    let found = HANDLER_BACKENDS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(w, s, _)| s == spec && std::ptr::eq(w.as_ptr(), Arc::as_ptr(pc)))
+            .map(|(_, _, b)| b.clone())
+    });
+    if let Some(b) = found {
+        return Ok(b);
+    }
     let mut backend = Backend::parse(spec)?;
-    crate::conf::proxy_sections::apply_sets_to(&req.vhost.proxy, &mut backend);
+    crate::conf::proxy_sections::apply_sets_to(pc, &mut backend);
+    let backend = Arc::new(backend);
+    HANDLER_BACKENDS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(w, _, _)| w.strong_count() > 0);
+        if c.len() >= HANDLER_BACKENDS_MAX {
+            c.remove(0);
+        }
+        c.push((Arc::downgrade(pc), spec.to_string(), backend.clone()));
+    });
     Ok(backend)
 }
 
