@@ -59,26 +59,27 @@ pub trait Pending: Send {
 }
 
 thread_local! {
-    /// Backend descriptors the event listener saw hang up while nobody waited on them
-    /// (idle pooled connections the backend closed): kept on the listener's thread,
-    /// the only one that reads them.
-    static BACKEND_HANGUPS: std::cell::RefCell<std::collections::HashSet<i32>> =
+    /// Backend descriptors the event listener saw become readable while nobody waited
+    /// on them (an idle pooled connection the backend closed, or wrote to unasked):
+    /// kept on the listener's thread, the only one that reads them.
+    static IDLE_BACKEND_EVENTS: std::cell::RefCell<std::collections::HashSet<i32>> =
         std::cell::RefCell::default();
 }
 
-/// The listener: backend descriptor `fd`, registered with it, hung up while idle.
-pub fn note_backend_hangup(fd: i32) {
-    BACKEND_HANGUPS.with(|h| h.borrow_mut().insert(fd));
+/// The listener: backend descriptor `fd`, registered with it, had an event while idle.
+pub fn note_idle_backend_event(fd: i32) {
+    IDLE_BACKEND_EVENTS.with(|h| h.borrow_mut().insert(fd));
 }
 
 /// The listener registered `fd` for a new connection: an old mark is not its.
-pub fn forget_backend_hangup(fd: i32) {
-    BACKEND_HANGUPS.with(|h| h.borrow_mut().remove(&fd));
+pub fn forget_idle_backend_event(fd: i32) {
+    IDLE_BACKEND_EVENTS.with(|h| h.borrow_mut().remove(&fd));
 }
 
-/// On the listener: whether `fd` (registered with it) was seen hanging up; the mark goes.
-pub fn backend_hung_up(fd: i32) -> bool {
-    BACKEND_HANGUPS.with(|h| h.borrow_mut().remove(&fd))
+/// On the listener: whether `fd` (registered with it) had an event while idle; the mark
+/// goes.
+pub fn idle_backend_had_event(fd: i32) -> bool {
+    IDLE_BACKEND_EVENTS.with(|h| h.borrow_mut().remove(&fd))
 }
 
 /// Where a request's [`Pending`] work waits between two runs of the pipeline. Only the

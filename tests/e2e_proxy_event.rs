@@ -16,10 +16,15 @@ use dynamic_support::*;
 use proxy_backends::{PyBackend, python_backend};
 
 const BACKEND: &str = r#"
-import http.server, os, sys, time
+import http.server, os, sys, threading, time
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if self.path.startswith("/then-junk"):
+            # After the answer, an unasked 408 on the idle keep-alive connection.
+            sock = self.connection
+            junk = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\njunk"
+            threading.Timer(0.2, lambda: sock.sendall(junk)).start()
         if self.path.startswith("/slow"):
             time.sleep(float(self.path.split("/")[2]))
         if self.path.startswith("/big"):
@@ -71,6 +76,22 @@ fn setup_with(code: &str, extra: &str) -> Setup {
         _site: site,
         backend_port: port,
     }
+}
+
+/// Bytes waiting unread in this process's established connections to `port`.
+fn unread_from(port: u16) -> u64 {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let rem = format!(":{port:04X}");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 4 && f[2].ends_with(&rem) && f[3] == "01").then(|| {
+                let rx = f[4].split(':').nth(1).unwrap_or("0");
+                u64::from_str_radix(rx, 16).unwrap_or(0)
+            })
+        })
+        .sum()
 }
 
 /// This process's TCP connections to `port` (`/proc/net/tcp`, IPv4 loopback) by state:
@@ -266,4 +287,35 @@ fn pooled_connections_the_backend_closed_are_not_reused() {
         !log.contains("AH01102") && !log.contains("AH00898"),
         "{log}"
     );
+}
+
+/// A backend writes an unasked answer (a 408) on an idle pooled connection without
+/// closing it. The listener hears it (the descriptor stays registered) and checks that
+/// connection before reusing it, as Apache's peek would: the next request gets its own
+/// answer from a fresh connection, never the stray 408.
+#[test]
+fn a_connection_the_backend_wrote_to_while_idle_is_not_reused() {
+    let s = setup("");
+    let mut c = s.server.connect();
+    let mut buf = Vec::new();
+    // The first request opens the pooled connection (on a worker); the second is sent
+    // on it from the listener, which registers it.
+    for path in ["/warm", "/then-junk"] {
+        write!(c, "GET /b{path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let r = read_response(&mut c, &mut buf, false).expect("response");
+        assert_eq!((r.status, r.text()), (200, format!("answer {path}")));
+    }
+    assert!(
+        common::wait_until(Duration::from_secs(10), || unread_from(s.backend_port) > 0),
+        "the backend's stray bytes never arrived"
+    );
+    for j in 0..3 {
+        write!(c, "GET /b/after{j} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let r = read_response(&mut c, &mut buf, false).expect("response");
+        assert_eq!(
+            (r.status, r.text()),
+            (200, format!("answer /after{j}")),
+            "request {j}"
+        );
+    }
 }

@@ -92,17 +92,18 @@ pub(crate) fn take(key: &str, limits: &PoolLimits) -> Option<Conn> {
 }
 
 /// On the event listener: [`take`], except that a connection registered with the
-/// listener and not seen hanging up since is used without the liveness peek — the
-/// listener hears of a backend's close (edge-triggered) as nginx does of its upstream
-/// connections'. One closed just now is found out by the request it carries: the
-/// answer's end of stream sends it to a worker, which retries on a fresh connection.
+/// listener that has had no event since it went idle is used without the liveness
+/// peek — the listener hears of a backend's close, or of bytes it sent unasked,
+/// edge-triggered, as nginx does of its upstream connections'. One closed just now is
+/// found out by the request it carries: the answer's end of stream sends it to a worker,
+/// which retries on a fresh connection.
 pub(crate) fn take_on_listener(key: &str, limits: &PoolLimits) -> Option<Conn> {
     use std::os::fd::AsRawFd;
     let mut p = pools();
     let e = p.get_mut(key)?;
     expire(e, limits, Instant::now());
     while let Some((mut c, _)) = e.idle.pop() {
-        if c.in_listener && !crate::handler::backend_hung_up(c.fd().as_raw_fd()) {
+        if c.in_listener && !crate::handler::idle_backend_had_event(c.fd().as_raw_fd()) {
             return Some(c);
         }
         if c.is_reusable() {

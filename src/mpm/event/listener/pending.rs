@@ -7,7 +7,8 @@
 //! keeps its upstream connections registered the same way; the closing of the
 //! descriptor takes it out of the set. `backend_waits` says which slot waits on which
 //! descriptor; an event for a descriptor nobody waits on (an idle pooled connection, or
-//! one a worker uses) is dropped. When the descriptor is readable the work takes in
+//! one a worker uses) only marks it, so that the pool's next take on the listener
+//! checks that connection with a peek (unmarked ones are taken without). When the descriptor is readable the work takes in
 //! what arrived and, once it says so, the request runs through `try_inline` again:
 //! answered right here when everything has arrived, or handed to a worker (which takes
 //! the work over, `conn.info.pending`). A wait that reaches Timeout goes to a worker
@@ -32,7 +33,7 @@ fn watch(poller: &rhttpd_sys::Poller, p: &mut dyn Pending) -> Option<i32> {
     let fd = p.fd().as_raw_fd();
     if !*p.in_listener() {
         match poller.add_edge_read(p.fd(), BACKEND_BIT | fd as u64) {
-            Ok(()) => crate::handler::forget_backend_hangup(fd),
+            Ok(()) => crate::handler::forget_idle_backend_event(fd),
             // Registered by an earlier wait, its flag lost on a path through a worker.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(_) => return None,
@@ -127,11 +128,9 @@ impl Listener<'_> {
     pub(super) fn backend_event(&mut self, token: u64, hangup: bool) {
         let fd = (token & !BACKEND_BIT) as i32;
         let Some(&idx) = self.backend_waits.get(&fd) else {
-            // An idle pooled connection closed by its backend: the pool's next take on
-            // this thread checks it (the others are taken without a peek).
-            if hangup {
-                crate::handler::note_backend_hangup(fd);
-            }
+            // An idle pooled connection the backend closed or wrote to: the pool's next
+            // take on this thread checks it (the others are taken without a peek).
+            crate::handler::note_idle_backend_event(fd);
             return;
         };
         let waits_here = self
@@ -146,6 +145,7 @@ impl Listener<'_> {
             self.pending_event(idx, hangup);
         } else {
             self.backend_waits.remove(&fd);
+            crate::handler::note_idle_backend_event(fd);
         }
     }
 
