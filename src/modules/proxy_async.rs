@@ -101,15 +101,15 @@ impl Pending for Sent {
     }
 
     fn advance(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
         loop {
-            match rhttpd_sys::net::recv_dontwait(Sent::fd(self), &mut chunk) {
+            // Read into the answer's buffer: 4 KiB first (most answers), then 16 KiB.
+            let want = if self.buf.is_empty() { 4096 } else { 16 * 1024 };
+            match rhttpd_sys::net::recv_dontwait_append(self.conn.fd(), &mut self.buf, want) {
                 // The backend closed: a worker retries, reads to the end or answers 502.
                 Ok(0) => return true,
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
                     // A short read drained the socket (readiness comes again for more).
-                    if n < chunk.len() {
+                    if n < want {
                         break;
                     }
                 }

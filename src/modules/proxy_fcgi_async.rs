@@ -99,14 +99,15 @@ impl Pending for Sent {
     }
 
     fn advance(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
         loop {
-            match rhttpd_sys::net::recv_dontwait(Sent::fd(self), &mut chunk) {
+            // Read into the answer's buffer: 4 KiB first (most answers), then 16 KiB.
+            let want = if self.buf.is_empty() { 4096 } else { 16 * 1024 };
+            match rhttpd_sys::net::recv_dontwait_append(self.conn.fd(), &mut self.buf, want) {
                 // Closed before END_REQUEST: a worker retries or answers.
                 Ok(0) => return true,
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    if n < chunk.len() {
+                    // A short read drained the socket (readiness comes again for more).
+                    if n < want {
                         break;
                     }
                 }

@@ -94,6 +94,42 @@ pub fn send_dontwait(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// [`recv_dontwait`] of up to `max` bytes appended to `buf` (its spare capacity, grown
+/// as needed and never zeroed): the count appended.
+pub fn recv_dontwait_append(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<usize> {
+    buf.reserve(max);
+    loop {
+        let spare = buf.spare_capacity_mut();
+        let want = spare.len().min(max);
+        // SAFETY: `spare` is the vector's unused capacity, valid for writes of `want`
+        // bytes during the call (recv only writes, never reads, them); the descriptor is
+        // borrowed from a live socket.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                want,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            let n = n as usize;
+            // SAFETY: recv initialised the first `n` (<= `want`) bytes of the spare
+            // capacity, which directly follow the vector's initialised length.
+            unsafe { buf.set_len(buf.len() + n) };
+            return Ok(n);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// One recv(2) with MSG_DONTWAIT: `WouldBlock` when nothing has arrived, `Ok(0)` at EOF.
 pub fn recv_dontwait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -251,6 +287,23 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::AsFd;
+
+    #[test]
+    fn recv_appends_without_blocking() {
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut buf = b"head:".to_vec();
+        let e = recv_dontwait_append(b.as_fd(), &mut buf, 4).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        a.write_all(b"0123456789").unwrap();
+        // At most `max` bytes per call, after what the vector held.
+        assert_eq!(recv_dontwait_append(b.as_fd(), &mut buf, 4).unwrap(), 4);
+        assert_eq!(buf, b"head:0123");
+        assert_eq!(recv_dontwait_append(b.as_fd(), &mut buf, 64).unwrap(), 6);
+        assert_eq!(buf, b"head:0123456789");
+        drop(a);
+        assert_eq!(recv_dontwait_append(b.as_fd(), &mut buf, 64).unwrap(), 0);
+        assert_eq!(buf.len(), 15);
+    }
 
     #[test]
     fn poll_reports_the_ready_descriptor() {
