@@ -78,39 +78,44 @@ fn setup_with(code: &str, extra: &str) -> Setup {
     }
 }
 
-/// Bytes waiting unread in this process's established connections to `port`.
-fn unread_from(port: u16) -> u64 {
+/// This process's IPv4 TCP connections to `port` (`/proc/net/tcp`): (state, bytes
+/// waiting unread) each; state 01 is ESTABLISHED, 08 CLOSE_WAIT.
+fn tcp_to(port: u16) -> Vec<(String, u64)> {
     let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
     let rem = format!(":{port:04X}");
     text.lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() > 4 && f[2].ends_with(&rem) && f[3] == "01").then(|| {
+            (f.len() > 4 && f[2].ends_with(&rem)).then(|| {
                 let rx = f[4].split(':').nth(1).unwrap_or("0");
-                u64::from_str_radix(rx, 16).unwrap_or(0)
+                (f[3].to_string(), u64::from_str_radix(rx, 16).unwrap_or(0))
             })
         })
+        .collect()
+}
+
+/// Connections to `port`: (established, close-wait).
+fn conns_to(port: u16) -> (usize, usize) {
+    let t = tcp_to(port);
+    let n = |st: &str| t.iter().filter(|(s, _)| s == st).count();
+    (n("01"), n("08"))
+}
+
+/// Bytes waiting unread in the established connections to `port`.
+fn unread_from(port: u16) -> u64 {
+    tcp_to(port)
+        .iter()
+        .filter(|(s, _)| s == "01")
+        .map(|(_, rx)| rx)
         .sum()
 }
 
-/// This process's TCP connections to `port` (`/proc/net/tcp`, IPv4 loopback) by state:
-/// (established, close-wait).
-fn conns_to(port: u16) -> (usize, usize) {
-    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-    let rem = format!(":{port:04X}");
-    let mut out = (0, 0);
-    for l in text.lines().skip(1) {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() > 3 && f[2].ends_with(&rem) {
-            match f[3] {
-                "01" => out.0 += 1,
-                "08" => out.1 += 1,
-                _ => {}
-            }
-        }
-    }
-    out
+/// GET `path` on the keep-alive connection `c`: status and body text.
+fn get_on(c: &mut TcpStream, buf: &mut Vec<u8>, path: &str) -> (u16, String) {
+    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let r = read_response(c, buf, false).expect("response");
+    (r.status, r.text())
 }
 
 /// `n` GETs of `path` at once, each on its own connection: (status, body) in order.
@@ -273,13 +278,8 @@ fn pooled_connections_the_backend_closed_are_not_reused() {
         let mut c = s.server.connect();
         let mut buf = Vec::new();
         for j in 0..3 {
-            write!(c, "GET /b/k{j} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-            let r = read_response(&mut c, &mut buf, false).expect("response");
-            assert_eq!(
-                (r.status, r.text()),
-                (200, format!("answer /k{j}")),
-                "round {round}"
-            );
+            let got = get_on(&mut c, &mut buf, &format!("/b/k{j}"));
+            assert_eq!(got, (200, format!("answer /k{j}")), "round {round}");
         }
     }
     let log = s.server.log("error_log");
@@ -301,21 +301,15 @@ fn a_connection_the_backend_wrote_to_while_idle_is_not_reused() {
     // The first request opens the pooled connection (on a worker); the second is sent
     // on it from the listener, which registers it.
     for path in ["/warm", "/then-junk"] {
-        write!(c, "GET /b{path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-        let r = read_response(&mut c, &mut buf, false).expect("response");
-        assert_eq!((r.status, r.text()), (200, format!("answer {path}")));
+        let got = get_on(&mut c, &mut buf, &format!("/b{path}"));
+        assert_eq!(got, (200, format!("answer {path}")));
     }
     assert!(
         common::wait_until(Duration::from_secs(10), || unread_from(s.backend_port) > 0),
         "the backend's stray bytes never arrived"
     );
     for j in 0..3 {
-        write!(c, "GET /b/after{j} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-        let r = read_response(&mut c, &mut buf, false).expect("response");
-        assert_eq!(
-            (r.status, r.text()),
-            (200, format!("answer /after{j}")),
-            "request {j}"
-        );
+        let got = get_on(&mut c, &mut buf, &format!("/b/after{j}"));
+        assert_eq!(got, (200, format!("answer /after{j}")), "request {j}");
     }
 }

@@ -101,24 +101,9 @@ impl Pending for Sent {
     }
 
     fn advance(&mut self) -> bool {
-        loop {
-            // Read into the answer's buffer: 4 KiB first (most answers), then 16 KiB.
-            let want = if self.buf.is_empty() { 4096 } else { 16 * 1024 };
-            match rhttpd_sys::net::recv_dontwait_append(self.conn.fd(), &mut self.buf, want) {
-                // The backend closed: a worker retries, reads to the end or answers 502.
-                Ok(0) => return true,
-                Ok(n) => {
-                    // A short read drained the socket (readiness comes again for more).
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => return true,
-            }
-            if self.buf.len() > COLLECT_MAX {
-                return true;
-            }
+        // Closed or failed: a worker retries, reads to the end or answers 502.
+        if self.conn.read_ready(&mut self.buf, COLLECT_MAX) {
+            return true;
         }
         match whole_answer(&self.buf, &self.method) {
             Some(true) => {

@@ -111,6 +111,26 @@ impl Conn {
         };
     }
 
+    /// On the event listener, readiness came: append what has arrived to `buf`, reading
+    /// until a short read or `EAGAIN` (readiness is edge-triggered), 4 KiB first (most
+    /// answers) and 16 KiB after. True when the wait is over whatever the answer says:
+    /// the backend closed or failed, or `buf` grew past `limit`.
+    pub(crate) fn read_ready(&self, buf: &mut Vec<u8>, limit: usize) -> bool {
+        loop {
+            let want = if buf.is_empty() { 4096 } else { 16 * 1024 };
+            match rhttpd_sys::net::recv_dontwait_append(self.fd(), buf, want) {
+                Ok(0) => return true,
+                Ok(n) if n < want => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(_) => return true,
+            }
+            if buf.len() > limit {
+                return true;
+            }
+        }
+    }
+
     /// An idle pooled connection is usable when the backend has neither closed it nor
     /// sent anything unexpected (Apache's `ap_proxy_is_socket_connected`): one peek.
     pub(crate) fn is_reusable(&mut self) -> bool {

@@ -99,24 +99,9 @@ impl Pending for Sent {
     }
 
     fn advance(&mut self) -> bool {
-        loop {
-            // Read into the answer's buffer: 4 KiB first (most answers), then 16 KiB.
-            let want = if self.buf.is_empty() { 4096 } else { 16 * 1024 };
-            match rhttpd_sys::net::recv_dontwait_append(self.conn.fd(), &mut self.buf, want) {
-                // Closed before END_REQUEST: a worker retries or answers.
-                Ok(0) => return true,
-                Ok(n) => {
-                    // A short read drained the socket (readiness comes again for more).
-                    if n < want {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => return true,
-            }
-            if self.buf.len() > COLLECT_MAX {
-                return true;
-            }
+        // Closed before END_REQUEST, or failed: a worker retries or answers.
+        if self.conn.read_ready(&mut self.buf, COLLECT_MAX) {
+            return true;
         }
         match scan(&self.buf, self.scanned) {
             Scan::Partial(at) => {

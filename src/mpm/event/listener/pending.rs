@@ -8,11 +8,12 @@
 //! descriptor takes it out of the set. `backend_waits` says which slot waits on which
 //! descriptor; an event for a descriptor nobody waits on (an idle pooled connection, or
 //! one a worker uses) only marks it, so that the pool's next take on the listener
-//! checks that connection with a peek (unmarked ones are taken without). When the descriptor is readable the work takes in
-//! what arrived and, once it says so, the request runs through `try_inline` again:
-//! answered right here when everything has arrived, or handed to a worker (which takes
-//! the work over, `conn.info.pending`). A wait that reaches Timeout goes to a worker
-//! too, whose handler applies its own timeout (504).
+//! checks that connection with a peek (unmarked ones are taken without). When the
+//! descriptor is readable the work takes in what arrived and, once it says so, the
+//! request runs through `try_inline` again: answered right here when everything has
+//! arrived, or handed to a worker (which takes the work over, `conn.info.pending`). A
+//! wait that reaches Timeout goes to a worker too, whose handler applies its own
+//! timeout (504).
 
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
@@ -34,7 +35,8 @@ fn watch(poller: &rhttpd_sys::Poller, p: &mut dyn Pending) -> Option<i32> {
     if !*p.in_listener() {
         match poller.add_edge_read(p.fd(), BACKEND_BIT | fd as u64) {
             Ok(()) => crate::handler::forget_idle_backend_event(fd),
-            // Registered by an earlier wait, its flag lost on a path through a worker.
+            // Already in the set (the flag travels with the connection, so this is not
+            // expected): the registration is under the same token, made from the fd.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(_) => return None,
         }
