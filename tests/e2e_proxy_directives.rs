@@ -63,6 +63,22 @@ fn header_directives(mpm: Mpm) {
         "{}",
         r.text()
     );
+    // The client's X-Forwarded-* (every line) come first, this hop after them; what
+    // its Connection lists stays here, and so do Keep-Alive and Proxy-*.
+    let r = s.request("GET /b/headers HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nX-Forwarded-Host: edge.example\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nProxy-Foo: 2\r\nX-End: 3\r\n\r\n");
+    let seen = r.text();
+    assert!(
+        seen.contains("x-forwarded-for: 10.0.0.1, 10.0.0.2, 127.0.0.1\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("x-forwarded-host: edge.example, localhost\n"),
+        "{seen}"
+    );
+    assert!(seen.contains("x-end: 3\n"), "{seen}");
+    for gone in ["x-hop:", "keep-alive:", "proxy-foo:"] {
+        assert!(!seen.contains(gone), "{gone} forwarded: {seen}");
+    }
     // ProxyRequests Off: an absolute-form request for another host is not forwarded.
     let r = s.request(&format!(
         "GET http://127.0.0.1:{port}/len/7 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"

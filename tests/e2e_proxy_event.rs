@@ -313,3 +313,38 @@ fn a_connection_the_backend_wrote_to_while_idle_is_not_reused() {
         assert_eq!(got, (200, format!("answer /after{j}")), "request {j}");
     }
 }
+
+/// `%D` of a request answered on the listener after its wait covers the wait: the
+/// request's clock starts when it was read, not when its answer arrived.
+#[test]
+fn the_logged_duration_of_a_request_that_waited_in_the_listener_covers_the_wait() {
+    let s = setup("LogFormat \"%D %r\" timed\nCustomLog logs/timed_log timed\n");
+    // The first request makes the pooled connection the next ones are sent on from
+    // the listener.
+    assert_eq!(s.server.get("/b/fast").status, 200);
+    for i in 0..3 {
+        let r = s.server.get(&format!("/b/slow/0.4/t{i}"));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let durations: Vec<u64> = loop {
+        let log = s.server.log("timed_log");
+        let slow: Vec<u64> = log
+            .lines()
+            .filter(|l| l.contains("/b/slow/"))
+            .filter_map(|l| l.split(' ').next()?.parse().ok())
+            .collect();
+        if slow.len() == 3 || Instant::now() > deadline {
+            break slow;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(durations.len(), 3, "{}", s.server.log("timed_log"));
+    for d in durations {
+        assert!(
+            d >= 350_000,
+            "%D {d} µs for an answer that took 0.4 s\n{}",
+            s.server.log("timed_log")
+        );
+    }
+}

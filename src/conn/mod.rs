@@ -89,6 +89,12 @@ pub struct Connection {
     pub head_timer: deadline::HeadTimer,
     /// The connection switched protocols: its bytes are relayed to a backend.
     pub tunnel: Option<Box<tunnel::Relay>>,
+    /// The request whose handler left work waiting on the event listener (a request
+    /// sent to a backend), as parsed when it started, with its clock and the
+    /// connection's request count then: the run after the wait takes it instead of
+    /// parsing the buffered head again. Its bytes stay buffered (a worker that finishes
+    /// the request parses them itself).
+    pub waiting_request: Option<(rhttpd_http::RequestHead, exchange::Clock, u32)>,
 }
 
 impl Connection {
@@ -103,6 +109,7 @@ impl Connection {
             opened: Instant::now(),
             head_timer: deadline::HeadTimer::default(),
             tunnel: None,
+            waiting_request: None,
         }
     }
 

@@ -191,18 +191,27 @@ pub fn serve_buffered_inline(
             super::Switch::NeedMore => return Some(wait_for_input(conn, host)),
             super::Switch::Stay => {}
         }
-        let clock = Clock::now();
+        // The run after a pending wait: the request as it was parsed then (a stale
+        // one, left by a request a worker finished, is dropped).
+        let waited = conn
+            .waiting_request
+            .take()
+            .filter(|w| conn.info.pending.is_filled() && w.2 == conn.info.keepalives);
+        let clock = waited.as_ref().map_or_else(Clock::now, |w| w.1);
         conn.note_transport();
         let Protocol::H1(h1) = &mut conn.protocol else {
             return Some(Next::Close);
         };
-        let head = match h1.peek_request(&host.limits) {
-            Ok(Some(h)) => h,
-            Ok(None) => return Some(wait_for_input(conn, host)),
-            Err(e) => {
-                let _ = h1.next_request(&host.limits, limit);
-                return Some(answer_invalid(conn, site, e.status(), clock));
-            }
+        let head = match waited {
+            Some((head, ..)) => head,
+            None => match h1.peek_request(&host.limits) {
+                Ok(Some(h)) => h,
+                Ok(None) => return Some(wait_for_input(conn, host)),
+                Err(e) => {
+                    let _ = h1.next_request(&host.limits, limit);
+                    return Some(answer_invalid(conn, site, e.status(), clock));
+                }
+            },
         };
         if head.body != BodyFraming::None {
             return collect_body(conn, site, &head, limit).then_some(Next::ReadMore);
@@ -219,7 +228,10 @@ pub fn serve_buffered_inline(
         conn.info.pending.close_if_empty();
         let ran = match ran {
             Ok(ran) => ran,
-            Err(_) if !resumed && conn.info.pending.is_filled() => return Some(Next::Pending),
+            Err(_) if !resumed && conn.info.pending.is_filled() => {
+                conn.waiting_request = Some((head, clock, conn.info.keepalives));
+                return Some(Next::Pending);
+            }
             Err(_) => return None,
         };
         if ran.0.body.is_stream() {

@@ -26,6 +26,7 @@ mod proxy_fcgi_async;
 pub mod proxy_hcheck;
 pub mod proxy_http;
 mod proxy_pool;
+mod proxy_request_head;
 mod proxy_response;
 pub(crate) mod proxy_status;
 mod proxy_tunnel;

@@ -3,8 +3,9 @@
 //! listener's first run of the request ([`start`]) the request head is sent with one
 //! non-blocking send and the connection is left as [`Sent`] in the request's pending
 //! slot; the listener waits for the backend's answer in epoll (no worker, no context
-//! switch). When the whole answer has arrived (head and a small body), the request runs
-//! again and `proxy_http::serve` answers it from what was read, on the listener; a
+//! switch). When the whole answer has arrived (head and a small body), its head is
+//! parsed once, here, and the request runs again: `proxy_http::serve` answers it from
+//! the parsed head and the body bytes, on the listener; a
 //! large, streamed or failed answer is finished by a worker instead, which takes the
 //! connection and the bytes read so far over ([`take`]).
 //!
@@ -14,8 +15,8 @@
 use std::any::Any;
 use std::os::fd::BorrowedFd;
 
-use rhttpd_http::{BodyDecoder, BodyFraming, Limits, Method, parse_response_head};
-use rhttpd_http::{BodyFraming as F, response_framing};
+use http::{HeaderMap, StatusCode};
+use rhttpd_http::{BodyFraming, Limits, Method, Version, parse_response_head, response_framing};
 
 use super::proxy_backend::{self, Conn};
 use super::proxy_pool::{self, PoolLimits};
@@ -26,6 +27,9 @@ use crate::handler::{Pending, Request};
 /// chunked ones, which keep their framing).
 const COLLECT_MAX: usize = 64 * 1024;
 
+/// A backend's answer head: status, version, headers and the body's framing.
+pub(crate) type Parsed = (StatusCode, Version, HeaderMap, BodyFraming);
+
 /// A request sent to a backend, waiting for the answer.
 pub(crate) struct Sent {
     conn: Conn,
@@ -34,8 +38,9 @@ pub(crate) struct Sent {
     target: String,
     served: u32,
     method: Method,
-    /// The whole answer is in `buf` (the listener can answer without blocking).
-    complete: bool,
+    /// The whole answer is here (the listener can answer without blocking): its head,
+    /// parsed, and `buf` holds exactly its body.
+    parsed: Option<Parsed>,
     /// The backend's timeout (`timeout=`, ProxyTimeout, Timeout) and whether the
     /// listener's wait reached it.
     timeout: std::time::Duration,
@@ -48,47 +53,51 @@ impl Sent {
     }
 }
 
-/// Whether `buf` holds a whole answer: the head and a body that decodes to its end from
-/// what is there (`None`: not yet, or not collectable here).
-pub(crate) fn whole_answer(buf: &[u8], method: &Method) -> Option<bool> {
-    let head = match parse_response_head(buf, &Limits::default()) {
-        Ok(Some(h)) => h,
-        Ok(None) => return Some(false),
-        Err(_) => return None,
-    };
-    if head.status.is_informational() {
-        return None;
-    }
-    let framing = response_framing(method, head.status, &head.headers).ok()?;
-    // A chunked answer stays chunked: a worker streams it.
-    if framing == BodyFraming::Chunked {
-        return None;
-    }
-    Some(whole_body(framing, &buf[head.head_len..]).is_some())
+/// What the bytes read so far of an answer are.
+pub(crate) enum Collected {
+    /// Not all of it yet.
+    Partial,
+    /// All of it: the parsed head; the head's bytes were taken off the buffer, which
+    /// holds the body and nothing more.
+    Whole(Parsed),
+    /// Not collectable here (informational, chunked, broken, or more bytes than the
+    /// body): a worker finishes it.
+    Worker,
 }
 
-/// The decoded body when `rest` (the bytes after the head) holds all of it and nothing
-/// more.
-pub(crate) fn whole_body(framing: BodyFraming, rest: &[u8]) -> Option<Vec<u8>> {
-    match framing {
-        F::None | F::Length(0) => return rest.is_empty().then(Vec::new),
-        F::UntilClose => return None,
-        _ => {}
+/// Whether `buf` holds a whole answer: a head and a body of exactly its
+/// Content-Length (or none). The head is parsed once, and only here.
+pub(crate) fn collect(buf: &mut Vec<u8>, method: &Method) -> Collected {
+    let head = match parse_response_head(buf, &Limits::default()) {
+        Ok(Some(h)) => h,
+        Ok(None) => return Collected::Partial,
+        Err(_) => return Collected::Worker,
+    };
+    if head.status.is_informational() {
+        return Collected::Worker;
     }
-    let mut d = BodyDecoder::new(framing, 0);
-    let mut out = Vec::with_capacity(rest.len());
-    let mut pos = 0;
-    loop {
-        if d.is_done() {
-            return (pos == rest.len()).then_some(out);
-        }
-        let r = d.decode(&rest[pos..]).ok()?;
-        if r.consumed == 0 && r.data.is_empty() {
-            return None;
-        }
-        out.extend_from_slice(r.data);
-        pos += r.consumed;
+    let Ok(framing) = response_framing(method, head.status, &head.headers) else {
+        return Collected::Worker;
+    };
+    let body = (buf.len() - head.head_len) as u64;
+    let want = match framing {
+        BodyFraming::None => 0,
+        BodyFraming::Length(n) => n,
+        // Until the close: read to the end, then a worker answers. A chunked answer
+        // stays chunked: a worker streams it.
+        BodyFraming::UntilClose => return Collected::Partial,
+        BodyFraming::Chunked => return Collected::Worker,
+    };
+    if body < want {
+        return Collected::Partial;
     }
+    if body > want {
+        return Collected::Worker;
+    }
+    let parsed = (head.status, head.version, head.headers, framing);
+    let head_len = head.head_len;
+    buf.drain(..head_len);
+    Collected::Whole(parsed)
 }
 
 impl Pending for Sent {
@@ -105,13 +114,13 @@ impl Pending for Sent {
         if self.conn.read_ready(&mut self.buf, COLLECT_MAX) {
             return true;
         }
-        match whole_answer(&self.buf, &self.method) {
-            Some(true) => {
-                self.complete = true;
+        match collect(&mut self.buf, &self.method) {
+            Collected::Whole(parsed) => {
+                self.parsed = Some(parsed);
                 true
             }
-            Some(false) => false,
-            None => true,
+            Collected::Partial => false,
+            Collected::Worker => true,
         }
     }
 
@@ -164,7 +173,7 @@ pub(crate) fn start(
         target: target.to_string(),
         served: req.conn.keepalives,
         method: req.head.method.clone(),
-        complete: false,
+        parsed: None,
         timeout: proxy_backend::io_timeout(req, backend),
         timed_out: false,
     };
@@ -182,21 +191,21 @@ pub(crate) fn start(
 /// request's), `None` when nothing is pending.
 pub(crate) fn ready_for(req: &Request<'_>, target: &str) -> Option<bool> {
     req.conn.pending.with(|p| {
-        p.as_any()
-            .downcast_ref::<Sent>()
-            .is_some_and(|s| s.complete && s.target == target && s.served == req.conn.keepalives)
+        p.as_any().downcast_ref::<Sent>().is_some_and(|s| {
+            s.parsed.is_some() && s.target == target && s.served == req.conn.keepalives
+        })
     })
 }
 
 /// What a worker takes over from [`start`].
 pub(crate) struct TakenOver {
     pub conn: Conn,
-    /// What the backend answered so far.
+    /// What the backend answered so far (only the body when `parsed` is there).
     pub buf: Vec<u8>,
     /// The listener already waited the backend's whole timeout.
     pub timed_out: bool,
-    /// `buf` holds the whole answer.
-    pub complete: bool,
+    /// The whole answer's head: `buf` holds its body.
+    pub parsed: Option<Parsed>,
 }
 
 /// Take over the request [`start`] sent for this request (the same target, on the same
@@ -207,7 +216,7 @@ pub(crate) fn take(req: &Request<'_>, target: &str) -> Option<TakenOver> {
         conn: sent.conn,
         buf: sent.buf,
         timed_out: sent.timed_out,
-        complete: sent.complete,
+        parsed: sent.parsed,
     })
 }
 
@@ -215,41 +224,52 @@ pub(crate) fn take(req: &Request<'_>, target: &str) -> Option<TakenOver> {
 mod tests {
     use super::*;
 
+    fn collected(answer: &[u8]) -> (&'static str, Vec<u8>) {
+        let mut buf = answer.to_vec();
+        let what = match collect(&mut buf, &Method::GET) {
+            Collected::Partial => "partial",
+            Collected::Whole(_) => "whole",
+            Collected::Worker => "worker",
+        };
+        (what, buf)
+    }
+
     #[test]
     fn whole_answers_are_recognised() {
-        let get = Method::GET;
+        let (what, body) = collected(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
         assert_eq!(
-            whole_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", &get),
-            Some(true)
+            (what, &body[..]),
+            ("whole", &b"abc"[..]),
+            "the head is taken off"
         );
-        assert_eq!(
-            whole_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab", &get),
-            Some(false)
-        );
-        assert_eq!(
-            whole_answer(b"HTTP/1.1 200 OK\r\nContent-Le", &get),
-            Some(false)
-        );
+        let mut buf = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nX-A: b\r\n\r\n".to_vec();
+        match collect(&mut buf, &Method::GET) {
+            Collected::Whole((status, _, headers, framing)) => {
+                assert_eq!(status, StatusCode::NOT_FOUND);
+                assert_eq!(headers.get("x-a").unwrap(), "b");
+                assert_eq!(framing, BodyFraming::Length(0));
+                assert!(buf.is_empty());
+            }
+            _ => panic!("a whole empty answer"),
+        }
+        let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab";
+        assert_eq!(collected(partial), ("partial", partial.to_vec()));
+        assert_eq!(collected(b"HTTP/1.1 200 OK\r\nContent-Le").0, "partial");
         // Chunked answers keep their framing: a worker streams them.
-        assert_eq!(
-            whole_answer(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-                &get
-            ),
-            None
-        );
-        // Close-delimited, informational and broken answers go to a worker.
-        assert_eq!(
-            whole_answer(b"HTTP/1.1 200 OK\r\n\r\nabc", &get),
-            Some(false)
-        );
-        assert_eq!(whole_answer(b"HTTP/1.1 100 Continue\r\n\r\n", &get), None);
-        assert_eq!(whole_answer(b"garbage\r\n\r\n", &get), None);
-        assert_eq!(
-            whole_body(BodyFraming::Length(3), b"abcd"),
-            None,
-            "extra bytes"
-        );
-        assert_eq!(whole_body(BodyFraming::None, b""), Some(Vec::new()));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        assert_eq!(collected(chunked).0, "worker");
+        // Close-delimited answers wait for the close; informational, broken answers
+        // and bytes past the body go to a worker, the buffer untouched.
+        assert_eq!(collected(b"HTTP/1.1 200 OK\r\n\r\nabc").0, "partial");
+        assert_eq!(collected(b"HTTP/1.1 100 Continue\r\n\r\n").0, "worker");
+        assert_eq!(collected(b"garbage\r\n\r\n").0, "worker");
+        let extra = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcd";
+        assert_eq!(collected(extra), ("worker", extra.to_vec()));
+        // A HEAD answer has no body whatever its Content-Length says.
+        let mut head = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n".to_vec();
+        assert!(matches!(
+            collect(&mut head, &Method::HEAD),
+            Collected::Whole(_)
+        ));
     }
 }

@@ -21,11 +21,13 @@ use http::header::{self, HeaderName};
 use rhttpd_http::{
     BodyDecoder, BodyFraming, HeaderMap, HeaderValue, LAST_CHUNK, Limits, Method,
     RequestBodyLength, StatusCode, parse_response_head, response_framing, response_keep_alive,
-    write_chunk_header, write_request_head,
+    write_chunk_header,
 };
 
+use super::proxy_async::Parsed;
 use super::proxy_backend::{self, Conn, ConnectError};
 use super::proxy_pool::{self, Permit, PoolLimits};
+use super::proxy_request_head::{self, Connection, connection_tokens, is_hop_by_hop};
 use crate::conf::proxy::{Backend, ProxyVia};
 use crate::conf::proxy_extra::BadHeader;
 use crate::handler::{Body, Request, RequestBody, Response};
@@ -38,97 +40,6 @@ const MAX_MENDED_HEAD: usize = 64 * 1024;
 
 fn head_complete(buf: &[u8]) -> bool {
     buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
-}
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1) plus the Proxy-* family.
-fn is_hop_by_hop(name: &str, listed: &[String]) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-    ) || name.starts_with("proxy-")
-        || listed.iter().any(|l| l == name)
-}
-
-/// Header names listed in Connection.
-fn connection_tokens(h: &HeaderMap) -> Vec<String> {
-    h.get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-/// The headers sent to the backend.
-fn backend_headers(req: &Request<'_>, backend: &Backend, reuse: bool) -> HeaderMap {
-    let pc = &req.vhost.proxy;
-    let listed = connection_tokens(&req.head.headers);
-    let mut h = HeaderMap::with_capacity(req.head.headers.len() + 4);
-    for (n, v) in req.head.headers.iter() {
-        let name = n.as_str();
-        if is_hop_by_hop(name, &listed) || matches!(name, "host" | "expect" | "content-length") {
-            continue;
-        }
-        h.append(n.clone(), v.clone());
-    }
-    let client_host = req
-        .head
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let host = match (&client_host, pc.preserve_host) {
-        (Some(ch), true) => ch.clone(),
-        _ => backend.authority.clone(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&host) {
-        h.insert(header::HOST, v);
-    }
-    if pc.add_headers {
-        let ip = req.conn.client.ip().to_string();
-        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(old) => format!("{old}, {ip}"),
-            None => ip,
-        };
-        put(&mut h, "x-forwarded-for", &xff);
-        if let Some(ch) = &client_host {
-            let v = match h.get("x-forwarded-host").and_then(|v| v.to_str().ok()) {
-                Some(old) => format!("{old}, {ch}"),
-                None => ch.clone(),
-            };
-            put(&mut h, "x-forwarded-host", &v);
-        }
-        let server = req
-            .vhost
-            .server_name
-            .clone()
-            .unwrap_or_else(|| "localhost".into());
-        let v = match h.get("x-forwarded-server").and_then(|v| v.to_str().ok()) {
-            Some(old) => format!("{old}, {server}"),
-            None => server,
-        };
-        put(&mut h, "x-forwarded-server", &v);
-    }
-    add_via(req, &mut h, pc.via);
-    if !reuse {
-        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    h
-}
-
-fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        h.insert(HeaderName::from_static(name), v);
-    }
 }
 
 fn add_via(req: &Request<'_>, h: &mut HeaderMap, via: ProxyVia) {
@@ -177,23 +88,33 @@ pub(crate) fn reverse_map(req: &Request<'_>, value: &str) -> Option<String> {
     None
 }
 
-/// The headers sent to the client.
-fn client_headers(req: &Request<'_>, backend_h: &HeaderMap) -> HeaderMap {
-    let listed = connection_tokens(backend_h);
-    let mut h = HeaderMap::with_capacity(backend_h.len());
-    for (n, v) in backend_h.iter() {
-        let name = n.as_str();
-        if is_hop_by_hop(name, &listed) || name == "content-length" {
-            continue;
+/// The headers sent to the client: the backend's, less the hop-by-hop ones and
+/// Content-Length (the response's framing is made again), `ProxyPassReverse` applied to
+/// Location, Content-Location and URI, and Via. The backend's map is changed in place:
+/// no value is copied.
+fn client_headers(req: &Request<'_>, mut h: HeaderMap) -> HeaderMap {
+    let listed = connection_tokens(&h);
+    let hop: Vec<HeaderName> = h
+        .keys()
+        .filter(|n| is_hop_by_hop(n.as_str(), &listed) || *n == header::CONTENT_LENGTH)
+        .cloned()
+        .collect();
+    for name in hop {
+        h.remove(name);
+    }
+    if !req.vhost.proxy.reverse.is_empty() {
+        let uri = HeaderName::from_static("uri");
+        for name in [header::LOCATION, header::CONTENT_LOCATION, uri] {
+            if let header::Entry::Occupied(mut e) = h.entry(name) {
+                for v in e.iter_mut() {
+                    if let Some(new) = v.to_str().ok().and_then(|s| reverse_map(req, s))
+                        && let Ok(nv) = HeaderValue::from_str(&new)
+                    {
+                        *v = nv;
+                    }
+                }
+            }
         }
-        if matches!(name, "location" | "content-location" | "uri")
-            && let Some(new) = v.to_str().ok().and_then(|s| reverse_map(req, s))
-            && let Ok(nv) = HeaderValue::from_str(&new)
-        {
-            h.append(n.clone(), nv);
-            continue;
-        }
-        h.append(n.clone(), v.clone());
     }
     add_via(req, &mut h, req.vhost.proxy.via);
     h
@@ -207,13 +128,18 @@ pub(crate) fn request_head(
     target: &str,
     reuse: bool,
 ) -> Vec<u8> {
-    let headers = backend_headers(req, backend, reuse);
+    let connection = if reuse {
+        Connection::Reuse
+    } else {
+        Connection::Close
+    };
     let mut head_bytes = Vec::with_capacity(1024);
-    write_request_head(
-        &req.head.method,
+    proxy_request_head::write(
+        req,
+        backend,
         target,
-        &headers,
         request_length(req),
+        connection,
         &mut head_bytes,
     );
     head_bytes
@@ -283,10 +209,12 @@ pub(crate) fn serve(
                 let e = io::Error::from(ErrorKind::TimedOut);
                 return backend_error(req, key, &e, "error reading status line from");
             }
-            if !taken.complete {
-                // The rest is read here, blocking.
-                conn.set_timeout(timeout);
+            // The listener parsed the whole answer's head: `buf` is its body.
+            if let Some(parsed) = taken.parsed {
+                break (conn, buf, parsed);
             }
+            // The rest is read here, blocking.
+            conn.set_timeout(timeout);
             match read_head(&mut conn, &mut buf, &req.head.method, bad_header) {
                 Ok(p) => break (conn, buf, p),
                 // Closed before answering: retried on a fresh connection.
@@ -317,12 +245,13 @@ pub(crate) fn serve(
         };
         let retryable = reused && !has_body && attempt == 1;
         let head_bytes = head_bytes.get_or_insert_with(|| {
-            let mut headers = backend_headers(req, backend, reuse);
-            if let Some(u) = &upgrade {
-                super::proxy_tunnel::add_request_headers(&mut headers, u);
-            }
+            let connection = match &upgrade {
+                Some(u) => Connection::Upgrade(u.as_bytes()),
+                None if reuse => Connection::Reuse,
+                None => Connection::Close,
+            };
             let mut bytes = Vec::with_capacity(1024);
-            write_request_head(&req.head.method, target, &headers, length, &mut bytes);
+            proxy_request_head::write(req, backend, target, length, connection, &mut bytes);
             bytes
         });
         if let Err(e) = conn.write_all(head_bytes) {
@@ -360,33 +289,17 @@ pub(crate) fn serve(
     };
     let (status, version, backend_h, framing) = parsed;
     let keep = reuse && response_keep_alive(version, &backend_h);
-    let mut resp_headers = client_headers(req, &backend_h);
+    // A HEAD answer keeps the backend's Content-Length (the body it would have sent).
+    let head_len = head_length(req, status, &backend_h);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return switched(req, backend, upgrade.as_ref(), conn, buf, &backend_h);
+    }
+    let mut resp_headers = client_headers(req, backend_h);
     super::proxy_response::rewrite_cookies(&req.vhost.proxy.extra, &mut resp_headers);
     // ProxyErrorOverride: the local error page instead of the backend's (whose body
     // is not read: the connection is not reused).
     if super::proxy_response::overrides(&req.vhost.proxy.extra, status) {
         return Response::error(status);
-    }
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        return match &upgrade {
-            Some(asked) => super::proxy_tunnel::switched(
-                req,
-                backend,
-                asked,
-                conn,
-                buf,
-                &backend_h,
-                resp_headers,
-            ),
-            None => {
-                proxy_backend::log(
-                    req,
-                    Level::Error,
-                    &format!("AH01102: {key} answered 101 to a request that asked for no upgrade"),
-                );
-                Response::error(StatusCode::BAD_GATEWAY)
-            }
-        };
     }
     let body = match framing {
         BodyFraming::None | BodyFraming::Length(0) => {
@@ -396,14 +309,12 @@ pub(crate) fn serve(
             Body::Empty
         }
         // All of a Content-Length body is here already (always so when the listener
-        // collected it): no stream, the same framing.
-        BodyFraming::Length(n)
-            if let Some(data) = super::proxy_async::whole_body(BodyFraming::Length(n), &buf) =>
-        {
+        // collected it), and nothing more: no stream, the same framing, no copy.
+        BodyFraming::Length(n) if buf.len() as u64 == n => {
             if keep {
                 proxy_pool::put(key, &limits, conn);
             }
-            Body::Bytes(data.into())
+            Body::Bytes(std::mem::take(&mut buf).into())
         }
         f => {
             let decoder = BodyDecoder::new(f, 0);
@@ -432,8 +343,7 @@ pub(crate) fn serve(
             }
         }
     };
-    // A HEAD answer keeps the backend's Content-Length (the body it would have sent).
-    let body = match (&body, head_length(req, status, &backend_h)) {
+    let body = match (&body, head_len) {
         (Body::Empty, Some(len)) => Body::SizedStream {
             body: Box::new(io::empty()),
             len,
@@ -443,6 +353,31 @@ pub(crate) fn serve(
     let mut r = Response::new(status, body);
     r.headers = resp_headers;
     r
+}
+
+/// The backend answered 101: the tunnel when this request asked for that upgrade.
+fn switched(
+    req: &Request<'_>,
+    backend: &Backend,
+    upgrade: Option<&HeaderValue>,
+    conn: Conn,
+    buf: Vec<u8>,
+    backend_h: &HeaderMap,
+) -> Response {
+    let Some(asked) = upgrade else {
+        proxy_backend::log(
+            req,
+            Level::Error,
+            &format!(
+                "AH01102: {} answered 101 to a request that asked for no upgrade",
+                backend.key()
+            ),
+        );
+        return Response::error(StatusCode::BAD_GATEWAY);
+    };
+    let mut resp_headers = client_headers(req, backend_h.clone());
+    super::proxy_response::rewrite_cookies(&req.vhost.proxy.extra, &mut resp_headers);
+    super::proxy_tunnel::switched(req, backend, asked, conn, buf, backend_h, resp_headers)
 }
 
 /// The backend's answer could not be read: 504 on a timeout, else 502.
@@ -527,8 +462,6 @@ enum HeadError {
     Io(io::Error),
     Bad(String),
 }
-
-type Parsed = (StatusCode, rhttpd_http::Version, HeaderMap, BodyFraming);
 
 /// Read the response head (skipping interim 1xx responses other than 101). On return
 /// `buf` holds the bytes after the head.
@@ -719,31 +652,4 @@ pub fn fuzz_response_head(data: &[u8], mode: u8) -> Option<(u16, usize, usize)> 
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_headers() {
-        let listed = vec!["x-secret".to_string()];
-        for h in [
-            "connection",
-            "keep-alive",
-            "te",
-            "trailer",
-            "transfer-encoding",
-            "upgrade",
-            "proxy-authorization",
-            "proxy-foo",
-            "x-secret",
-        ] {
-            assert!(is_hop_by_hop(h, &listed), "{h}");
-        }
-        assert!(!is_hop_by_hop("x-forwarded-for", &listed));
-        let mut h = HeaderMap::new();
-        h.append(header::CONNECTION, HeaderValue::from_static("close, X-A"));
-        assert_eq!(connection_tokens(&h), vec!["close", "x-a"]);
-    }
 }

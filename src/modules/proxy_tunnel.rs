@@ -90,12 +90,6 @@ pub(crate) fn requested(req: &Request<'_>, backend: &Backend) -> Option<HeaderVa
     ok.then(|| upgrade.clone())
 }
 
-/// Add the upgrade request's hop-by-hop headers to what goes to the backend.
-pub(crate) fn add_request_headers(h: &mut HeaderMap, upgrade: &HeaderValue) {
-    h.insert(header::UPGRADE, upgrade.clone());
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-}
-
 /// The backend answered 101 to an upgrade request: the response that switches the
 /// client over, with the backend connection (and any bytes it sent after its head) as
 /// the tunnel's peer. 502 when it switched to a protocol the client did not ask for.
