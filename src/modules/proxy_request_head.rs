@@ -14,7 +14,7 @@
 use std::io::Write;
 
 use http::header;
-use rhttpd_http::{HeaderMap, RequestBodyLength, write_header_name};
+use rhttpd_http::{HeaderMap, RequestBodyLength, write_header_name, write_request_line};
 
 use crate::conf::proxy::{Backend, ProxyVia};
 use crate::handler::Request;
@@ -89,19 +89,7 @@ pub(crate) fn write(
 ) {
     let pc = &req.vhost.proxy;
     let h = &req.head.headers;
-    out.extend_from_slice(req.head.method.as_str().as_bytes());
-    out.push(b' ');
-    if target.is_empty() {
-        out.push(b'/');
-    }
-    for &b in target.as_bytes() {
-        if b <= b' ' || b >= 0x7f {
-            let _ = write!(out, "%{b:02X}");
-        } else {
-            out.push(b);
-        }
-    }
-    out.extend_from_slice(b" HTTP/1.1\r\n");
+    write_request_line(&req.head.method, target, out);
     let listed = connection_tokens(h);
     let via = pc.via != ProxyVia::Off;
     for (n, v) in h.iter() {

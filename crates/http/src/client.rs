@@ -23,18 +23,9 @@ pub enum RequestBodyLength {
     Chunked,
 }
 
-/// Write `METHOD target HTTP/1.1`, the caller's headers (minus any Content-Length /
-/// Transfer-Encoding, which this function owns; names in Apache's casing, see
-/// [`crate::write_header_name`]) and the framing header. Bytes of
-/// `target` that may not appear in a request-target (controls, space, non-ASCII) are
-/// percent-encoded so the request line can never be split.
-pub fn write_request_head(
-    method: &Method,
-    target: &str,
-    headers: &HeaderMap,
-    body: RequestBodyLength,
-    out: &mut Vec<u8>,
-) {
+/// An HTTP/1.1 request line: `target` with bytes a request-target may not hold
+/// (controls, space, non-ASCII) percent-encoded, `/` for an empty one.
+pub fn write_request_line(method: &Method, target: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     if target.is_empty() {
@@ -48,6 +39,21 @@ pub fn write_request_head(
         }
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
+}
+
+/// Write `METHOD target HTTP/1.1`, the caller's headers (minus any Content-Length /
+/// Transfer-Encoding, which this function owns; names in Apache's casing, see
+/// [`crate::write_header_name`]) and the framing header. Bytes of
+/// `target` that may not appear in a request-target (controls, space, non-ASCII) are
+/// percent-encoded so the request line can never be split.
+pub fn write_request_head(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: RequestBodyLength,
+    out: &mut Vec<u8>,
+) {
+    write_request_line(method, target, out);
     for (name, value) in headers {
         if matches!(name.as_str(), "content-length" | "transfer-encoding") {
             continue;
