@@ -66,7 +66,8 @@ pub(crate) enum Collected {
 }
 
 /// Whether `buf` holds a whole answer: a head and a body of exactly its
-/// Content-Length (or none). The head is parsed once, and only here.
+/// Content-Length (or none). `serve` uses the head parsed here instead of parsing it
+/// again.
 pub(crate) fn collect(buf: &mut Vec<u8>, method: &Method) -> Collected {
     let head = match parse_response_head(buf, &Limits::default()) {
         Ok(Some(h)) => h,
