@@ -6,6 +6,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::ops::Deref;
+use std::os::fd::AsFd;
 
 use std::sync::Arc;
 
@@ -110,6 +111,7 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<Listener>> {
         })?;
         // Accepted sockets inherit it (Linux): no setsockopt per connection.
         sock.set_tcp_nodelay(true)?;
+        apply_accept_filter(cfg, &l.protocol, sock.as_fd());
         sock.listen(cfg.listen_backlog)?;
         let socket: TcpListener = sock.into();
         let local = socket.local_addr()?;
@@ -125,6 +127,42 @@ pub fn bind_all(cfg: &ServerConfig) -> io::Result<Vec<Listener>> {
         ));
     }
     Ok(out)
+}
+
+/// Seconds of `TCP_DEFER_ACCEPT` for a data filter: Apache's value.
+const DEFER_ACCEPT_SECS: i32 = 30;
+
+/// Whether listeners of `protocol` accept only connections whose client has sent data
+/// (`AcceptFilter`: the last filter named for the protocol, unless it is `none`).
+pub fn defers_accept(cfg: &ServerConfig, protocol: &str) -> bool {
+    cfg.accept_filters
+        .iter()
+        .rev()
+        .find(|(p, _)| p.eq_ignore_ascii_case(protocol))
+        .is_some_and(|(_, f)| f != "none")
+}
+
+/// `AcceptFilter` on a listening socket (bound now or kept across a restart): the
+/// kernel holds a connection until its first data arrives, so an accepted connection
+/// always has a request to read. As Apache's, a failure is a warning (AH00076).
+pub fn apply_accept_filter(cfg: &ServerConfig, protocol: &str, fd: std::os::fd::BorrowedFd<'_>) {
+    let secs = if defers_accept(cfg, protocol) {
+        DEFER_ACCEPT_SECS
+    } else {
+        0
+    };
+    if let Err(e) = rhttpd_sys::net::set_defer_accept(fd, secs) {
+        crate::log::log(
+            "core",
+            crate::log::Level::Warn,
+            None,
+            &format!(
+                "({}) {}: AH00076: Failed to enable APR_TCP_DEFER_ACCEPT",
+                e.raw_os_error().unwrap_or(0),
+                crate::log::os_error_text(&e)
+            ),
+        );
+    }
 }
 
 /// `SendBufferSize` / `ReceiveBufferSize` (0 = leave the system default). As Apache's
@@ -158,6 +196,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn accept_filters_hold_connections_until_their_first_data() {
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (a, b, c) = (free(), free(), free());
+        // Defaults: http and https data; another protocol has none; `none` turns it off.
+        let text =
+            format!("Listen 127.0.0.1:{a}\nListen 127.0.0.1:{b} https\nListen 127.0.0.1:{c} ftp\n");
+        let load = |text: String| {
+            crate::conf::load(&crate::conf::LoadOptions {
+                file: "embedded.conf".into(),
+                embedded: Some(Box::leak(text.into_boxed_str())),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let bound = bind_all(&load(text.clone())).unwrap();
+        let defer = |l: &Listener| rhttpd_sys::net::defer_accept(l.socket.as_fd()).unwrap();
+        assert!(defer(&bound[0]) > 0 && defer(&bound[1]) > 0);
+        assert_eq!(defer(&bound[2]), 0);
+        // A silent connection is not accepted; one that sent its request is.
+        bound[0].set_nonblocking(true).unwrap();
+        let _silent = TcpStream::connect(("127.0.0.1", a)).unwrap();
+        let mut talking = TcpStream::connect(("127.0.0.1", a)).unwrap();
+        std::io::Write::write_all(&mut talking, b"GET / HTTP/1.1\r\n").unwrap();
+        let accepted = (0..200).find_map(|_| match bound[0].accept_client(true) {
+            Ok((_, peer)) => Some(peer),
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                None
+            }
+        });
+        assert_eq!(accepted, Some(talking.local_addr().unwrap()));
+        assert_eq!(
+            bound[0].accept_client(true).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "the silent connection was accepted"
+        );
+        drop(bound);
+        let cfg = load(format!(
+            "{text}AcceptFilter http none\nAcceptFilter ftp data\n"
+        ));
+        let bound = bind_all(&cfg).unwrap();
+        assert_eq!(defer(&bound[0]), 0);
+        assert!(defer(&bound[1]) > 0 && defer(&bound[2]) > 0);
+    }
+
+    #[test]
     fn listeners_keep_their_declared_protocol() {
         let free = || {
             TcpListener::bind("127.0.0.1:0")
@@ -167,7 +257,10 @@ mod tests {
                 .port()
         };
         let (a, b) = (free(), free());
-        let text = format!("Listen 127.0.0.1:{a} https\nListen 127.0.0.1:{b}\n");
+        // AcceptFilter none: the connections below send nothing before they are accepted.
+        let text = format!(
+            "Listen 127.0.0.1:{a} https\nListen 127.0.0.1:{b}\nAcceptFilter http none\nAcceptFilter https none\n"
+        );
         let cfg = crate::conf::load(&crate::conf::LoadOptions {
             file: "embedded.conf".into(),
             embedded: Some(Box::leak(text.into_boxed_str())),

@@ -63,7 +63,11 @@ fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Option<Dur
 fn a_head_that_does_not_arrive_in_time_gets_408_under_every_mpm() {
     for (name, mpm, args) in MPMS {
         let s = Server::start_with(
-            &format!("{mpm}Timeout 30\nRequestReadTimeout header=2 body=0\n"),
+            // AcceptFilter none: the kernel would hold the connection that sends
+            // nothing (TCP_DEFER_ACCEPT) instead of handing it to the server's timer.
+            &format!(
+                "{mpm}Timeout 30\nRequestReadTimeout header=2 body=0\nAcceptFilter http none\n"
+            ),
             args,
         );
         let mut c = s.connect();
@@ -542,7 +546,8 @@ fn worker_out_of_descriptors_logs_once_and_recovers() {
         return;
     }
     let s = Server::start_with(
-        "LoadModule mpm_worker_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 64\nThreadLimit 64\nMinSpareThreads 1\nMaxSpareThreads 64\nMaxRequestWorkers 64\nKeepAliveTimeout 30\n",
+        // AcceptFilter none: the silent connections below reach the server.
+        "LoadModule mpm_worker_module m\nServerLimit 1\nStartServers 1\nThreadsPerChild 64\nThreadLimit 64\nMinSpareThreads 1\nMaxSpareThreads 64\nMaxRequestWorkers 64\nKeepAliveTimeout 30\nAcceptFilter http none\n",
         &["-D", "FOREGROUND"],
     );
     s.write("htdocs/index.html", "fresh\n");

@@ -471,7 +471,17 @@ fn event_holds_idle_tls_keepalive_connections_without_busy_workers() {
 }
 
 fn stalled_handshakes(mpm: Mpm, check_workers: bool) {
-    let s = TlsServer::two_sites(mpm, &format!("{SHMCB}{}Timeout 2\n", tls::STATUS), "", "");
+    // AcceptFilter none: the kernel would hold the silent connection below
+    // (TCP_DEFER_ACCEPT) instead of handing it to the server's Timeout.
+    let s = TlsServer::two_sites(
+        mpm,
+        &format!(
+            "{SHMCB}{}Timeout 2\nAcceptFilter http none\nAcceptFilter https none\n",
+            tls::STATUS
+        ),
+        "",
+        "",
+    );
     let t0 = Instant::now();
     // The first 5 bytes of a TLS record (a handshake record announcing 512 bytes) ...
     let mut half = TcpStream::connect(("127.0.0.1", s.tls)).unwrap();

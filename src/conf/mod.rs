@@ -328,6 +328,11 @@ pub struct ServerConfig {
     /// SO_RCVBUF, inherited by accepted connections); 0 = the system default.
     pub send_buffer_size: u32,
     pub receive_buffer_size: u32,
+    /// `AcceptFilter protocol filter`, protocols lowercased, in configuration order (the
+    /// last for a protocol wins). On Linux any filter but `none` means
+    /// `TCP_DEFER_ACCEPT` (accept once the client's first data is there), as in Apache;
+    /// the defaults are `http data` and `https data`.
+    pub accept_filters: Vec<(String, String)>,
     /// The main server (outside any `<VirtualHost>`).
     pub main: VirtualHost,
     /// `<VirtualHost>` sections in order; each already inherits the main server's values

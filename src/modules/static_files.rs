@@ -603,6 +603,7 @@ mod tests {
             listen_backlog: 511,
             send_buffer_size: 0,
             receive_buffer_size: 0,
+            accept_filters: Vec::new(),
             main: VirtualHost::default(),
             vhosts: Vec::new(),
             pid_file: PathBuf::new(),

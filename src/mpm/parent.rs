@@ -3,6 +3,7 @@
 //! children, and re-reading the configuration on restart with listeners kept open.
 
 use crate::listen::Listener;
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -165,7 +166,11 @@ pub fn rebind(current: &mut Vec<Listener>, cfg: &ServerConfig) -> std::io::Resul
                 .is_some_and(|a| a == l.addr)
         });
         match found.and_then(Option::take) {
-            Some(sock) => out.push(sock),
+            Some(sock) => {
+                // The filter the new configuration names for the kept socket.
+                listen::apply_accept_filter(cfg, &l.protocol, sock.socket.as_fd());
+                out.push(sock);
+            }
             None => to_bind.listeners.push(l.clone()),
         }
     }

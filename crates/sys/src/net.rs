@@ -207,6 +207,52 @@ pub fn send_some_more(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// `TCP_DEFER_ACCEPT` on a listening socket (Linux): `secs` > 0 makes accept wait until
+/// the client's first data has arrived (or `secs` have passed), 0 turns it off. What
+/// Apache's `AcceptFilter http data` sets.
+pub fn set_defer_accept(fd: BorrowedFd<'_>, secs: i32) -> io::Result<()> {
+    let value: libc::c_int = secs;
+    // SAFETY: `fd` is a live descriptor borrowed for the call; the option value points
+    // at a c_int on the stack whose size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The `TCP_DEFER_ACCEPT` value of a socket (the kernel rounds it to its retransmission
+/// steps; 0 when off).
+pub fn defer_accept(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor borrowed for the call; value and len point at
+    // stack variables of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 {
+        Ok(value)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// The host name of `ip` by reverse DNS, confirmed by a forward lookup that includes
 /// `ip` again (Apache's "double reverse" for `Require host`). `None` when either lookup
 /// fails or they disagree.

@@ -18,7 +18,6 @@ impl Builder {
             | "DefaultRuntimeDir"
             | "Mutex"
             | "ScoreBoardFile"
-            | "AcceptFilter"
             | "MaxMemFree"
             | "BufferedLogs"
             | "ListenCoresBucketsRatio"
@@ -52,6 +51,12 @@ impl Builder {
                     ));
                 }
                 self.cfg.listeners.push(l);
+            }
+            "AcceptFilter" => {
+                let filter = d.args.get(1).map(String::as_str).unwrap_or("");
+                self.cfg
+                    .accept_filters
+                    .push((a0.to_ascii_lowercase(), filter.to_string()));
             }
             "ListenBacklog" => {
                 let n: i32 = number(d, "number")?;

@@ -108,6 +108,10 @@ impl Builder {
                 listen_backlog: 511,
                 send_buffer_size: 0,
                 receive_buffer_size: 0,
+                accept_filters: vec![
+                    ("http".to_string(), "data".to_string()),
+                    ("https".to_string(), "data".to_string()),
+                ],
                 main,
                 vhosts: Vec::new(),
                 pid_file: server_root.join("logs/httpd.pid"),

@@ -390,7 +390,7 @@ pub const LISTEN: &[DirectiveSpec] = &[
         "AcceptFilter",
         C::GLOBAL,
         Arity::Take2,
-        "Accept Filters for a given protocol (accepted; see docs)",
+        "Accept Filters for a given protocol: TCP_DEFER_ACCEPT unless none",
     ),
     d(
         "PidFile",
