@@ -195,27 +195,31 @@ fn set_buffer_sizes(sock: &Socket, cfg: &ServerConfig, addr: SocketAddr) {
 mod tests {
     use super::*;
 
+    /// A loopback port free right now.
+    fn free() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// A configuration from `text`.
+    fn load(text: String) -> ServerConfig {
+        crate::conf::load(&crate::conf::LoadOptions {
+            file: "embedded.conf".into(),
+            embedded: Some(Box::leak(text.into_boxed_str())),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
     #[test]
     fn accept_filters_hold_connections_until_their_first_data() {
-        let free = || {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
         let (a, b, c) = (free(), free(), free());
         // Defaults: http and https data; another protocol has none; `none` turns it off.
         let text =
             format!("Listen 127.0.0.1:{a}\nListen 127.0.0.1:{b} https\nListen 127.0.0.1:{c} ftp\n");
-        let load = |text: String| {
-            crate::conf::load(&crate::conf::LoadOptions {
-                file: "embedded.conf".into(),
-                embedded: Some(Box::leak(text.into_boxed_str())),
-                ..Default::default()
-            })
-            .unwrap()
-        };
         let bound = bind_all(&load(text.clone())).unwrap();
         let defer = |l: &Listener| rhttpd_sys::net::defer_accept(l.socket.as_fd()).unwrap();
         assert!(defer(&bound[0]) > 0 && defer(&bound[1]) > 0);
@@ -249,25 +253,12 @@ mod tests {
 
     #[test]
     fn listeners_keep_their_declared_protocol() {
-        let free = || {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
         let (a, b) = (free(), free());
         // AcceptFilter none: the connections below send nothing before they are accepted.
         let text = format!(
             "Listen 127.0.0.1:{a} https\nListen 127.0.0.1:{b}\nAcceptFilter http none\nAcceptFilter https none\n"
         );
-        let cfg = crate::conf::load(&crate::conf::LoadOptions {
-            file: "embedded.conf".into(),
-            embedded: Some(Box::leak(text.into_boxed_str())),
-            ..Default::default()
-        })
-        .unwrap();
-        let bound = bind_all(&cfg).unwrap();
+        let bound = bind_all(&load(text)).unwrap();
         let got: Vec<(u16, &str)> = bound
             .iter()
             .map(|l| (l.local_addr().unwrap().port(), l.protocol.as_str()))

@@ -14,7 +14,9 @@
 use std::io::Write;
 
 use http::header;
-use rhttpd_http::{HeaderMap, RequestBodyLength, write_header_name, write_request_line};
+use rhttpd_http::{
+    HeaderMap, RequestBodyLength, end_request_head, write_header_name, write_request_line,
+};
 
 use crate::conf::proxy::{Backend, ProxyVia};
 use crate::handler::Request;
@@ -139,14 +141,7 @@ pub(crate) fn write(
             out.extend_from_slice(b"Connection: Upgrade\r\n");
         }
     }
-    match length {
-        RequestBodyLength::None => {}
-        RequestBodyLength::Known(n) => {
-            let _ = write!(out, "Content-Length: {n}\r\n");
-        }
-        RequestBodyLength::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
-    }
-    out.extend_from_slice(b"\r\n");
+    end_request_head(length, out);
 }
 
 #[cfg(test)]

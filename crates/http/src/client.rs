@@ -41,28 +41,10 @@ pub fn write_request_line(method: &Method, target: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b" HTTP/1.1\r\n");
 }
 
-/// Write `METHOD target HTTP/1.1`, the caller's headers (minus any Content-Length /
-/// Transfer-Encoding, which this function owns; names in Apache's casing, see
-/// [`crate::write_header_name`]) and the framing header. Bytes of
-/// `target` that may not appear in a request-target (controls, space, non-ASCII) are
-/// percent-encoded so the request line can never be split.
-pub fn write_request_head(
-    method: &Method,
-    target: &str,
-    headers: &HeaderMap,
-    body: RequestBodyLength,
-    out: &mut Vec<u8>,
-) {
-    write_request_line(method, target, out);
-    for (name, value) in headers {
-        if matches!(name.as_str(), "content-length" | "transfer-encoding") {
-            continue;
-        }
-        crate::names::write_header_name(name.as_str(), out);
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+/// The end of a request head: the body's framing field (`Content-Length` or
+/// `Transfer-Encoding: chunked`, which the caller's fields must not repeat) and the blank
+/// line.
+pub fn end_request_head(body: RequestBodyLength, out: &mut Vec<u8>) {
     match body {
         RequestBodyLength::None => {}
         RequestBodyLength::Known(n) => {
@@ -245,39 +227,21 @@ mod tests {
     #[test]
     fn request_heads() {
         let mut out = Vec::new();
-        let h = hm(&[
-            ("host", "backend:8080"),
-            ("content-length", "99"),
-            ("x-a", "b"),
-        ]);
-        write_request_head(
-            &Method::POST,
-            "/p?q=1",
-            &h,
-            RequestBodyLength::Known(5),
-            &mut out,
-        );
+        write_request_line(&Method::POST, "/p?q=1", &mut out);
+        out.extend_from_slice(b"Host: backend:8080\r\n");
+        end_request_head(RequestBodyLength::Known(5), &mut out);
         assert_eq!(
             out,
-            b"POST /p?q=1 HTTP/1.1\r\nHost: backend:8080\r\nX-A: b\r\nContent-Length: 5\r\n\r\n"
+            b"POST /p?q=1 HTTP/1.1\r\nHost: backend:8080\r\nContent-Length: 5\r\n\r\n"
         );
         out.clear();
-        write_request_head(
-            &Method::PUT,
-            "/",
-            &HeaderMap::new(),
-            RequestBodyLength::Chunked,
-            &mut out,
-        );
+        write_request_line(&Method::PUT, "", &mut out);
+        end_request_head(RequestBodyLength::Chunked, &mut out);
         assert_eq!(out, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
         out.clear();
-        write_request_head(
-            &Method::GET,
-            "/a b\r\nX",
-            &HeaderMap::new(),
-            RequestBodyLength::None,
-            &mut out,
-        );
+        // Bytes that could split the request line are percent-encoded.
+        write_request_line(&Method::GET, "/a b\r\nX", &mut out);
+        end_request_head(RequestBodyLength::None, &mut out);
         assert_eq!(out, b"GET /a%20b%0D%0AX HTTP/1.1\r\n\r\n");
     }
 
