@@ -223,3 +223,47 @@ pub fn log_started(module: &str, ah: &str, banner: &str) {
         ),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn load(text: String) -> ServerConfig {
+        crate::conf::load(&LoadOptions {
+            file: "embedded.conf".into(),
+            embedded: Some(Box::leak(text.into_boxed_str())),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// A restart keeps the socket of an address still configured, with the
+    /// AcceptFilter the new configuration names.
+    #[test]
+    fn kept_listeners_take_the_new_accept_filter() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("Listen 127.0.0.1:{port}\n");
+        let mut current = listen::bind_all(&load(listen.clone())).unwrap();
+        let defer = |l: &Listener| rhttpd_sys::net::defer_accept(l.socket.as_fd()).unwrap();
+        assert!(defer(&current[0]) > 0, "http data by default");
+        let before = current[0].socket.as_fd().as_raw_fd();
+        rebind(
+            &mut current,
+            &load(format!("{listen}AcceptFilter http none\n")),
+        )
+        .unwrap();
+        assert_eq!(
+            current[0].socket.as_fd().as_raw_fd(),
+            before,
+            "the socket is kept"
+        );
+        assert_eq!(defer(&current[0]), 0);
+        rebind(&mut current, &load(listen)).unwrap();
+        assert!(defer(&current[0]) > 0);
+    }
+}
